@@ -1,0 +1,465 @@
+//! Configuration for every role, loaded once in `main` and passed down.
+//!
+//! Order: built-in defaults (embedded mode: a SQLite file under `./data/`, in-process queue),
+//! then an optional TOML file (`MARKETPLACE_CONFIG`, else `./marketplace.toml` when it exists),
+//! then the environment (`DATABASE_URL`, `REDIS_URL`, `MARKETPLACE_*`). Nothing else in the code
+//! base reads the environment.
+
+use std::collections::HashMap;
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+
+use secrecy::{ExposeSecret, SecretString};
+use serde::Deserialize;
+
+use crate::domain::Money;
+
+/// A setting that cannot be used, explained in one line.
+#[derive(Debug, thiserror::Error)]
+pub enum ConfigError {
+    /// A value that does not parse or is out of range.
+    #[error("invalid {name} {value:?}: {reason}")]
+    Invalid {
+        /// The setting (environment variable or file key).
+        name: String,
+        /// The offending value (redacted for secrets).
+        value: String,
+        /// What is expected.
+        reason: String,
+    },
+    /// The configuration file could not be read or parsed.
+    #[error("configuration file {path}: {reason}")]
+    File {
+        /// The file.
+        path: PathBuf,
+        /// What went wrong.
+        reason: String,
+    },
+}
+
+/// Every setting of every role.
+#[derive(Debug, Clone, Deserialize, Default)]
+#[serde(default, deny_unknown_fields)]
+pub struct Settings {
+    /// HTTP API.
+    pub api: ApiSettings,
+    /// The store.
+    pub database: DatabaseSettings,
+    /// Redis (distributed queue); absent means the embedded queue.
+    pub redis: RedisSettings,
+    /// Queue naming.
+    pub queue: QueueSettings,
+    /// Worker pool.
+    pub worker: WorkerSettings,
+    /// Billing scheduler.
+    pub scheduler: SchedulerSettings,
+    /// Money rules.
+    pub billing: BillingSettings,
+    /// Logs.
+    pub telemetry: TelemetrySettings,
+    /// Sandbox mode: money is play money and an admin may move the clock.
+    pub sandbox: bool,
+}
+
+/// HTTP API settings.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct ApiSettings {
+    /// Address to listen on; port 0 picks a free port (tests).
+    pub bind: SocketAddr,
+    /// Bearer token for operator routes; unset disables them.
+    pub admin_key: Option<SecretString>,
+    /// Largest accepted request body in bytes (413 beyond).
+    pub body_limit_bytes: usize,
+    /// Requests taking longer than this answer 503.
+    pub request_timeout_secs: u64,
+}
+
+impl Default for ApiSettings {
+    fn default() -> Self {
+        Self {
+            bind: SocketAddr::from(([127, 0, 0, 1], 8080)),
+            admin_key: None,
+            body_limit_bytes: 1024 * 1024,
+            request_timeout_secs: 30,
+        }
+    }
+}
+
+/// Which store a database URL points at.
+#[derive(Copy, Clone, Debug, PartialEq, Eq)]
+pub enum DatabaseKind {
+    /// Embedded SQLite file.
+    Sqlite,
+    /// PostgreSQL server.
+    Postgres,
+}
+
+/// Store settings.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct DatabaseSettings {
+    /// `sqlite://path` (created when missing) or `postgres://...`; may hold a password.
+    pub url: SecretString,
+    /// Pool size.
+    pub max_connections: u32,
+}
+
+impl Default for DatabaseSettings {
+    fn default() -> Self {
+        Self { url: SecretString::from("sqlite://./data/marketplace.db"), max_connections: 10 }
+    }
+}
+
+impl DatabaseSettings {
+    /// The kind of store the URL names.
+    ///
+    /// # Errors
+    /// When the scheme is neither SQLite nor PostgreSQL.
+    pub fn kind(&self) -> Result<DatabaseKind, ConfigError> {
+        let url = self.url.expose_secret();
+        if url.starts_with("sqlite:") {
+            Ok(DatabaseKind::Sqlite)
+        } else if url.starts_with("postgres://") || url.starts_with("postgresql://") {
+            Ok(DatabaseKind::Postgres)
+        } else {
+            Err(ConfigError::Invalid {
+                name: "DATABASE_URL".into(),
+                value: redact_url(url),
+                reason: "expected sqlite://PATH or postgres://USER@HOST/DB".into(),
+            })
+        }
+    }
+}
+
+/// Redis settings.
+#[derive(Debug, Clone, Deserialize, Default)]
+#[serde(default, deny_unknown_fields)]
+pub struct RedisSettings {
+    /// `redis://host:port/db`; unset means the embedded queue.
+    pub url: Option<SecretString>,
+}
+
+/// Queue settings.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct QueueSettings {
+    /// Prefix of every queue name (tests use a unique one each).
+    pub prefix: String,
+}
+
+impl Default for QueueSettings {
+    fn default() -> Self {
+        Self { prefix: "marketplace".into() }
+    }
+}
+
+/// Worker settings.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct WorkerSettings {
+    /// Jobs run at once by one worker process.
+    pub concurrency: usize,
+    /// Queues this worker takes jobs from (empty: all).
+    pub queues: Vec<String>,
+}
+
+impl Default for WorkerSettings {
+    fn default() -> Self {
+        Self { concurrency: 2, queues: Vec::new() }
+    }
+}
+
+/// Scheduler settings.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct SchedulerSettings {
+    /// Seconds between billing passes.
+    pub tick_secs: u64,
+}
+
+impl Default for SchedulerSettings {
+    fn default() -> Self {
+        Self { tick_secs: 60 }
+    }
+}
+
+/// Money rules.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct BillingSettings {
+    /// Creator's share of every charge in basis points (8000 = 80%).
+    pub creator_share_bps: u32,
+    /// Largest single top-up, in cents.
+    pub max_top_up_cents: i64,
+    /// Largest monthly price of a tool, in cents.
+    pub max_monthly_price_cents: i64,
+}
+
+impl Default for BillingSettings {
+    fn default() -> Self {
+        Self { creator_share_bps: 8_000, max_top_up_cents: 100_000_000, max_monthly_price_cents: 10_000_000 }
+    }
+}
+
+impl BillingSettings {
+    /// Largest single top-up.
+    pub fn max_top_up(&self) -> Money {
+        Money::from_cents(self.max_top_up_cents)
+    }
+
+    /// Largest monthly price.
+    pub fn max_monthly_price(&self) -> Money {
+        Money::from_cents(self.max_monthly_price_cents)
+    }
+}
+
+/// Log output.
+#[derive(Debug, Clone, Copy, Deserialize, PartialEq, Eq, Default)]
+#[serde(rename_all = "lowercase")]
+pub enum LogFormat {
+    /// Human-readable.
+    #[default]
+    Pretty,
+    /// One JSON object per line (production).
+    Json,
+}
+
+/// Telemetry settings.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct TelemetrySettings {
+    /// Log format.
+    pub format: LogFormat,
+    /// Default filter when `RUST_LOG` is unset.
+    pub filter: String,
+}
+
+impl Default for TelemetrySettings {
+    fn default() -> Self {
+        Self { format: LogFormat::Pretty, filter: "info,sqlx=warn,tower_http=info".into() }
+    }
+}
+
+impl Settings {
+    /// Loads defaults, the optional file, then the given environment, and validates the result.
+    ///
+    /// # Errors
+    /// [`ConfigError`] naming the first bad setting.
+    pub fn load(env: &HashMap<String, String>) -> Result<Self, ConfigError> {
+        let file = env.get("MARKETPLACE_CONFIG").map(PathBuf::from).or_else(|| {
+            let p = PathBuf::from("marketplace.toml");
+            p.exists().then_some(p)
+        });
+        let mut settings = match file {
+            Some(path) => Self::from_file(&path)?,
+            None => Self::default(),
+        };
+        settings.apply_env(env)?;
+        settings.validate()?;
+        Ok(settings)
+    }
+
+    /// Reads a TOML file (missing keys keep their defaults, unknown keys are refused).
+    ///
+    /// # Errors
+    /// When the file cannot be read or parsed.
+    pub fn from_file(path: &Path) -> Result<Self, ConfigError> {
+        let text = std::fs::read_to_string(path)
+            .map_err(|e| ConfigError::File { path: path.to_owned(), reason: e.to_string() })?;
+        toml::from_str(&text).map_err(|e| ConfigError::File {
+            path: path.to_owned(),
+            reason: e.message().to_owned(),
+        })
+    }
+
+    fn apply_env(&mut self, env: &HashMap<String, String>) -> Result<(), ConfigError> {
+        fn parse<T: std::str::FromStr>(name: &str, v: &str) -> Result<T, ConfigError>
+        where
+            T::Err: std::fmt::Display,
+        {
+            v.trim().parse().map_err(|e: T::Err| ConfigError::Invalid {
+                name: name.into(),
+                value: v.into(),
+                reason: e.to_string(),
+            })
+        }
+        for (name, value) in env {
+            match name.as_str() {
+                "MARKETPLACE_BIND" => self.api.bind = parse(name, value)?,
+                "DATABASE_URL" => self.database.url = SecretString::from(value.as_str()),
+                "MARKETPLACE_DATABASE_MAX_CONNECTIONS" => self.database.max_connections = parse(name, value)?,
+                "REDIS_URL" => {
+                    self.redis.url = (!value.trim().is_empty()).then(|| SecretString::from(value.as_str()));
+                }
+                "MARKETPLACE_ADMIN_KEY" => self.api.admin_key = Some(SecretString::from(value.as_str())),
+                "MARKETPLACE_QUEUE_PREFIX" => self.queue.prefix = value.clone(),
+                "MARKETPLACE_WORKER_CONCURRENCY" => self.worker.concurrency = parse(name, value)?,
+                "MARKETPLACE_SCHEDULER_TICK_SECS" => self.scheduler.tick_secs = parse(name, value)?,
+                "MARKETPLACE_CREATOR_SHARE_BPS" => self.billing.creator_share_bps = parse(name, value)?,
+                "MARKETPLACE_SANDBOX" => self.sandbox = parse_bool(name, value)?,
+                "MARKETPLACE_LOG_FORMAT" => {
+                    self.telemetry.format = match value.trim() {
+                        "pretty" => LogFormat::Pretty,
+                        "json" => LogFormat::Json,
+                        _ => {
+                            return Err(ConfigError::Invalid {
+                                name: name.clone(),
+                                value: value.clone(),
+                                reason: "expected pretty or json".into(),
+                            });
+                        }
+                    }
+                }
+                _ => {}
+            }
+        }
+        Ok(())
+    }
+
+    fn validate(&self) -> Result<(), ConfigError> {
+        let invalid = |name: &str, value: String, reason: &str| ConfigError::Invalid {
+            name: name.into(),
+            value,
+            reason: reason.into(),
+        };
+        self.database.kind()?;
+        if self.database.max_connections == 0 {
+            return Err(invalid("database.max_connections", "0".into(), "must be at least 1"));
+        }
+        if let Some(url) = &self.redis.url {
+            let url = url.expose_secret();
+            if !(url.starts_with("redis://") || url.starts_with("rediss://")) {
+                return Err(invalid("REDIS_URL", redact_url(url), "expected redis://HOST:PORT"));
+            }
+        }
+        if let Some(key) = &self.api.admin_key
+            && key.expose_secret().trim().len() < 16
+        {
+            return Err(invalid("MARKETPLACE_ADMIN_KEY", "[redacted]".into(), "must be at least 16 characters"));
+        }
+        if self.billing.creator_share_bps > 10_000 {
+            return Err(invalid(
+                "MARKETPLACE_CREATOR_SHARE_BPS",
+                self.billing.creator_share_bps.to_string(),
+                "must be between 0 and 10000 basis points",
+            ));
+        }
+        if self.worker.concurrency == 0 {
+            return Err(invalid("MARKETPLACE_WORKER_CONCURRENCY", "0".into(), "must be at least 1"));
+        }
+        if self.scheduler.tick_secs == 0 {
+            return Err(invalid("MARKETPLACE_SCHEDULER_TICK_SECS", "0".into(), "must be at least 1"));
+        }
+        if self.queue.prefix.trim().is_empty() || self.queue.prefix.contains(char::is_whitespace) {
+            return Err(invalid("MARKETPLACE_QUEUE_PREFIX", self.queue.prefix.clone(), "must be a non-empty word"));
+        }
+        Ok(())
+    }
+
+    /// The effective configuration as JSON with every secret redacted, for the start-up log.
+    pub fn redacted(&self) -> serde_json::Value {
+        serde_json::json!({
+            "api": {
+                "bind": self.api.bind.to_string(),
+                "admin_key": self.api.admin_key.as_ref().map(|_| "[redacted]"),
+                "body_limit_bytes": self.api.body_limit_bytes,
+                "request_timeout_secs": self.api.request_timeout_secs,
+            },
+            "database": {
+                "url": redact_url(self.database.url.expose_secret()),
+                "max_connections": self.database.max_connections,
+            },
+            "redis": { "url": self.redis.url.as_ref().map(|u| redact_url(u.expose_secret())) },
+            "queue": { "prefix": self.queue.prefix },
+            "worker": { "concurrency": self.worker.concurrency, "queues": self.worker.queues },
+            "scheduler": { "tick_secs": self.scheduler.tick_secs },
+            "billing": {
+                "creator_share_bps": self.billing.creator_share_bps,
+                "max_top_up_cents": self.billing.max_top_up_cents,
+                "max_monthly_price_cents": self.billing.max_monthly_price_cents,
+            },
+            "sandbox": self.sandbox,
+        })
+    }
+}
+
+fn parse_bool(name: &str, value: &str) -> Result<bool, ConfigError> {
+    match value.trim().to_ascii_lowercase().as_str() {
+        "1" | "true" | "yes" | "on" => Ok(true),
+        "0" | "false" | "no" | "off" | "" => Ok(false),
+        _ => Err(ConfigError::Invalid {
+            name: name.into(),
+            value: value.into(),
+            reason: "expected 1/0 or true/false".into(),
+        }),
+    }
+}
+
+/// Replaces the password of a URL (`scheme://user:password@host`) with `***`.
+pub fn redact_url(url: &str) -> String {
+    let Some((scheme, rest)) = url.split_once("://") else {
+        return url.to_owned();
+    };
+    let (authority, tail) = rest.split_at(rest.find('/').unwrap_or(rest.len()));
+    match authority.rsplit_once('@') {
+        Some((userinfo, host)) => {
+            let user = userinfo.split_once(':').map_or(userinfo, |(u, _)| u);
+            let masked = if userinfo.contains(':') { format!("{user}:***") } else { user.to_owned() };
+            format!("{scheme}://{masked}@{host}{tail}")
+        }
+        None => url.to_owned(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn env(pairs: &[(&str, &str)]) -> HashMap<String, String> {
+        pairs.iter().map(|(k, v)| ((*k).to_owned(), (*v).to_owned())).collect()
+    }
+
+    #[test]
+    fn defaults_are_embedded_mode_on_port_8080() {
+        let s = Settings::load(&env(&[])).expect("defaults are valid");
+        assert_eq!(s.api.bind.to_string(), "127.0.0.1:8080");
+        assert_eq!(s.database.kind().expect("valid"), DatabaseKind::Sqlite);
+        assert!(s.redis.url.is_none());
+    }
+
+    #[test]
+    fn environment_overrides_the_file() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let path = dir.path().join("m.toml");
+        std::fs::write(&path, "[api]\nbind = \"127.0.0.1:9000\"\n[billing]\ncreator_share_bps = 7000\n").expect("write");
+        let path = path.to_string_lossy().into_owned();
+        let s = Settings::load(&env(&[("MARKETPLACE_CONFIG", &path), ("MARKETPLACE_BIND", "0.0.0.0:1234")]))
+            .expect("valid");
+        assert_eq!(s.api.bind.to_string(), "0.0.0.0:1234");
+        assert_eq!(s.billing.creator_share_bps, 7000);
+    }
+
+    #[test]
+    fn bad_settings_are_one_clear_line() {
+        let e = Settings::load(&env(&[("MARKETPLACE_BIND", "nowhere")])).expect_err("invalid");
+        assert_eq!(e.to_string(), "invalid MARKETPLACE_BIND \"nowhere\": invalid socket address syntax");
+        let e = Settings::load(&env(&[("DATABASE_URL", "mysql://u:pw@h/db")])).expect_err("invalid");
+        assert!(e.to_string().contains("mysql://u:***@h/db"), "password redacted: {e}");
+        assert!(Settings::load(&env(&[("MARKETPLACE_ADMIN_KEY", "short")])).is_err());
+        assert!(Settings::load(&env(&[("REDIS_URL", "http://x")])).is_err());
+    }
+
+    #[test]
+    fn redaction_hides_passwords_and_keys() {
+        assert_eq!(redact_url("postgres://me:secret@db:5432/x"), "postgres://me:***@db:5432/x");
+        assert_eq!(redact_url("postgres://db/x"), "postgres://db/x");
+        let s = Settings::load(&env(&[
+            ("DATABASE_URL", "postgres://me:secret@db/x"),
+            ("MARKETPLACE_ADMIN_KEY", "0123456789abcdef-admin"),
+        ]))
+        .expect("valid");
+        let text = s.redacted().to_string();
+        assert!(!text.contains("secret") && !text.contains("0123456789abcdef"), "{text}");
+    }
+}

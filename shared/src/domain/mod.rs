@@ -1,0 +1,16 @@
+//! The domain model: plain types and the rules that need no I/O.
+
+pub mod account;
+pub mod ledger;
+pub mod money;
+pub mod period;
+pub mod subscription;
+pub mod tier;
+pub mod tool;
+
+pub use account::{Account, AccountKind};
+pub use ledger::{LedgerEntry, TransactionKind};
+pub use money::{Money, MoneyError};
+pub use subscription::{Subscription, SubscriptionStatus};
+pub use tier::Tier;
+pub use tool::{Tool, ToolVersion};

@@ -1,0 +1,177 @@
+//! Subscriptions (monthly rental of a tool at a tier) and the rules that follow from their
+//! periods: access, the current period and pro-rata refunds.
+
+use chrono::{DateTime, Utc};
+use uuid::Uuid;
+
+use super::period::{period_bounds, period_index_at, period_start};
+use super::{Money, Tier};
+
+/// Where a subscription stands.
+#[derive(Copy, Clone, Debug, PartialEq, Eq, serde::Serialize, utoipa::ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum SubscriptionStatus {
+    /// Paid up; access until `paid_through`.
+    Active,
+    /// A renewal charge failed; access kept during the grace period.
+    PastDue,
+    /// Canceled with immediate effect; access ended.
+    Canceled,
+    /// Ran out (not renewed, canceled at period end, or unpaid after grace); access ended.
+    Expired,
+}
+
+impl SubscriptionStatus {
+    /// Name in the store and the API.
+    pub const fn as_str(self) -> &'static str {
+        match self {
+            SubscriptionStatus::Active => "active",
+            SubscriptionStatus::PastDue => "past_due",
+            SubscriptionStatus::Canceled => "canceled",
+            SubscriptionStatus::Expired => "expired",
+        }
+    }
+
+    /// Parses a stored name.
+    ///
+    /// # Errors
+    /// When the name is unknown.
+    pub fn parse(text: &str) -> Result<Self, String> {
+        match text {
+            "active" => Ok(SubscriptionStatus::Active),
+            "past_due" => Ok(SubscriptionStatus::PastDue),
+            "canceled" => Ok(SubscriptionStatus::Canceled),
+            "expired" => Ok(SubscriptionStatus::Expired),
+            other => Err(format!("unknown subscription status {other:?}")),
+        }
+    }
+
+    /// Whether the subscription still counts as the subscriber's one live subscription.
+    pub const fn is_live(self) -> bool {
+        matches!(self, SubscriptionStatus::Active | SubscriptionStatus::PastDue)
+    }
+}
+
+/// A subscription. Periods are derived from `anchor_at` (see [`super::period`]); the first
+/// `periods_paid` periods have been charged.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Subscription {
+    /// Id (UUID v7).
+    pub id: Uuid,
+    /// The rented tool.
+    pub tool_id: Uuid,
+    /// The renter.
+    pub subscriber_id: Uuid,
+    /// The tier rented at.
+    pub tier: Tier,
+    /// Status.
+    pub status: SubscriptionStatus,
+    /// Price per month, locked when subscribing.
+    pub price: Money,
+    /// Start of the first period; every period boundary derives from it.
+    pub anchor_at: DateTime<Utc>,
+    /// How many periods have been charged.
+    pub periods_paid: u32,
+    /// Renew at the end of the paid periods.
+    pub auto_renew: bool,
+    /// Canceled to take effect at the end of the paid periods.
+    pub cancel_at_period_end: bool,
+    /// Created.
+    pub created_at: DateTime<Utc>,
+    /// Last changed.
+    pub updated_at: DateTime<Utc>,
+    /// When access ended (canceled or expired).
+    pub ended_at: Option<DateTime<Utc>>,
+}
+
+impl Subscription {
+    /// End of the last charged period: access lasts until then.
+    pub fn paid_through(&self) -> DateTime<Utc> {
+        period_start(self.anchor_at, self.periods_paid)
+    }
+
+    /// The period that `now` falls in, limited to the charged periods (an ended subscription
+    /// shows the period it ended in).
+    pub fn current_period(&self, now: DateTime<Utc>) -> (DateTime<Utc>, DateTime<Utc>) {
+        let at = self.ended_at.map_or(now, |ended| ended.min(now));
+        let k = period_index_at(self.anchor_at, at).min(self.periods_paid.saturating_sub(1));
+        period_bounds(self.anchor_at, k)
+    }
+
+    /// Whether the subscriber may use the tool at `now`.
+    pub fn has_access(&self, now: DateTime<Utc>) -> bool {
+        self.status.is_live() && now < self.paid_through()
+    }
+}
+
+/// The part of one charged period given back when access ends at `now`.
+#[derive(Copy, Clone, Debug, PartialEq, Eq)]
+pub struct ProRata {
+    /// Seconds of the period not used.
+    pub unused_seconds: i64,
+    /// Length of the period in seconds.
+    pub period_seconds: i64,
+}
+
+impl ProRata {
+    /// The unused share of `[start, end)` when access ends at `now`, by the second.
+    pub fn at(start: DateTime<Utc>, end: DateTime<Utc>, now: DateTime<Utc>) -> Self {
+        let period_seconds = (end - start).num_seconds().max(1);
+        let unused_seconds = (end - now.max(start)).num_seconds().clamp(0, period_seconds);
+        Self { unused_seconds, period_seconds }
+    }
+
+    /// `amount x unused / period`, half up to the cent.
+    pub fn of(self, amount: Money) -> Money {
+        amount.mul_ratio(self.unused_seconds, self.period_seconds)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn t(s: &str) -> DateTime<Utc> {
+        DateTime::parse_from_rfc3339(s).expect("valid literal").with_timezone(&Utc)
+    }
+
+    fn sub(anchor: &str, periods_paid: u32) -> Subscription {
+        let anchor_at = t(anchor);
+        Subscription {
+            id: Uuid::nil(),
+            tool_id: Uuid::nil(),
+            subscriber_id: Uuid::nil(),
+            tier: Tier::Basic,
+            status: SubscriptionStatus::Active,
+            price: Money::from_cents(1000),
+            anchor_at,
+            periods_paid,
+            auto_renew: true,
+            cancel_at_period_end: false,
+            created_at: anchor_at,
+            updated_at: anchor_at,
+            ended_at: None,
+        }
+    }
+
+    #[test]
+    fn access_lasts_through_the_paid_periods() {
+        let s = sub("2027-01-31T00:00:00Z", 3);
+        assert_eq!(s.paid_through(), t("2027-04-30T00:00:00Z"));
+        assert!(s.has_access(t("2027-04-29T23:59:59Z")));
+        assert!(!s.has_access(t("2027-04-30T00:00:00Z")));
+        assert_eq!(s.current_period(t("2027-03-01T00:00:00Z")), (t("2027-02-28T00:00:00Z"), t("2027-03-31T00:00:00Z")));
+        assert_eq!(s.current_period(t("2028-01-01T00:00:00Z")).1, s.paid_through(), "capped at paid periods");
+    }
+
+    #[test]
+    fn pro_rata_counts_unused_seconds() {
+        let (s, e) = (t("2027-04-01T00:00:00Z"), t("2027-05-01T00:00:00Z")); // 30 days
+        let half = ProRata::at(s, e, t("2027-04-16T00:00:00Z"));
+        assert_eq!(half.of(Money::from_cents(1000)), Money::from_cents(500));
+        assert_eq!(ProRata::at(s, e, t("2027-03-01T00:00:00Z")).of(Money::from_cents(999)), Money::from_cents(999), "future period refunds fully");
+        assert_eq!(ProRata::at(s, e, t("2027-06-01T00:00:00Z")).of(Money::from_cents(999)), Money::ZERO);
+        let one_sec = ProRata::at(s, e, e - chrono::TimeDelta::seconds(1));
+        assert_eq!((one_sec.unused_seconds, one_sec.period_seconds), (1, 30 * 86_400));
+    }
+}

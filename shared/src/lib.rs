@@ -1,0 +1,17 @@
+//! Everything the marketplace's roles (api, worker, scheduler) share: the domain model, the tool
+//! families' parameter schemas, the store, configuration, the clock and telemetry.
+//!
+//! - [`domain`]: money, tiers, accounts, tools, subscriptions, the ledger (pure types and rules).
+//! - [`families`]: parameter schemas of the tool families and their validation (no evaluation).
+//! - [`store`]: the [`store::Store`] trait with its SQLite and PostgreSQL implementations.
+//! - [`payments`]: where sandbox money comes from.
+//! - [`config`], [`telemetry`], [`clock`]: process plumbing every binary uses the same way.
+#![warn(missing_docs)]
+
+pub mod clock;
+pub mod config;
+pub mod domain;
+pub mod families;
+pub mod payments;
+pub mod store;
+pub mod telemetry;

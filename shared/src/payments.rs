@@ -1,0 +1,52 @@
+//! Where money enters the marketplace. The only provider here is a sandbox: it approves every
+//! well-formed top-up without touching a real payment network, and its counter-account in the
+//! ledger is [`crate::domain::account::SANDBOX_PROVIDER_ACCOUNT_ID`].
+
+use uuid::Uuid;
+
+use crate::domain::Money;
+
+/// A payment the provider accepted.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct PaymentReceipt {
+    /// The provider's reference for the payment.
+    pub reference: String,
+    /// The ledger account the money comes from.
+    pub source_account: Uuid,
+    /// The amount received.
+    pub amount: Money,
+}
+
+/// Why a payment was declined.
+#[derive(Debug, thiserror::Error)]
+pub enum PaymentError {
+    /// The provider refused it.
+    #[error("payment declined: {0}")]
+    Declined(String),
+}
+
+/// A payment provider that turns outside money into account credit.
+pub trait PaymentProvider: Send + Sync + std::fmt::Debug {
+    /// Collects `amount` for `account`.
+    ///
+    /// # Errors
+    /// [`PaymentError`] when the provider declines.
+    fn collect(&self, account: Uuid, amount: Money) -> Result<PaymentReceipt, PaymentError>;
+}
+
+/// Sandbox provider: play money, every positive amount approved.
+#[derive(Debug, Default, Clone, Copy)]
+pub struct SandboxPaymentProvider;
+
+impl PaymentProvider for SandboxPaymentProvider {
+    fn collect(&self, _account: Uuid, amount: Money) -> Result<PaymentReceipt, PaymentError> {
+        if amount <= Money::ZERO {
+            return Err(PaymentError::Declined("amount must be positive".into()));
+        }
+        Ok(PaymentReceipt {
+            reference: format!("sandbox_{}", Uuid::now_v7().simple()),
+            source_account: crate::domain::account::SANDBOX_PROVIDER_ACCOUNT_ID,
+            amount,
+        })
+    }
+}

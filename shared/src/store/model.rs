@@ -1,0 +1,125 @@
+//! Inputs and outputs of store operations that are not domain entities themselves.
+
+use chrono::{DateTime, Utc};
+use serde_json::Value;
+use uuid::Uuid;
+
+use crate::domain::{Account, Money, Subscription, Tier};
+
+/// A freshly generated API key, as the store keeps it (never the key itself).
+#[derive(Clone, Debug)]
+pub struct NewApiKey {
+    /// SHA-256 of the key, hex.
+    pub hash: String,
+    /// The first characters of the key, to recognise it in listings.
+    pub prefix: String,
+}
+
+/// An `Idempotency-Key` of a request that moves money.
+#[derive(Clone, Debug)]
+pub struct IdempotencyKey {
+    /// The operation (`subscribe`, `top_up`): a key is scoped to the caller and the operation.
+    pub scope: &'static str,
+    /// The caller's key.
+    pub key: String,
+    /// Hash of the request body: the same key with another body is refused.
+    pub request_hash: String,
+}
+
+/// The outcome of an idempotent operation.
+#[derive(Clone, Debug)]
+pub enum Idempotent<T> {
+    /// Done now.
+    New(T),
+    /// Done before under the same key: the first response, verbatim.
+    Replayed {
+        /// HTTP status of the first response.
+        status: u16,
+        /// Body of the first response.
+        body: Value,
+    },
+}
+
+/// Credit booked to an account.
+#[derive(Clone, Debug)]
+pub struct TopUp {
+    /// The account after the credit.
+    pub account: Account,
+    /// The ledger transaction.
+    pub transaction_id: Uuid,
+    /// The amount credited.
+    pub amount: Money,
+    /// The payment provider's reference.
+    pub reference: String,
+}
+
+/// What a subscription needs at creation (checked by the caller).
+#[derive(Clone, Debug)]
+pub struct NewSubscription {
+    /// The tool.
+    pub tool_id: Uuid,
+    /// The tool's creator, who earns the creator share.
+    pub creator_id: Uuid,
+    /// The renter (the caller).
+    pub subscriber_id: Uuid,
+    /// Tier.
+    pub tier: Tier,
+    /// Locked price per month at that tier.
+    pub price: Money,
+    /// Months charged up front (1..=12).
+    pub months: u32,
+    /// Renew when the paid months end.
+    pub auto_renew: bool,
+    /// Creator share in basis points.
+    pub creator_share_bps: u32,
+}
+
+/// One charged period.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Charge {
+    /// The ledger transaction.
+    pub transaction_id: Uuid,
+    /// Start of the period paid for.
+    pub period_start: DateTime<Utc>,
+    /// End of the period paid for.
+    pub period_end: DateTime<Utc>,
+    /// Amount paid by the renter.
+    pub amount: Money,
+    /// Creator's part.
+    pub creator_amount: Money,
+    /// Platform's part.
+    pub platform_amount: Money,
+}
+
+/// A new subscription with what it cost.
+#[derive(Clone, Debug)]
+pub struct SubscriptionCreated {
+    /// The subscription.
+    pub subscription: Subscription,
+    /// One charge per prepaid month (none for the free tier).
+    pub charges: Vec<Charge>,
+}
+
+/// Money given back for the unused part of a charged period.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Refund {
+    /// The refund's ledger transaction.
+    pub transaction_id: Uuid,
+    /// The charge it gives back part of.
+    pub refund_of: Uuid,
+    /// Start of that period.
+    pub period_start: DateTime<Utc>,
+    /// End of that period.
+    pub period_end: DateTime<Utc>,
+    /// Amount back to the renter.
+    pub amount: Money,
+}
+
+/// The outcome of a cancellation.
+#[derive(Clone, Debug)]
+pub struct Cancellation {
+    /// The subscription after the change.
+    pub subscription: Subscription,
+    /// Refunds booked (immediate cancellation only).
+    pub refunds: Vec<Refund>,
+}

@@ -1,0 +1,178 @@
+//! Row shapes shared by both backends and their conversion into domain types. `FromRow` derives
+//! are generic over the database, so one definition serves SQLite and PostgreSQL.
+
+use chrono::{DateTime, Utc};
+use serde_json::{Map, Value};
+use sqlx::types::Json;
+use uuid::Uuid;
+
+use super::StoreError;
+use crate::domain::{
+    Account, AccountKind, LedgerEntry, Money, Subscription, SubscriptionStatus, Tier, Tool, ToolVersion,
+    TransactionKind,
+};
+
+fn corrupt(e: String) -> StoreError {
+    StoreError::Corrupt(e)
+}
+
+#[derive(sqlx::FromRow)]
+pub(super) struct AccountRow {
+    id: Uuid,
+    name: String,
+    kind: String,
+    balance_cents: i64,
+    created_at: DateTime<Utc>,
+}
+
+impl TryFrom<AccountRow> for Account {
+    type Error = StoreError;
+    fn try_from(r: AccountRow) -> Result<Self, StoreError> {
+        Ok(Account {
+            id: r.id,
+            name: r.name,
+            kind: AccountKind::parse(&r.kind).map_err(corrupt)?,
+            balance: Money::from_cents(r.balance_cents),
+            created_at: r.created_at,
+        })
+    }
+}
+
+#[derive(sqlx::FromRow)]
+pub(super) struct ToolRow {
+    id: Uuid,
+    creator_id: Uuid,
+    name: String,
+    description: String,
+    category: String,
+    family: String,
+    price_cents: i64,
+    tier: String,
+    metadata: Json<Map<String, Value>>,
+    current_version: i32,
+    parameters: Json<Map<String, Value>>,
+    created_at: DateTime<Utc>,
+    updated_at: DateTime<Utc>,
+    deleted_at: Option<DateTime<Utc>>,
+}
+
+impl TryFrom<ToolRow> for Tool {
+    type Error = StoreError;
+    fn try_from(r: ToolRow) -> Result<Self, StoreError> {
+        Ok(Tool {
+            id: r.id,
+            creator_id: r.creator_id,
+            name: r.name,
+            description: r.description,
+            category: r.category,
+            family: r.family,
+            monthly_price: Money::from_cents(r.price_cents),
+            tier: Tier::parse(&r.tier).map_err(corrupt)?,
+            metadata: r.metadata.0,
+            current_version: r.current_version,
+            parameters: r.parameters.0,
+            created_at: r.created_at,
+            updated_at: r.updated_at,
+            deleted_at: r.deleted_at,
+        })
+    }
+}
+
+#[derive(sqlx::FromRow)]
+pub(super) struct VersionRow {
+    tool_id: Uuid,
+    version: i32,
+    parameters: Json<Map<String, Value>>,
+    source: String,
+    created_at: DateTime<Utc>,
+}
+
+impl From<VersionRow> for ToolVersion {
+    fn from(r: VersionRow) -> Self {
+        ToolVersion {
+            tool_id: r.tool_id,
+            version: r.version,
+            parameters: r.parameters.0,
+            source: r.source,
+            created_at: r.created_at,
+        }
+    }
+}
+
+#[derive(sqlx::FromRow)]
+pub(super) struct SubscriptionRow {
+    id: Uuid,
+    tool_id: Uuid,
+    subscriber_id: Uuid,
+    tier: String,
+    status: String,
+    price_cents: i64,
+    anchor_at: DateTime<Utc>,
+    periods_paid: i32,
+    auto_renew: bool,
+    cancel_at_period_end: bool,
+    created_at: DateTime<Utc>,
+    updated_at: DateTime<Utc>,
+    ended_at: Option<DateTime<Utc>>,
+}
+
+impl TryFrom<SubscriptionRow> for Subscription {
+    type Error = StoreError;
+    fn try_from(r: SubscriptionRow) -> Result<Self, StoreError> {
+        Ok(Subscription {
+            id: r.id,
+            tool_id: r.tool_id,
+            subscriber_id: r.subscriber_id,
+            tier: Tier::parse(&r.tier).map_err(corrupt)?,
+            status: SubscriptionStatus::parse(&r.status).map_err(corrupt)?,
+            price: Money::from_cents(r.price_cents),
+            anchor_at: r.anchor_at,
+            periods_paid: u32::try_from(r.periods_paid).map_err(|e| corrupt(e.to_string()))?,
+            auto_renew: r.auto_renew,
+            cancel_at_period_end: r.cancel_at_period_end,
+            created_at: r.created_at,
+            updated_at: r.updated_at,
+            ended_at: r.ended_at,
+        })
+    }
+}
+
+#[derive(sqlx::FromRow)]
+pub(super) struct EntryRow {
+    id: Uuid,
+    transaction_id: Uuid,
+    account_id: Uuid,
+    amount_cents: i64,
+    kind: String,
+    subscription_id: Option<Uuid>,
+    period_start: Option<DateTime<Utc>>,
+    period_end: Option<DateTime<Utc>>,
+    memo: String,
+    created_at: DateTime<Utc>,
+}
+
+impl TryFrom<EntryRow> for LedgerEntry {
+    type Error = StoreError;
+    fn try_from(r: EntryRow) -> Result<Self, StoreError> {
+        Ok(LedgerEntry {
+            id: r.id,
+            transaction_id: r.transaction_id,
+            account_id: r.account_id,
+            amount: Money::from_cents(r.amount_cents),
+            kind: TransactionKind::parse(&r.kind).map_err(corrupt)?,
+            subscription_id: r.subscription_id,
+            period_start: r.period_start,
+            period_end: r.period_end,
+            memo: r.memo,
+            created_at: r.created_at,
+        })
+    }
+}
+
+/// Converts a list of rows.
+pub(super) fn convert<R, T>(rows: Vec<R>) -> Result<Vec<T>, StoreError>
+where
+    T: TryFrom<R, Error = StoreError>,
+{
+    rows.into_iter().map(T::try_from).collect()
+}

@@ -1,0 +1,70 @@
+//! SQLite backend (embedded mode). Write transactions start with `BEGIN IMMEDIATE`, so they take
+//! the write lock up front and queue on `busy_timeout` instead of failing when two of them meet.
+
+use std::str::FromStr;
+use std::time::Duration;
+
+use async_trait::async_trait;
+use chrono::{DateTime, Utc};
+use secrecy::ExposeSecret;
+use serde_json::{Map, Value};
+use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteSynchronous};
+use sqlx::types::Json;
+use uuid::Uuid;
+
+use super::rows::{AccountRow, EntryRow, SubscriptionRow, ToolRow, VersionRow, convert};
+use super::*;
+use crate::clock::{Clock, SystemClock};
+use crate::domain::account::{PLATFORM_ACCOUNT_ID, SANDBOX_PROVIDER_ACCOUNT_ID};
+use crate::domain::ledger::RevenueSplit;
+use crate::domain::period::{period_bounds, period_start};
+use crate::domain::subscription::ProRata;
+use crate::domain::{AccountKind, TransactionKind};
+
+type Db = sqlx::Sqlite;
+type This = SqliteStore;
+const BEGIN: &str = "BEGIN IMMEDIATE";
+const KIND: DatabaseKind = DatabaseKind::Sqlite;
+
+/// The SQLite store.
+#[derive(Debug, Clone)]
+pub struct SqliteStore {
+    pool: sqlx::SqlitePool,
+}
+
+impl SqliteStore {
+    /// Opens (creating when missing) the database file, migrates it and creates system accounts.
+    ///
+    /// # Errors
+    /// When the file cannot be opened or a migration fails.
+    pub async fn connect(settings: &DatabaseSettings) -> anyhow::Result<Self> {
+        let options = SqliteConnectOptions::from_str(settings.url.expose_secret())?
+            .create_if_missing(true)
+            .journal_mode(SqliteJournalMode::Wal)
+            // WAL + NORMAL survives a process crash without losing committed transactions.
+            .synchronous(SqliteSynchronous::Normal)
+            .busy_timeout(Duration::from_secs(30))
+            .foreign_keys(true);
+        if let Some(dir) = options.get_filename().parent()
+            && !dir.as_os_str().is_empty()
+        {
+            std::fs::create_dir_all(dir)?;
+        }
+        let pool = SqlitePoolOptions::new()
+            .max_connections(settings.max_connections)
+            .connect_with(options)
+            .await?;
+        sqlx::migrate!("./migrations/sqlite").run(&pool).await?;
+        let store = Self { pool };
+        store.ensure_system_accounts(SystemClock.now()).await?;
+        Ok(store)
+    }
+
+    /// The connection pool (tests and tools).
+    pub fn pool(&self) -> &sqlx::SqlitePool {
+        &self.pool
+    }
+}
+
+include!("sql/common.rs");
+include!("sql/store_impl.rs");
