@@ -1,1 +1,21 @@
-//! api
+//! The marketplace's HTTP API (axum), and with the default `embedded` feature the whole product
+//! in one process.
+//!
+//! - [`startup`]: [`startup::Application`], the router and its layers.
+//! - [`routes`]: one module per area (accounts, families, tools, subscriptions, admin, health).
+//! - [`auth`]: bearer API keys and the admin key.
+//! - [`error`]: [`error::ApiError`] rendered as problem+json.
+//! - [`extract`]: extractors whose rejections are problem+json.
+//! - [`views`]: JSON representations; [`pagination`]: cursors; [`openapi`]: the document.
+
+pub mod auth;
+pub mod error;
+pub mod extract;
+pub mod openapi;
+pub mod pagination;
+pub mod routes;
+pub mod startup;
+pub mod state;
+pub mod views;
+
+pub use startup::Application;

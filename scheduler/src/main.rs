@@ -1,1 +1,44 @@
-fn main() {}
+//! `marketplace-scheduler`: the billing scheduler for distributed mode.
+
+use std::process::ExitCode;
+use std::sync::Arc;
+
+use scheduler::Scheduler;
+use shared::clock::SystemClock;
+use shared::config::Settings;
+use shared::telemetry::{get_subscriber, init_subscriber};
+use tokio_util::sync::CancellationToken;
+
+#[tokio::main]
+async fn main() -> ExitCode {
+    let env = std::env::vars().collect();
+    let settings = match Settings::load(&env) {
+        Ok(s) => s,
+        Err(e) => {
+            eprintln!("marketplace-scheduler: {e}");
+            return ExitCode::from(2);
+        }
+    };
+    init_subscriber(get_subscriber(&settings.telemetry.filter, settings.telemetry.format, std::io::stdout));
+    tracing::info!(config = %settings.redacted(), "starting marketplace-scheduler");
+    let store = match shared::store::connect(&settings.database).await {
+        Ok(s) => s,
+        Err(e) => {
+            eprintln!("marketplace-scheduler: cannot connect to the store: {e:#}");
+            return ExitCode::from(1);
+        }
+    };
+    let token = CancellationToken::new();
+    let stop = token.clone();
+    tokio::spawn(async move {
+        shared::shutdown::signal().await;
+        stop.cancel();
+    });
+    match Scheduler::new(Arc::new(settings), store, Arc::new(SystemClock)).run(token).await {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("marketplace-scheduler: {e:#}");
+            ExitCode::from(1)
+        }
+    }
+}

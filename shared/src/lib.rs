@@ -5,7 +5,7 @@
 //! - [`families`]: parameter schemas of the tool families and their validation (no evaluation).
 //! - [`store`]: the [`store::Store`] trait with its SQLite and PostgreSQL implementations.
 //! - [`payments`]: where sandbox money comes from.
-//! - [`config`], [`telemetry`], [`clock`]: process plumbing every binary uses the same way.
+//! - [`config`], [`telemetry`], [`clock`], [`shutdown`]: process plumbing every binary uses the same way.
 #![warn(missing_docs)]
 
 pub mod clock;
@@ -13,5 +13,6 @@ pub mod config;
 pub mod domain;
 pub mod families;
 pub mod payments;
+pub mod shutdown;
 pub mod store;
 pub mod telemetry;

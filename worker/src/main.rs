@@ -1,1 +1,69 @@
-fn main() {}
+//! `marketplace-worker`: a worker process for distributed mode.
+
+use std::process::ExitCode;
+use std::sync::Arc;
+
+use clap::Parser;
+use shared::clock::SystemClock;
+use shared::config::Settings;
+use shared::telemetry::{get_subscriber, init_subscriber};
+use tokio_util::sync::CancellationToken;
+use worker::Worker;
+
+/// Takes jobs from the marketplace's queues. Reads `DATABASE_URL`, `REDIS_URL` and the other
+/// `MARKETPLACE_*` settings like every role.
+#[derive(Debug, Parser)]
+#[command(name = "marketplace-worker", version)]
+struct Cli {
+    /// Jobs run at once.
+    #[arg(long)]
+    concurrency: Option<usize>,
+    /// Queues to take jobs from, comma-separated (default: all).
+    #[arg(long, value_delimiter = ',')]
+    queues: Vec<String>,
+}
+
+#[tokio::main]
+async fn main() -> ExitCode {
+    let cli = Cli::parse();
+    let env = std::env::vars().collect();
+    let mut settings = match Settings::load(&env) {
+        Ok(s) => s,
+        Err(e) => {
+            eprintln!("marketplace-worker: {e}");
+            return ExitCode::from(2);
+        }
+    };
+    if let Some(c) = cli.concurrency {
+        if c == 0 {
+            eprintln!("marketplace-worker: invalid --concurrency 0: must be at least 1");
+            return ExitCode::from(2);
+        }
+        settings.worker.concurrency = c;
+    }
+    if !cli.queues.is_empty() {
+        settings.worker.queues = cli.queues;
+    }
+    init_subscriber(get_subscriber(&settings.telemetry.filter, settings.telemetry.format, std::io::stdout));
+    tracing::info!(config = %settings.redacted(), "starting marketplace-worker");
+    let store = match shared::store::connect(&settings.database).await {
+        Ok(s) => s,
+        Err(e) => {
+            eprintln!("marketplace-worker: cannot connect to the store: {e:#}");
+            return ExitCode::from(1);
+        }
+    };
+    let token = CancellationToken::new();
+    let stop = token.clone();
+    tokio::spawn(async move {
+        shared::shutdown::signal().await;
+        stop.cancel();
+    });
+    match Worker::new(Arc::new(settings), store, Arc::new(SystemClock)).run(token).await {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("marketplace-worker: {e:#}");
+            ExitCode::from(1)
+        }
+    }
+}

@@ -71,6 +71,16 @@ impl std::fmt::Debug for StoreError {
     }
 }
 
+impl StoreError {
+    /// Whether the database could not be reached (worth a retry), as opposed to a refused write.
+    pub fn is_unavailable(&self) -> bool {
+        matches!(
+            self,
+            StoreError::Database(sqlx::Error::PoolTimedOut | sqlx::Error::PoolClosed | sqlx::Error::Io(_))
+        )
+    }
+}
+
 /// Result alias of the store.
 pub type StoreResult<T> = Result<T, StoreError>;
 
@@ -156,6 +166,10 @@ pub trait Store: Send + Sync + std::fmt::Debug {
 
     /// Cancels at period end, or now with a pro-rata refund of every charged period not used.
     async fn cancel_subscription(&self, id: Uuid, immediate: bool, now: DateTime<Utc>) -> StoreResult<Cancellation>;
+
+    /// Expires live subscriptions whose paid periods ended and that will not renew: not
+    /// auto-renewing, canceled at period end, or of a deleted tool. Returns how many.
+    async fn expire_lapsed_subscriptions(&self, now: DateTime<Utc>) -> StoreResult<u64>;
 }
 
 /// Connects to the configured store, runs its migrations and creates the system accounts.

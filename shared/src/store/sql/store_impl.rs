@@ -441,6 +441,22 @@ impl Store for This {
         tx.commit().await?;
         Ok(Cancellation { subscription, refunds })
     }
+
+    async fn expire_lapsed_subscriptions(&self, now: DateTime<Utc>) -> StoreResult<u64> {
+        let done = sqlx::query(
+            "UPDATE subscriptions SET status = 'expired', ended_at = paid_through, updated_at = $1 \
+             WHERE status IN ('active', 'past_due') AND paid_through <= $1 \
+             AND (auto_renew = $2 OR cancel_at_period_end = $3 \
+                  OR tool_id IN (SELECT id FROM tools WHERE deleted_at IS NOT NULL))",
+        )
+        .bind(now)
+        .bind(false)
+        .bind(true)
+        .execute(&self.pool)
+        .await?
+        .rows_affected();
+        Ok(done)
+    }
 }
 
 async fn insert_version(

@@ -1,0 +1,38 @@
+//! HTTP routes, one module per area; each exposes `router()` and `startup` merges them.
+
+pub mod accounts;
+pub mod admin;
+pub mod families;
+pub mod health;
+pub mod subscriptions;
+pub mod tools;
+
+use utoipa_axum::router::OpenApiRouter;
+
+use crate::state::AppState;
+
+/// Every route of the API, with its OpenAPI description.
+pub fn router() -> OpenApiRouter<AppState> {
+    OpenApiRouter::new()
+        .merge(health::router())
+        .merge(accounts::router())
+        .merge(families::router())
+        .merge(tools::router())
+        .merge(subscriptions::router())
+        .merge(admin::router())
+}
+
+/// Checks a required text field: trimmed, non-empty, at most `max` characters.
+pub(crate) fn required_text(field: &str, value: &str, max: usize) -> Result<String, crate::error::FieldError> {
+    let v = value.trim();
+    if v.is_empty() {
+        return Err(crate::error::FieldError::new(field, "must not be empty"));
+    }
+    if v.chars().count() > max {
+        return Err(crate::error::FieldError::new(field, format!("must be at most {max} characters")));
+    }
+    if v.chars().any(char::is_control) {
+        return Err(crate::error::FieldError::new(field, "must not contain control characters"));
+    }
+    Ok(v.to_owned())
+}

@@ -1,0 +1,235 @@
+//! Subscriptions: renting a tool at a tier, paid up front from the balance through the ledger,
+//! listed and cancelled by their subscriber only (others get 404: they are private).
+
+use axum::Json;
+use axum::extract::State;
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Response};
+use serde::{Deserialize, Serialize};
+use serde_json::{Value, json};
+use shared::domain::{Account, Subscription, Tier};
+use shared::store::{IdempotencyKey, Idempotent, NewSubscription, SubscriptionCreated};
+use utoipa::{IntoParams, ToSchema};
+use utoipa_axum::{router::OpenApiRouter, routes};
+use uuid::Uuid;
+
+use super::accounts::replay;
+use crate::auth::AccountCaller;
+use crate::error::{ApiError, ApiResult};
+use crate::extract::{ApiPath, ApiQuery, HashedJson, IdempotencyKeyHeader, OptionalJson};
+use crate::pagination::{decode_cursor, page_limit, paginate};
+use crate::state::AppState;
+use crate::views::{ChargeView, RefundView, SubscriptionView};
+
+pub(crate) fn router() -> OpenApiRouter<AppState> {
+    OpenApiRouter::new()
+        .routes(routes!(create_subscription, list_subscriptions))
+        .routes(routes!(get_subscription))
+        .routes(routes!(cancel_subscription))
+}
+
+/// Months that may be paid up front.
+const MAX_MONTHS: u32 = 12;
+
+/// Body of `POST /v1/subscriptions`.
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct CreateSubscription {
+    /// The tool to rent.
+    pub tool_id: Uuid,
+    /// Tier (at least the tool's tier).
+    pub tier: Tier,
+    /// Months paid up front, 1-12 (default 1).
+    #[serde(default = "one")]
+    pub months: u32,
+    /// Renew when the paid months end (default true).
+    #[serde(default = "yes")]
+    pub auto_renew: bool,
+}
+
+fn one() -> u32 {
+    1
+}
+
+fn yes() -> bool {
+    true
+}
+
+/// A new subscription and what it cost.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct SubscriptionCreatedView {
+    /// The subscription.
+    pub subscription: SubscriptionView,
+    /// The charge.
+    pub charge: ChargeView,
+}
+
+/// Subscribes the caller to a tool, charging the first months now. Honours `Idempotency-Key`:
+/// a retry with the same key and body returns the first response and charges nothing more.
+#[utoipa::path(post, path = "/v1/subscriptions", tag = "subscriptions", security(("bearer" = [])),
+    request_body = CreateSubscription,
+    params(("Idempotency-Key" = Option<String>, Header, description = "retry-safe key")),
+    responses((status = 201, body = SubscriptionCreatedView), (status = 402, body = crate::error::Problem),
+        (status = 404, body = crate::error::Problem), (status = 409, body = crate::error::Problem),
+        (status = 422, body = crate::error::Problem)))]
+async fn create_subscription(
+    State(state): State<AppState>,
+    AccountCaller(caller): AccountCaller,
+    IdempotencyKeyHeader(key): IdempotencyKeyHeader,
+    body: HashedJson<CreateSubscription>,
+) -> ApiResult<Response> {
+    let req = &body.value;
+    if !(1..=MAX_MONTHS).contains(&req.months) {
+        return Err(ApiError::invalid("months", format!("must be between 1 and {MAX_MONTHS}")));
+    }
+    let tool = state
+        .store
+        .tool(req.tool_id)
+        .await?
+        .filter(|t| t.deleted_at.is_none())
+        .ok_or(ApiError::NotFound("tool"))?;
+    if tool.creator_id == caller.id {
+        return Err(ApiError::Conflict("you created this tool and already have access to it".into()));
+    }
+    if req.tier < tool.tier {
+        return Err(ApiError::invalid("tier", format!("this tool requires at least the {} tier", tool.tier)));
+    }
+    let new = NewSubscription {
+        tool_id: tool.id,
+        creator_id: tool.creator_id,
+        subscriber_id: caller.id,
+        tier: req.tier,
+        price: req.tier.monthly_price(tool.monthly_price),
+        months: req.months,
+        auto_renew: req.auto_renew,
+        creator_share_bps: state.settings.billing.creator_share_bps,
+    };
+    let now = state.now();
+    let key = key.map(|key| IdempotencyKey { scope: "subscribe", key, request_hash: body.hash.clone() });
+    let render = |c: &SubscriptionCreated| (201, render_created(c, req.months, now));
+    match state.store.create_subscription(&new, key.as_ref(), &render, now).await? {
+        Idempotent::New(c) => {
+            tracing::info!(subscription_id = %c.subscription.id, tool_id = %tool.id, "subscribed");
+            Ok((StatusCode::CREATED, Json(render_created(&c, req.months, now))).into_response())
+        }
+        Idempotent::Replayed { status, body } => Ok(replay(status, body)),
+    }
+}
+
+fn render_created(c: &SubscriptionCreated, months: u32, now: chrono::DateTime<chrono::Utc>) -> Value {
+    json!(SubscriptionCreatedView {
+        subscription: SubscriptionView::at(&c.subscription, now),
+        charge: ChargeView::of(&c.charges, months),
+    })
+}
+
+/// Filters and page of `GET /v1/subscriptions`.
+#[derive(Debug, Deserialize, IntoParams)]
+pub struct ListSubscriptionsQuery {
+    /// Only active and past-due subscriptions.
+    pub active_only: Option<bool>,
+    /// Page size, 1-100 (default 20).
+    pub limit: Option<u32>,
+    /// `next_cursor` of the previous page.
+    pub cursor: Option<String>,
+}
+
+/// A page of subscriptions.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct SubscriptionPage {
+    /// Subscriptions, newest first.
+    pub subscriptions: Vec<SubscriptionView>,
+    /// Cursor of the next page, absent on the last.
+    pub next_cursor: Option<String>,
+}
+
+/// The caller's subscriptions.
+#[utoipa::path(get, path = "/v1/subscriptions", tag = "subscriptions", security(("bearer" = [])),
+    params(ListSubscriptionsQuery), responses((status = 200, body = SubscriptionPage)))]
+async fn list_subscriptions(
+    State(state): State<AppState>,
+    AccountCaller(caller): AccountCaller,
+    ApiQuery(q): ApiQuery<ListSubscriptionsQuery>,
+) -> ApiResult<Json<SubscriptionPage>> {
+    let limit = page_limit(q.limit)?;
+    let before = decode_cursor(q.cursor.as_deref())?;
+    let rows = state
+        .store
+        .list_subscriptions(caller.id, q.active_only.unwrap_or(false), before, i64::from(limit) + 1)
+        .await?;
+    let (rows, next_cursor) = paginate(rows, limit, |s| s.id);
+    let now = state.now();
+    Ok(Json(SubscriptionPage {
+        subscriptions: rows.iter().map(|s| SubscriptionView::at(s, now)).collect(),
+        next_cursor,
+    }))
+}
+
+/// `{subscription}`.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct SubscriptionEnvelope {
+    /// The subscription.
+    pub subscription: SubscriptionView,
+}
+
+async fn own_subscription(state: &AppState, caller: &Account, id: Uuid) -> ApiResult<Subscription> {
+    state
+        .store
+        .subscription(id)
+        .await?
+        .filter(|s| s.subscriber_id == caller.id)
+        .ok_or(ApiError::NotFound("subscription"))
+}
+
+/// One of the caller's subscriptions.
+#[utoipa::path(get, path = "/v1/subscriptions/{id}", tag = "subscriptions", security(("bearer" = [])),
+    params(("id" = Uuid, Path, description = "subscription id")),
+    responses((status = 200, body = SubscriptionEnvelope), (status = 404, body = crate::error::Problem)))]
+async fn get_subscription(
+    State(state): State<AppState>,
+    AccountCaller(caller): AccountCaller,
+    ApiPath(id): ApiPath<Uuid>,
+) -> ApiResult<Json<SubscriptionEnvelope>> {
+    let s = own_subscription(&state, &caller, id).await?;
+    Ok(Json(SubscriptionEnvelope { subscription: SubscriptionView::at(&s, state.now()) }))
+}
+
+/// Body of `POST /v1/subscriptions/{id}/cancel` (may be empty).
+#[derive(Debug, Default, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct CancelSubscription {
+    /// `false` (default): no renewal, access until the paid periods end. `true`: access ends now
+    /// and the unused time is refunded pro rata by the second.
+    #[serde(default)]
+    pub immediate: bool,
+}
+
+/// The subscription after cancelling and what was refunded.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct CancellationView {
+    /// The subscription.
+    pub subscription: SubscriptionView,
+    /// Refund (zero unless immediate).
+    pub refund: RefundView,
+}
+
+/// Cancels one of the caller's subscriptions.
+#[utoipa::path(post, path = "/v1/subscriptions/{id}/cancel", tag = "subscriptions", security(("bearer" = [])),
+    request_body = CancelSubscription, params(("id" = Uuid, Path, description = "subscription id")),
+    responses((status = 200, body = CancellationView), (status = 404, body = crate::error::Problem),
+        (status = 409, body = crate::error::Problem)))]
+async fn cancel_subscription(
+    State(state): State<AppState>,
+    AccountCaller(caller): AccountCaller,
+    ApiPath(id): ApiPath<Uuid>,
+    OptionalJson(body): OptionalJson<CancelSubscription>,
+) -> ApiResult<Json<CancellationView>> {
+    own_subscription(&state, &caller, id).await?;
+    let now = state.now();
+    let c = state.store.cancel_subscription(id, body.immediate, now).await?;
+    tracing::info!(subscription_id = %id, immediate = body.immediate, "subscription canceled");
+    Ok(Json(CancellationView {
+        subscription: SubscriptionView::at(&c.subscription, now),
+        refund: RefundView::from(c.refunds.as_slice()),
+    }))
+}

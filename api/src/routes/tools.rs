@@ -1,0 +1,386 @@
+//! Tools: listing, creation, changes (a new version whenever parameters change), soft deletion,
+//! version history and the caller's access.
+
+use axum::Json;
+use axum::extract::State;
+use axum::http::StatusCode;
+use chrono::{DateTime, Utc};
+use serde::{Deserialize, Serialize};
+use serde_json::{Map, Value};
+use shared::domain::{Account, Money, Tier, Tool};
+use shared::families::{self, Family};
+use shared::store::{NewTool, ToolFilter, ToolPatch};
+use utoipa::{IntoParams, ToSchema};
+use utoipa_axum::{router::OpenApiRouter, routes};
+use uuid::Uuid;
+
+use crate::auth::AccountCaller;
+use crate::error::{ApiError, ApiResult, FieldError};
+use crate::extract::{ApiJson, ApiPath, ApiQuery};
+use crate::pagination::{decode_cursor, page_limit, paginate};
+use crate::state::AppState;
+use crate::views::{ToolView, VersionView};
+
+pub(crate) fn router() -> OpenApiRouter<AppState> {
+    OpenApiRouter::new()
+        .routes(routes!(create_tool, list_tools))
+        .routes(routes!(get_tool, update_tool, delete_tool))
+        .routes(routes!(list_versions))
+        .routes(routes!(get_access))
+}
+
+const MAX_METADATA_BYTES: usize = 16 * 1024;
+
+/// `{tool}`.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct ToolEnvelope {
+    /// The tool.
+    pub tool: ToolView,
+}
+
+/// Body of `POST /v1/tools`.
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct CreateTool {
+    /// Name (1-120 characters).
+    pub name: String,
+    /// Description (up to 5,000 characters).
+    #[serde(default)]
+    pub description: String,
+    /// Category (1-64 characters), e.g. `trading`.
+    pub category: String,
+    /// Family (see `GET /v1/families`).
+    pub family: String,
+    /// Monthly price at the basic tier, a decimal with at most 2 places.
+    #[schema(value_type = f64, example = 29.99)]
+    pub monthly_price: Value,
+    /// Lowest tier it can be rented at (default basic).
+    #[serde(default = "default_tier")]
+    pub tier: Tier,
+    /// Parameters; omitted ones take the family's defaults.
+    #[serde(default)]
+    #[schema(value_type = Object)]
+    pub parameters: Map<String, Value>,
+    /// Free-form object (up to 16 KiB).
+    #[serde(default)]
+    #[schema(value_type = Object)]
+    pub metadata: Map<String, Value>,
+}
+
+fn default_tier() -> Tier {
+    Tier::Basic
+}
+
+fn check_parameters(family: &Family, params: &Map<String, Value>, errors: &mut Vec<FieldError>) -> Option<Map<String, Value>> {
+    match family.validate(params) {
+        Ok(p) => Some(p),
+        Err(es) => {
+            errors.extend(es.into_iter().map(|e| FieldError::new(format!("parameters.{}", e.parameter), e.message)));
+            None
+        }
+    }
+}
+
+fn check_metadata(metadata: &Map<String, Value>, errors: &mut Vec<FieldError>) {
+    if serde_json::to_vec(metadata).map_or(0, |v| v.len()) > MAX_METADATA_BYTES {
+        errors.push(FieldError::new("metadata", "must be at most 16 KiB of JSON"));
+    }
+}
+
+fn check_description(description: &str, errors: &mut Vec<FieldError>) -> String {
+    if description.chars().count() > 5_000 {
+        errors.push(FieldError::new("description", "must be at most 5000 characters"));
+    }
+    description.trim().to_owned()
+}
+
+fn collect<T>(result: Result<T, FieldError>, errors: &mut Vec<FieldError>) -> Option<T> {
+    result.map_err(|e| errors.push(e)).ok()
+}
+
+/// Lists a tool for rent; the caller is its creator. Makes version 1.
+#[utoipa::path(post, path = "/v1/tools", tag = "tools", security(("bearer" = [])), request_body = CreateTool,
+    responses((status = 201, body = ToolEnvelope), (status = 422, body = crate::error::Problem)))]
+async fn create_tool(
+    State(state): State<AppState>,
+    AccountCaller(caller): AccountCaller,
+    ApiJson(body): ApiJson<CreateTool>,
+) -> ApiResult<(StatusCode, Json<ToolEnvelope>)> {
+    let mut errors = Vec::new();
+    let name = collect(super::required_text("name", &body.name, 120), &mut errors);
+    let category = collect(super::required_text("category", &body.category, 64), &mut errors);
+    let description = check_description(&body.description, &mut errors);
+    let price = Money::from_json(&body.monthly_price, state.settings.billing.max_monthly_price())
+        .map_err(|e| errors.push(FieldError::new("monthly_price", e.to_string())))
+        .ok();
+    let family = families::get(&body.family);
+    if family.is_none() {
+        let known: Vec<_> = families::all().iter().map(|f| f.name).collect();
+        errors.push(FieldError::new("family", format!("unknown family: expected one of {}", known.join(", "))));
+    }
+    let parameters = family.and_then(|f| check_parameters(f, &body.parameters, &mut errors));
+    check_metadata(&body.metadata, &mut errors);
+    let (Some(name), Some(category), Some(monthly_price), Some(family), Some(parameters), true) =
+        (name, category, price, family, parameters, errors.is_empty())
+    else {
+        return Err(ApiError::invalid_fields(errors));
+    };
+    let new = NewTool {
+        creator_id: caller.id,
+        name,
+        description,
+        category,
+        family: family.name.to_owned(),
+        monthly_price,
+        tier: body.tier,
+        parameters,
+        metadata: body.metadata,
+    };
+    let tool = state.store.create_tool(&new, state.now()).await?;
+    tracing::info!(tool_id = %tool.id, creator_id = %caller.id, "tool created");
+    Ok((StatusCode::CREATED, Json(ToolEnvelope { tool: ToolView::from(&tool) })))
+}
+
+/// Filters and page of `GET /v1/tools`.
+#[derive(Debug, Deserialize, IntoParams)]
+pub struct ListToolsQuery {
+    /// Exact category.
+    pub category: Option<String>,
+    /// Exact family.
+    pub family: Option<String>,
+    /// Exact minimum tier.
+    pub tier: Option<Tier>,
+    /// Monthly price at most this (decimal).
+    pub max_price: Option<String>,
+    /// Tools of this creator.
+    pub creator_id: Option<Uuid>,
+    /// Page size, 1-100 (default 20).
+    pub limit: Option<u32>,
+    /// `next_cursor` of the previous page.
+    pub cursor: Option<String>,
+}
+
+/// A page of tools.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct ToolPage {
+    /// Tools, newest first.
+    pub tools: Vec<ToolView>,
+    /// Cursor of the next page, absent on the last.
+    pub next_cursor: Option<String>,
+}
+
+/// Lists tools for rent (deleted ones are not listed), newest first.
+#[utoipa::path(get, path = "/v1/tools", tag = "tools", security(("bearer" = [])), params(ListToolsQuery),
+    responses((status = 200, body = ToolPage), (status = 400, body = crate::error::Problem)))]
+async fn list_tools(
+    State(state): State<AppState>,
+    AccountCaller(_caller): AccountCaller,
+    ApiQuery(q): ApiQuery<ListToolsQuery>,
+) -> ApiResult<Json<ToolPage>> {
+    let limit = page_limit(q.limit)?;
+    let max_price = q
+        .max_price
+        .as_deref()
+        .map(|p| Money::parse_decimal(p, Money::from_cents(i64::MAX / 100)))
+        .transpose()
+        .map_err(|e| ApiError::invalid("max_price", e.to_string()))?;
+    let filter = ToolFilter {
+        category: q.category,
+        family: q.family,
+        tier: q.tier,
+        max_price,
+        creator_id: q.creator_id,
+        before: decode_cursor(q.cursor.as_deref())?,
+    };
+    let rows = state.store.list_tools(&filter, i64::from(limit) + 1).await?;
+    let (rows, next_cursor) = paginate(rows, limit, |t| t.id);
+    Ok(Json(ToolPage { tools: rows.iter().map(ToolView::from).collect(), next_cursor }))
+}
+
+/// The tool if the caller may see it: listed tools are public; a deleted one stays visible to
+/// its creator and to subscribers whose paid period has not ended.
+async fn visible_tool(state: &AppState, caller: &Account, id: Uuid) -> ApiResult<Tool> {
+    let tool = state.store.tool(id).await?.ok_or(ApiError::NotFound("tool"))?;
+    if tool.deleted_at.is_none() || tool.creator_id == caller.id {
+        return Ok(tool);
+    }
+    let sub = state.store.live_subscription(id, caller.id).await?;
+    if sub.is_some_and(|s| s.has_access(state.now())) { Ok(tool) } else { Err(ApiError::NotFound("tool")) }
+}
+
+/// A tool by id.
+#[utoipa::path(get, path = "/v1/tools/{id}", tag = "tools", security(("bearer" = [])),
+    params(("id" = Uuid, Path, description = "tool id")),
+    responses((status = 200, body = ToolEnvelope), (status = 404, body = crate::error::Problem)))]
+async fn get_tool(
+    State(state): State<AppState>,
+    AccountCaller(caller): AccountCaller,
+    ApiPath(id): ApiPath<Uuid>,
+) -> ApiResult<Json<ToolEnvelope>> {
+    let tool = visible_tool(&state, &caller, id).await?;
+    Ok(Json(ToolEnvelope { tool: ToolView::from(&tool) }))
+}
+
+/// Body of `PATCH /v1/tools/{id}`; absent fields are kept.
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct UpdateTool {
+    /// New name.
+    pub name: Option<String>,
+    /// New description.
+    pub description: Option<String>,
+    /// New category.
+    pub category: Option<String>,
+    /// New monthly price (new subscriptions only; existing ones keep their locked price).
+    #[schema(value_type = Option<f64>)]
+    pub monthly_price: Option<Value>,
+    /// New minimum tier.
+    pub tier: Option<Tier>,
+    /// Parameters to change, merged over the current version's; a change makes a new version.
+    #[schema(value_type = Option<Object>)]
+    pub parameters: Option<Map<String, Value>>,
+    /// New metadata (replaces the old object).
+    #[schema(value_type = Option<Object>)]
+    pub metadata: Option<Map<String, Value>>,
+    /// Not changeable: present only to explain why.
+    #[schema(value_type = Option<String>)]
+    pub family: Option<Value>,
+}
+
+async fn owned_tool(state: &AppState, caller: &Account, id: Uuid) -> ApiResult<Tool> {
+    let tool = state.store.tool(id).await?.filter(|t| t.deleted_at.is_none()).ok_or(ApiError::NotFound("tool"))?;
+    if tool.creator_id != caller.id {
+        return Err(ApiError::Forbidden("only the tool's creator may change it".into()));
+    }
+    Ok(tool)
+}
+
+/// Changes a tool (creator only). Changed parameters make a new version; history is kept.
+#[utoipa::path(patch, path = "/v1/tools/{id}", tag = "tools", security(("bearer" = [])), request_body = UpdateTool,
+    params(("id" = Uuid, Path, description = "tool id")),
+    responses((status = 200, body = ToolEnvelope), (status = 403, body = crate::error::Problem),
+        (status = 404, body = crate::error::Problem), (status = 422, body = crate::error::Problem)))]
+async fn update_tool(
+    State(state): State<AppState>,
+    AccountCaller(caller): AccountCaller,
+    ApiPath(id): ApiPath<Uuid>,
+    ApiJson(body): ApiJson<UpdateTool>,
+) -> ApiResult<Json<ToolEnvelope>> {
+    let tool = owned_tool(&state, &caller, id).await?;
+    let mut errors = Vec::new();
+    if body.family.is_some() {
+        errors.push(FieldError::new("family", "cannot be changed; list a new tool instead"));
+    }
+    let name = body.name.map(|n| collect(super::required_text("name", &n, 120), &mut errors));
+    let category = body.category.map(|c| collect(super::required_text("category", &c, 64), &mut errors));
+    let description = body.description.map(|d| check_description(&d, &mut errors));
+    let monthly_price = body.monthly_price.and_then(|p| {
+        Money::from_json(&p, state.settings.billing.max_monthly_price())
+            .map_err(|e| errors.push(FieldError::new("monthly_price", e.to_string())))
+            .ok()
+    });
+    let parameters = body.parameters.and_then(|changes| {
+        let family = families::get(&tool.family)?;
+        let mut merged = tool.parameters.clone();
+        merged.extend(changes);
+        check_parameters(family, &merged, &mut errors)
+    });
+    if let Some(m) = &body.metadata {
+        check_metadata(m, &mut errors);
+    }
+    if !errors.is_empty() {
+        return Err(ApiError::invalid_fields(errors));
+    }
+    let patch = ToolPatch {
+        name: name.flatten(),
+        description,
+        category: category.flatten(),
+        monthly_price,
+        tier: body.tier,
+        metadata: body.metadata,
+        parameters,
+    };
+    let tool = state.store.update_tool(id, &patch, state.now()).await?;
+    Ok(Json(ToolEnvelope { tool: ToolView::from(&tool) }))
+}
+
+/// Soft-deletes a tool (creator only): it leaves the listings and takes no new subscriptions;
+/// current subscribers keep access until their paid period ends.
+#[utoipa::path(delete, path = "/v1/tools/{id}", tag = "tools", security(("bearer" = [])),
+    params(("id" = Uuid, Path, description = "tool id")),
+    responses((status = 204, description = "deleted"), (status = 403, body = crate::error::Problem),
+        (status = 404, body = crate::error::Problem)))]
+async fn delete_tool(
+    State(state): State<AppState>,
+    AccountCaller(caller): AccountCaller,
+    ApiPath(id): ApiPath<Uuid>,
+) -> ApiResult<StatusCode> {
+    owned_tool(&state, &caller, id).await?;
+    state.store.delete_tool(id, state.now()).await?;
+    tracing::info!(tool_id = %id, "tool deleted");
+    Ok(StatusCode::NO_CONTENT)
+}
+
+/// Every version of a tool.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct VersionList {
+    /// Versions, oldest first.
+    pub versions: Vec<VersionView>,
+}
+
+/// A tool's version history.
+#[utoipa::path(get, path = "/v1/tools/{id}/versions", tag = "tools", security(("bearer" = [])),
+    params(("id" = Uuid, Path, description = "tool id")),
+    responses((status = 200, body = VersionList), (status = 404, body = crate::error::Problem)))]
+async fn list_versions(
+    State(state): State<AppState>,
+    AccountCaller(caller): AccountCaller,
+    ApiPath(id): ApiPath<Uuid>,
+) -> ApiResult<Json<VersionList>> {
+    visible_tool(&state, &caller, id).await?;
+    let versions = state.store.tool_versions(id).await?;
+    Ok(Json(VersionList { versions: versions.iter().map(VersionView::from).collect() }))
+}
+
+/// Whether the caller may use a tool now.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct AccessView {
+    /// May use it now.
+    pub has_access: bool,
+    /// Why: `creator`, `subscription`, or `none`.
+    pub via: &'static str,
+    /// The subscription granting it.
+    pub subscription_id: Option<Uuid>,
+    /// Its tier.
+    pub tier: Option<Tier>,
+    /// When access ends unless renewed (none for the creator).
+    pub expires_at: Option<DateTime<Utc>>,
+}
+
+/// The caller's access to a tool.
+#[utoipa::path(get, path = "/v1/tools/{id}/access", tag = "tools", security(("bearer" = [])),
+    params(("id" = Uuid, Path, description = "tool id")),
+    responses((status = 200, body = AccessView), (status = 404, body = crate::error::Problem)))]
+async fn get_access(
+    State(state): State<AppState>,
+    AccountCaller(caller): AccountCaller,
+    ApiPath(id): ApiPath<Uuid>,
+) -> ApiResult<Json<AccessView>> {
+    let tool = state.store.tool(id).await?.ok_or(ApiError::NotFound("tool"))?;
+    if tool.creator_id == caller.id {
+        return Ok(Json(AccessView { has_access: true, via: "creator", subscription_id: None, tier: None, expires_at: None }));
+    }
+    let now = state.now();
+    let view = match state.store.live_subscription(id, caller.id).await? {
+        Some(s) if s.has_access(now) => AccessView {
+            has_access: true,
+            via: "subscription",
+            subscription_id: Some(s.id),
+            tier: Some(s.tier),
+            expires_at: Some(s.paid_through()),
+        },
+        _ if tool.deleted_at.is_some() => return Err(ApiError::NotFound("tool")),
+        _ => AccessView { has_access: false, via: "none", subscription_id: None, tier: None, expires_at: None },
+    };
+    Ok(Json(view))
+}

@@ -1,0 +1,29 @@
+//! State shared by every handler.
+
+use std::sync::Arc;
+
+use chrono::{DateTime, Utc};
+use shared::clock::SharedClock;
+use shared::config::Settings;
+use shared::payments::PaymentProvider;
+use shared::store::Store;
+
+/// Everything a handler needs; cheap to clone.
+#[derive(Clone, Debug)]
+pub struct AppState {
+    /// The store.
+    pub store: Arc<dyn Store>,
+    /// Effective settings.
+    pub settings: Arc<Settings>,
+    /// The clock every time in the product comes from (manual in sandbox mode and tests).
+    pub clock: SharedClock,
+    /// Where top-ups are collected.
+    pub payments: Arc<dyn PaymentProvider>,
+}
+
+impl AppState {
+    /// The current time from the product's clock.
+    pub fn now(&self) -> DateTime<Utc> {
+        self.clock.now()
+    }
+}
