@@ -70,6 +70,7 @@ pub fn from_value<T: DeserializeOwned>(value: Value) -> Result<T, ApiError> {
             .find_map(|p| message.strip_prefix(p).and_then(|rest| rest.split('`').next()));
         let field = match (named, path.as_str()) {
             (Some(name), "." | "") => name.to_owned(),
+            (Some(name), p) if p == name || p.ends_with(&format!(".{name}")) => p.to_owned(),
             (Some(name), parent) => format!("{parent}.{name}"),
             (None, ".") => "body".to_owned(),
             (None, p) => p.to_owned(),

@@ -1,1 +1,371 @@
-//! tests
+//! End-to-end test harness: the real application ([`api::Application`]) on a random port, over
+//! a fresh store per test, driven through HTTP.
+//!
+//! - SQLite: a new database file in a temporary directory, always available.
+//! - PostgreSQL: a new database `test_<uuid>` on the server named by `DATABASE_URL`, dropped
+//!   when the test ends. Unset on a laptop: the test prints a loud SKIPPED line and passes;
+//!   with `CI=true` a missing or unreachable server fails the test.
+//!
+//! Use [`store_test!`] to run one test body on both stores.
+
+use std::sync::Arc;
+
+use chrono::{DateTime, Utc};
+use reqwest::StatusCode;
+use serde_json::{Value, json};
+use shared::clock::ManualClock;
+use shared::config::Settings;
+use shared::store::Store;
+use sqlx::Connection;
+use uuid::Uuid;
+
+/// The admin key every test app is configured with.
+pub const ADMIN_KEY: &str = "test-admin-key-0123456789";
+
+/// Which store a test runs on.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Backend {
+    /// Embedded SQLite file.
+    Sqlite,
+    /// PostgreSQL from `DATABASE_URL`.
+    Postgres,
+}
+
+/// Runs a test body once on SQLite and once on PostgreSQL (when configured).
+#[macro_export]
+macro_rules! store_test {
+    ($name:ident, |$app:ident| $body:block) => {
+        mod $name {
+            #[allow(unused_imports)]
+            use super::*;
+
+            #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+            async fn sqlite() {
+                let $app = $crate::spawn_app($crate::Backend::Sqlite).await.expect("SQLite is always available");
+                $body
+            }
+
+            #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+            async fn postgres() {
+                let Some($app) = $crate::spawn_app($crate::Backend::Postgres).await else {
+                    return;
+                };
+                $body
+            }
+        }
+    };
+}
+
+/// A response: status, JSON body (Null when empty or not JSON) and headers.
+#[derive(Debug)]
+pub struct Resp {
+    /// HTTP status.
+    pub status: StatusCode,
+    /// Body as JSON.
+    pub body: Value,
+    /// Headers.
+    pub headers: reqwest::header::HeaderMap,
+}
+
+impl Resp {
+    /// Asserts the status, printing the body when it differs.
+    #[track_caller]
+    pub fn expect(self, status: u16) -> Value {
+        assert_eq!(self.status.as_u16(), status, "unexpected status; body: {}", self.body);
+        self.body
+    }
+
+    /// Asserts a problem+json error with this status and returns it.
+    #[track_caller]
+    pub fn problem(self, status: u16) -> Value {
+        let ct = self.headers.get("content-type").and_then(|v| v.to_str().ok()).unwrap_or("").to_owned();
+        let body = self.expect(status);
+        assert_eq!(ct, "application/problem+json", "errors are problem+json: {body}");
+        assert_eq!(body["status"], json!(status), "problem carries its status");
+        assert!(body["type"].is_string() && body["title"].is_string() && body["detail"].is_string(), "{body}");
+        body
+    }
+}
+
+/// A caller: account id and API key.
+#[derive(Debug, Clone)]
+pub struct User {
+    /// Account id.
+    pub id: Uuid,
+    /// Bearer key.
+    pub key: String,
+}
+
+/// A running application with a fresh store.
+pub struct TestApp {
+    /// `http://127.0.0.1:PORT`.
+    pub address: String,
+    /// HTTP client.
+    pub client: reqwest::Client,
+    /// The store the app uses (for invariant checks).
+    pub store: Arc<dyn Store>,
+    /// The app's clock, settable.
+    pub clock: Arc<ManualClock>,
+    /// Which store.
+    pub backend: Backend,
+    shutdown: Option<tokio::sync::oneshot::Sender<()>>,
+    _dir: tempfile::TempDir,
+    _pg: Option<PgDatabase>,
+}
+
+struct PgDatabase {
+    admin_url: String,
+    name: String,
+}
+
+impl Drop for PgDatabase {
+    fn drop(&mut self) {
+        let (url, name) = (self.admin_url.clone(), self.name.clone());
+        // Dropping needs async I/O; a drop cannot await, so a scoped thread runs its own runtime.
+        let _ = std::thread::spawn(move || {
+            let rt = tokio::runtime::Builder::new_current_thread().enable_all().build().ok()?;
+            rt.block_on(async {
+                let mut conn = sqlx::PgConnection::connect(&url).await.ok()?;
+                sqlx::query(sqlx::AssertSqlSafe(format!("DROP DATABASE IF EXISTS \"{name}\" WITH (FORCE)")))
+                    .execute(&mut conn)
+                    .await
+                    .ok()
+            })
+        })
+        .join();
+    }
+}
+
+impl Drop for TestApp {
+    fn drop(&mut self) {
+        if let Some(tx) = self.shutdown.take() {
+            let _ = tx.send(());
+        }
+    }
+}
+
+/// The instant every test starts at: a month end in a year before a leap year, so anchored
+/// periods are exercised (Jan 31 -> Feb 28 -> Mar 31).
+pub fn test_epoch() -> DateTime<Utc> {
+    DateTime::parse_from_rfc3339("2027-01-31T12:00:00Z").expect("valid literal").with_timezone(&Utc)
+}
+
+fn in_ci() -> bool {
+    std::env::var("CI").is_ok_and(|v| !v.is_empty() && v != "0" && v != "false")
+}
+
+/// `postgres://.../db?x` with the database name replaced.
+fn with_database(url: &str, name: &str) -> String {
+    let (base, query) = url.split_once('?').map_or((url, None), |(b, q)| (b, Some(q)));
+    let scheme_end = base.find("://").map_or(0, |i| i + 3);
+    let base = match base[scheme_end..].find('/') {
+        Some(i) => &base[..scheme_end + i],
+        None => base,
+    };
+    match query {
+        Some(q) => format!("{base}/{name}?{q}"),
+        None => format!("{base}/{name}"),
+    }
+}
+
+async fn create_pg_database() -> Option<(String, PgDatabase)> {
+    let url = match std::env::var("DATABASE_URL") {
+        Ok(u) if u.starts_with("postgres") => u,
+        _ => {
+            assert!(!in_ci(), "CI=true but DATABASE_URL does not point at PostgreSQL: the PostgreSQL variant cannot be skipped in CI");
+            eprintln!("SKIPPED (PostgreSQL): set DATABASE_URL=postgres://... to run the PostgreSQL variant");
+            return None;
+        }
+    };
+    let mut conn = match sqlx::PgConnection::connect(&url).await {
+        Ok(c) => c,
+        Err(e) => {
+            assert!(!in_ci(), "CI=true but PostgreSQL at DATABASE_URL is unreachable: {e}");
+            eprintln!("SKIPPED (PostgreSQL): cannot connect to DATABASE_URL: {e}");
+            return None;
+        }
+    };
+    let name = format!("test_{}", Uuid::new_v4().simple());
+    sqlx::query(sqlx::AssertSqlSafe(format!("CREATE DATABASE \"{name}\"")))
+        .execute(&mut conn)
+        .await
+        .expect("create a fresh test database");
+    Some((with_database(&url, &name), PgDatabase { admin_url: url, name }))
+}
+
+/// Settings for a test app on `database_url`, port 0.
+pub fn test_settings(database_url: &str) -> Settings {
+    let env = [
+        ("MARKETPLACE_BIND", "127.0.0.1:0".to_owned()),
+        ("DATABASE_URL", database_url.to_owned()),
+        ("MARKETPLACE_ADMIN_KEY", ADMIN_KEY.to_owned()),
+        ("MARKETPLACE_QUEUE_PREFIX", format!("test:{}", Uuid::new_v4().simple())),
+        ("MARKETPLACE_DATABASE_MAX_CONNECTIONS", "5".to_owned()),
+    ]
+    .into_iter()
+    .map(|(k, v)| (k.to_owned(), v))
+    .collect();
+    Settings::load(&env).expect("test settings are valid")
+}
+
+/// Starts the application on a fresh store. `None` only when PostgreSQL is not configured
+/// outside CI (the test is skipped with a message).
+pub async fn spawn_app(backend: Backend) -> Option<TestApp> {
+    if std::env::var("TEST_LOG").is_ok() {
+        shared::telemetry::init_subscriber(shared::telemetry::get_subscriber(
+            "info,sqlx=warn",
+            shared::config::LogFormat::Pretty,
+            std::io::stdout,
+        ));
+    }
+    let dir = tempfile::tempdir().expect("temporary directory");
+    let (url, pg) = match backend {
+        Backend::Sqlite => (format!("sqlite://{}", dir.path().join("test.db").display()), None),
+        Backend::Postgres => {
+            let (url, db) = create_pg_database().await?;
+            (url, Some(db))
+        }
+    };
+    let clock = Arc::new(ManualClock::new(test_epoch()));
+    let app = api::Application::build_with_clock(test_settings(&url), clock.clone())
+        .await
+        .expect("application builds");
+    let address = format!("http://{}", app.local_addr().expect("bound"));
+    let store = app.state().store.clone();
+    let (tx, rx) = tokio::sync::oneshot::channel::<()>();
+    tokio::spawn(app.run_until_stopped(async {
+        let _ = rx.await;
+    }));
+    Some(TestApp {
+        address,
+        client: reqwest::Client::new(),
+        store,
+        clock,
+        backend,
+        shutdown: Some(tx),
+        _dir: dir,
+        _pg: pg,
+    })
+}
+
+impl TestApp {
+    /// Sends a request; `key` is the bearer token, `body` JSON.
+    pub async fn send(&self, method: reqwest::Method, path: &str, key: Option<&str>, body: Option<&Value>) -> Resp {
+        let mut req = self.client.request(method, format!("{}{}", self.address, path));
+        if let Some(k) = key {
+            req = req.bearer_auth(k);
+        }
+        if let Some(b) = body {
+            req = req.json(b);
+        }
+        Self::read(req.send().await.expect("request sent")).await
+    }
+
+    /// Reads a response.
+    pub async fn read(res: reqwest::Response) -> Resp {
+        let status = res.status();
+        let headers = res.headers().clone();
+        let bytes = res.bytes().await.expect("body read");
+        let body = serde_json::from_slice(&bytes).unwrap_or(Value::Null);
+        Resp { status, body, headers }
+    }
+
+    /// GET.
+    pub async fn get(&self, path: &str, key: &str) -> Resp {
+        self.send(reqwest::Method::GET, path, Some(key), None).await
+    }
+
+    /// POST with a JSON body.
+    pub async fn post(&self, path: &str, key: &str, body: &Value) -> Resp {
+        self.send(reqwest::Method::POST, path, Some(key), Some(body)).await
+    }
+
+    /// PATCH with a JSON body.
+    pub async fn patch(&self, path: &str, key: &str, body: &Value) -> Resp {
+        self.send(reqwest::Method::PATCH, path, Some(key), Some(body)).await
+    }
+
+    /// DELETE.
+    pub async fn delete(&self, path: &str, key: &str) -> Resp {
+        self.send(reqwest::Method::DELETE, path, Some(key), None).await
+    }
+
+    /// POST with an `Idempotency-Key`.
+    pub async fn post_idempotent(&self, path: &str, key: &str, idempotency_key: &str, body: &Value) -> Resp {
+        let req = self
+            .client
+            .post(format!("{}{}", self.address, path))
+            .bearer_auth(key)
+            .header("Idempotency-Key", idempotency_key)
+            .json(body);
+        Self::read(req.send().await.expect("request sent")).await
+    }
+
+    /// Creates an account.
+    pub async fn user(&self, name: &str) -> User {
+        let body = self.send(reqwest::Method::POST, "/v1/accounts", None, Some(&json!({"name": name}))).await.expect(201);
+        User {
+            id: body["account"]["id"].as_str().and_then(|s| s.parse().ok()).expect("account id"),
+            key: body["api_key"].as_str().expect("api key").to_owned(),
+        }
+    }
+
+    /// Creates an account with `credit` in its balance.
+    pub async fn funded_user(&self, name: &str, credit: f64) -> User {
+        let u = self.user(name).await;
+        self.post("/v1/accounts/me/credits", &u.key, &json!({"amount": credit})).await.expect(200);
+        u
+    }
+
+    /// The account's balance in cents (from the API's decimal).
+    pub async fn balance_cents(&self, user: &User) -> i64 {
+        let body = self.get("/v1/accounts/me", &user.key).await.expect(200);
+        cents(&body["account"]["balance"])
+    }
+
+    /// Creates a tool and returns its JSON.
+    pub async fn tool(&self, creator: &User, body: Value) -> Value {
+        self.post("/v1/tools", &creator.key, &body).await.expect(201)["tool"].clone()
+    }
+
+    /// A valid tool body with the given price and tier.
+    pub fn tool_body(name: &str, price: f64, tier: &str) -> Value {
+        json!({
+            "name": name,
+            "description": "crossover of two simple moving averages",
+            "category": "trading",
+            "family": "sma_crossover",
+            "monthly_price": price,
+            "tier": tier,
+            "parameters": {"fast": 10, "slow": 30},
+            "metadata": {"asset_class": "fx"}
+        })
+    }
+
+    /// Asserts the ledger invariants, both through the store and the admin API.
+    pub async fn assert_ledger_balanced(&self) {
+        let check = self.store.check_ledger().await.expect("ledger check runs");
+        assert!(check.ok, "ledger invariants hold: {check:?}");
+        let body = self.get("/v1/admin/ledger/check", ADMIN_KEY).await.expect(200);
+        assert_eq!(body["ok"], json!(true), "admin ledger check: {body}");
+        assert_eq!(body["total"], json!(0.0));
+    }
+}
+
+/// A JSON decimal amount in cents.
+pub fn cents(v: &Value) -> i64 {
+    let f = v.as_f64().unwrap_or_else(|| panic!("a decimal amount, got {v}"));
+    (f * 100.0).round() as i64
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn database_name_is_replaced_in_postgres_urls() {
+        assert_eq!(with_database("postgres://u@h:5432/test", "x"), "postgres://u@h:5432/x");
+        assert_eq!(with_database("postgres://u@h/test?sslmode=disable", "x"), "postgres://u@h/x?sslmode=disable");
+        assert_eq!(with_database("postgres://u@h", "x"), "postgres://u@h/x");
+    }
+}
