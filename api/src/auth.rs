@@ -22,8 +22,14 @@ const KEY_PREFIX: &str = "mk_";
 pub fn generate_key() -> (String, NewApiKey) {
     let mut bytes = [0u8; 32];
     rand::rng().fill_bytes(&mut bytes);
-    let key = format!("{KEY_PREFIX}{}", base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(bytes));
-    let stored = NewApiKey { hash: hash_key(&key), prefix: key.chars().take(10).collect() };
+    let key = format!(
+        "{KEY_PREFIX}{}",
+        base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(bytes)
+    );
+    let stored = NewApiKey {
+        hash: hash_key(&key),
+        prefix: key.chars().take(10).collect(),
+    };
     (key, stored)
 }
 
@@ -43,7 +49,10 @@ pub enum Caller {
 fn bearer(parts: &Parts) -> Option<&str> {
     let value = parts.headers.get(header::AUTHORIZATION)?.to_str().ok()?;
     let (scheme, token) = value.split_once(' ')?;
-    scheme.eq_ignore_ascii_case("bearer").then(|| token.trim()).filter(|t| !t.is_empty())
+    scheme
+        .eq_ignore_ascii_case("bearer")
+        .then(|| token.trim())
+        .filter(|t| !t.is_empty())
 }
 
 impl FromRequestParts<AppState> for Caller {
@@ -76,7 +85,9 @@ impl FromRequestParts<AppState> for AccountCaller {
     async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, ApiError> {
         match Caller::from_request_parts(parts, state).await? {
             Caller::Account(a) => Ok(AccountCaller(a)),
-            Caller::Admin => Err(ApiError::Forbidden("the admin key acts for no account; use an account's key".into())),
+            Caller::Admin => Err(ApiError::Forbidden(
+                "the admin key acts for no account; use an account's key".into(),
+            )),
         }
     }
 }
@@ -91,7 +102,9 @@ impl FromRequestParts<AppState> for AdminCaller {
     async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, ApiError> {
         match Caller::from_request_parts(parts, state).await? {
             Caller::Admin => Ok(AdminCaller),
-            Caller::Account(_) => Err(ApiError::Forbidden("operator route: the admin key is required".into())),
+            Caller::Account(_) => Err(ApiError::Forbidden(
+                "operator route: the admin key is required".into(),
+            )),
         }
     }
 }
@@ -107,6 +120,9 @@ mod tests {
         assert_ne!(a, b);
         assert!(a.starts_with("mk_") && a.len() == 46, "{a}");
         assert_eq!(stored_a.hash, hash_key(&a));
-        assert!(!stored_a.hash.contains(&a[3..]), "the key itself is not stored");
+        assert!(
+            !stored_a.hash.contains(&a[3..]),
+            "the key itself is not stored"
+        );
     }
 }

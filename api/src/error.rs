@@ -22,7 +22,10 @@ pub struct FieldError {
 impl FieldError {
     /// A field error.
     pub fn new(field: impl Into<String>, message: impl Into<String>) -> Self {
-        Self { field: field.into(), message: message.into() }
+        Self {
+            field: field.into(),
+            message: message.into(),
+        }
     }
 }
 
@@ -111,12 +114,19 @@ impl ApiError {
     /// A 422 for one field.
     pub fn invalid(field: impl Into<String>, message: impl Into<String>) -> Self {
         let e = FieldError::new(field, message);
-        Self::Validation { detail: format!("{}: {}", e.field, e.message), errors: vec![e] }
+        Self::Validation {
+            detail: format!("{}: {}", e.field, e.message),
+            errors: vec![e],
+        }
     }
 
     /// A 422 for several fields.
     pub fn invalid_fields(errors: Vec<FieldError>) -> Self {
-        let detail = errors.iter().map(|e| format!("{}: {}", e.field, e.message)).collect::<Vec<_>>().join("; ");
+        let detail = errors
+            .iter()
+            .map(|e| format!("{}: {}", e.field, e.message))
+            .collect::<Vec<_>>()
+            .join("; ");
         Self::Validation { detail, errors }
     }
 
@@ -124,18 +134,44 @@ impl ApiError {
         match self {
             Self::BadRequest(_) => (StatusCode::BAD_REQUEST, "bad-request", "Bad request"),
             Self::Unauthorized => (StatusCode::UNAUTHORIZED, "unauthorized", "Unauthorized"),
-            Self::PaymentRequired(_) => (StatusCode::PAYMENT_REQUIRED, "insufficient-funds", "Insufficient funds"),
+            Self::PaymentRequired(_) => (
+                StatusCode::PAYMENT_REQUIRED,
+                "insufficient-funds",
+                "Insufficient funds",
+            ),
             Self::Forbidden(_) => (StatusCode::FORBIDDEN, "forbidden", "Forbidden"),
             Self::NotFound(_) => (StatusCode::NOT_FOUND, "not-found", "Not found"),
-            Self::MethodNotAllowed => (StatusCode::METHOD_NOT_ALLOWED, "method-not-allowed", "Method not allowed"),
+            Self::MethodNotAllowed => (
+                StatusCode::METHOD_NOT_ALLOWED,
+                "method-not-allowed",
+                "Method not allowed",
+            ),
             Self::Conflict(_) => (StatusCode::CONFLICT, "conflict", "Conflict"),
-            Self::PayloadTooLarge => (StatusCode::PAYLOAD_TOO_LARGE, "payload-too-large", "Payload too large"),
-            Self::UnsupportedMediaType(_) => {
-                (StatusCode::UNSUPPORTED_MEDIA_TYPE, "unsupported-media-type", "Unsupported media type")
-            }
-            Self::Validation { .. } => (StatusCode::UNPROCESSABLE_ENTITY, "validation", "Validation failed"),
-            Self::Unavailable(_) => (StatusCode::SERVICE_UNAVAILABLE, "unavailable", "Service unavailable"),
-            Self::Unexpected(_) => (StatusCode::INTERNAL_SERVER_ERROR, "internal", "Internal server error"),
+            Self::PayloadTooLarge => (
+                StatusCode::PAYLOAD_TOO_LARGE,
+                "payload-too-large",
+                "Payload too large",
+            ),
+            Self::UnsupportedMediaType(_) => (
+                StatusCode::UNSUPPORTED_MEDIA_TYPE,
+                "unsupported-media-type",
+                "Unsupported media type",
+            ),
+            Self::Validation { .. } => (
+                StatusCode::UNPROCESSABLE_ENTITY,
+                "validation",
+                "Validation failed",
+            ),
+            Self::Unavailable(_) => (
+                StatusCode::SERVICE_UNAVAILABLE,
+                "unavailable",
+                "Service unavailable",
+            ),
+            Self::Unexpected(_) => (
+                StatusCode::INTERNAL_SERVER_ERROR,
+                "internal",
+                "Internal server error",
+            ),
         }
     }
 
@@ -163,9 +199,11 @@ pub fn problem_response(problem: Problem) -> Response {
     let status = StatusCode::from_u16(problem.status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
     let body = serde_json::to_vec(&problem).unwrap_or_default();
     let mut res = (status, body).into_response();
-    res.headers_mut().insert(header::CONTENT_TYPE, HeaderValue::from_static(PROBLEM_JSON));
+    res.headers_mut()
+        .insert(header::CONTENT_TYPE, HeaderValue::from_static(PROBLEM_JSON));
     if status == StatusCode::UNAUTHORIZED {
-        res.headers_mut().insert(header::WWW_AUTHENTICATE, HeaderValue::from_static("Bearer"));
+        res.headers_mut()
+            .insert(header::WWW_AUTHENTICATE, HeaderValue::from_static("Bearer"));
     }
     res.extensions_mut().insert(problem);
     res
@@ -196,7 +234,9 @@ impl From<StoreError> for ApiError {
                 "Idempotency-Key",
                 "this key was already used with a different request body",
             ),
-            e if e.is_unavailable() => Self::Unavailable("the store is unavailable, retry later".into()),
+            e if e.is_unavailable() => {
+                Self::Unavailable("the store is unavailable, retry later".into())
+            }
             other => Self::Unexpected(anyhow::Error::new(other)),
         }
     }
@@ -214,6 +254,9 @@ mod tests {
         assert_eq!(p.errors[0].field, "monthly_price");
         let p = ApiError::Unexpected(anyhow::anyhow!("password=hunter2 in the sql")).problem();
         assert_eq!(p.status, 500);
-        assert!(!p.detail.contains("hunter2"), "internal text never reaches the client");
+        assert!(
+            !p.detail.contains("hunter2"),
+            "internal text never reaches the client"
+        );
     }
 }

@@ -43,7 +43,10 @@ async fn read_body<S: Send + Sync>(req: Request, state: &S) -> Result<(bool, Byt
         if e.status() == axum::http::StatusCode::PAYLOAD_TOO_LARGE {
             ApiError::PayloadTooLarge
         } else {
-            ApiError::BadRequest(format!("could not read the request body: {}", e.body_text()))
+            ApiError::BadRequest(format!(
+                "could not read the request body: {}",
+                e.body_text()
+            ))
         }
     })?;
     Ok((json, bytes))
@@ -51,7 +54,9 @@ async fn read_body<S: Send + Sync>(req: Request, state: &S) -> Result<(bool, Byt
 
 fn parse_value(json: bool, bytes: &[u8]) -> Result<Value, ApiError> {
     if !json {
-        return Err(ApiError::UnsupportedMediaType("expected Content-Type: application/json".into()));
+        return Err(ApiError::UnsupportedMediaType(
+            "expected Content-Type: application/json".into(),
+        ));
     }
     serde_json::from_slice(bytes).map_err(|e| ApiError::BadRequest(format!("malformed JSON: {e}")))
 }
@@ -65,9 +70,11 @@ pub fn from_value<T: DeserializeOwned>(value: Value) -> Result<T, ApiError> {
         let path = e.path().to_string();
         let message = e.inner().to_string();
         // serde reports missing and unknown fields at the parent: name the field itself.
-        let named = ["missing field `", "unknown field `"]
-            .iter()
-            .find_map(|p| message.strip_prefix(p).and_then(|rest| rest.split('`').next()));
+        let named = ["missing field `", "unknown field `"].iter().find_map(|p| {
+            message
+                .strip_prefix(p)
+                .and_then(|rest| rest.split('`').next())
+        });
         let field = match (named, path.as_str()) {
             (Some(name), "." | "") => name.to_owned(),
             (Some(name), p) if p == name || p.ends_with(&format!(".{name}")) => p.to_owned(),
@@ -108,7 +115,10 @@ impl<S: Send + Sync, T: DeserializeOwned> FromRequest<S> for HashedJson<T> {
         let value = parse_value(json, &bytes)?;
         let canonical = serde_json::to_vec(&value).unwrap_or_default();
         let hash = hex::encode(Sha256::digest(&canonical));
-        Ok(HashedJson { value: from_value(value)?, hash })
+        Ok(HashedJson {
+            value: from_value(value)?,
+            hash,
+        })
     }
 }
 
@@ -155,7 +165,12 @@ impl<S: Send + Sync> FromRequestParts<S> for IdempotencyKeyHeader {
             .ok()
             .map(str::trim)
             .filter(|k| !k.is_empty() && k.len() <= 255 && k.bytes().all(|b| b.is_ascii_graphic()))
-            .ok_or_else(|| ApiError::invalid("Idempotency-Key", "must be 1 to 255 visible ASCII characters"))?;
+            .ok_or_else(|| {
+                ApiError::invalid(
+                    "Idempotency-Key",
+                    "must be 1 to 255 visible ASCII characters",
+                )
+            })?;
         Ok(IdempotencyKeyHeader(Some(key.to_owned())))
     }
 }

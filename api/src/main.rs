@@ -17,7 +17,11 @@ async fn main() -> ExitCode {
             return ExitCode::from(2);
         }
     };
-    init_subscriber(get_subscriber(&settings.telemetry.filter, settings.telemetry.format, std::io::stdout));
+    init_subscriber(get_subscriber(
+        &settings.telemetry.filter,
+        settings.telemetry.format,
+        std::io::stdout,
+    ));
     tracing::info!(config = %settings.redacted(), "starting marketplace-api");
     let app = match Application::build(settings).await {
         Ok(app) => app,

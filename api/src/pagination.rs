@@ -40,15 +40,26 @@ pub fn decode_cursor(cursor: Option<&str>) -> Result<Option<Uuid>, ApiError> {
 pub fn page_limit(limit: Option<u32>) -> Result<u32, ApiError> {
     match limit.unwrap_or(DEFAULT_LIMIT) {
         l @ 1..=MAX_LIMIT => Ok(l),
-        _ => Err(ApiError::invalid("limit", format!("must be between 1 and {MAX_LIMIT}"))),
+        _ => Err(ApiError::invalid(
+            "limit",
+            format!("must be between 1 and {MAX_LIMIT}"),
+        )),
     }
 }
 
 /// Splits a page fetched with `limit + 1` rows into the page and the next cursor.
-pub fn paginate<T>(mut rows: Vec<T>, limit: u32, id: impl Fn(&T) -> Uuid) -> (Vec<T>, Option<String>) {
+pub fn paginate<T>(
+    mut rows: Vec<T>,
+    limit: u32,
+    id: impl Fn(&T) -> Uuid,
+) -> (Vec<T>, Option<String>) {
     let more = rows.len() > limit as usize;
     rows.truncate(limit as usize);
-    let next = if more { rows.last().map(|r| encode_cursor(id(r))) } else { None };
+    let next = if more {
+        rows.last().map(|r| encode_cursor(id(r)))
+    } else {
+        None
+    };
     (rows, next)
 }
 
@@ -59,7 +70,10 @@ mod tests {
     #[test]
     fn cursors_round_trip_and_garbage_is_a_400() {
         let id = Uuid::now_v7();
-        assert_eq!(decode_cursor(Some(&encode_cursor(id))).ok().flatten(), Some(id));
+        assert_eq!(
+            decode_cursor(Some(&encode_cursor(id))).ok().flatten(),
+            Some(id)
+        );
         assert!(decode_cursor(Some("not-a-cursor!")).is_err());
         assert!(decode_cursor(Some("AAAA")).is_err());
         assert_eq!(decode_cursor(None).ok().flatten(), None);

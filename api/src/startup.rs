@@ -66,7 +66,11 @@ impl Application {
             payments: Arc::new(SandboxPaymentProvider),
         };
         let router = app(state.clone());
-        Ok(Self { listener, router, state })
+        Ok(Self {
+            listener,
+            router,
+            state,
+        })
     }
 
     /// The address actually bound (port 0 resolved).
@@ -87,7 +91,10 @@ impl Application {
     ///
     /// # Errors
     /// When serving fails or an embedded role fails.
-    pub async fn run_until_stopped(self, shutdown: impl Future<Output = ()> + Send + 'static) -> anyhow::Result<()> {
+    pub async fn run_until_stopped(
+        self,
+        shutdown: impl Future<Output = ()> + Send + 'static,
+    ) -> anyhow::Result<()> {
         let token = CancellationToken::new();
         let roles = spawn_embedded_roles(&self.state, &token);
         tracing::info!(address = %self.listener.local_addr()?, "marketplace API listening");
@@ -117,9 +124,20 @@ fn spawn_embedded_roles(state: &AppState, token: &CancellationToken) -> Vec<Role
     if state.settings.redis.url.is_some() {
         return Vec::new();
     }
-    let worker = worker::Worker::new(state.settings.clone(), state.store.clone(), state.clock.clone());
-    let scheduler = scheduler::Scheduler::new(state.settings.clone(), state.store.clone(), state.clock.clone());
-    vec![tokio::spawn(worker.run(token.child_token())), tokio::spawn(scheduler.run(token.child_token()))]
+    let worker = worker::Worker::new(
+        state.settings.clone(),
+        state.store.clone(),
+        state.clock.clone(),
+    );
+    let scheduler = scheduler::Scheduler::new(
+        state.settings.clone(),
+        state.store.clone(),
+        state.clock.clone(),
+    );
+    vec![
+        tokio::spawn(worker.run(token.child_token())),
+        tokio::spawn(scheduler.run(token.child_token())),
+    ]
 }
 
 #[cfg(not(feature = "embedded"))]
@@ -161,7 +179,11 @@ pub fn app(state: AppState) -> Router {
 /// Puts the request id into every problem's `instance`, so a client's report can be matched
 /// to the server's log line.
 async fn problem_instance(req: Request, next: Next) -> Response {
-    let id = req.headers().get(REQUEST_ID).and_then(|v| v.to_str().ok()).map(str::to_owned);
+    let id = req
+        .headers()
+        .get(REQUEST_ID)
+        .and_then(|v| v.to_str().ok())
+        .map(str::to_owned);
     let mut res = next.run(req).await;
     match res.extensions_mut().remove::<Problem>() {
         Some(mut problem) => {

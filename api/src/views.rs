@@ -5,7 +5,8 @@ use chrono::{DateTime, Utc};
 use serde::Serialize;
 use serde_json::{Map, Value};
 use shared::domain::{
-    Account, LedgerEntry, Money, Subscription, SubscriptionStatus, Tier, Tool, ToolVersion, TransactionKind,
+    Account, LedgerEntry, Money, Subscription, SubscriptionStatus, Tier, Tool, ToolVersion,
+    TransactionKind,
 };
 use shared::store::{Charge, Refund};
 use utoipa::ToSchema;
@@ -27,7 +28,12 @@ pub struct AccountView {
 
 impl From<&Account> for AccountView {
     fn from(a: &Account) -> Self {
-        Self { id: a.id, name: a.name.clone(), balance: a.balance, created_at: a.created_at }
+        Self {
+            id: a.id,
+            name: a.name.clone(),
+            balance: a.balance,
+            created_at: a.created_at,
+        }
     }
 }
 
@@ -105,7 +111,12 @@ pub struct VersionView {
 
 impl From<&ToolVersion> for VersionView {
     fn from(v: &ToolVersion) -> Self {
-        Self { version: v.version, parameters: v.parameters.clone(), source: v.source.clone(), created_at: v.created_at }
+        Self {
+            version: v.version,
+            parameters: v.parameters.clone(),
+            source: v.source.clone(),
+            created_at: v.created_at,
+        }
     }
 }
 
@@ -210,7 +221,11 @@ impl ChargeView {
                 platform_amount: c.platform_amount,
             })
             .collect();
-        Self { amount, months, periods }
+        Self {
+            amount,
+            months,
+            periods,
+        }
     }
 }
 

@@ -28,7 +28,11 @@ pub struct TickReport {
 impl Scheduler {
     /// A scheduler over the given store and clock.
     pub fn new(settings: Arc<Settings>, store: Arc<dyn Store>, clock: SharedClock) -> Self {
-        Self { settings, store, clock }
+        Self {
+            settings,
+            store,
+            clock,
+        }
     }
 
     /// One billing pass at the clock's current time.
@@ -50,9 +54,13 @@ impl Scheduler {
     /// # Errors
     /// Never at present; the signature leaves room for fatal start-up failures.
     pub async fn run(self, shutdown: CancellationToken) -> anyhow::Result<()> {
-        let mut interval = tokio::time::interval(Duration::from_secs(self.settings.scheduler.tick_secs));
+        let mut interval =
+            tokio::time::interval(Duration::from_secs(self.settings.scheduler.tick_secs));
         interval.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
-        tracing::info!(tick_secs = self.settings.scheduler.tick_secs, "scheduler started");
+        tracing::info!(
+            tick_secs = self.settings.scheduler.tick_secs,
+            "scheduler started"
+        );
         loop {
             tokio::select! {
                 () = shutdown.cancelled() => break,

@@ -19,7 +19,11 @@ async fn main() -> ExitCode {
             return ExitCode::from(2);
         }
     };
-    init_subscriber(get_subscriber(&settings.telemetry.filter, settings.telemetry.format, std::io::stdout));
+    init_subscriber(get_subscriber(
+        &settings.telemetry.filter,
+        settings.telemetry.format,
+        std::io::stdout,
+    ));
     tracing::info!(config = %settings.redacted(), "starting marketplace-scheduler");
     let store = match shared::store::connect(&settings.database).await {
         Ok(s) => s,
@@ -34,7 +38,10 @@ async fn main() -> ExitCode {
         shared::shutdown::signal().await;
         stop.cancel();
     });
-    match Scheduler::new(Arc::new(settings), store, Arc::new(SystemClock)).run(token).await {
+    match Scheduler::new(Arc::new(settings), store, Arc::new(SystemClock))
+        .run(token)
+        .await
+    {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {
             eprintln!("marketplace-scheduler: {e:#}");

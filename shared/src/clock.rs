@@ -41,7 +41,9 @@ pub struct ManualClock {
 impl ManualClock {
     /// A clock showing `now`.
     pub fn new(now: DateTime<Utc>) -> Self {
-        Self { now: Mutex::new(to_micros(now)) }
+        Self {
+            now: Mutex::new(to_micros(now)),
+        }
     }
 
     /// Sets the time.
@@ -73,7 +75,11 @@ mod tests {
             .expect("valid literal")
             .with_timezone(&Utc);
         let clock = ManualClock::new(start);
-        assert_eq!(clock.now().timestamp_subsec_nanos(), 123_456_000, "kept to microseconds");
+        assert_eq!(
+            clock.now().timestamp_subsec_nanos(),
+            123_456_000,
+            "kept to microseconds"
+        );
         let later = clock.advance(TimeDelta::days(1));
         assert_eq!(later - clock.now(), TimeDelta::zero());
         assert_eq!(later.date_naive().to_string(), "2026-02-01");

@@ -107,7 +107,10 @@ pub struct DatabaseSettings {
 
 impl Default for DatabaseSettings {
     fn default() -> Self {
-        Self { url: SecretString::from("sqlite://./data/marketplace.db"), max_connections: 10 }
+        Self {
+            url: SecretString::from("sqlite://./data/marketplace.db"),
+            max_connections: 10,
+        }
     }
 }
 
@@ -150,7 +153,9 @@ pub struct QueueSettings {
 
 impl Default for QueueSettings {
     fn default() -> Self {
-        Self { prefix: "marketplace".into() }
+        Self {
+            prefix: "marketplace".into(),
+        }
     }
 }
 
@@ -166,7 +171,10 @@ pub struct WorkerSettings {
 
 impl Default for WorkerSettings {
     fn default() -> Self {
-        Self { concurrency: 2, queues: Vec::new() }
+        Self {
+            concurrency: 2,
+            queues: Vec::new(),
+        }
     }
 }
 
@@ -198,7 +206,11 @@ pub struct BillingSettings {
 
 impl Default for BillingSettings {
     fn default() -> Self {
-        Self { creator_share_bps: 8_000, max_top_up_cents: 100_000_000, max_monthly_price_cents: 10_000_000 }
+        Self {
+            creator_share_bps: 8_000,
+            max_top_up_cents: 100_000_000,
+            max_monthly_price_cents: 10_000_000,
+        }
     }
 }
 
@@ -237,7 +249,10 @@ pub struct TelemetrySettings {
 
 impl Default for TelemetrySettings {
     fn default() -> Self {
-        Self { format: LogFormat::Pretty, filter: "info,sqlx=warn,tower_http=info".into() }
+        Self {
+            format: LogFormat::Pretty,
+            filter: "info,sqlx=warn,tower_http=info".into(),
+        }
     }
 }
 
@@ -247,10 +262,13 @@ impl Settings {
     /// # Errors
     /// [`ConfigError`] naming the first bad setting.
     pub fn load(env: &HashMap<String, String>) -> Result<Self, ConfigError> {
-        let file = env.get("MARKETPLACE_CONFIG").map(PathBuf::from).or_else(|| {
-            let p = PathBuf::from("marketplace.toml");
-            p.exists().then_some(p)
-        });
+        let file = env
+            .get("MARKETPLACE_CONFIG")
+            .map(PathBuf::from)
+            .or_else(|| {
+                let p = PathBuf::from("marketplace.toml");
+                p.exists().then_some(p)
+            });
         let mut settings = match file {
             Some(path) => Self::from_file(&path)?,
             None => Self::default(),
@@ -265,8 +283,10 @@ impl Settings {
     /// # Errors
     /// When the file cannot be read or parsed.
     pub fn from_file(path: &Path) -> Result<Self, ConfigError> {
-        let text = std::fs::read_to_string(path)
-            .map_err(|e| ConfigError::File { path: path.to_owned(), reason: e.to_string() })?;
+        let text = std::fs::read_to_string(path).map_err(|e| ConfigError::File {
+            path: path.to_owned(),
+            reason: e.to_string(),
+        })?;
         toml::from_str(&text).map_err(|e| ConfigError::File {
             path: path.to_owned(),
             reason: e.message().to_owned(),
@@ -288,15 +308,22 @@ impl Settings {
             match name.as_str() {
                 "MARKETPLACE_BIND" => self.api.bind = parse(name, value)?,
                 "DATABASE_URL" => self.database.url = SecretString::from(value.as_str()),
-                "MARKETPLACE_DATABASE_MAX_CONNECTIONS" => self.database.max_connections = parse(name, value)?,
-                "REDIS_URL" => {
-                    self.redis.url = (!value.trim().is_empty()).then(|| SecretString::from(value.as_str()));
+                "MARKETPLACE_DATABASE_MAX_CONNECTIONS" => {
+                    self.database.max_connections = parse(name, value)?
                 }
-                "MARKETPLACE_ADMIN_KEY" => self.api.admin_key = Some(SecretString::from(value.as_str())),
+                "REDIS_URL" => {
+                    self.redis.url =
+                        (!value.trim().is_empty()).then(|| SecretString::from(value.as_str()));
+                }
+                "MARKETPLACE_ADMIN_KEY" => {
+                    self.api.admin_key = Some(SecretString::from(value.as_str()))
+                }
                 "MARKETPLACE_QUEUE_PREFIX" => self.queue.prefix = value.clone(),
                 "MARKETPLACE_WORKER_CONCURRENCY" => self.worker.concurrency = parse(name, value)?,
                 "MARKETPLACE_SCHEDULER_TICK_SECS" => self.scheduler.tick_secs = parse(name, value)?,
-                "MARKETPLACE_CREATOR_SHARE_BPS" => self.billing.creator_share_bps = parse(name, value)?,
+                "MARKETPLACE_CREATOR_SHARE_BPS" => {
+                    self.billing.creator_share_bps = parse(name, value)?
+                }
                 "MARKETPLACE_SANDBOX" => self.sandbox = parse_bool(name, value)?,
                 "MARKETPLACE_LOG_FORMAT" => {
                     self.telemetry.format = match value.trim() {
@@ -325,18 +352,30 @@ impl Settings {
         };
         self.database.kind()?;
         if self.database.max_connections == 0 {
-            return Err(invalid("database.max_connections", "0".into(), "must be at least 1"));
+            return Err(invalid(
+                "database.max_connections",
+                "0".into(),
+                "must be at least 1",
+            ));
         }
         if let Some(url) = &self.redis.url {
             let url = url.expose_secret();
             if !(url.starts_with("redis://") || url.starts_with("rediss://")) {
-                return Err(invalid("REDIS_URL", redact_url(url), "expected redis://HOST:PORT"));
+                return Err(invalid(
+                    "REDIS_URL",
+                    redact_url(url),
+                    "expected redis://HOST:PORT",
+                ));
             }
         }
         if let Some(key) = &self.api.admin_key
             && key.expose_secret().trim().len() < 16
         {
-            return Err(invalid("MARKETPLACE_ADMIN_KEY", "[redacted]".into(), "must be at least 16 characters"));
+            return Err(invalid(
+                "MARKETPLACE_ADMIN_KEY",
+                "[redacted]".into(),
+                "must be at least 16 characters",
+            ));
         }
         if self.billing.creator_share_bps > 10_000 {
             return Err(invalid(
@@ -346,13 +385,25 @@ impl Settings {
             ));
         }
         if self.worker.concurrency == 0 {
-            return Err(invalid("MARKETPLACE_WORKER_CONCURRENCY", "0".into(), "must be at least 1"));
+            return Err(invalid(
+                "MARKETPLACE_WORKER_CONCURRENCY",
+                "0".into(),
+                "must be at least 1",
+            ));
         }
         if self.scheduler.tick_secs == 0 {
-            return Err(invalid("MARKETPLACE_SCHEDULER_TICK_SECS", "0".into(), "must be at least 1"));
+            return Err(invalid(
+                "MARKETPLACE_SCHEDULER_TICK_SECS",
+                "0".into(),
+                "must be at least 1",
+            ));
         }
         if self.queue.prefix.trim().is_empty() || self.queue.prefix.contains(char::is_whitespace) {
-            return Err(invalid("MARKETPLACE_QUEUE_PREFIX", self.queue.prefix.clone(), "must be a non-empty word"));
+            return Err(invalid(
+                "MARKETPLACE_QUEUE_PREFIX",
+                self.queue.prefix.clone(),
+                "must be a non-empty word",
+            ));
         }
         Ok(())
     }
@@ -405,7 +456,11 @@ pub fn redact_url(url: &str) -> String {
     match authority.rsplit_once('@') {
         Some((userinfo, host)) => {
             let user = userinfo.split_once(':').map_or(userinfo, |(u, _)| u);
-            let masked = if userinfo.contains(':') { format!("{user}:***") } else { user.to_owned() };
+            let masked = if userinfo.contains(':') {
+                format!("{user}:***")
+            } else {
+                user.to_owned()
+            };
             format!("{scheme}://{masked}@{host}{tail}")
         }
         None => url.to_owned(),
@@ -417,7 +472,10 @@ mod tests {
     use super::*;
 
     fn env(pairs: &[(&str, &str)]) -> HashMap<String, String> {
-        pairs.iter().map(|(k, v)| ((*k).to_owned(), (*v).to_owned())).collect()
+        pairs
+            .iter()
+            .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
+            .collect()
     }
 
     #[test]
@@ -432,10 +490,17 @@ mod tests {
     fn environment_overrides_the_file() {
         let dir = tempfile::tempdir().expect("tempdir");
         let path = dir.path().join("m.toml");
-        std::fs::write(&path, "[api]\nbind = \"127.0.0.1:9000\"\n[billing]\ncreator_share_bps = 7000\n").expect("write");
+        std::fs::write(
+            &path,
+            "[api]\nbind = \"127.0.0.1:9000\"\n[billing]\ncreator_share_bps = 7000\n",
+        )
+        .expect("write");
         let path = path.to_string_lossy().into_owned();
-        let s = Settings::load(&env(&[("MARKETPLACE_CONFIG", &path), ("MARKETPLACE_BIND", "0.0.0.0:1234")]))
-            .expect("valid");
+        let s = Settings::load(&env(&[
+            ("MARKETPLACE_CONFIG", &path),
+            ("MARKETPLACE_BIND", "0.0.0.0:1234"),
+        ]))
+        .expect("valid");
         assert_eq!(s.api.bind.to_string(), "0.0.0.0:1234");
         assert_eq!(s.billing.creator_share_bps, 7000);
     }
@@ -443,16 +508,26 @@ mod tests {
     #[test]
     fn bad_settings_are_one_clear_line() {
         let e = Settings::load(&env(&[("MARKETPLACE_BIND", "nowhere")])).expect_err("invalid");
-        assert_eq!(e.to_string(), "invalid MARKETPLACE_BIND \"nowhere\": invalid socket address syntax");
-        let e = Settings::load(&env(&[("DATABASE_URL", "mysql://u:pw@h/db")])).expect_err("invalid");
-        assert!(e.to_string().contains("mysql://u:***@h/db"), "password redacted: {e}");
+        assert_eq!(
+            e.to_string(),
+            "invalid MARKETPLACE_BIND \"nowhere\": invalid socket address syntax"
+        );
+        let e =
+            Settings::load(&env(&[("DATABASE_URL", "mysql://u:pw@h/db")])).expect_err("invalid");
+        assert!(
+            e.to_string().contains("mysql://u:***@h/db"),
+            "password redacted: {e}"
+        );
         assert!(Settings::load(&env(&[("MARKETPLACE_ADMIN_KEY", "short")])).is_err());
         assert!(Settings::load(&env(&[("REDIS_URL", "http://x")])).is_err());
     }
 
     #[test]
     fn redaction_hides_passwords_and_keys() {
-        assert_eq!(redact_url("postgres://me:secret@db:5432/x"), "postgres://me:***@db:5432/x");
+        assert_eq!(
+            redact_url("postgres://me:secret@db:5432/x"),
+            "postgres://me:***@db:5432/x"
+        );
         assert_eq!(redact_url("postgres://db/x"), "postgres://db/x");
         let s = Settings::load(&env(&[
             ("DATABASE_URL", "postgres://me:secret@db/x"),
@@ -460,6 +535,9 @@ mod tests {
         ]))
         .expect("valid");
         let text = s.redacted().to_string();
-        assert!(!text.contains("secret") && !text.contains("0123456789abcdef"), "{text}");
+        assert!(
+            !text.contains("secret") && !text.contains("0123456789abcdef"),
+            "{text}"
+        );
     }
 }

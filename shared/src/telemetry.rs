@@ -8,15 +8,24 @@ use tracing_subscriber::{EnvFilter, layer::SubscriberExt};
 use crate::config::LogFormat;
 
 /// Builds a subscriber writing to `sink`.
-pub fn get_subscriber<W>(default_filter: &str, format: LogFormat, sink: W) -> Box<dyn Subscriber + Send + Sync>
+pub fn get_subscriber<W>(
+    default_filter: &str,
+    format: LogFormat,
+    sink: W,
+) -> Box<dyn Subscriber + Send + Sync>
 where
     W: for<'a> MakeWriter<'a> + Send + Sync + 'static,
 {
-    let filter = EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new(default_filter));
+    let filter =
+        EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new(default_filter));
     let registry = tracing_subscriber::registry().with(filter);
     match format {
-        LogFormat::Json => Box::new(registry.with(tracing_subscriber::fmt::layer().json().with_writer(sink))),
-        LogFormat::Pretty => Box::new(registry.with(tracing_subscriber::fmt::layer().with_writer(sink))),
+        LogFormat::Json => {
+            Box::new(registry.with(tracing_subscriber::fmt::layer().json().with_writer(sink)))
+        }
+        LogFormat::Pretty => {
+            Box::new(registry.with(tracing_subscriber::fmt::layer().with_writer(sink)))
+        }
     }
 }
 

@@ -41,7 +41,9 @@ macro_rules! store_test {
 
             #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
             async fn sqlite() {
-                let $app = $crate::spawn_app($crate::Backend::Sqlite).await.expect("SQLite is always available");
+                let $app = $crate::spawn_app($crate::Backend::Sqlite)
+                    .await
+                    .expect("SQLite is always available");
                 $body
             }
 
@@ -71,18 +73,34 @@ impl Resp {
     /// Asserts the status, printing the body when it differs.
     #[track_caller]
     pub fn expect(self, status: u16) -> Value {
-        assert_eq!(self.status.as_u16(), status, "unexpected status; body: {}", self.body);
+        assert_eq!(
+            self.status.as_u16(),
+            status,
+            "unexpected status; body: {}",
+            self.body
+        );
         self.body
     }
 
     /// Asserts a problem+json error with this status and returns it.
     #[track_caller]
     pub fn problem(self, status: u16) -> Value {
-        let ct = self.headers.get("content-type").and_then(|v| v.to_str().ok()).unwrap_or("").to_owned();
+        let ct = self
+            .headers
+            .get("content-type")
+            .and_then(|v| v.to_str().ok())
+            .unwrap_or("")
+            .to_owned();
         let body = self.expect(status);
-        assert_eq!(ct, "application/problem+json", "errors are problem+json: {body}");
+        assert_eq!(
+            ct, "application/problem+json",
+            "errors are problem+json: {body}"
+        );
         assert_eq!(body["status"], json!(status), "problem carries its status");
-        assert!(body["type"].is_string() && body["title"].is_string() && body["detail"].is_string(), "{body}");
+        assert!(
+            body["type"].is_string() && body["title"].is_string() && body["detail"].is_string(),
+            "{body}"
+        );
         body
     }
 }
@@ -123,13 +141,18 @@ impl Drop for PgDatabase {
         let (url, name) = (self.admin_url.clone(), self.name.clone());
         // Dropping needs async I/O; a drop cannot await, so a scoped thread runs its own runtime.
         let _ = std::thread::spawn(move || {
-            let rt = tokio::runtime::Builder::new_current_thread().enable_all().build().ok()?;
+            let rt = tokio::runtime::Builder::new_current_thread()
+                .enable_all()
+                .build()
+                .ok()?;
             rt.block_on(async {
                 let mut conn = sqlx::PgConnection::connect(&url).await.ok()?;
-                sqlx::query(sqlx::AssertSqlSafe(format!("DROP DATABASE IF EXISTS \"{name}\" WITH (FORCE)")))
-                    .execute(&mut conn)
-                    .await
-                    .ok()
+                sqlx::query(sqlx::AssertSqlSafe(format!(
+                    "DROP DATABASE IF EXISTS \"{name}\" WITH (FORCE)"
+                )))
+                .execute(&mut conn)
+                .await
+                .ok()
             })
         })
         .join();
@@ -147,7 +170,9 @@ impl Drop for TestApp {
 /// The instant every test starts at: a month end in a year before a leap year, so anchored
 /// periods are exercised (Jan 31 -> Feb 28 -> Mar 31).
 pub fn test_epoch() -> DateTime<Utc> {
-    DateTime::parse_from_rfc3339("2027-01-31T12:00:00Z").expect("valid literal").with_timezone(&Utc)
+    DateTime::parse_from_rfc3339("2027-01-31T12:00:00Z")
+        .expect("valid literal")
+        .with_timezone(&Utc)
 }
 
 fn in_ci() -> bool {
@@ -156,7 +181,9 @@ fn in_ci() -> bool {
 
 /// `postgres://.../db?x` with the database name replaced.
 fn with_database(url: &str, name: &str) -> String {
-    let (base, query) = url.split_once('?').map_or((url, None), |(b, q)| (b, Some(q)));
+    let (base, query) = url
+        .split_once('?')
+        .map_or((url, None), |(b, q)| (b, Some(q)));
     let scheme_end = base.find("://").map_or(0, |i| i + 3);
     let base = match base[scheme_end..].find('/') {
         Some(i) => &base[..scheme_end + i],
@@ -172,15 +199,23 @@ async fn create_pg_database() -> Option<(String, PgDatabase)> {
     let url = match std::env::var("DATABASE_URL") {
         Ok(u) if u.starts_with("postgres") => u,
         _ => {
-            assert!(!in_ci(), "CI=true but DATABASE_URL does not point at PostgreSQL: the PostgreSQL variant cannot be skipped in CI");
-            eprintln!("SKIPPED (PostgreSQL): set DATABASE_URL=postgres://... to run the PostgreSQL variant");
+            assert!(
+                !in_ci(),
+                "CI=true but DATABASE_URL does not point at PostgreSQL: the PostgreSQL variant cannot be skipped in CI"
+            );
+            eprintln!(
+                "SKIPPED (PostgreSQL): set DATABASE_URL=postgres://... to run the PostgreSQL variant"
+            );
             return None;
         }
     };
     let mut conn = match sqlx::PgConnection::connect(&url).await {
         Ok(c) => c,
         Err(e) => {
-            assert!(!in_ci(), "CI=true but PostgreSQL at DATABASE_URL is unreachable: {e}");
+            assert!(
+                !in_ci(),
+                "CI=true but PostgreSQL at DATABASE_URL is unreachable: {e}"
+            );
             eprintln!("SKIPPED (PostgreSQL): cannot connect to DATABASE_URL: {e}");
             return None;
         }
@@ -190,7 +225,13 @@ async fn create_pg_database() -> Option<(String, PgDatabase)> {
         .execute(&mut conn)
         .await
         .expect("create a fresh test database");
-    Some((with_database(&url, &name), PgDatabase { admin_url: url, name }))
+    Some((
+        with_database(&url, &name),
+        PgDatabase {
+            admin_url: url,
+            name,
+        },
+    ))
 }
 
 /// Settings for a test app on `database_url`, port 0.
@@ -199,7 +240,10 @@ pub fn test_settings(database_url: &str) -> Settings {
         ("MARKETPLACE_BIND", "127.0.0.1:0".to_owned()),
         ("DATABASE_URL", database_url.to_owned()),
         ("MARKETPLACE_ADMIN_KEY", ADMIN_KEY.to_owned()),
-        ("MARKETPLACE_QUEUE_PREFIX", format!("test:{}", Uuid::new_v4().simple())),
+        (
+            "MARKETPLACE_QUEUE_PREFIX",
+            format!("test:{}", Uuid::new_v4().simple()),
+        ),
         ("MARKETPLACE_DATABASE_MAX_CONNECTIONS", "5".to_owned()),
     ]
     .into_iter()
@@ -220,7 +264,10 @@ pub async fn spawn_app(backend: Backend) -> Option<TestApp> {
     }
     let dir = tempfile::tempdir().expect("temporary directory");
     let (url, pg) = match backend {
-        Backend::Sqlite => (format!("sqlite://{}", dir.path().join("test.db").display()), None),
+        Backend::Sqlite => (
+            format!("sqlite://{}", dir.path().join("test.db").display()),
+            None,
+        ),
         Backend::Postgres => {
             let (url, db) = create_pg_database().await?;
             (url, Some(db))
@@ -250,8 +297,16 @@ pub async fn spawn_app(backend: Backend) -> Option<TestApp> {
 
 impl TestApp {
     /// Sends a request; `key` is the bearer token, `body` JSON.
-    pub async fn send(&self, method: reqwest::Method, path: &str, key: Option<&str>, body: Option<&Value>) -> Resp {
-        let mut req = self.client.request(method, format!("{}{}", self.address, path));
+    pub async fn send(
+        &self,
+        method: reqwest::Method,
+        path: &str,
+        key: Option<&str>,
+        body: Option<&Value>,
+    ) -> Resp {
+        let mut req = self
+            .client
+            .request(method, format!("{}{}", self.address, path));
         if let Some(k) = key {
             req = req.bearer_auth(k);
         }
@@ -267,7 +322,11 @@ impl TestApp {
         let headers = res.headers().clone();
         let bytes = res.bytes().await.expect("body read");
         let body = serde_json::from_slice(&bytes).unwrap_or(Value::Null);
-        Resp { status, body, headers }
+        Resp {
+            status,
+            body,
+            headers,
+        }
     }
 
     /// GET.
@@ -277,21 +336,30 @@ impl TestApp {
 
     /// POST with a JSON body.
     pub async fn post(&self, path: &str, key: &str, body: &Value) -> Resp {
-        self.send(reqwest::Method::POST, path, Some(key), Some(body)).await
+        self.send(reqwest::Method::POST, path, Some(key), Some(body))
+            .await
     }
 
     /// PATCH with a JSON body.
     pub async fn patch(&self, path: &str, key: &str, body: &Value) -> Resp {
-        self.send(reqwest::Method::PATCH, path, Some(key), Some(body)).await
+        self.send(reqwest::Method::PATCH, path, Some(key), Some(body))
+            .await
     }
 
     /// DELETE.
     pub async fn delete(&self, path: &str, key: &str) -> Resp {
-        self.send(reqwest::Method::DELETE, path, Some(key), None).await
+        self.send(reqwest::Method::DELETE, path, Some(key), None)
+            .await
     }
 
     /// POST with an `Idempotency-Key`.
-    pub async fn post_idempotent(&self, path: &str, key: &str, idempotency_key: &str, body: &Value) -> Resp {
+    pub async fn post_idempotent(
+        &self,
+        path: &str,
+        key: &str,
+        idempotency_key: &str,
+        body: &Value,
+    ) -> Resp {
         let req = self
             .client
             .post(format!("{}{}", self.address, path))
@@ -303,9 +371,20 @@ impl TestApp {
 
     /// Creates an account.
     pub async fn user(&self, name: &str) -> User {
-        let body = self.send(reqwest::Method::POST, "/v1/accounts", None, Some(&json!({"name": name}))).await.expect(201);
+        let body = self
+            .send(
+                reqwest::Method::POST,
+                "/v1/accounts",
+                None,
+                Some(&json!({"name": name})),
+            )
+            .await
+            .expect(201);
         User {
-            id: body["account"]["id"].as_str().and_then(|s| s.parse().ok()).expect("account id"),
+            id: body["account"]["id"]
+                .as_str()
+                .and_then(|s| s.parse().ok())
+                .expect("account id"),
             key: body["api_key"].as_str().expect("api key").to_owned(),
         }
     }
@@ -313,7 +392,13 @@ impl TestApp {
     /// Creates an account with `credit` in its balance.
     pub async fn funded_user(&self, name: &str, credit: f64) -> User {
         let u = self.user(name).await;
-        self.post("/v1/accounts/me/credits", &u.key, &json!({"amount": credit})).await.expect(200);
+        self.post(
+            "/v1/accounts/me/credits",
+            &u.key,
+            &json!({"amount": credit}),
+        )
+        .await
+        .expect(200);
         u
     }
 
@@ -325,7 +410,10 @@ impl TestApp {
 
     /// Creates a tool and returns its JSON.
     pub async fn tool(&self, creator: &User, body: Value) -> Value {
-        self.post("/v1/tools", &creator.key, &body).await.expect(201)["tool"].clone()
+        self.post("/v1/tools", &creator.key, &body)
+            .await
+            .expect(201)["tool"]
+            .clone()
     }
 
     /// A valid tool body with the given price and tier.
@@ -346,7 +434,10 @@ impl TestApp {
     pub async fn assert_ledger_balanced(&self) {
         let check = self.store.check_ledger().await.expect("ledger check runs");
         assert!(check.ok, "ledger invariants hold: {check:?}");
-        let body = self.get("/v1/admin/ledger/check", ADMIN_KEY).await.expect(200);
+        let body = self
+            .get("/v1/admin/ledger/check", ADMIN_KEY)
+            .await
+            .expect(200);
         assert_eq!(body["ok"], json!(true), "admin ledger check: {body}");
         assert_eq!(body["total"], json!(0.0));
     }
@@ -354,7 +445,9 @@ impl TestApp {
 
 /// A JSON decimal amount in cents.
 pub fn cents(v: &Value) -> i64 {
-    let f = v.as_f64().unwrap_or_else(|| panic!("a decimal amount, got {v}"));
+    let f = v
+        .as_f64()
+        .unwrap_or_else(|| panic!("a decimal amount, got {v}"));
     (f * 100.0).round() as i64
 }
 
@@ -364,8 +457,14 @@ mod tests {
 
     #[test]
     fn database_name_is_replaced_in_postgres_urls() {
-        assert_eq!(with_database("postgres://u@h:5432/test", "x"), "postgres://u@h:5432/x");
-        assert_eq!(with_database("postgres://u@h/test?sslmode=disable", "x"), "postgres://u@h/x?sslmode=disable");
+        assert_eq!(
+            with_database("postgres://u@h:5432/test", "x"),
+            "postgres://u@h:5432/x"
+        );
+        assert_eq!(
+            with_database("postgres://u@h/test?sslmode=disable", "x"),
+            "postgres://u@h/x?sslmode=disable"
+        );
         assert_eq!(with_database("postgres://u@h", "x"), "postgres://u@h/x");
     }
 }

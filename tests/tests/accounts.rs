@@ -7,7 +7,15 @@ use tests::{ADMIN_KEY, TestApp, cents, store_test};
 
 store_test!(create_account_returns_a_key_that_authenticates, |app| {
     // Act
-    let created = app.send(Method::POST, "/v1/accounts", None, Some(&json!({"name": "  Alice  "}))).await.expect(201);
+    let created = app
+        .send(
+            Method::POST,
+            "/v1/accounts",
+            None,
+            Some(&json!({"name": "  Alice  "})),
+        )
+        .await
+        .expect(201);
     let key = created["api_key"].as_str().expect("key shown once");
     let me = app.get("/v1/accounts/me", key).await.expect(200);
 
@@ -15,17 +23,30 @@ store_test!(create_account_returns_a_key_that_authenticates, |app| {
     assert_eq!(me["account"]["id"], created["account"]["id"]);
     assert_eq!(me["account"]["name"], json!("Alice"), "name is trimmed");
     assert_eq!(cents(&me["account"]["balance"]), 0);
-    assert!(me["account"].get("api_key").is_none(), "the key is never shown again");
+    assert!(
+        me["account"].get("api_key").is_none(),
+        "the key is never shown again"
+    );
 });
 
 store_test!(routes_refuse_missing_invalid_and_misplaced_keys, |app| {
     let alice = app.user("alice").await;
 
     let missing = app.send(Method::GET, "/v1/accounts/me", None, None).await;
-    assert_eq!(missing.headers.get("www-authenticate").and_then(|v| v.to_str().ok()), Some("Bearer"));
+    assert_eq!(
+        missing
+            .headers
+            .get("www-authenticate")
+            .and_then(|v| v.to_str().ok()),
+        Some("Bearer")
+    );
     missing.problem(401);
-    app.get("/v1/accounts/me", "mk_not-a-real-key").await.problem(401);
-    app.get("/v1/accounts/me", &format!("{}x", alice.key)).await.problem(401);
+    app.get("/v1/accounts/me", "mk_not-a-real-key")
+        .await
+        .problem(401);
+    app.get("/v1/accounts/me", &format!("{}x", alice.key))
+        .await
+        .problem(401);
     app.get("/v1/tools", "garbage").await.problem(401);
     let basic = app
         .client
@@ -38,8 +59,12 @@ store_test!(routes_refuse_missing_invalid_and_misplaced_keys, |app| {
 
     // The admin key acts for no account, and accounts are not admins.
     app.get("/v1/accounts/me", ADMIN_KEY).await.problem(403);
-    app.get("/v1/admin/ledger/check", &alice.key).await.problem(403);
-    app.send(Method::GET, "/v1/admin/ledger/check", None, None).await.problem(401);
+    app.get("/v1/admin/ledger/check", &alice.key)
+        .await
+        .problem(403);
+    app.send(Method::GET, "/v1/admin/ledger/check", None, None)
+        .await
+        .problem(401);
 });
 
 store_test!(credits_move_money_through_the_ledger, |app| {
@@ -47,14 +72,35 @@ store_test!(credits_move_money_through_the_ledger, |app| {
     let alice = app.user("alice").await;
 
     // Act
-    let added = app.post("/v1/accounts/me/credits", &alice.key, &json!({"amount": 100.5})).await.expect(200);
-    app.post("/v1/accounts/me/credits", &alice.key, &json!({"amount": "20.25"})).await.expect(200);
+    let added = app
+        .post(
+            "/v1/accounts/me/credits",
+            &alice.key,
+            &json!({"amount": 100.5}),
+        )
+        .await
+        .expect(200);
+    app.post(
+        "/v1/accounts/me/credits",
+        &alice.key,
+        &json!({"amount": "20.25"}),
+    )
+    .await
+    .expect(200);
 
     // Assert
     assert_eq!(cents(&added["account"]["balance"]), 10_050);
-    assert!(added["transaction"]["reference"].as_str().expect("reference").starts_with("sandbox_"));
+    assert!(
+        added["transaction"]["reference"]
+            .as_str()
+            .expect("reference")
+            .starts_with("sandbox_")
+    );
     assert_eq!(app.balance_cents(&alice).await, 12_075);
-    let ledger = app.get("/v1/accounts/me/ledger", &alice.key).await.expect(200);
+    let ledger = app
+        .get("/v1/accounts/me/ledger", &alice.key)
+        .await
+        .expect(200);
     let entries = ledger["entries"].as_array().expect("entries");
     assert_eq!(entries.len(), 2);
     assert_eq!(entries[0]["kind"], json!("top_up"));
@@ -64,11 +110,33 @@ store_test!(credits_move_money_through_the_ledger, |app| {
 
 store_test!(credits_refuse_bad_amounts_and_change_nothing, |app| {
     let alice = app.user("alice").await;
-    for bad in [json!(-5), json!(0), json!(10.001), json!("ten"), json!(null), json!(true), json!(1e12), json!("NaN")] {
-        let p = app.post("/v1/accounts/me/credits", &alice.key, &json!({"amount": bad})).await.problem(422);
-        assert_eq!(p["errors"][0]["field"], json!("amount"), "names the field for {bad}: {p}");
+    for bad in [
+        json!(-5),
+        json!(0),
+        json!(10.001),
+        json!("ten"),
+        json!(null),
+        json!(true),
+        json!(1e12),
+        json!("NaN"),
+    ] {
+        let p = app
+            .post(
+                "/v1/accounts/me/credits",
+                &alice.key,
+                &json!({"amount": bad}),
+            )
+            .await
+            .problem(422);
+        assert_eq!(
+            p["errors"][0]["field"],
+            json!("amount"),
+            "names the field for {bad}: {p}"
+        );
     }
-    app.post("/v1/accounts/me/credits", &alice.key, &json!({})).await.problem(422);
+    app.post("/v1/accounts/me/credits", &alice.key, &json!({}))
+        .await
+        .problem(422);
     assert_eq!(app.balance_cents(&alice).await, 0, "nothing was credited");
     app.assert_ledger_balanced().await;
 });
@@ -77,13 +145,31 @@ store_test!(credits_with_one_idempotency_key_are_booked_once, |app| {
     let alice = app.user("alice").await;
     let body = json!({"amount": 50});
 
-    let first = app.post_idempotent("/v1/accounts/me/credits", &alice.key, "topup-1", &body).await;
+    let first = app
+        .post_idempotent("/v1/accounts/me/credits", &alice.key, "topup-1", &body)
+        .await;
     assert!(first.headers.get("idempotent-replayed").is_none());
     let first = first.expect(200);
-    let again = app.post_idempotent("/v1/accounts/me/credits", &alice.key, "topup-1", &body).await;
-    assert_eq!(again.headers.get("idempotent-replayed").and_then(|v| v.to_str().ok()), Some("true"));
+    let again = app
+        .post_idempotent("/v1/accounts/me/credits", &alice.key, "topup-1", &body)
+        .await;
+    assert_eq!(
+        again
+            .headers
+            .get("idempotent-replayed")
+            .and_then(|v| v.to_str().ok()),
+        Some("true")
+    );
     let again = again.expect(200);
-    let other = app.post_idempotent("/v1/accounts/me/credits", &alice.key, "topup-1", &json!({"amount": 60})).await.problem(422);
+    let other = app
+        .post_idempotent(
+            "/v1/accounts/me/credits",
+            &alice.key,
+            "topup-1",
+            &json!({"amount": 60}),
+        )
+        .await
+        .problem(422);
 
     assert_eq!(first, again, "a retry gets the first response");
     assert_eq!(other["errors"][0]["field"], json!("Idempotency-Key"));
@@ -95,24 +181,87 @@ store_test!(malformed_requests_are_4xx_problems, |app| {
     let alice = app.user("alice").await;
     let url = format!("{}/v1/accounts", app.address);
 
-    let malformed = app.client.post(&url).header("content-type", "application/json").body("{\"name\":").send().await.expect("sent");
+    let malformed = app
+        .client
+        .post(&url)
+        .header("content-type", "application/json")
+        .body("{\"name\":")
+        .send()
+        .await
+        .expect("sent");
     TestApp::read(malformed).await.problem(400);
-    let not_json = app.client.post(&url).header("content-type", "text/plain").body("name=x").send().await.expect("sent");
+    let not_json = app
+        .client
+        .post(&url)
+        .header("content-type", "text/plain")
+        .body("name=x")
+        .send()
+        .await
+        .expect("sent");
     TestApp::read(not_json).await.problem(415);
-    let p = app.send(Method::POST, "/v1/accounts", None, Some(&json!({"name": "x", "admin": true}))).await.problem(422);
-    assert_eq!(p["errors"][0]["field"], json!("admin"), "unknown fields are refused by name: {p}");
-    let p = app.send(Method::POST, "/v1/accounts", None, Some(&json!({"name": 42}))).await.problem(422);
+    let p = app
+        .send(
+            Method::POST,
+            "/v1/accounts",
+            None,
+            Some(&json!({"name": "x", "admin": true})),
+        )
+        .await
+        .problem(422);
+    assert_eq!(
+        p["errors"][0]["field"],
+        json!("admin"),
+        "unknown fields are refused by name: {p}"
+    );
+    let p = app
+        .send(
+            Method::POST,
+            "/v1/accounts",
+            None,
+            Some(&json!({"name": 42})),
+        )
+        .await
+        .problem(422);
     assert_eq!(p["errors"][0]["field"], json!("name"));
-    let p = app.send(Method::POST, "/v1/accounts", None, Some(&json!({}))).await.problem(422);
-    assert_eq!(p["errors"][0]["field"], json!("name"), "missing fields are named: {p}");
-    app.send(Method::POST, "/v1/accounts", None, Some(&json!({"name": "   "}))).await.problem(422);
+    let p = app
+        .send(Method::POST, "/v1/accounts", None, Some(&json!({})))
+        .await
+        .problem(422);
+    assert_eq!(
+        p["errors"][0]["field"],
+        json!("name"),
+        "missing fields are named: {p}"
+    );
+    app.send(
+        Method::POST,
+        "/v1/accounts",
+        None,
+        Some(&json!({"name": "   "})),
+    )
+    .await
+    .problem(422);
     let huge = json!({"name": "x".repeat(1024 * 1024 + 10)});
-    app.send(Method::POST, "/v1/accounts", None, Some(&huge)).await.problem(413);
-    app.get("/v1/tools/not-a-uuid", &alice.key).await.problem(400);
-    app.get("/v1/tools?cursor=%%%", &alice.key).await.problem(400);
+    app.send(Method::POST, "/v1/accounts", None, Some(&huge))
+        .await
+        .problem(413);
+    app.get("/v1/tools/not-a-uuid", &alice.key)
+        .await
+        .problem(400);
+    app.get("/v1/tools?cursor=%%%", &alice.key)
+        .await
+        .problem(400);
     app.get("/v1/tools?limit=0", &alice.key).await.problem(422);
-    app.get("/v1/tools?limit=abc", &alice.key).await.problem(400);
+    app.get("/v1/tools?limit=abc", &alice.key)
+        .await
+        .problem(400);
     let p = app.get("/v1/no-such-route", &alice.key).await.problem(404);
-    assert!(p["instance"].as_str().is_some_and(|i| i.starts_with("urn:request:")), "instance names the request: {p}");
-    app.send(Method::PUT, "/v1/accounts/me", Some(&alice.key), None).await.problem(405);
+    assert!(
+        p["instance"]
+            .as_str()
+            .is_some_and(|i| i.starts_with("urn:request:")),
+        "instance names the request: {p}"
+    );
+    app.send(Method::PUT, "/v1/accounts/me", Some(&alice.key), None)
+        .await
+        .problem(405);
 });

@@ -5,15 +5,29 @@ use serde_json::json;
 use tests::store_test;
 
 store_test!(health_and_readiness_answer, |app| {
-    let health = app.send(Method::GET, "/healthz", None, None).await.expect(200);
+    let health = app
+        .send(Method::GET, "/healthz", None, None)
+        .await
+        .expect(200);
     assert_eq!(health["status"], json!("ok"));
-    let ready = app.send(Method::GET, "/readyz", None, None).await.expect(200);
+    let ready = app
+        .send(Method::GET, "/readyz", None, None)
+        .await
+        .expect(200);
     assert_eq!(ready["store"], json!("ok"));
 });
 
 store_test!(openapi_document_covers_every_route, |app| {
-    let doc = app.send(Method::GET, "/openapi.json", None, None).await.expect(200);
-    assert!(doc["openapi"].as_str().is_some_and(|v| v.starts_with("3.1")), "OpenAPI 3.1");
+    let doc = app
+        .send(Method::GET, "/openapi.json", None, None)
+        .await
+        .expect(200);
+    assert!(
+        doc["openapi"]
+            .as_str()
+            .is_some_and(|v| v.starts_with("3.1")),
+        "OpenAPI 3.1"
+    );
     let paths = doc["paths"].as_object().expect("paths");
     for (path, method) in [
         ("/healthz", "get"),
@@ -37,10 +51,20 @@ store_test!(openapi_document_covers_every_route, |app| {
         ("/v1/subscriptions/{id}/cancel", "post"),
         ("/v1/admin/ledger/check", "get"),
     ] {
-        assert!(paths.get(path).and_then(|p| p.get(method)).is_some(), "{method} {path} is documented");
+        assert!(
+            paths.get(path).and_then(|p| p.get(method)).is_some(),
+            "{method} {path} is documented"
+        );
     }
     let schemas = doc["components"]["schemas"].as_object().expect("schemas");
-    for name in ["Problem", "ToolView", "SubscriptionView", "AccountView", "CreateTool", "CreateSubscription"] {
+    for name in [
+        "Problem",
+        "ToolView",
+        "SubscriptionView",
+        "AccountView",
+        "CreateTool",
+        "CreateSubscription",
+    ] {
         assert!(schemas.contains_key(name), "schema {name} is documented");
     }
 });
@@ -50,15 +74,30 @@ store_test!(families_list_parameter_schemas_and_constraints, |app| {
     let body = app.get("/v1/families", &alice.key).await.expect(200);
     let families = body["families"].as_array().expect("families");
     let names: Vec<_> = families.iter().filter_map(|f| f["name"].as_str()).collect();
-    assert_eq!(names, ["momentum", "sma_crossover", "mean_reversion", "rsi"]);
+    assert_eq!(
+        names,
+        ["momentum", "sma_crossover", "mean_reversion", "rsi"]
+    );
 
-    let sma = app.get("/v1/families/sma_crossover", &alice.key).await.expect(200)["family"].clone();
-    assert_eq!(sma["parameters"][0], json!({
-        "name": "fast", "type": "int", "min": 2, "max": 200, "default": 10,
-        "description": "bars in the fast moving average"
-    }));
-    assert_eq!(sma["constraints"], json!([{"kind": "less_than", "left": "fast", "right": "slow"}]));
+    let sma = app
+        .get("/v1/families/sma_crossover", &alice.key)
+        .await
+        .expect(200)["family"]
+        .clone();
+    assert_eq!(
+        sma["parameters"][0],
+        json!({
+            "name": "fast", "type": "int", "min": 2, "max": 200, "default": 10,
+            "description": "bars in the fast moving average"
+        })
+    );
+    assert_eq!(
+        sma["constraints"],
+        json!([{"kind": "less_than", "left": "fast", "right": "slow"}])
+    );
     let rsi = families.iter().find(|f| f["name"] == "rsi").expect("rsi");
     assert_eq!(rsi["parameters"][1]["type"], json!("float"));
-    app.get("/v1/families/astrology", &alice.key).await.problem(404);
+    app.get("/v1/families/astrology", &alice.key)
+        .await
+        .problem(404);
 });

@@ -20,7 +20,11 @@ pub struct Worker {
 impl Worker {
     /// A worker over the given store and clock.
     pub fn new(settings: Arc<Settings>, store: Arc<dyn Store>, clock: SharedClock) -> Self {
-        Self { settings, store, clock }
+        Self {
+            settings,
+            store,
+            clock,
+        }
     }
 
     /// Runs until `shutdown` is cancelled.

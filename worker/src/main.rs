@@ -44,7 +44,11 @@ async fn main() -> ExitCode {
     if !cli.queues.is_empty() {
         settings.worker.queues = cli.queues;
     }
-    init_subscriber(get_subscriber(&settings.telemetry.filter, settings.telemetry.format, std::io::stdout));
+    init_subscriber(get_subscriber(
+        &settings.telemetry.filter,
+        settings.telemetry.format,
+        std::io::stdout,
+    ));
     tracing::info!(config = %settings.redacted(), "starting marketplace-worker");
     let store = match shared::store::connect(&settings.database).await {
         Ok(s) => s,
@@ -59,7 +63,10 @@ async fn main() -> ExitCode {
         shared::shutdown::signal().await;
         stop.cancel();
     });
-    match Worker::new(Arc::new(settings), store, Arc::new(SystemClock)).run(token).await {
+    match Worker::new(Arc::new(settings), store, Arc::new(SystemClock))
+        .run(token)
+        .await
+    {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {
             eprintln!("marketplace-worker: {e:#}");

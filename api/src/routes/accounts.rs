@@ -51,11 +51,21 @@ async fn create_account(
     State(state): State<AppState>,
     ApiJson(body): ApiJson<CreateAccount>,
 ) -> ApiResult<(StatusCode, Json<AccountCreated>)> {
-    let name = super::required_text("name", &body.name, 100).map_err(|e| ApiError::invalid_fields(vec![e]))?;
+    let name = super::required_text("name", &body.name, 100)
+        .map_err(|e| ApiError::invalid_fields(vec![e]))?;
     let (api_key, stored) = generate_key();
-    let account = state.store.create_account(&name, &stored, state.now()).await?;
+    let account = state
+        .store
+        .create_account(&name, &stored, state.now())
+        .await?;
     tracing::info!(account_id = %account.id, "account created");
-    Ok((StatusCode::CREATED, Json(AccountCreated { account: AccountView::from(&account), api_key })))
+    Ok((
+        StatusCode::CREATED,
+        Json(AccountCreated {
+            account: AccountView::from(&account),
+            api_key,
+        }),
+    ))
 }
 
 /// `{account}`.
@@ -69,7 +79,9 @@ pub struct AccountEnvelope {
 #[utoipa::path(get, path = "/v1/accounts/me", tag = "accounts", security(("bearer" = [])),
     responses((status = 200, body = AccountEnvelope), (status = 401, body = crate::error::Problem)))]
 async fn get_me(AccountCaller(account): AccountCaller) -> Json<AccountEnvelope> {
-    Json(AccountEnvelope { account: AccountView::from(&account) })
+    Json(AccountEnvelope {
+        account: AccountView::from(&account),
+    })
 }
 
 /// Body of `POST /v1/accounts/me/credits`.
@@ -122,9 +134,17 @@ async fn add_credits(
         .payments
         .collect(account.id, amount)
         .map_err(|e| ApiError::PaymentRequired(e.to_string()))?;
-    let key = key.map(|key| IdempotencyKey { scope: "top_up", key, request_hash: body.hash.clone() });
+    let key = key.map(|key| IdempotencyKey {
+        scope: "top_up",
+        key,
+        request_hash: body.hash.clone(),
+    });
     let render = |t: &TopUp| (200, render_top_up(t));
-    match state.store.top_up(account.id, &receipt, key.as_ref(), &render, state.now()).await? {
+    match state
+        .store
+        .top_up(account.id, &receipt, key.as_ref(), &render, state.now())
+        .await?
+    {
         Idempotent::New(t) => Ok(Json(render_top_up(&t)).into_response()),
         Idempotent::Replayed { status, body } => Ok(replay(status, body)),
     }
@@ -133,7 +153,11 @@ async fn add_credits(
 fn render_top_up(t: &TopUp) -> Value {
     json!(CreditsAdded {
         account: AccountView::from(&t.account),
-        transaction: CreditTransaction { id: t.transaction_id, amount: t.amount, reference: t.reference.clone() },
+        transaction: CreditTransaction {
+            id: t.transaction_id,
+            amount: t.amount,
+            reference: t.reference.clone()
+        },
     })
 }
 
@@ -141,7 +165,10 @@ fn render_top_up(t: &TopUp) -> Value {
 pub(crate) fn replay(status: u16, body: Value) -> Response {
     let status = StatusCode::from_u16(status).unwrap_or(StatusCode::OK);
     let mut res = (status, Json(body)).into_response();
-    res.headers_mut().insert("idempotent-replayed", axum::http::HeaderValue::from_static("true"));
+    res.headers_mut().insert(
+        "idempotent-replayed",
+        axum::http::HeaderValue::from_static("true"),
+    );
     res
 }
 
@@ -173,7 +200,13 @@ async fn list_ledger(
 ) -> ApiResult<Json<LedgerPage>> {
     let limit = page_limit(q.limit)?;
     let before = decode_cursor(q.cursor.as_deref())?;
-    let rows = state.store.ledger_entries(account.id, before, i64::from(limit) + 1).await?;
+    let rows = state
+        .store
+        .ledger_entries(account.id, before, i64::from(limit) + 1)
+        .await?;
     let (rows, next_cursor) = paginate(rows, limit, |e| e.id);
-    Ok(Json(LedgerPage { entries: rows.iter().map(LedgerEntryView::from).collect(), next_cursor }))
+    Ok(Json(LedgerPage {
+        entries: rows.iter().map(LedgerEntryView::from).collect(),
+        next_cursor,
+    }))
 }

@@ -16,6 +16,9 @@ pub(crate) fn router() -> OpenApiRouter<AppState> {
 /// Checks the ledger: every transaction sums to zero, every balance equals its entries.
 #[utoipa::path(get, path = "/v1/admin/ledger/check", tag = "admin", security(("bearer" = [])),
     responses((status = 200, body = LedgerCheck), (status = 403, body = crate::error::Problem)))]
-async fn check_ledger(_admin: AdminCaller, State(state): State<AppState>) -> ApiResult<Json<LedgerCheck>> {
+async fn check_ledger(
+    _admin: AdminCaller,
+    State(state): State<AppState>,
+) -> ApiResult<Json<LedgerCheck>> {
     Ok(Json(state.store.check_ledger().await?))
 }

@@ -12,7 +12,9 @@ use crate::extract::ApiPath;
 use crate::state::AppState;
 
 pub(crate) fn router() -> OpenApiRouter<AppState> {
-    OpenApiRouter::new().routes(routes!(list_families)).routes(routes!(get_family))
+    OpenApiRouter::new()
+        .routes(routes!(list_families))
+        .routes(routes!(get_family))
 }
 
 /// Every family.
@@ -33,13 +35,20 @@ pub struct FamilyEnvelope {
 #[utoipa::path(get, path = "/v1/families", tag = "families", security(("bearer" = [])),
     responses((status = 200, body = FamilyList)))]
 async fn list_families(_caller: Caller) -> Json<FamilyList> {
-    Json(FamilyList { families: families::all() })
+    Json(FamilyList {
+        families: families::all(),
+    })
 }
 
 /// One family's parameter schema.
 #[utoipa::path(get, path = "/v1/families/{name}", tag = "families", security(("bearer" = [])),
     params(("name" = String, Path, description = "family name")),
     responses((status = 200, body = FamilyEnvelope), (status = 404, body = crate::error::Problem)))]
-async fn get_family(_caller: Caller, ApiPath(name): ApiPath<String>) -> ApiResult<Json<FamilyEnvelope>> {
-    families::get(&name).map(|family| Json(FamilyEnvelope { family })).ok_or(ApiError::NotFound("family"))
+async fn get_family(
+    _caller: Caller,
+    ApiPath(name): ApiPath<String>,
+) -> ApiResult<Json<FamilyEnvelope>> {
+    families::get(&name)
+        .map(|family| Json(FamilyEnvelope { family }))
+        .ok_or(ApiError::NotFound("family"))
 }

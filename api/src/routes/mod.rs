@@ -23,16 +23,26 @@ pub fn router() -> OpenApiRouter<AppState> {
 }
 
 /// Checks a required text field: trimmed, non-empty, at most `max` characters.
-pub(crate) fn required_text(field: &str, value: &str, max: usize) -> Result<String, crate::error::FieldError> {
+pub(crate) fn required_text(
+    field: &str,
+    value: &str,
+    max: usize,
+) -> Result<String, crate::error::FieldError> {
     let v = value.trim();
     if v.is_empty() {
         return Err(crate::error::FieldError::new(field, "must not be empty"));
     }
     if v.chars().count() > max {
-        return Err(crate::error::FieldError::new(field, format!("must be at most {max} characters")));
+        return Err(crate::error::FieldError::new(
+            field,
+            format!("must be at most {max} characters"),
+        ));
     }
     if v.chars().any(char::is_control) {
-        return Err(crate::error::FieldError::new(field, "must not contain control characters"));
+        return Err(crate::error::FieldError::new(
+            field,
+            "must not contain control characters",
+        ));
     }
     Ok(v.to_owned())
 }

@@ -80,7 +80,10 @@ async fn create_subscription(
 ) -> ApiResult<Response> {
     let req = &body.value;
     if !(1..=MAX_MONTHS).contains(&req.months) {
-        return Err(ApiError::invalid("months", format!("must be between 1 and {MAX_MONTHS}")));
+        return Err(ApiError::invalid(
+            "months",
+            format!("must be between 1 and {MAX_MONTHS}"),
+        ));
     }
     let tool = state
         .store
@@ -89,10 +92,15 @@ async fn create_subscription(
         .filter(|t| t.deleted_at.is_none())
         .ok_or(ApiError::NotFound("tool"))?;
     if tool.creator_id == caller.id {
-        return Err(ApiError::Conflict("you created this tool and already have access to it".into()));
+        return Err(ApiError::Conflict(
+            "you created this tool and already have access to it".into(),
+        ));
     }
     if req.tier < tool.tier {
-        return Err(ApiError::invalid("tier", format!("this tool requires at least the {} tier", tool.tier)));
+        return Err(ApiError::invalid(
+            "tier",
+            format!("this tool requires at least the {} tier", tool.tier),
+        ));
     }
     let new = NewSubscription {
         tool_id: tool.id,
@@ -105,18 +113,34 @@ async fn create_subscription(
         creator_share_bps: state.settings.billing.creator_share_bps,
     };
     let now = state.now();
-    let key = key.map(|key| IdempotencyKey { scope: "subscribe", key, request_hash: body.hash.clone() });
+    let key = key.map(|key| IdempotencyKey {
+        scope: "subscribe",
+        key,
+        request_hash: body.hash.clone(),
+    });
     let render = |c: &SubscriptionCreated| (201, render_created(c, req.months, now));
-    match state.store.create_subscription(&new, key.as_ref(), &render, now).await? {
+    match state
+        .store
+        .create_subscription(&new, key.as_ref(), &render, now)
+        .await?
+    {
         Idempotent::New(c) => {
             tracing::info!(subscription_id = %c.subscription.id, tool_id = %tool.id, "subscribed");
-            Ok((StatusCode::CREATED, Json(render_created(&c, req.months, now))).into_response())
+            Ok((
+                StatusCode::CREATED,
+                Json(render_created(&c, req.months, now)),
+            )
+                .into_response())
         }
         Idempotent::Replayed { status, body } => Ok(replay(status, body)),
     }
 }
 
-fn render_created(c: &SubscriptionCreated, months: u32, now: chrono::DateTime<chrono::Utc>) -> Value {
+fn render_created(
+    c: &SubscriptionCreated,
+    months: u32,
+    now: chrono::DateTime<chrono::Utc>,
+) -> Value {
     json!(SubscriptionCreatedView {
         subscription: SubscriptionView::at(&c.subscription, now),
         charge: ChargeView::of(&c.charges, months),
@@ -155,7 +179,12 @@ async fn list_subscriptions(
     let before = decode_cursor(q.cursor.as_deref())?;
     let rows = state
         .store
-        .list_subscriptions(caller.id, q.active_only.unwrap_or(false), before, i64::from(limit) + 1)
+        .list_subscriptions(
+            caller.id,
+            q.active_only.unwrap_or(false),
+            before,
+            i64::from(limit) + 1,
+        )
         .await?;
     let (rows, next_cursor) = paginate(rows, limit, |s| s.id);
     let now = state.now();
@@ -191,7 +220,9 @@ async fn get_subscription(
     ApiPath(id): ApiPath<Uuid>,
 ) -> ApiResult<Json<SubscriptionEnvelope>> {
     let s = own_subscription(&state, &caller, id).await?;
-    Ok(Json(SubscriptionEnvelope { subscription: SubscriptionView::at(&s, state.now()) }))
+    Ok(Json(SubscriptionEnvelope {
+        subscription: SubscriptionView::at(&s, state.now()),
+    }))
 }
 
 /// Body of `POST /v1/subscriptions/{id}/cancel` (may be empty).
@@ -226,7 +257,10 @@ async fn cancel_subscription(
 ) -> ApiResult<Json<CancellationView>> {
     own_subscription(&state, &caller, id).await?;
     let now = state.now();
-    let c = state.store.cancel_subscription(id, body.immediate, now).await?;
+    let c = state
+        .store
+        .cancel_subscription(id, body.immediate, now)
+        .await?;
     tracing::info!(subscription_id = %id, immediate = body.immediate, "subscription canceled");
     Ok(Json(CancellationView {
         subscription: SubscriptionView::at(&c.subscription, now),

@@ -71,11 +71,18 @@ fn default_tier() -> Tier {
     Tier::Basic
 }
 
-fn check_parameters(family: &Family, params: &Map<String, Value>, errors: &mut Vec<FieldError>) -> Option<Map<String, Value>> {
+fn check_parameters(
+    family: &Family,
+    params: &Map<String, Value>,
+    errors: &mut Vec<FieldError>,
+) -> Option<Map<String, Value>> {
     match family.validate(params) {
         Ok(p) => Some(p),
         Err(es) => {
-            errors.extend(es.into_iter().map(|e| FieldError::new(format!("parameters.{}", e.parameter), e.message)));
+            errors.extend(
+                es.into_iter()
+                    .map(|e| FieldError::new(format!("parameters.{}", e.parameter), e.message)),
+            );
             None
         }
     }
@@ -83,13 +90,19 @@ fn check_parameters(family: &Family, params: &Map<String, Value>, errors: &mut V
 
 fn check_metadata(metadata: &Map<String, Value>, errors: &mut Vec<FieldError>) {
     if serde_json::to_vec(metadata).map_or(0, |v| v.len()) > MAX_METADATA_BYTES {
-        errors.push(FieldError::new("metadata", "must be at most 16 KiB of JSON"));
+        errors.push(FieldError::new(
+            "metadata",
+            "must be at most 16 KiB of JSON",
+        ));
     }
 }
 
 fn check_description(description: &str, errors: &mut Vec<FieldError>) -> String {
     if description.chars().count() > 5_000 {
-        errors.push(FieldError::new("description", "must be at most 5000 characters"));
+        errors.push(FieldError::new(
+            "description",
+            "must be at most 5000 characters",
+        ));
     }
     description.trim().to_owned()
 }
@@ -108,15 +121,24 @@ async fn create_tool(
 ) -> ApiResult<(StatusCode, Json<ToolEnvelope>)> {
     let mut errors = Vec::new();
     let name = collect(super::required_text("name", &body.name, 120), &mut errors);
-    let category = collect(super::required_text("category", &body.category, 64), &mut errors);
+    let category = collect(
+        super::required_text("category", &body.category, 64),
+        &mut errors,
+    );
     let description = check_description(&body.description, &mut errors);
-    let price = Money::from_json(&body.monthly_price, state.settings.billing.max_monthly_price())
-        .map_err(|e| errors.push(FieldError::new("monthly_price", e.to_string())))
-        .ok();
+    let price = Money::from_json(
+        &body.monthly_price,
+        state.settings.billing.max_monthly_price(),
+    )
+    .map_err(|e| errors.push(FieldError::new("monthly_price", e.to_string())))
+    .ok();
     let family = families::get(&body.family);
     if family.is_none() {
         let known: Vec<_> = families::all().iter().map(|f| f.name).collect();
-        errors.push(FieldError::new("family", format!("unknown family: expected one of {}", known.join(", "))));
+        errors.push(FieldError::new(
+            "family",
+            format!("unknown family: expected one of {}", known.join(", ")),
+        ));
     }
     let parameters = family.and_then(|f| check_parameters(f, &body.parameters, &mut errors));
     check_metadata(&body.metadata, &mut errors);
@@ -138,7 +160,12 @@ async fn create_tool(
     };
     let tool = state.store.create_tool(&new, state.now()).await?;
     tracing::info!(tool_id = %tool.id, creator_id = %caller.id, "tool created");
-    Ok((StatusCode::CREATED, Json(ToolEnvelope { tool: ToolView::from(&tool) })))
+    Ok((
+        StatusCode::CREATED,
+        Json(ToolEnvelope {
+            tool: ToolView::from(&tool),
+        }),
+    ))
 }
 
 /// Filters and page of `GET /v1/tools`.
@@ -192,20 +219,34 @@ async fn list_tools(
         creator_id: q.creator_id,
         before: decode_cursor(q.cursor.as_deref())?,
     };
-    let rows = state.store.list_tools(&filter, i64::from(limit) + 1).await?;
+    let rows = state
+        .store
+        .list_tools(&filter, i64::from(limit) + 1)
+        .await?;
     let (rows, next_cursor) = paginate(rows, limit, |t| t.id);
-    Ok(Json(ToolPage { tools: rows.iter().map(ToolView::from).collect(), next_cursor }))
+    Ok(Json(ToolPage {
+        tools: rows.iter().map(ToolView::from).collect(),
+        next_cursor,
+    }))
 }
 
 /// The tool if the caller may see it: listed tools are public; a deleted one stays visible to
 /// its creator and to subscribers whose paid period has not ended.
 async fn visible_tool(state: &AppState, caller: &Account, id: Uuid) -> ApiResult<Tool> {
-    let tool = state.store.tool(id).await?.ok_or(ApiError::NotFound("tool"))?;
+    let tool = state
+        .store
+        .tool(id)
+        .await?
+        .ok_or(ApiError::NotFound("tool"))?;
     if tool.deleted_at.is_none() || tool.creator_id == caller.id {
         return Ok(tool);
     }
     let sub = state.store.live_subscription(id, caller.id).await?;
-    if sub.is_some_and(|s| s.has_access(state.now())) { Ok(tool) } else { Err(ApiError::NotFound("tool")) }
+    if sub.is_some_and(|s| s.has_access(state.now())) {
+        Ok(tool)
+    } else {
+        Err(ApiError::NotFound("tool"))
+    }
 }
 
 /// A tool by id.
@@ -218,7 +259,9 @@ async fn get_tool(
     ApiPath(id): ApiPath<Uuid>,
 ) -> ApiResult<Json<ToolEnvelope>> {
     let tool = visible_tool(&state, &caller, id).await?;
-    Ok(Json(ToolEnvelope { tool: ToolView::from(&tool) }))
+    Ok(Json(ToolEnvelope {
+        tool: ToolView::from(&tool),
+    }))
 }
 
 /// Body of `PATCH /v1/tools/{id}`; absent fields are kept.
@@ -248,9 +291,16 @@ pub struct UpdateTool {
 }
 
 async fn owned_tool(state: &AppState, caller: &Account, id: Uuid) -> ApiResult<Tool> {
-    let tool = state.store.tool(id).await?.filter(|t| t.deleted_at.is_none()).ok_or(ApiError::NotFound("tool"))?;
+    let tool = state
+        .store
+        .tool(id)
+        .await?
+        .filter(|t| t.deleted_at.is_none())
+        .ok_or(ApiError::NotFound("tool"))?;
     if tool.creator_id != caller.id {
-        return Err(ApiError::Forbidden("only the tool's creator may change it".into()));
+        return Err(ApiError::Forbidden(
+            "only the tool's creator may change it".into(),
+        ));
     }
     Ok(tool)
 }
@@ -269,10 +319,17 @@ async fn update_tool(
     let tool = owned_tool(&state, &caller, id).await?;
     let mut errors = Vec::new();
     if body.family.is_some() {
-        errors.push(FieldError::new("family", "cannot be changed; list a new tool instead"));
+        errors.push(FieldError::new(
+            "family",
+            "cannot be changed; list a new tool instead",
+        ));
     }
-    let name = body.name.map(|n| collect(super::required_text("name", &n, 120), &mut errors));
-    let category = body.category.map(|c| collect(super::required_text("category", &c, 64), &mut errors));
+    let name = body
+        .name
+        .map(|n| collect(super::required_text("name", &n, 120), &mut errors));
+    let category = body
+        .category
+        .map(|c| collect(super::required_text("category", &c, 64), &mut errors));
     let description = body.description.map(|d| check_description(&d, &mut errors));
     let monthly_price = body.monthly_price.and_then(|p| {
         Money::from_json(&p, state.settings.billing.max_monthly_price())
@@ -301,7 +358,9 @@ async fn update_tool(
         parameters,
     };
     let tool = state.store.update_tool(id, &patch, state.now()).await?;
-    Ok(Json(ToolEnvelope { tool: ToolView::from(&tool) }))
+    Ok(Json(ToolEnvelope {
+        tool: ToolView::from(&tool),
+    }))
 }
 
 /// Soft-deletes a tool (creator only): it leaves the listings and takes no new subscriptions;
@@ -339,7 +398,9 @@ async fn list_versions(
 ) -> ApiResult<Json<VersionList>> {
     visible_tool(&state, &caller, id).await?;
     let versions = state.store.tool_versions(id).await?;
-    Ok(Json(VersionList { versions: versions.iter().map(VersionView::from).collect() }))
+    Ok(Json(VersionList {
+        versions: versions.iter().map(VersionView::from).collect(),
+    }))
 }
 
 /// Whether the caller may use a tool now.
@@ -366,9 +427,19 @@ async fn get_access(
     AccountCaller(caller): AccountCaller,
     ApiPath(id): ApiPath<Uuid>,
 ) -> ApiResult<Json<AccessView>> {
-    let tool = state.store.tool(id).await?.ok_or(ApiError::NotFound("tool"))?;
+    let tool = state
+        .store
+        .tool(id)
+        .await?
+        .ok_or(ApiError::NotFound("tool"))?;
     if tool.creator_id == caller.id {
-        return Ok(Json(AccessView { has_access: true, via: "creator", subscription_id: None, tier: None, expires_at: None }));
+        return Ok(Json(AccessView {
+            has_access: true,
+            via: "creator",
+            subscription_id: None,
+            tier: None,
+            expires_at: None,
+        }));
     }
     let now = state.now();
     let view = match state.store.live_subscription(id, caller.id).await? {
@@ -380,7 +451,13 @@ async fn get_access(
             expires_at: Some(s.paid_through()),
         },
         _ if tool.deleted_at.is_some() => return Err(ApiError::NotFound("tool")),
-        _ => AccessView { has_access: false, via: "none", subscription_id: None, tier: None, expires_at: None },
+        _ => AccessView {
+            has_access: false,
+            via: "none",
+            subscription_id: None,
+            tier: None,
+            expires_at: None,
+        },
     };
     Ok(Json(view))
 }

@@ -96,7 +96,10 @@ impl RevenueSplit {
     /// and the platform the remainder.
     pub fn of(amount: Money, creator_share_bps: u32) -> Self {
         let creator = amount.mul_ratio(i64::from(creator_share_bps), 10_000);
-        Self { creator, platform: Money::from_cents(amount.cents() - creator.cents()) }
+        Self {
+            creator,
+            platform: Money::from_cents(amount.cents() - creator.cents()),
+        }
     }
 }
 
@@ -111,6 +114,10 @@ mod tests {
             assert_eq!(s.creator.cents() + s.platform.cents(), cents);
         }
         let s = RevenueSplit::of(Money::from_cents(2999), 8_000);
-        assert_eq!((s.creator.cents(), s.platform.cents()), (2399, 600), "23.992 -> 23.99");
+        assert_eq!(
+            (s.creator.cents(), s.platform.cents()),
+            (2399, 600),
+            "23.992 -> 23.99"
+        );
     }
 }

@@ -145,17 +145,36 @@ mod tests {
         assert_eq!(Money::parse_decimal("0", MAX), Ok(Money(0)));
         assert_eq!(Money::parse_decimal("10.5", MAX), Ok(Money(1050)));
         assert_eq!(Money::parse_decimal("1e2", MAX), Ok(Money(10_000)));
-        assert_eq!(Money::parse_decimal("29.990", MAX), Ok(Money(2999)), "trailing zeros are fine");
+        assert_eq!(
+            Money::parse_decimal("29.990", MAX),
+            Ok(Money(2999)),
+            "trailing zeros are fine"
+        );
     }
 
     #[test]
     fn refuses_bad_amounts() {
-        assert_eq!(Money::parse_decimal("29.999", MAX), Err(MoneyError::TooPrecise));
+        assert_eq!(
+            Money::parse_decimal("29.999", MAX),
+            Err(MoneyError::TooPrecise)
+        );
         assert_eq!(Money::parse_decimal("-1", MAX), Err(MoneyError::Negative));
-        assert_eq!(Money::parse_decimal("NaN", MAX), Err(MoneyError::NotANumber));
-        assert_eq!(Money::parse_decimal("abc", MAX), Err(MoneyError::NotANumber));
-        assert_eq!(Money::parse_decimal("1000000.01", MAX), Err(MoneyError::TooLarge { max: MAX }));
-        assert_eq!(Money::parse_decimal("1e40", MAX), Err(MoneyError::TooLarge { max: MAX }));
+        assert_eq!(
+            Money::parse_decimal("NaN", MAX),
+            Err(MoneyError::NotANumber)
+        );
+        assert_eq!(
+            Money::parse_decimal("abc", MAX),
+            Err(MoneyError::NotANumber)
+        );
+        assert_eq!(
+            Money::parse_decimal("1000000.01", MAX),
+            Err(MoneyError::TooLarge { max: MAX })
+        );
+        assert_eq!(
+            Money::parse_decimal("1e40", MAX),
+            Err(MoneyError::TooLarge { max: MAX })
+        );
     }
 
     #[test]
@@ -164,14 +183,21 @@ mod tests {
         assert_eq!(Money::from_json(&v, MAX), Ok(Money(2999)));
         let v: serde_json::Value = serde_json::from_str("0.1").expect("json");
         assert_eq!(Money::from_json(&v, MAX), Ok(Money(10)));
-        assert_eq!(Money::from_json(&serde_json::json!(true), MAX), Err(MoneyError::NotANumber));
+        assert_eq!(
+            Money::from_json(&serde_json::json!(true), MAX),
+            Err(MoneyError::NotANumber)
+        );
         assert_eq!(serde_json::to_string(&Money(2999)).expect("json"), "29.99");
         assert_eq!(serde_json::to_string(&Money(7498)).expect("json"), "74.98");
     }
 
     #[test]
     fn mul_ratio_rounds_half_away_from_zero() {
-        assert_eq!(Money(2999).mul_ratio(25, 10), Money(7498), "74.975 rounds up");
+        assert_eq!(
+            Money(2999).mul_ratio(25, 10),
+            Money(7498),
+            "74.975 rounds up"
+        );
         assert_eq!(Money(5).mul_ratio(1, 2), Money(3));
         assert_eq!(Money(-5).mul_ratio(1, 2), Money(-3));
         assert_eq!(Money(100).mul_ratio(0, 7), Money(0));

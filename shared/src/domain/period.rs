@@ -9,7 +9,9 @@ use chrono::{DateTime, Months, Utc};
 
 /// The start of period `k` of a subscription anchored at `anchor`.
 pub fn period_start(anchor: DateTime<Utc>, k: u32) -> DateTime<Utc> {
-    anchor.checked_add_months(Months::new(k)).unwrap_or(DateTime::<Utc>::MAX_UTC)
+    anchor
+        .checked_add_months(Months::new(k))
+        .unwrap_or(DateTime::<Utc>::MAX_UTC)
 }
 
 /// `(start, end)` of period `k`.
@@ -39,7 +41,9 @@ mod tests {
     use proptest::prelude::*;
 
     fn t(s: &str) -> DateTime<Utc> {
-        DateTime::parse_from_rfc3339(s).expect("valid literal").with_timezone(&Utc)
+        DateTime::parse_from_rfc3339(s)
+            .expect("valid literal")
+            .with_timezone(&Utc)
     }
 
     #[test]

@@ -48,7 +48,10 @@ impl SubscriptionStatus {
 
     /// Whether the subscription still counts as the subscriber's one live subscription.
     pub const fn is_live(self) -> bool {
-        matches!(self, SubscriptionStatus::Active | SubscriptionStatus::PastDue)
+        matches!(
+            self,
+            SubscriptionStatus::Active | SubscriptionStatus::PastDue
+        )
     }
 }
 
@@ -117,8 +120,13 @@ impl ProRata {
     /// The unused share of `[start, end)` when access ends at `now`, by the second.
     pub fn at(start: DateTime<Utc>, end: DateTime<Utc>, now: DateTime<Utc>) -> Self {
         let period_seconds = (end - start).num_seconds().max(1);
-        let unused_seconds = (end - now.max(start)).num_seconds().clamp(0, period_seconds);
-        Self { unused_seconds, period_seconds }
+        let unused_seconds = (end - now.max(start))
+            .num_seconds()
+            .clamp(0, period_seconds);
+        Self {
+            unused_seconds,
+            period_seconds,
+        }
     }
 
     /// `amount x unused / period`, half up to the cent.
@@ -132,7 +140,9 @@ mod tests {
     use super::*;
 
     fn t(s: &str) -> DateTime<Utc> {
-        DateTime::parse_from_rfc3339(s).expect("valid literal").with_timezone(&Utc)
+        DateTime::parse_from_rfc3339(s)
+            .expect("valid literal")
+            .with_timezone(&Utc)
     }
 
     fn sub(anchor: &str, periods_paid: u32) -> Subscription {
@@ -160,8 +170,15 @@ mod tests {
         assert_eq!(s.paid_through(), t("2027-04-30T00:00:00Z"));
         assert!(s.has_access(t("2027-04-29T23:59:59Z")));
         assert!(!s.has_access(t("2027-04-30T00:00:00Z")));
-        assert_eq!(s.current_period(t("2027-03-01T00:00:00Z")), (t("2027-02-28T00:00:00Z"), t("2027-03-31T00:00:00Z")));
-        assert_eq!(s.current_period(t("2028-01-01T00:00:00Z")).1, s.paid_through(), "capped at paid periods");
+        assert_eq!(
+            s.current_period(t("2027-03-01T00:00:00Z")),
+            (t("2027-02-28T00:00:00Z"), t("2027-03-31T00:00:00Z"))
+        );
+        assert_eq!(
+            s.current_period(t("2028-01-01T00:00:00Z")).1,
+            s.paid_through(),
+            "capped at paid periods"
+        );
     }
 
     #[test]
@@ -169,9 +186,19 @@ mod tests {
         let (s, e) = (t("2027-04-01T00:00:00Z"), t("2027-05-01T00:00:00Z")); // 30 days
         let half = ProRata::at(s, e, t("2027-04-16T00:00:00Z"));
         assert_eq!(half.of(Money::from_cents(1000)), Money::from_cents(500));
-        assert_eq!(ProRata::at(s, e, t("2027-03-01T00:00:00Z")).of(Money::from_cents(999)), Money::from_cents(999), "future period refunds fully");
-        assert_eq!(ProRata::at(s, e, t("2027-06-01T00:00:00Z")).of(Money::from_cents(999)), Money::ZERO);
+        assert_eq!(
+            ProRata::at(s, e, t("2027-03-01T00:00:00Z")).of(Money::from_cents(999)),
+            Money::from_cents(999),
+            "future period refunds fully"
+        );
+        assert_eq!(
+            ProRata::at(s, e, t("2027-06-01T00:00:00Z")).of(Money::from_cents(999)),
+            Money::ZERO
+        );
         let one_sec = ProRata::at(s, e, e - chrono::TimeDelta::seconds(1));
-        assert_eq!((one_sec.unused_seconds, one_sec.period_seconds), (1, 30 * 86_400));
+        assert_eq!(
+            (one_sec.unused_seconds, one_sec.period_seconds),
+            (1, 30 * 86_400)
+        );
     }
 }

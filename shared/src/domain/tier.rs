@@ -6,7 +6,17 @@ use super::Money;
 
 /// A subscription tier. Ordered: `Free < Basic < Pro < Enterprise`.
 #[derive(
-    Copy, Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize, utoipa::ToSchema,
+    Copy,
+    Clone,
+    Debug,
+    PartialEq,
+    Eq,
+    PartialOrd,
+    Ord,
+    Hash,
+    Serialize,
+    Deserialize,
+    utoipa::ToSchema,
 )]
 #[serde(rename_all = "lowercase")]
 pub enum Tier {
@@ -42,7 +52,9 @@ impl Tier {
         Self::ALL
             .into_iter()
             .find(|t| t.as_str() == text)
-            .ok_or_else(|| format!("unknown tier {text:?}: expected free, basic, pro or enterprise"))
+            .ok_or_else(|| {
+                format!("unknown tier {text:?}: expected free, basic, pro or enterprise")
+            })
     }
 
     /// The multiplier in tenths (free 0, basic 10, pro 25, enterprise 50).
@@ -76,14 +88,24 @@ mod tests {
         let p = Money::from_cents(2999);
         assert_eq!(Tier::Free.monthly_price(p), Money::ZERO);
         assert_eq!(Tier::Basic.monthly_price(p), Money::from_cents(2999));
-        assert_eq!(Tier::Pro.monthly_price(p), Money::from_cents(7498), "74.975 -> 74.98");
+        assert_eq!(
+            Tier::Pro.monthly_price(p),
+            Money::from_cents(7498),
+            "74.975 -> 74.98"
+        );
         assert_eq!(Tier::Enterprise.monthly_price(p), Money::from_cents(14995));
-        assert_eq!(Tier::Pro.monthly_price(Money::from_cents(1)), Money::from_cents(3), "2.5 -> 3");
+        assert_eq!(
+            Tier::Pro.monthly_price(Money::from_cents(1)),
+            Money::from_cents(3),
+            "2.5 -> 3"
+        );
     }
 
     #[test]
     fn tiers_are_ordered_and_parse() {
-        assert!(Tier::Free < Tier::Basic && Tier::Basic < Tier::Pro && Tier::Pro < Tier::Enterprise);
+        assert!(
+            Tier::Free < Tier::Basic && Tier::Basic < Tier::Pro && Tier::Pro < Tier::Enterprise
+        );
         for t in Tier::ALL {
             assert_eq!(Tier::parse(t.as_str()), Ok(t));
         }

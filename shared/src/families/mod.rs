@@ -112,7 +112,10 @@ pub struct ParamError {
 
 impl ParamError {
     fn new(parameter: &str, message: impl Into<String>) -> Self {
-        Self { parameter: parameter.to_owned(), message: message.into() }
+        Self {
+            parameter: parameter.to_owned(),
+            message: message.into(),
+        }
     }
 }
 
@@ -124,7 +127,10 @@ impl Family {
 
     /// Default parameters.
     pub fn defaults(&self) -> Map<String, Value> {
-        self.parameters.iter().map(|p| (p.name.to_owned(), p.default_value())).collect()
+        self.parameters
+            .iter()
+            .map(|p| (p.name.to_owned(), p.default_value()))
+            .collect()
     }
 
     /// Validates `input` and returns the complete parameter set (omitted ones take defaults).
@@ -133,14 +139,21 @@ impl Family {
     ///
     /// # Errors
     /// Every [`ParamError`] found.
-    pub fn validate(&self, input: &Map<String, Value>) -> Result<Map<String, Value>, Vec<ParamError>> {
+    pub fn validate(
+        &self,
+        input: &Map<String, Value>,
+    ) -> Result<Map<String, Value>, Vec<ParamError>> {
         let mut errors = Vec::new();
         for name in input.keys() {
             if self.param(name).is_none() {
                 let known: Vec<_> = self.parameters.iter().map(|p| p.name).collect();
                 errors.push(ParamError::new(
                     name,
-                    format!("unknown parameter for family {}: expected one of {}", self.name, known.join(", ")),
+                    format!(
+                        "unknown parameter for family {}: expected one of {}",
+                        self.name,
+                        known.join(", ")
+                    ),
                 ));
             }
         }
@@ -161,20 +174,30 @@ impl Family {
         if errors.is_empty() {
             errors.extend(self.constraints.iter().filter_map(|c| c.check(&out).err()));
         }
-        if errors.is_empty() { Ok(out) } else { Err(errors) }
+        if errors.is_empty() {
+            Ok(out)
+        } else {
+            Err(errors)
+        }
     }
 }
 
 fn check_value(spec: &ParamSpec, v: &Value) -> Result<Value, String> {
     let Value::Number(n) = v else {
-        return Err(format!("must be {} number", match spec.kind {
-            ParamKind::Int => "an integer",
-            ParamKind::Float => "a",
-        }));
+        return Err(format!(
+            "must be {} number",
+            match spec.kind {
+                ParamKind::Int => "an integer",
+                ParamKind::Float => "a",
+            }
+        ));
     };
     let x = match spec.kind {
         ParamKind::Int => n.as_i64().ok_or("must be an integer")? as f64,
-        ParamKind::Float => n.as_f64().filter(|x| x.is_finite()).ok_or("must be a finite number")?,
+        ParamKind::Float => n
+            .as_f64()
+            .filter(|x| x.is_finite())
+            .ok_or("must be a finite number")?,
     };
     if x < spec.min || x > spec.max {
         return Err(format!(
@@ -197,12 +220,38 @@ pub fn get(name: &str) -> Option<&'static Family> {
     all().iter().find(|f| f.name == name)
 }
 
-const fn int(name: &'static str, min: f64, max: f64, default: f64, description: &'static str) -> ParamSpec {
-    ParamSpec { name, kind: ParamKind::Int, min, max, default, description }
+const fn int(
+    name: &'static str,
+    min: f64,
+    max: f64,
+    default: f64,
+    description: &'static str,
+) -> ParamSpec {
+    ParamSpec {
+        name,
+        kind: ParamKind::Int,
+        min,
+        max,
+        default,
+        description,
+    }
 }
 
-const fn float(name: &'static str, min: f64, max: f64, default: f64, description: &'static str) -> ParamSpec {
-    ParamSpec { name, kind: ParamKind::Float, min, max, default, description }
+const fn float(
+    name: &'static str,
+    min: f64,
+    max: f64,
+    default: f64,
+    description: &'static str,
+) -> ParamSpec {
+    ParamSpec {
+        name,
+        kind: ParamKind::Float,
+        min,
+        max,
+        default,
+        description,
+    }
 }
 
 fn build() -> Vec<Family> {
@@ -211,8 +260,20 @@ fn build() -> Vec<Family> {
             name: "momentum",
             description: "Long when the return over the lookback exceeds +threshold, short below -threshold, flat between.",
             parameters: vec![
-                int("lookback_period", 2.0, 500.0, 20.0, "bars over which the return is measured"),
-                float("threshold", 0.0, 0.5, 0.02, "minimum absolute lookback return (fraction) to take a position"),
+                int(
+                    "lookback_period",
+                    2.0,
+                    500.0,
+                    20.0,
+                    "bars over which the return is measured",
+                ),
+                float(
+                    "threshold",
+                    0.0,
+                    0.5,
+                    0.02,
+                    "minimum absolute lookback return (fraction) to take a position",
+                ),
             ],
             constraints: vec![],
         },
@@ -223,17 +284,35 @@ fn build() -> Vec<Family> {
                 int("fast", 2.0, 200.0, 10.0, "bars in the fast moving average"),
                 int("slow", 3.0, 500.0, 20.0, "bars in the slow moving average"),
             ],
-            constraints: vec![Constraint::LessThan { left: "fast", right: "slow" }],
+            constraints: vec![Constraint::LessThan {
+                left: "fast",
+                right: "slow",
+            }],
         },
         Family {
             name: "mean_reversion",
             description: "Enter against a move when the close is entry_z standard deviations from its rolling mean; exit when back within exit_z.",
             parameters: vec![
-                int("lookback_period", 5.0, 500.0, 20.0, "bars in the rolling mean and standard deviation"),
+                int(
+                    "lookback_period",
+                    5.0,
+                    500.0,
+                    20.0,
+                    "bars in the rolling mean and standard deviation",
+                ),
                 float("entry_z", 0.5, 5.0, 2.0, "z-score that opens a position"),
-                float("exit_z", 0.0, 3.0, 0.5, "z-score within which the position is closed"),
+                float(
+                    "exit_z",
+                    0.0,
+                    3.0,
+                    0.5,
+                    "z-score within which the position is closed",
+                ),
             ],
-            constraints: vec![Constraint::LessThan { left: "exit_z", right: "entry_z" }],
+            constraints: vec![Constraint::LessThan {
+                left: "exit_z",
+                right: "entry_z",
+            }],
         },
         Family {
             name: "rsi",
@@ -243,7 +322,10 @@ fn build() -> Vec<Family> {
                 float("lower", 1.0, 99.0, 30.0, "oversold level"),
                 float("upper", 1.0, 99.0, 70.0, "overbought level"),
             ],
-            constraints: vec![Constraint::LessThan { left: "lower", right: "upper" }],
+            constraints: vec![Constraint::LessThan {
+                left: "lower",
+                right: "upper",
+            }],
         },
     ]
 }
@@ -267,14 +349,27 @@ mod tests {
     #[test]
     fn every_kind_of_mistake_names_the_parameter() {
         let f = get("sma_crossover").expect("family exists");
-        let e = f.validate(&obj(json!({"fast": 5.5, "slowest": 3}))).expect_err("invalid");
+        let e = f
+            .validate(&obj(json!({"fast": 5.5, "slowest": 3})))
+            .expect_err("invalid");
         let names: Vec<_> = e.iter().map(|e| e.parameter.as_str()).collect();
         assert_eq!(names, ["slowest", "fast"]);
-        let e = f.validate(&obj(json!({"fast": 1}))).expect_err("out of range");
+        let e = f
+            .validate(&obj(json!({"fast": 1})))
+            .expect_err("out of range");
         assert_eq!(e[0].parameter, "fast");
-        assert!(e[0].message.contains("between 2 and 200"), "{}", e[0].message);
-        let e = f.validate(&obj(json!({"fast": 30, "slow": 20}))).expect_err("constraint");
-        assert_eq!((e[0].parameter.as_str(), e[0].message.as_str()), ("fast", "must be less than slow"));
+        assert!(
+            e[0].message.contains("between 2 and 200"),
+            "{}",
+            e[0].message
+        );
+        let e = f
+            .validate(&obj(json!({"fast": 30, "slow": 20})))
+            .expect_err("constraint");
+        assert_eq!(
+            (e[0].parameter.as_str(), e[0].message.as_str()),
+            ("fast", "must be less than slow")
+        );
         let e = f.validate(&obj(json!({"fast": "10"}))).expect_err("type");
         assert_eq!(e[0].message, "must be an integer number");
     }
@@ -285,9 +380,16 @@ mod tests {
         let out = f.validate(&obj(json!({"lower": 20}))).expect("valid");
         assert_eq!(out["lower"], json!(20.0));
         for family in all() {
-            assert!(family.validate(&Map::new()).is_ok(), "defaults of {} are valid", family.name);
+            assert!(
+                family.validate(&Map::new()).is_ok(),
+                "defaults of {} are valid",
+                family.name
+            );
         }
         let names: Vec<_> = all().iter().map(|f| f.name).collect();
-        assert_eq!(names, ["momentum", "sma_crossover", "mean_reversion", "rsi"]);
+        assert_eq!(
+            names,
+            ["momentum", "sma_crossover", "mean_reversion", "rsi"]
+        );
     }
 }

@@ -10,8 +10,8 @@
 //! (`balance >= amount`) can debit.
 
 mod model;
-mod rows;
 pub mod postgres;
+mod rows;
 pub mod sqlite;
 
 use std::sync::Arc;
@@ -76,7 +76,9 @@ impl StoreError {
     pub fn is_unavailable(&self) -> bool {
         matches!(
             self,
-            StoreError::Database(sqlx::Error::PoolTimedOut | sqlx::Error::PoolClosed | sqlx::Error::Io(_))
+            StoreError::Database(
+                sqlx::Error::PoolTimedOut | sqlx::Error::PoolClosed | sqlx::Error::Io(_)
+            )
         )
     }
 }
@@ -98,7 +100,12 @@ pub trait Store: Send + Sync + std::fmt::Debug {
     async fn ping(&self) -> StoreResult<()>;
 
     /// Creates a user account with its first API key (stored as a hash).
-    async fn create_account(&self, name: &str, key: &NewApiKey, now: DateTime<Utc>) -> StoreResult<Account>;
+    async fn create_account(
+        &self,
+        name: &str,
+        key: &NewApiKey,
+        now: DateTime<Utc>,
+    ) -> StoreResult<Account>;
 
     /// The account owning a (non-revoked) key hash.
     async fn account_by_key_hash(&self, key_hash: &str) -> StoreResult<Option<Account>>;
@@ -117,7 +124,12 @@ pub trait Store: Send + Sync + std::fmt::Debug {
     ) -> StoreResult<Idempotent<TopUp>>;
 
     /// An account's ledger entries, newest first, after the cursor.
-    async fn ledger_entries(&self, account: Uuid, before: Option<Uuid>, limit: i64) -> StoreResult<Vec<LedgerEntry>>;
+    async fn ledger_entries(
+        &self,
+        account: Uuid,
+        before: Option<Uuid>,
+        limit: i64,
+    ) -> StoreResult<Vec<LedgerEntry>>;
 
     /// Checks that every transaction sums to zero and every balance equals its entries.
     async fn check_ledger(&self) -> StoreResult<LedgerCheck>;
@@ -132,7 +144,12 @@ pub trait Store: Send + Sync + std::fmt::Debug {
     async fn list_tools(&self, filter: &ToolFilter, limit: i64) -> StoreResult<Vec<Tool>>;
 
     /// Changes a tool; a change of parameters makes a new version.
-    async fn update_tool(&self, id: Uuid, patch: &ToolPatch, now: DateTime<Utc>) -> StoreResult<Tool>;
+    async fn update_tool(
+        &self,
+        id: Uuid,
+        patch: &ToolPatch,
+        now: DateTime<Utc>,
+    ) -> StoreResult<Tool>;
 
     /// Soft-deletes a tool.
     async fn delete_tool(&self, id: Uuid, now: DateTime<Utc>) -> StoreResult<()>;
@@ -162,10 +179,19 @@ pub trait Store: Send + Sync + std::fmt::Debug {
     ) -> StoreResult<Vec<Subscription>>;
 
     /// The live (active or past-due) subscription of a renter to a tool.
-    async fn live_subscription(&self, tool: Uuid, subscriber: Uuid) -> StoreResult<Option<Subscription>>;
+    async fn live_subscription(
+        &self,
+        tool: Uuid,
+        subscriber: Uuid,
+    ) -> StoreResult<Option<Subscription>>;
 
     /// Cancels at period end, or now with a pro-rata refund of every charged period not used.
-    async fn cancel_subscription(&self, id: Uuid, immediate: bool, now: DateTime<Utc>) -> StoreResult<Cancellation>;
+    async fn cancel_subscription(
+        &self,
+        id: Uuid,
+        immediate: bool,
+        now: DateTime<Utc>,
+    ) -> StoreResult<Cancellation>;
 
     /// Expires live subscriptions whose paid periods ended and that will not renew: not
     /// auto-renewing, canceled at period end, or of a deleted tool. Returns how many.

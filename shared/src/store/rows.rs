@@ -8,8 +8,8 @@ use uuid::Uuid;
 
 use super::StoreError;
 use crate::domain::{
-    Account, AccountKind, LedgerEntry, Money, Subscription, SubscriptionStatus, Tier, Tool, ToolVersion,
-    TransactionKind,
+    Account, AccountKind, LedgerEntry, Money, Subscription, SubscriptionStatus, Tier, Tool,
+    ToolVersion, TransactionKind,
 };
 
 fn corrupt(e: String) -> StoreError {
