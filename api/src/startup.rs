@@ -39,24 +39,38 @@ pub struct Application {
 
 impl Application {
     /// Connects the store (migrating it), binds the listener and builds the router. In sandbox
-    /// mode the clock is a manual one an admin can move; otherwise the system clock.
+    /// mode the clock is a manual one an admin can move (starting at the real time); otherwise
+    /// the system clock.
     ///
     /// # Errors
     /// When the store cannot be reached or the address cannot be bound.
     pub async fn build(settings: Settings) -> anyhow::Result<Self> {
-        let clock: SharedClock = if settings.sandbox {
-            Arc::new(ManualClock::new(chrono::Utc::now()))
+        if settings.sandbox {
+            let clock = Arc::new(ManualClock::new(chrono::Utc::now()));
+            Self::build_with_clock(settings, clock).await
         } else {
-            Arc::new(SystemClock)
-        };
-        Self::build_with_clock(settings, clock).await
+            Self::assemble(settings, Arc::new(SystemClock), None).await
+        }
     }
 
-    /// [`Application::build`] with a given clock (tests).
+    /// [`Application::build`] on a manual clock (tests). In sandbox mode the admin clock
+    /// routes move this clock.
     ///
     /// # Errors
     /// As [`Application::build`].
-    pub async fn build_with_clock(settings: Settings, clock: SharedClock) -> anyhow::Result<Self> {
+    pub async fn build_with_clock(
+        settings: Settings,
+        clock: Arc<ManualClock>,
+    ) -> anyhow::Result<Self> {
+        let sandbox = settings.sandbox.then(|| clock.clone());
+        Self::assemble(settings, clock, sandbox).await
+    }
+
+    async fn assemble(
+        settings: Settings,
+        clock: SharedClock,
+        sandbox_clock: Option<Arc<ManualClock>>,
+    ) -> anyhow::Result<Self> {
         let store = shared::store::connect(&settings.database).await?;
         let listener = TcpListener::bind(settings.api.bind).await?;
         let state = AppState {
@@ -64,6 +78,7 @@ impl Application {
             settings: Arc::new(settings),
             clock,
             payments: Arc::new(SandboxPaymentProvider),
+            sandbox_clock,
         };
         let router = app(state.clone());
         Ok(Self {

@@ -3,7 +3,7 @@
 use std::sync::Arc;
 
 use chrono::{DateTime, Utc};
-use shared::clock::SharedClock;
+use shared::clock::{ManualClock, SharedClock};
 use shared::config::Settings;
 use shared::payments::PaymentProvider;
 use shared::store::Store;
@@ -19,6 +19,8 @@ pub struct AppState {
     pub clock: SharedClock,
     /// Where top-ups are collected.
     pub payments: Arc<dyn PaymentProvider>,
+    /// Sandbox mode only: the same clock as `clock`, which an admin may move.
+    pub sandbox_clock: Option<Arc<ManualClock>>,
 }
 
 impl AppState {

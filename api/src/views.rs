@@ -150,6 +150,10 @@ pub struct SubscriptionView {
     pub created_at: DateTime<Utc>,
     /// When access ended, if it has.
     pub ended_at: Option<DateTime<Utc>>,
+    /// When access ends unless renewed or paid (the end of grace when past due).
+    pub access_until: DateTime<Utc>,
+    /// Past due: when the charge is retried next.
+    pub next_retry_at: Option<DateTime<Utc>>,
 }
 
 impl SubscriptionView {
@@ -170,6 +174,8 @@ impl SubscriptionView {
             price: s.price,
             created_at: s.created_at,
             ended_at: s.ended_at,
+            access_until: s.access_until(),
+            next_retry_at: s.next_retry_at,
         }
     }
 }

@@ -1,10 +1,14 @@
-//! The scheduler role: periodic billing passes over subscriptions. Today each tick expires
-//! subscriptions whose paid periods ended and that will not renew; renewals, dunning and
-//! reapers join the same pass (every step idempotent, so several schedulers may run at once).
+//! The scheduler role: an apalis-cron tick (every minute by default, `scheduler.cron`) runs the
+//! billing pass ([`shared::billing::run_pass`]): renewals, dunning retries and expiries. Every
+//! replica's cron fires, so the pass is idempotent: charges are unique per subscription period
+//! in the ledger, and on PostgreSQL batches are claimed with `FOR UPDATE SKIP LOCKED`.
 
+use std::str::FromStr;
 use std::sync::Arc;
-use std::time::Duration;
 
+use apalis::prelude::{BoxDynError, Data, WorkerBuilder};
+use apalis_cron::{CronScheduler, Tick};
+use shared::billing::{PassReport, run_pass};
 use shared::clock::SharedClock;
 use shared::config::Settings;
 use shared::store::Store;
@@ -18,13 +22,6 @@ pub struct Scheduler {
     clock: SharedClock,
 }
 
-/// What one pass did.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
-pub struct TickReport {
-    /// Subscriptions expired.
-    pub expired: u64,
-}
-
 impl Scheduler {
     /// A scheduler over the given store and clock.
     pub fn new(settings: Arc<Settings>, store: Arc<dyn Store>, clock: SharedClock) -> Self {
@@ -35,43 +32,50 @@ impl Scheduler {
         }
     }
 
-    /// One billing pass at the clock's current time.
+    /// One billing pass at the clock's current time (the sandbox clock's, in sandbox mode).
     ///
     /// # Errors
     /// When the store fails; the next tick tries again.
-    pub async fn tick(&self) -> anyhow::Result<TickReport> {
+    pub async fn tick(&self) -> anyhow::Result<PassReport> {
         let now = self.clock.now();
-        let expired = self.store.expire_lapsed_subscriptions(now).await?;
-        if expired > 0 {
-            tracing::info!(expired, %now, "billing pass");
+        let report = run_pass(self.store.as_ref(), &self.settings, now).await?;
+        if report != PassReport::default() {
+            tracing::info!(?report, %now, "billing pass");
         }
-        Ok(TickReport { expired })
+        Ok(report)
     }
 
-    /// Ticks every `scheduler.tick_secs` until `shutdown` is cancelled. A failed tick is logged
-    /// and retried at the next one.
+    /// Runs the cron until `shutdown` is cancelled.
     ///
     /// # Errors
-    /// Never at present; the signature leaves room for fatal start-up failures.
+    /// When the cron expression is invalid (configuration validates it first) or the worker
+    /// fails.
     pub async fn run(self, shutdown: CancellationToken) -> anyhow::Result<()> {
-        let mut interval =
-            tokio::time::interval(Duration::from_secs(self.settings.scheduler.tick_secs));
-        interval.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
-        tracing::info!(
-            tick_secs = self.settings.scheduler.tick_secs,
-            "scheduler started"
-        );
-        loop {
-            tokio::select! {
-                () = shutdown.cancelled() => break,
-                _ = interval.tick() => {
-                    if let Err(e) = self.tick().await {
-                        tracing::warn!(error = %e, "billing pass failed; retrying at the next tick");
-                    }
-                }
-            }
-        }
+        let schedule = cron::Schedule::from_str(&self.settings.scheduler.cron)?;
+        tracing::info!(cron = %self.settings.scheduler.cron, "scheduler started");
+        let worker = WorkerBuilder::new(format!("billing-{}", uuid_suffix()))
+            .backend(CronScheduler::new(schedule))
+            .data(self)
+            .build(on_tick);
+        worker
+            .run_until(async move {
+                shutdown.cancelled().await;
+                Ok::<(), std::io::Error>(())
+            })
+            .await?;
         tracing::info!("scheduler stopped");
         Ok(())
     }
+}
+
+fn uuid_suffix() -> String {
+    format!("{:x}", std::process::id())
+}
+
+async fn on_tick(_tick: Tick, scheduler: Data<Scheduler>) -> Result<(), BoxDynError> {
+    // A failed pass is logged and retried at the next tick; nothing it committed is lost.
+    if let Err(e) = scheduler.tick().await {
+        tracing::warn!(error = %e, "billing pass failed; retrying at the next tick");
+    }
+    Ok(())
 }

@@ -8,11 +8,14 @@
 use std::collections::HashMap;
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
+use std::str::FromStr;
 
 use secrecy::{ExposeSecret, SecretString};
 use serde::Deserialize;
 
-use crate::domain::Money;
+use chrono::TimeDelta;
+
+use crate::domain::{BillingPolicy, Money};
 
 /// A setting that cannot be used, explained in one line.
 #[derive(Debug, thiserror::Error)]
@@ -182,13 +185,18 @@ impl Default for WorkerSettings {
 #[derive(Debug, Clone, Deserialize)]
 #[serde(default, deny_unknown_fields)]
 pub struct SchedulerSettings {
-    /// Seconds between billing passes.
-    pub tick_secs: u64,
+    /// When billing passes run: a cron expression with seconds first (default every minute).
+    pub cron: String,
+    /// Subscriptions renewed per transaction.
+    pub batch_size: u32,
 }
 
 impl Default for SchedulerSettings {
     fn default() -> Self {
-        Self { tick_secs: 60 }
+        Self {
+            cron: "0 * * * * *".into(),
+            batch_size: 500,
+        }
     }
 }
 
@@ -202,6 +210,10 @@ pub struct BillingSettings {
     pub max_top_up_cents: i64,
     /// Largest monthly price of a tool, in cents.
     pub max_monthly_price_cents: i64,
+    /// Hours of access kept after a renewal could not be charged.
+    pub grace_hours: u32,
+    /// When failed renewals are retried, in hours after the period ended.
+    pub retry_after_hours: Vec<u32>,
 }
 
 impl Default for BillingSettings {
@@ -210,6 +222,8 @@ impl Default for BillingSettings {
             creator_share_bps: 8_000,
             max_top_up_cents: 100_000_000,
             max_monthly_price_cents: 10_000_000,
+            grace_hours: 72,
+            retry_after_hours: vec![24, 72],
         }
     }
 }
@@ -223,6 +237,18 @@ impl BillingSettings {
     /// Largest monthly price.
     pub fn max_monthly_price(&self) -> Money {
         Money::from_cents(self.max_monthly_price_cents)
+    }
+
+    /// Grace and retry schedule for failed renewals.
+    pub fn policy(&self) -> BillingPolicy {
+        BillingPolicy {
+            grace: TimeDelta::hours(i64::from(self.grace_hours)),
+            retry_after: self
+                .retry_after_hours
+                .iter()
+                .map(|h| TimeDelta::hours(i64::from(*h)))
+                .collect(),
+        }
     }
 }
 
@@ -320,7 +346,15 @@ impl Settings {
                 }
                 "MARKETPLACE_QUEUE_PREFIX" => self.queue.prefix = value.clone(),
                 "MARKETPLACE_WORKER_CONCURRENCY" => self.worker.concurrency = parse(name, value)?,
-                "MARKETPLACE_SCHEDULER_TICK_SECS" => self.scheduler.tick_secs = parse(name, value)?,
+                "MARKETPLACE_SCHEDULER_CRON" => self.scheduler.cron = value.trim().to_owned(),
+                "MARKETPLACE_GRACE_HOURS" => self.billing.grace_hours = parse(name, value)?,
+                "MARKETPLACE_RETRY_AFTER_HOURS" => {
+                    self.billing.retry_after_hours = value
+                        .split(',')
+                        .filter(|h| !h.trim().is_empty())
+                        .map(|h| parse(name, h))
+                        .collect::<Result<_, _>>()?;
+                }
                 "MARKETPLACE_CREATOR_SHARE_BPS" => {
                     self.billing.creator_share_bps = parse(name, value)?
                 }
@@ -391,11 +425,30 @@ impl Settings {
                 "must be at least 1",
             ));
         }
-        if self.scheduler.tick_secs == 0 {
+        if let Err(e) = cron::Schedule::from_str(&self.scheduler.cron) {
             return Err(invalid(
-                "MARKETPLACE_SCHEDULER_TICK_SECS",
+                "MARKETPLACE_SCHEDULER_CRON",
+                self.scheduler.cron.clone(),
+                &format!("{e}; expected six fields, seconds first, e.g. \"0 * * * * *\""),
+            ));
+        }
+        if self.scheduler.batch_size == 0 {
+            return Err(invalid(
+                "scheduler.batch_size",
                 "0".into(),
                 "must be at least 1",
+            ));
+        }
+        if !self
+            .billing
+            .retry_after_hours
+            .windows(2)
+            .all(|w| w[0] < w[1])
+        {
+            return Err(invalid(
+                "MARKETPLACE_RETRY_AFTER_HOURS",
+                format!("{:?}", self.billing.retry_after_hours),
+                "must be increasing",
             ));
         }
         if self.queue.prefix.trim().is_empty() || self.queue.prefix.contains(char::is_whitespace) {
@@ -424,11 +477,13 @@ impl Settings {
             "redis": { "url": self.redis.url.as_ref().map(|u| redact_url(u.expose_secret())) },
             "queue": { "prefix": self.queue.prefix },
             "worker": { "concurrency": self.worker.concurrency, "queues": self.worker.queues },
-            "scheduler": { "tick_secs": self.scheduler.tick_secs },
+            "scheduler": { "cron": self.scheduler.cron, "batch_size": self.scheduler.batch_size },
             "billing": {
                 "creator_share_bps": self.billing.creator_share_bps,
                 "max_top_up_cents": self.billing.max_top_up_cents,
                 "max_monthly_price_cents": self.billing.max_monthly_price_cents,
+                "grace_hours": self.billing.grace_hours,
+                "retry_after_hours": self.billing.retry_after_hours,
             },
             "sandbox": self.sandbox,
         })
@@ -520,6 +575,23 @@ mod tests {
         );
         assert!(Settings::load(&env(&[("MARKETPLACE_ADMIN_KEY", "short")])).is_err());
         assert!(Settings::load(&env(&[("REDIS_URL", "http://x")])).is_err());
+        let e = Settings::load(&env(&[("MARKETPLACE_SCHEDULER_CRON", "every minute")]))
+            .expect_err("invalid");
+        assert!(
+            e.to_string()
+                .starts_with("invalid MARKETPLACE_SCHEDULER_CRON"),
+            "{e}"
+        );
+        assert!(Settings::load(&env(&[("MARKETPLACE_RETRY_AFTER_HOURS", "72,24")])).is_err());
+        let s = Settings::load(&env(&[
+            ("MARKETPLACE_RETRY_AFTER_HOURS", "12, 36"),
+            ("MARKETPLACE_GRACE_HOURS", "48"),
+        ]))
+        .expect("valid");
+        assert_eq!(
+            s.billing.policy().retry_after,
+            vec![TimeDelta::hours(12), TimeDelta::hours(36)]
+        );
     }
 
     #[test]

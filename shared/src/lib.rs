@@ -4,10 +4,12 @@
 //! - [`domain`]: money, tiers, accounts, tools, subscriptions, the ledger (pure types and rules).
 //! - [`families`]: parameter schemas of the tool families and their validation (no evaluation).
 //! - [`store`]: the [`store::Store`] trait with its SQLite and PostgreSQL implementations.
+//! - [`billing`]: the billing pass (renewals, dunning, expiries) and the sandbox clock walk.
 //! - [`payments`]: where sandbox money comes from.
 //! - [`config`], [`telemetry`], [`clock`], [`shutdown`]: process plumbing every binary uses the same way.
 #![warn(missing_docs)]
 
+pub mod billing;
 pub mod clock;
 pub mod config;
 pub mod domain;

@@ -126,6 +126,8 @@ pub struct TestApp {
     pub clock: Arc<ManualClock>,
     /// Which store.
     pub backend: Backend,
+    /// The app's settings.
+    pub settings: Arc<Settings>,
     shutdown: Option<tokio::sync::oneshot::Sender<()>>,
     _dir: tempfile::TempDir,
     _pg: Option<PgDatabase>,
@@ -255,6 +257,14 @@ pub fn test_settings(database_url: &str) -> Settings {
 /// Starts the application on a fresh store. `None` only when PostgreSQL is not configured
 /// outside CI (the test is skipped with a message).
 pub async fn spawn_app(backend: Backend) -> Option<TestApp> {
+    spawn_app_with(backend, |_| {}).await
+}
+
+/// [`spawn_app`] with settings adjusted by `tweak` (sandbox mode, batch sizes, ...).
+pub async fn spawn_app_with(
+    backend: Backend,
+    tweak: impl FnOnce(&mut Settings),
+) -> Option<TestApp> {
     if std::env::var("TEST_LOG").is_ok() {
         shared::telemetry::init_subscriber(shared::telemetry::get_subscriber(
             "info,sqlx=warn",
@@ -274,11 +284,14 @@ pub async fn spawn_app(backend: Backend) -> Option<TestApp> {
         }
     };
     let clock = Arc::new(ManualClock::new(test_epoch()));
-    let app = api::Application::build_with_clock(test_settings(&url), clock.clone())
+    let mut settings = test_settings(&url);
+    tweak(&mut settings);
+    let app = api::Application::build_with_clock(settings, clock.clone())
         .await
         .expect("application builds");
     let address = format!("http://{}", app.local_addr().expect("bound"));
     let store = app.state().store.clone();
+    let settings = app.state().settings.clone();
     let (tx, rx) = tokio::sync::oneshot::channel::<()>();
     tokio::spawn(app.run_until_stopped(async {
         let _ = rx.await;
@@ -289,6 +302,7 @@ pub async fn spawn_app(backend: Backend) -> Option<TestApp> {
         store,
         clock,
         backend,
+        settings,
         shutdown: Some(tx),
         _dir: dir,
         _pg: pg,
@@ -428,6 +442,24 @@ impl TestApp {
             "parameters": {"fast": 10, "slow": 30},
             "metadata": {"asset_class": "fx"}
         })
+    }
+
+    /// Runs one billing pass at the clock's time, as the scheduler's tick does.
+    pub async fn billing_pass(&self) -> shared::billing::PassReport {
+        use shared::clock::Clock;
+        shared::billing::run_pass(self.store.as_ref(), &self.settings, self.clock.now())
+            .await
+            .expect("billing pass")
+    }
+
+    /// Charges booked for a subscription (from its invoices in the store).
+    pub async fn charges_of(&self, subscription: &str) -> Vec<shared::store::InvoiceLine> {
+        let id = subscription.parse().expect("subscription id");
+        let lines = self.store.invoices(id).await.expect("invoices");
+        lines
+            .into_iter()
+            .filter(|l| l.kind == shared::domain::TransactionKind::SubscriptionCharge)
+            .collect()
     }
 
     /// Asserts the ledger invariants, both through the store and the admin API.

@@ -4,6 +4,7 @@ pub mod accounts;
 pub mod admin;
 pub mod families;
 pub mod health;
+pub mod stats;
 pub mod subscriptions;
 pub mod tools;
 
@@ -20,6 +21,7 @@ pub fn router() -> OpenApiRouter<AppState> {
         .merge(tools::router())
         .merge(subscriptions::router())
         .merge(admin::router())
+        .merge(stats::router())
 }
 
 /// Checks a required text field: trimmed, non-empty, at most `max` characters.

@@ -5,9 +5,10 @@ use axum::Json;
 use axum::extract::State;
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
+use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
-use shared::domain::{Account, Subscription, Tier};
+use shared::domain::{Account, Money, Subscription, Tier, TransactionKind};
 use shared::store::{IdempotencyKey, Idempotent, NewSubscription, SubscriptionCreated};
 use utoipa::{IntoParams, ToSchema};
 use utoipa_axum::{router::OpenApiRouter, routes};
@@ -16,7 +17,7 @@ use uuid::Uuid;
 use super::accounts::replay;
 use crate::auth::AccountCaller;
 use crate::error::{ApiError, ApiResult};
-use crate::extract::{ApiPath, ApiQuery, HashedJson, IdempotencyKeyHeader, OptionalJson};
+use crate::extract::{ApiJson, ApiPath, ApiQuery, HashedJson, IdempotencyKeyHeader, OptionalJson};
 use crate::pagination::{decode_cursor, page_limit, paginate};
 use crate::state::AppState;
 use crate::views::{ChargeView, RefundView, SubscriptionView};
@@ -26,6 +27,9 @@ pub(crate) fn router() -> OpenApiRouter<AppState> {
         .routes(routes!(create_subscription, list_subscriptions))
         .routes(routes!(get_subscription))
         .routes(routes!(cancel_subscription))
+        .routes(routes!(set_auto_renew))
+        .routes(routes!(list_invoices))
+        .routes(routes!(get_upcoming))
 }
 
 /// Months that may be paid up front.
@@ -265,5 +269,132 @@ async fn cancel_subscription(
     Ok(Json(CancellationView {
         subscription: SubscriptionView::at(&c.subscription, now),
         refund: RefundView::from(c.refunds.as_slice()),
+    }))
+}
+
+/// Body of `POST /v1/subscriptions/{id}/auto-renew`.
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct SetAutoRenew {
+    /// Renew at the end of the paid periods. Turning it on also withdraws a pending
+    /// cancellation at period end.
+    pub enabled: bool,
+}
+
+/// Turns auto-renewal of one of the caller's subscriptions on or off.
+#[utoipa::path(post, path = "/v1/subscriptions/{id}/auto-renew", tag = "subscriptions", security(("bearer" = [])),
+    request_body = SetAutoRenew, params(("id" = Uuid, Path, description = "subscription id")),
+    responses((status = 200, body = SubscriptionEnvelope), (status = 404, body = crate::error::Problem),
+        (status = 409, body = crate::error::Problem)))]
+async fn set_auto_renew(
+    State(state): State<AppState>,
+    AccountCaller(caller): AccountCaller,
+    ApiPath(id): ApiPath<Uuid>,
+    ApiJson(body): ApiJson<SetAutoRenew>,
+) -> ApiResult<Json<SubscriptionEnvelope>> {
+    own_subscription(&state, &caller, id).await?;
+    let now = state.now();
+    let s = state.store.set_auto_renew(id, body.enabled, now).await?;
+    Ok(Json(SubscriptionEnvelope {
+        subscription: SubscriptionView::at(&s, now),
+    }))
+}
+
+/// One charge or refund.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct InvoiceView {
+    /// Ledger transaction.
+    pub transaction_id: Uuid,
+    /// `subscription_charge` or `refund`.
+    pub kind: TransactionKind,
+    /// Period paid for (or refunded).
+    pub period_start: DateTime<Utc>,
+    /// End of that period.
+    pub period_end: DateTime<Utc>,
+    /// Paid by the subscriber; negative for a refund.
+    #[schema(value_type = f64)]
+    pub amount: Money,
+    /// Booked.
+    pub created_at: DateTime<Utc>,
+}
+
+/// A subscription's charges and refunds.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct InvoiceList {
+    /// Oldest first.
+    pub invoices: Vec<InvoiceView>,
+    /// Charges minus refunds.
+    #[schema(value_type = f64)]
+    pub total: Money,
+}
+
+/// Every charge and refund of one of the caller's subscriptions.
+#[utoipa::path(get, path = "/v1/subscriptions/{id}/invoices", tag = "subscriptions", security(("bearer" = [])),
+    params(("id" = Uuid, Path, description = "subscription id")),
+    responses((status = 200, body = InvoiceList), (status = 404, body = crate::error::Problem)))]
+async fn list_invoices(
+    State(state): State<AppState>,
+    AccountCaller(caller): AccountCaller,
+    ApiPath(id): ApiPath<Uuid>,
+) -> ApiResult<Json<InvoiceList>> {
+    own_subscription(&state, &caller, id).await?;
+    let lines = state.store.invoices(id).await?;
+    let total = Money::from_cents(lines.iter().map(|l| l.amount.cents()).sum());
+    let invoices = lines
+        .into_iter()
+        .map(|l| InvoiceView {
+            transaction_id: l.transaction_id,
+            kind: l.kind,
+            period_start: l.period_start,
+            period_end: l.period_end,
+            amount: l.amount,
+            created_at: l.created_at,
+        })
+        .collect();
+    Ok(Json(InvoiceList { invoices, total }))
+}
+
+/// The next charge, as the scheduler will make it.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct UpcomingView {
+    /// Whether a charge is coming (false: the subscription ends at `access_until`).
+    pub renews: bool,
+    /// When the charge is due.
+    pub due_at: Option<DateTime<Utc>>,
+    /// Amount (the locked price).
+    #[schema(value_type = Option<f64>)]
+    pub amount: Option<Money>,
+    /// Period it pays for.
+    pub period_start: Option<DateTime<Utc>>,
+    /// End of that period.
+    pub period_end: Option<DateTime<Utc>>,
+    /// When access ends if nothing is charged.
+    pub access_until: DateTime<Utc>,
+}
+
+/// The next charge of one of the caller's subscriptions, computed by the code that will make it.
+#[utoipa::path(get, path = "/v1/subscriptions/{id}/upcoming", tag = "subscriptions", security(("bearer" = [])),
+    params(("id" = Uuid, Path, description = "subscription id")),
+    responses((status = 200, body = UpcomingView), (status = 404, body = crate::error::Problem)))]
+async fn get_upcoming(
+    State(state): State<AppState>,
+    AccountCaller(caller): AccountCaller,
+    ApiPath(id): ApiPath<Uuid>,
+) -> ApiResult<Json<UpcomingView>> {
+    let s = own_subscription(&state, &caller, id).await?;
+    // A deleted tool's subscriptions are not renewed (the scheduler skips them too).
+    let tool_live = state
+        .store
+        .tool(s.tool_id)
+        .await?
+        .is_some_and(|t| t.deleted_at.is_none());
+    let next = s.next_charge().filter(|_| tool_live);
+    Ok(Json(UpcomingView {
+        renews: next.is_some(),
+        due_at: next.map(|c| c.due_at),
+        amount: next.map(|c| c.amount),
+        period_start: next.map(|c| c.period_start),
+        period_end: next.map(|c| c.period_end),
+        access_until: s.access_until(),
     }))
 }

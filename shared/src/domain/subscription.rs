@@ -1,7 +1,7 @@
 //! Subscriptions (monthly rental of a tool at a tier) and the rules that follow from their
 //! periods: access, the current period and pro-rata refunds.
 
-use chrono::{DateTime, Utc};
+use chrono::{DateTime, TimeDelta, Utc};
 use uuid::Uuid;
 
 use super::period::{period_bounds, period_index_at, period_start};
@@ -85,6 +85,43 @@ pub struct Subscription {
     pub updated_at: DateTime<Utc>,
     /// When access ended (canceled or expired).
     pub ended_at: Option<DateTime<Utc>>,
+    /// Past due: access lasts until then.
+    pub grace_until: Option<DateTime<Utc>>,
+    /// Past due: when the charge is tried again (none when no retry is left).
+    pub next_retry_at: Option<DateTime<Utc>>,
+    /// Past due: failed retries so far.
+    pub retry_count: u32,
+}
+
+/// How renewals that cannot be charged are handled.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct BillingPolicy {
+    /// Access kept after a failed renewal (from the end of the paid periods).
+    pub grace: TimeDelta,
+    /// When to retry the charge, counted from the end of the paid periods.
+    pub retry_after: Vec<TimeDelta>,
+}
+
+impl Default for BillingPolicy {
+    fn default() -> Self {
+        Self {
+            grace: TimeDelta::days(3),
+            retry_after: vec![TimeDelta::days(1), TimeDelta::days(3)],
+        }
+    }
+}
+
+/// The next charge of a subscription, as the scheduler will make it.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct NextCharge {
+    /// When it is due.
+    pub due_at: DateTime<Utc>,
+    /// The period it pays for.
+    pub period_start: DateTime<Utc>,
+    /// End of that period.
+    pub period_end: DateTime<Utc>,
+    /// Amount (the locked price; zero at the free tier).
+    pub amount: Money,
 }
 
 impl Subscription {
@@ -101,9 +138,56 @@ impl Subscription {
         period_bounds(self.anchor_at, k)
     }
 
-    /// Whether the subscriber may use the tool at `now`.
+    /// Whether the subscriber may use the tool at `now`: paid up, or past due within grace.
     pub fn has_access(&self, now: DateTime<Utc>) -> bool {
-        self.status.is_live() && now < self.paid_through()
+        self.status.is_live() && now < self.access_until()
+    }
+
+    /// When access ends unless the subscription is renewed or paid.
+    pub fn access_until(&self) -> DateTime<Utc> {
+        let paid = self.paid_through();
+        self.grace_until.map_or(paid, |g| g.max(paid))
+    }
+
+    /// The charge that will renew this subscription, computed by the same code that makes it:
+    /// the period after the paid ones, at the locked price. `None` when it will not renew
+    /// (ended, not auto-renewing, canceled at period end, or past due with no retry left).
+    pub fn next_charge(&self) -> Option<NextCharge> {
+        if !self.status.is_live() || !self.auto_renew || self.cancel_at_period_end {
+            return None;
+        }
+        let (period_start, period_end) = period_bounds(self.anchor_at, self.periods_paid);
+        let due_at = match self.status {
+            SubscriptionStatus::PastDue => self.next_retry_at?,
+            _ => period_start,
+        };
+        Some(NextCharge {
+            due_at,
+            period_start,
+            period_end,
+            amount: self.price,
+        })
+    }
+
+    /// Dunning after the charge of the next period failed: past due with access until the end
+    /// of grace, and the next retry from the policy's schedule (`None` when none is left).
+    /// Returns `(grace_until, next_retry_at, retry_count)`.
+    pub fn after_failed_charge(
+        &self,
+        policy: &BillingPolicy,
+    ) -> (DateTime<Utc>, Option<DateTime<Utc>>, u32) {
+        let due = self.paid_through();
+        let failures = if self.status == SubscriptionStatus::PastDue {
+            self.retry_count + 1
+        } else {
+            0
+        };
+        let next = policy.retry_after.get(failures as usize).map(|d| due + *d);
+        (
+            self.grace_until.unwrap_or(due + policy.grace),
+            next,
+            failures,
+        )
     }
 }
 
@@ -161,6 +245,9 @@ mod tests {
             created_at: anchor_at,
             updated_at: anchor_at,
             ended_at: None,
+            grace_until: None,
+            next_retry_at: None,
+            retry_count: 0,
         }
     }
 
@@ -179,6 +266,52 @@ mod tests {
             s.paid_through(),
             "capped at paid periods"
         );
+    }
+
+    #[test]
+    fn dunning_follows_the_retry_schedule_within_grace() {
+        let policy = BillingPolicy::default();
+        let mut s = sub("2027-01-31T00:00:00Z", 1);
+        let due = t("2027-02-28T00:00:00Z");
+        assert_eq!(
+            s.next_charge().map(|c| (c.due_at, c.period_end)),
+            Some((due, t("2027-03-31T00:00:00Z")))
+        );
+
+        let (grace, next, count) = s.after_failed_charge(&policy);
+        assert_eq!(
+            (grace, next, count),
+            (
+                t("2027-03-03T00:00:00Z"),
+                Some(t("2027-03-01T00:00:00Z")),
+                0
+            )
+        );
+        s.status = SubscriptionStatus::PastDue;
+        (s.grace_until, s.next_retry_at, s.retry_count) = (Some(grace), next, count);
+        assert!(
+            s.has_access(t("2027-03-02T23:59:59Z")),
+            "access kept during grace"
+        );
+        assert!(!s.has_access(t("2027-03-03T00:00:00Z")));
+        assert_eq!(
+            s.next_charge().map(|c| c.due_at),
+            Some(t("2027-03-01T00:00:00Z"))
+        );
+
+        let (_, next, count) = s.after_failed_charge(&policy);
+        assert_eq!(
+            (next, count),
+            (Some(t("2027-03-03T00:00:00Z")), 1),
+            "second retry after 3 days"
+        );
+        (s.next_retry_at, s.retry_count) = (next, count);
+        let (_, next, count) = s.after_failed_charge(&policy);
+        assert_eq!((next, count), (None, 2), "no retry left");
+        s.next_retry_at = next;
+        assert_eq!(s.next_charge(), None);
+        s.cancel_at_period_end = true;
+        assert_eq!(s.next_charge(), None);
     }
 
     #[test]

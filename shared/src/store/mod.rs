@@ -23,7 +23,10 @@ use uuid::Uuid;
 
 use crate::config::{DatabaseKind, DatabaseSettings};
 use crate::domain::ledger::LedgerCheck;
-use crate::domain::{Account, LedgerEntry, Money, Subscription, Tier, Tool, ToolVersion};
+use crate::domain::stats::{CreatorStats, MarketplaceStats, ToolAnalytics};
+use crate::domain::{
+    Account, BillingPolicy, LedgerEntry, Money, Subscription, Tier, Tool, ToolVersion,
+};
 use crate::payments::PaymentReceipt;
 
 pub use model::*;
@@ -194,8 +197,44 @@ pub trait Store: Send + Sync + std::fmt::Debug {
     ) -> StoreResult<Cancellation>;
 
     /// Expires live subscriptions whose paid periods ended and that will not renew: not
-    /// auto-renewing, canceled at period end, or of a deleted tool. Returns how many.
+    /// auto-renewing, canceled at period end, or of a deleted tool; and past-due ones whose
+    /// grace ended. Returns how many.
     async fn expire_lapsed_subscriptions(&self, now: DateTime<Utc>) -> StoreResult<u64>;
+
+    /// Renews up to `limit` due subscriptions (period over and renewing, or past due with a
+    /// retry due) in one transaction: each is charged its next period exactly once (the charge
+    /// of a period is unique in the ledger), or goes past due under `policy`. On PostgreSQL the
+    /// batch is claimed with `FOR UPDATE SKIP LOCKED`, so concurrent schedulers split the work.
+    async fn renew_due_subscriptions(
+        &self,
+        now: DateTime<Utc>,
+        policy: &BillingPolicy,
+        creator_share_bps: u32,
+        limit: i64,
+    ) -> StoreResult<RenewalBatch>;
+
+    /// The first instant after `after` at which a billing pass has something to do.
+    async fn next_billing_event(&self, after: DateTime<Utc>) -> StoreResult<Option<DateTime<Utc>>>;
+
+    /// Turns auto-renewal on (which also withdraws a pending cancellation) or off.
+    async fn set_auto_renew(
+        &self,
+        id: Uuid,
+        enabled: bool,
+        now: DateTime<Utc>,
+    ) -> StoreResult<Subscription>;
+
+    /// Every charge and refund of a subscription, oldest first.
+    async fn invoices(&self, subscription: Uuid) -> StoreResult<Vec<InvoiceLine>>;
+
+    /// Marketplace-wide figures for operators.
+    async fn marketplace_stats(&self, now: DateTime<Utc>) -> StoreResult<MarketplaceStats>;
+
+    /// A creator's earnings, subscribers and churn.
+    async fn creator_stats(&self, creator: Uuid, now: DateTime<Utc>) -> StoreResult<CreatorStats>;
+
+    /// One tool's subscribers over time, earnings and versions.
+    async fn tool_analytics(&self, tool: &Tool) -> StoreResult<ToolAnalytics>;
 }
 
 /// Connects to the configured store, runs its migrations and creates the system accounts.

@@ -4,7 +4,7 @@ use chrono::{DateTime, Utc};
 use serde_json::Value;
 use uuid::Uuid;
 
-use crate::domain::{Account, Money, Subscription, Tier};
+use crate::domain::{Account, Money, Subscription, Tier, TransactionKind};
 
 /// A freshly generated API key, as the store keeps it (never the key itself).
 #[derive(Clone, Debug)]
@@ -122,4 +122,36 @@ pub struct Cancellation {
     pub subscription: Subscription,
     /// Refunds booked (immediate cancellation only).
     pub refunds: Vec<Refund>,
+}
+
+/// What one renewal batch did.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct RenewalBatch {
+    /// Subscriptions examined (claimed) in the batch.
+    pub claimed: u64,
+    /// Periods charged (or extended for free) now.
+    pub renewed: u64,
+    /// Of those, past-due subscriptions recovered by a retry.
+    pub recovered: u64,
+    /// Renewals that could not be charged (now past due, or a retry failed).
+    pub failed: u64,
+    /// Periods found already charged (a crash or another scheduler got there first).
+    pub already_charged: u64,
+}
+
+/// One charge or refund of a subscription, from the subscriber's side.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct InvoiceLine {
+    /// The ledger transaction.
+    pub transaction_id: Uuid,
+    /// Charge or refund.
+    pub kind: TransactionKind,
+    /// Period paid for (or refunded).
+    pub period_start: DateTime<Utc>,
+    /// End of that period.
+    pub period_end: DateTime<Utc>,
+    /// Paid by the subscriber (negative for a refund).
+    pub amount: Money,
+    /// When it was booked.
+    pub created_at: DateTime<Utc>,
 }

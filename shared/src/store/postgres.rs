@@ -11,14 +11,20 @@ use sqlx::postgres::PgPoolOptions;
 use sqlx::types::Json;
 use uuid::Uuid;
 
-use super::rows::{AccountRow, EntryRow, SubscriptionRow, ToolRow, VersionRow, convert};
+use super::rows::{
+    AccountRow, EntryRow, InvoiceRow, SubscriptionRow, ToolRow, VersionRow, convert,
+};
 use super::*;
 use crate::clock::{Clock, SystemClock};
 use crate::domain::account::{PLATFORM_ACCOUNT_ID, SANDBOX_PROVIDER_ACCOUNT_ID};
 use crate::domain::ledger::RevenueSplit;
 use crate::domain::period::{period_bounds, period_start};
+use crate::domain::stats::{
+    Churn, CreatorStats, MarketplaceStats, MonthlyRevenue, SubscriberMonth, ToolAnalytics,
+    ToolEarnings, ToolSummary, VersionSummary,
+};
 use crate::domain::subscription::ProRata;
-use crate::domain::{AccountKind, TransactionKind};
+use crate::domain::{AccountKind, BillingPolicy, SubscriptionStatus, TransactionKind};
 
 type Db = sqlx::Postgres;
 type This = PgStore;
@@ -54,5 +60,19 @@ impl PgStore {
     }
 }
 
+macro_rules! skip_locked {
+    () => {
+        " FOR UPDATE SKIP LOCKED"
+    };
+}
+
+macro_rules! month_of {
+    ($col:literal) => {
+        concat!("to_char(", $col, " AT TIME ZONE 'UTC', 'YYYY-MM')")
+    };
+}
+
 include!("sql/common.rs");
 include!("sql/store_impl.rs");
+include!("sql/billing.rs");
+include!("sql/stats.rs");

@@ -6,7 +6,7 @@ use serde_json::{Map, Value};
 use sqlx::types::Json;
 use uuid::Uuid;
 
-use super::StoreError;
+use super::{InvoiceLine, StoreError};
 use crate::domain::{
     Account, AccountKind, LedgerEntry, Money, Subscription, SubscriptionStatus, Tier, Tool,
     ToolVersion, TransactionKind,
@@ -114,6 +114,9 @@ pub(super) struct SubscriptionRow {
     created_at: DateTime<Utc>,
     updated_at: DateTime<Utc>,
     ended_at: Option<DateTime<Utc>>,
+    grace_until: Option<DateTime<Utc>>,
+    next_retry_at: Option<DateTime<Utc>>,
+    retry_count: i32,
 }
 
 impl TryFrom<SubscriptionRow> for Subscription {
@@ -133,6 +136,9 @@ impl TryFrom<SubscriptionRow> for Subscription {
             created_at: r.created_at,
             updated_at: r.updated_at,
             ended_at: r.ended_at,
+            grace_until: r.grace_until,
+            next_retry_at: r.next_retry_at,
+            retry_count: u32::try_from(r.retry_count).map_err(|e| corrupt(e.to_string()))?,
         })
     }
 }
@@ -164,6 +170,32 @@ impl TryFrom<EntryRow> for LedgerEntry {
             period_start: r.period_start,
             period_end: r.period_end,
             memo: r.memo,
+            created_at: r.created_at,
+        })
+    }
+}
+
+#[derive(sqlx::FromRow)]
+pub(super) struct InvoiceRow {
+    id: Uuid,
+    kind: String,
+    period_start: Option<DateTime<Utc>>,
+    period_end: Option<DateTime<Utc>>,
+    amount_cents: i64,
+    created_at: DateTime<Utc>,
+}
+
+impl TryFrom<InvoiceRow> for InvoiceLine {
+    type Error = StoreError;
+    fn try_from(r: InvoiceRow) -> Result<Self, StoreError> {
+        let missing = || corrupt("charge or refund without a period".into());
+        Ok(InvoiceLine {
+            transaction_id: r.id,
+            kind: TransactionKind::parse(&r.kind).map_err(corrupt)?,
+            period_start: r.period_start.ok_or_else(missing)?,
+            period_end: r.period_end.ok_or_else(missing)?,
+            // The subscriber's entry is a debit for a charge: the invoice shows it as paid.
+            amount: Money::from_cents(-r.amount_cents),
             created_at: r.created_at,
         })
     }

@@ -12,14 +12,20 @@ use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, S
 use sqlx::types::Json;
 use uuid::Uuid;
 
-use super::rows::{AccountRow, EntryRow, SubscriptionRow, ToolRow, VersionRow, convert};
+use super::rows::{
+    AccountRow, EntryRow, InvoiceRow, SubscriptionRow, ToolRow, VersionRow, convert,
+};
 use super::*;
 use crate::clock::{Clock, SystemClock};
 use crate::domain::account::{PLATFORM_ACCOUNT_ID, SANDBOX_PROVIDER_ACCOUNT_ID};
 use crate::domain::ledger::RevenueSplit;
 use crate::domain::period::{period_bounds, period_start};
+use crate::domain::stats::{
+    Churn, CreatorStats, MarketplaceStats, MonthlyRevenue, SubscriberMonth, ToolAnalytics,
+    ToolEarnings, ToolSummary, VersionSummary,
+};
 use crate::domain::subscription::ProRata;
-use crate::domain::{AccountKind, TransactionKind};
+use crate::domain::{AccountKind, BillingPolicy, SubscriptionStatus, TransactionKind};
 
 type Db = sqlx::Sqlite;
 type This = SqliteStore;
@@ -66,5 +72,19 @@ impl SqliteStore {
     }
 }
 
+macro_rules! skip_locked {
+    () => {
+        ""
+    };
+}
+
+macro_rules! month_of {
+    ($col:literal) => {
+        concat!("strftime('%Y-%m', ", $col, ")")
+    };
+}
+
 include!("sql/common.rs");
 include!("sql/store_impl.rs");
+include!("sql/billing.rs");
+include!("sql/stats.rs");

@@ -14,7 +14,23 @@ macro_rules! tool_select {
 macro_rules! subscription_select {
     () => {
         "SELECT id, tool_id, subscriber_id, tier, status, price_cents, anchor_at, periods_paid, \
-         auto_renew, cancel_at_period_end, created_at, updated_at, ended_at FROM subscriptions"
+         auto_renew, cancel_at_period_end, created_at, updated_at, ended_at, grace_until, next_retry_at, \
+         retry_count FROM subscriptions"
+    };
+}
+
+/// Expires live subscriptions that lapsed and will not renew ($1 = now, $2 = false, $3 = true):
+/// paid periods over and not auto-renewing, canceled at period end, or of a deleted tool; past
+/// due and out of grace. Access ended when the paid periods (or the grace) did.
+macro_rules! expire_lapsed {
+    () => {
+        "UPDATE subscriptions SET status = 'expired', updated_at = $1, next_retry_at = NULL, \
+         ended_at = CASE WHEN status = 'past_due' AND grace_until < $1 THEN grace_until \
+                         WHEN status = 'past_due' THEN $1 ELSE paid_through END \
+         WHERE ((status = 'active' AND paid_through <= $1 AND (auto_renew = $2 OR cancel_at_period_end = $3 \
+                 OR tool_id IN (SELECT id FROM tools WHERE deleted_at IS NOT NULL))) \
+             OR (status = 'past_due' AND (grace_until <= $1 OR cancel_at_period_end = $3 \
+                 OR tool_id IN (SELECT id FROM tools WHERE deleted_at IS NOT NULL))))"
     };
 }
 

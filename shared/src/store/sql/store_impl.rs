@@ -278,18 +278,14 @@ impl Store for This {
             return Err(StoreError::NotFound);
         }
         // A lapsed subscription that will not renew no longer blocks a new one.
-        sqlx::query(
-            "UPDATE subscriptions SET status = 'expired', ended_at = paid_through, updated_at = $1 \
-             WHERE tool_id = $2 AND subscriber_id = $3 AND status IN ('active', 'past_due') \
-             AND paid_through <= $1 AND (auto_renew = $4 OR cancel_at_period_end = $5)",
-        )
-        .bind(now)
-        .bind(new.tool_id)
-        .bind(new.subscriber_id)
-        .bind(false)
-        .bind(true)
-        .execute(&mut *tx)
-        .await?;
+        sqlx::query(concat!(expire_lapsed!(), " AND tool_id = $4 AND subscriber_id = $5"))
+            .bind(now)
+            .bind(false)
+            .bind(true)
+            .bind(new.tool_id)
+            .bind(new.subscriber_id)
+            .execute(&mut *tx)
+            .await?;
         let id = Uuid::now_v7();
         let months = new.months.max(1);
         let paid_through = period_start(now, months);
@@ -443,19 +439,48 @@ impl Store for This {
     }
 
     async fn expire_lapsed_subscriptions(&self, now: DateTime<Utc>) -> StoreResult<u64> {
-        let done = sqlx::query(
-            "UPDATE subscriptions SET status = 'expired', ended_at = paid_through, updated_at = $1 \
-             WHERE status IN ('active', 'past_due') AND paid_through <= $1 \
-             AND (auto_renew = $2 OR cancel_at_period_end = $3 \
-                  OR tool_id IN (SELECT id FROM tools WHERE deleted_at IS NOT NULL))",
-        )
-        .bind(now)
-        .bind(false)
-        .bind(true)
-        .execute(&self.pool)
-        .await?
-        .rows_affected();
+        let done = sqlx::query(expire_lapsed!())
+            .bind(now)
+            .bind(false)
+            .bind(true)
+            .execute(&self.pool)
+            .await?
+            .rows_affected();
         Ok(done)
+    }
+
+    async fn renew_due_subscriptions(
+        &self,
+        now: DateTime<Utc>,
+        policy: &BillingPolicy,
+        creator_share_bps: u32,
+        limit: i64,
+    ) -> StoreResult<RenewalBatch> {
+        self.renew_batch(now, policy, creator_share_bps, limit).await
+    }
+
+    async fn next_billing_event(&self, after: DateTime<Utc>) -> StoreResult<Option<DateTime<Utc>>> {
+        self.next_event(after).await
+    }
+
+    async fn set_auto_renew(&self, id: Uuid, enabled: bool, now: DateTime<Utc>) -> StoreResult<Subscription> {
+        self.update_auto_renew(id, enabled, now).await
+    }
+
+    async fn invoices(&self, subscription: Uuid) -> StoreResult<Vec<InvoiceLine>> {
+        self.invoice_lines(subscription).await
+    }
+
+    async fn marketplace_stats(&self, now: DateTime<Utc>) -> StoreResult<MarketplaceStats> {
+        self.stats_marketplace(now).await
+    }
+
+    async fn creator_stats(&self, creator: Uuid, now: DateTime<Utc>) -> StoreResult<CreatorStats> {
+        self.stats_creator(creator, now).await
+    }
+
+    async fn tool_analytics(&self, tool: &Tool) -> StoreResult<ToolAnalytics> {
+        self.stats_tool(tool).await
     }
 }
 
