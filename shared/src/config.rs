@@ -347,6 +347,9 @@ impl Settings {
                 "MARKETPLACE_QUEUE_PREFIX" => self.queue.prefix = value.clone(),
                 "MARKETPLACE_WORKER_CONCURRENCY" => self.worker.concurrency = parse(name, value)?,
                 "MARKETPLACE_SCHEDULER_CRON" => self.scheduler.cron = value.trim().to_owned(),
+                "MARKETPLACE_SCHEDULER_BATCH_SIZE" => {
+                    self.scheduler.batch_size = parse(name, value)?
+                }
                 "MARKETPLACE_GRACE_HOURS" => self.billing.grace_hours = parse(name, value)?,
                 "MARKETPLACE_RETRY_AFTER_HOURS" => {
                     self.billing.retry_after_hours = value

@@ -579,3 +579,30 @@ store_test!(analytics_come_from_the_ledger_and_the_store, |app| {
     let empty = app.get("/v1/creators/me/stats", &a.key).await.expect(200);
     assert_eq!(empty["total_earnings"], json!(0.0));
 });
+
+store_test!(a_renter_due_twice_with_credit_for_one_keeps_one, |app| {
+    // Arrange: two subscriptions renewing together, credit for one renewal only.
+    let creator = app.user("creator").await;
+    let renter = app.funded_user("renter", 30.0).await;
+    let cheap = new_tool(&app, &creator, 10.0, "basic").await;
+    let dear = new_tool(&app, &creator, 10.0, "basic").await;
+    let a = subscribe(&app, &renter, &cheap, json!({})).await;
+    let b = subscribe(&app, &renter, &dear, json!({})).await;
+
+    // Act
+    app.clock.set(at("2027-02-28T12:00:00Z"));
+    let report = app.billing_pass().await;
+
+    // Assert
+    assert_eq!((report.renewed, report.failed), (1, 1), "{report:?}");
+    let statuses = [
+        subscription(&app, &renter, &a).await["status"].clone(),
+        subscription(&app, &renter, &b).await["status"].clone(),
+    ];
+    assert!(
+        statuses.contains(&json!("active")) && statuses.contains(&json!("past_due")),
+        "{statuses:?}"
+    );
+    assert_eq!(app.balance_cents(&renter).await, 0, "never below zero");
+    app.assert_ledger_balanced().await;
+});

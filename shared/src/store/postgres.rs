@@ -24,7 +24,7 @@ use crate::domain::stats::{
     ToolEarnings, ToolSummary, VersionSummary,
 };
 use crate::domain::subscription::ProRata;
-use crate::domain::{AccountKind, BillingPolicy, SubscriptionStatus, TransactionKind};
+use crate::domain::{AccountKind, BillingPolicy, NextCharge, SubscriptionStatus, TransactionKind};
 
 type Db = sqlx::Postgres;
 type This = PgStore;

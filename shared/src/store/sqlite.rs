@@ -25,7 +25,7 @@ use crate::domain::stats::{
     ToolEarnings, ToolSummary, VersionSummary,
 };
 use crate::domain::subscription::ProRata;
-use crate::domain::{AccountKind, BillingPolicy, SubscriptionStatus, TransactionKind};
+use crate::domain::{AccountKind, BillingPolicy, NextCharge, SubscriptionStatus, TransactionKind};
 
 type Db = sqlx::Sqlite;
 type This = SqliteStore;

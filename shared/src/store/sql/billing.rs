@@ -25,10 +25,8 @@ impl This {
         .fetch_all(&mut *tx)
         .await?;
         let mut report = RenewalBatch { claimed: rows.len() as u64, ..RenewalBatch::default() };
-        for row in rows {
-            let sub = Subscription::try_from(row)?;
-            renew_one(&mut tx, &sub, now, policy, creator_share_bps, &mut report).await?;
-        }
+        let subs: Vec<Subscription> = convert(rows)?;
+        renew_claimed(&mut tx, &subs, now, policy, creator_share_bps, &mut report).await?;
         tx.commit().await?;
         Ok(report)
     }
@@ -77,6 +75,168 @@ impl This {
         .await?;
         convert(rows)
     }
+}
+
+/// Renews a claimed batch with a handful of set-based statements (the hot path of a billing run
+/// over many subscriptions): one look-up of periods already charged, one of the tools' creators,
+/// one conditional debit of every renter, then bulk inserts of the charges and their entries,
+/// bulk credits, and one update of the subscriptions. A renter with several subscriptions due in
+/// the same batch is renewed one subscription at a time ([`renew_one`]) so that one short
+/// balance does not fail the others.
+async fn renew_claimed(
+    tx: &mut Tx,
+    subs: &[Subscription],
+    now: DateTime<Utc>,
+    policy: &BillingPolicy,
+    creator_share_bps: u32,
+    report: &mut RenewalBatch,
+) -> StoreResult<()> {
+    use std::collections::{HashMap, HashSet};
+
+    let due: Vec<(&Subscription, NextCharge)> =
+        subs.iter().filter_map(|s| s.next_charge().filter(|c| c.due_at <= now).map(|c| (s, c))).collect();
+    if due.is_empty() {
+        return Ok(());
+    }
+    let mut q = sqlx::QueryBuilder::<Db>::new(
+        "SELECT subscription_id, period_start FROM ledger_transactions WHERE kind = 'subscription_charge' AND subscription_id IN (",
+    );
+    let mut ids = q.separated(", ");
+    for (s, _) in &due {
+        ids.push_bind(s.id);
+    }
+    q.push(")");
+    let charged: Vec<(Uuid, DateTime<Utc>)> = q.build_query_as().fetch_all(&mut **tx).await?;
+    let charged: HashSet<(Uuid, DateTime<Utc>)> = charged.into_iter().collect();
+
+    // Money moves only for priced periods not yet charged.
+    let (paying, free): (Vec<_>, Vec<_>) =
+        due.iter().partition(|(s, c)| c.amount > Money::ZERO && !charged.contains(&(s.id, c.period_start)));
+    report.already_charged += free.iter().filter(|(s, c)| charged.contains(&(s.id, c.period_start))).count() as u64;
+    let mut per_renter: HashMap<Uuid, usize> = HashMap::new();
+    for (s, _) in &paying {
+        *per_renter.entry(s.subscriber_id).or_default() += 1;
+    }
+    let (bulk, single): (Vec<_>, Vec<_>) = paying.into_iter().partition(|(s, _)| per_renter[&s.subscriber_id] == 1);
+    for (s, _) in &single {
+        renew_one(tx, s, now, policy, creator_share_bps, report).await?;
+    }
+
+    let mut debited: HashSet<Uuid> = HashSet::new();
+    if !bulk.is_empty() {
+        let mut q = sqlx::QueryBuilder::<Db>::new("UPDATE accounts SET balance_cents = balance_cents - v.column2 FROM (");
+        q.push_values(&bulk, |mut b, (s, c)| {
+            b.push_bind(s.subscriber_id).push_bind(c.amount.cents());
+        });
+        q.push(") AS v WHERE accounts.id = v.column1 AND accounts.balance_cents >= v.column2 RETURNING accounts.id");
+        let rows: Vec<(Uuid,)> = q.build_query_as().fetch_all(&mut **tx).await?;
+        debited = rows.into_iter().map(|r| r.0).collect();
+    }
+    let (paid, short): (Vec<_>, Vec<_>) = bulk.into_iter().partition(|(s, _)| debited.contains(&s.subscriber_id));
+    for (s, _) in &short {
+        fail_charge(tx, s, now, policy, report).await?;
+    }
+
+    if !paid.is_empty() {
+        let mut q = sqlx::QueryBuilder::<Db>::new("SELECT id, creator_id FROM tools WHERE id IN (");
+        let mut ids = q.separated(", ");
+        for (s, _) in &paid {
+            ids.push_bind(s.tool_id);
+        }
+        q.push(")");
+        let creators: Vec<(Uuid, Uuid)> = q.build_query_as().fetch_all(&mut **tx).await?;
+        let creators: HashMap<Uuid, Uuid> = creators.into_iter().collect();
+        let charges: Vec<(Uuid, &Subscription, NextCharge, Uuid, RevenueSplit)> = paid
+            .iter()
+            .map(|(s, c)| {
+                let creator = creators.get(&s.tool_id).copied().ok_or_else(|| StoreError::Corrupt("tool without creator".into()))?;
+                Ok((Uuid::now_v7(), *s, *c, creator, RevenueSplit::of(c.amount, creator_share_bps)))
+            })
+            .collect::<StoreResult<_>>()?;
+        let mut q = sqlx::QueryBuilder::<Db>::new(
+            "INSERT INTO ledger_transactions (id, kind, subscription_id, period_start, period_end, memo, created_at) ",
+        );
+        q.push_values(&charges, |mut b, (id, s, c, _, _)| {
+            b.push_bind(*id)
+                .push_bind(TransactionKind::SubscriptionCharge.as_str())
+                .push_bind(s.id)
+                .push_bind(c.period_start)
+                .push_bind(c.period_end)
+                .push_bind(format!("renewal of subscription {} ({}) period {}", s.id, s.tier, c.period_start.date_naive()))
+                .push_bind(now);
+        });
+        q.build().execute(&mut **tx).await?;
+        let entries: Vec<(Uuid, Uuid, Money)> = charges
+            .iter()
+            .flat_map(|(id, s, c, creator, split)| {
+                [(*id, s.subscriber_id, c.amount.negated()), (*id, *creator, split.creator), (*id, PLATFORM_ACCOUNT_ID, split.platform)]
+            })
+            .filter(|(_, _, m)| *m != Money::ZERO)
+            .collect();
+        let mut q = sqlx::QueryBuilder::<Db>::new("INSERT INTO ledger_entries (id, transaction_id, account_id, amount_cents, created_at) ");
+        q.push_values(&entries, |mut b, (tx_id, account, amount)| {
+            b.push_bind(Uuid::now_v7()).push_bind(*tx_id).push_bind(*account).push_bind(amount.cents()).push_bind(now);
+        });
+        q.build().execute(&mut **tx).await?;
+        // Credits (the renters' debits were applied by the conditional update above).
+        let mut credits: HashMap<Uuid, i64> = HashMap::new();
+        for (_, _, _, creator, split) in &charges {
+            *credits.entry(*creator).or_default() += split.creator.cents();
+            *credits.entry(PLATFORM_ACCOUNT_ID).or_default() += split.platform.cents();
+        }
+        let credits: Vec<(Uuid, i64)> = credits.into_iter().filter(|(_, c)| *c != 0).collect();
+        if !credits.is_empty() {
+            let mut q = sqlx::QueryBuilder::<Db>::new("UPDATE accounts SET balance_cents = balance_cents + v.column2 FROM (");
+            q.push_values(&credits, |mut b, (account, cents)| {
+                b.push_bind(*account).push_bind(*cents);
+            });
+            q.push(") AS v WHERE accounts.id = v.column1");
+            q.build().execute(&mut **tx).await?;
+        }
+    }
+
+    // Advance every renewed subscription by one period.
+    let renewed: Vec<(&Subscription, NextCharge)> = free.into_iter().chain(paid).collect();
+    if !renewed.is_empty() {
+        let mut q = sqlx::QueryBuilder::<Db>::new("UPDATE subscriptions SET status = 'active', grace_until = NULL, next_retry_at = NULL, retry_count = 0, updated_at = ");
+        q.push_bind(now).push(", periods_paid = v.column2, paid_through = v.column3 FROM (");
+        let mut values = Vec::with_capacity(renewed.len());
+        for (s, c) in &renewed {
+            values.push((s.id, i32::try_from(s.periods_paid + 1).map_err(|e| StoreError::Corrupt(e.to_string()))?, c.period_end));
+        }
+        q.push_values(&values, |mut b, (id, k, end)| {
+            b.push_bind(*id).push_bind(*k).push_bind(*end);
+        });
+        q.push(") AS v WHERE subscriptions.id = v.column1");
+        q.build().execute(&mut **tx).await?;
+        report.renewed += renewed.len() as u64;
+        report.recovered += renewed.iter().filter(|(s, _)| s.status == SubscriptionStatus::PastDue).count() as u64;
+    }
+    Ok(())
+}
+
+/// Records a charge that could not be made: past due under the policy's grace and retries.
+async fn fail_charge(
+    tx: &mut Tx,
+    sub: &Subscription,
+    now: DateTime<Utc>,
+    policy: &BillingPolicy,
+    report: &mut RenewalBatch,
+) -> StoreResult<()> {
+    report.failed += 1;
+    let (grace_until, next_retry_at, retry_count) = sub.after_failed_charge(policy);
+    sqlx::query(
+        "UPDATE subscriptions SET status = 'past_due', grace_until = $1, next_retry_at = $2, retry_count = $3, \
+         updated_at = $4 WHERE id = $5",
+    )
+    .bind(grace_until)
+    .bind(next_retry_at)
+    .bind(i32::try_from(retry_count).map_err(|e| StoreError::Corrupt(e.to_string()))?)
+    .bind(now)
+    .bind(sub.id)
+    .execute(&mut **tx)
+    .await?;
+    Ok(())
 }
 
 /// Renews one claimed subscription inside the batch transaction. A period already charged
@@ -150,19 +310,7 @@ async fn renew_one(
         .execute(&mut **tx)
         .await?;
     } else {
-        report.failed += 1;
-        let (grace_until, next_retry_at, retry_count) = sub.after_failed_charge(policy);
-        sqlx::query(
-            "UPDATE subscriptions SET status = 'past_due', grace_until = $1, next_retry_at = $2, retry_count = $3, \
-             updated_at = $4 WHERE id = $5",
-        )
-        .bind(grace_until)
-        .bind(next_retry_at)
-        .bind(i32::try_from(retry_count).map_err(|e| StoreError::Corrupt(e.to_string()))?)
-        .bind(now)
-        .bind(sub.id)
-        .execute(&mut **tx)
-        .await?;
+        fail_charge(tx, sub, now, policy, report).await?;
     }
     Ok(())
 }
