@@ -86,6 +86,19 @@ impl StoreError {
     }
 }
 
+impl StoreError {
+    /// A deadlock or serialization failure between concurrent transactions: nothing was
+    /// written, and running the same transaction again is safe.
+    pub fn is_retryable(&self) -> bool {
+        match self {
+            StoreError::Database(sqlx::Error::Database(d)) => {
+                matches!(d.code().as_deref(), Some("40P01" | "40001" | "5" | "517"))
+            }
+            _ => false,
+        }
+    }
+}
+
 /// Result alias of the store.
 pub type StoreResult<T> = Result<T, StoreError>;
 

@@ -184,7 +184,10 @@ async fn renew_claimed(
             *credits.entry(*creator).or_default() += split.creator.cents();
             *credits.entry(PLATFORM_ACCOUNT_ID).or_default() += split.platform.cents();
         }
-        let credits: Vec<(Uuid, i64)> = credits.into_iter().filter(|(_, c)| *c != 0).collect();
+        // A fixed order (by account id) keeps concurrent schedulers from locking the creators'
+        // and the platform's rows in opposite orders.
+        let mut credits: Vec<(Uuid, i64)> = credits.into_iter().filter(|(_, c)| *c != 0).collect();
+        credits.sort_unstable();
         if !credits.is_empty() {
             let mut q = sqlx::QueryBuilder::<Db>::new("UPDATE accounts SET balance_cents = balance_cents + v.column2 FROM (");
             q.push_values(&credits, |mut b, (account, cents)| {
