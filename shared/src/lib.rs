@@ -18,3 +18,21 @@ pub mod payments;
 pub mod shutdown;
 pub mod store;
 pub mod telemetry;
+
+/// Formats an error with its whole source chain, one cause per line (for `Debug` of error
+/// enums, so logs show why, not just what).
+///
+/// # Errors
+/// When the formatter fails.
+pub fn error_chain_fmt(
+    e: &dyn std::error::Error,
+    f: &mut std::fmt::Formatter<'_>,
+) -> std::fmt::Result {
+    writeln!(f, "{e}")?;
+    let mut source = e.source();
+    while let Some(cause) = source {
+        writeln!(f, "Caused by: {cause}")?;
+        source = cause.source();
+    }
+    Ok(())
+}

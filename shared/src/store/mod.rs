@@ -64,13 +64,7 @@ pub enum StoreError {
 
 impl std::fmt::Debug for StoreError {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        writeln!(f, "{self}")?;
-        let mut source = std::error::Error::source(self);
-        while let Some(cause) = source {
-            writeln!(f, "Caused by: {cause}")?;
-            source = cause.source();
-        }
-        Ok(())
+        crate::error_chain_fmt(self, f)
     }
 }
 
