@@ -5,24 +5,13 @@ use std::process::ExitCode;
 
 use api::Application;
 use shared::config::Settings;
-use shared::telemetry::{get_subscriber, init_subscriber};
 
 #[tokio::main]
 async fn main() -> ExitCode {
-    let env = std::env::vars().collect();
-    let settings = match Settings::load(&env) {
-        Ok(s) => s,
-        Err(e) => {
-            eprintln!("marketplace-api: {e}");
-            return ExitCode::from(2);
-        }
+    let Some(settings) = Settings::load_for("marketplace-api") else {
+        return ExitCode::from(2);
     };
-    init_subscriber(get_subscriber(
-        &settings.telemetry.filter,
-        settings.telemetry.format,
-        std::io::stdout,
-    ));
-    tracing::info!(config = %settings.redacted(), "starting marketplace-api");
+    shared::telemetry::init_for("marketplace-api", &settings);
     let app = match Application::build(settings).await {
         Ok(app) => app,
         Err(e) => {

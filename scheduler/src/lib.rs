@@ -53,7 +53,7 @@ impl Scheduler {
     pub async fn run(self, shutdown: CancellationToken) -> anyhow::Result<()> {
         let schedule = cron::Schedule::from_str(&self.settings.scheduler.cron)?;
         tracing::info!(cron = %self.settings.scheduler.cron, "scheduler started");
-        let worker = WorkerBuilder::new(format!("billing-{}", uuid_suffix()))
+        let worker = WorkerBuilder::new(format!("billing-{:x}", std::process::id()))
             .backend(CronScheduler::new(schedule))
             .data(self)
             .build(on_tick);
@@ -66,10 +66,6 @@ impl Scheduler {
         tracing::info!("scheduler stopped");
         Ok(())
     }
-}
-
-fn uuid_suffix() -> String {
-    format!("{:x}", std::process::id())
 }
 
 async fn on_tick(_tick: Tick, scheduler: Data<Scheduler>) -> Result<(), BoxDynError> {

@@ -6,25 +6,14 @@ use std::sync::Arc;
 use scheduler::Scheduler;
 use shared::clock::SystemClock;
 use shared::config::Settings;
-use shared::telemetry::{get_subscriber, init_subscriber};
 use tokio_util::sync::CancellationToken;
 
 #[tokio::main]
 async fn main() -> ExitCode {
-    let env = std::env::vars().collect();
-    let settings = match Settings::load(&env) {
-        Ok(s) => s,
-        Err(e) => {
-            eprintln!("marketplace-scheduler: {e}");
-            return ExitCode::from(2);
-        }
+    let Some(settings) = Settings::load_for("marketplace-scheduler") else {
+        return ExitCode::from(2);
     };
-    init_subscriber(get_subscriber(
-        &settings.telemetry.filter,
-        settings.telemetry.format,
-        std::io::stdout,
-    ));
-    tracing::info!(config = %settings.redacted(), "starting marketplace-scheduler");
+    shared::telemetry::init_for("marketplace-scheduler", &settings);
     let store = match shared::store::connect(&settings.database).await {
         Ok(s) => s,
         Err(e) => {

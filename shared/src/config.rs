@@ -304,6 +304,13 @@ impl Settings {
         Ok(settings)
     }
 
+    /// Loads the settings of binary `bin` from the process environment. A bad setting is
+    /// printed as one line (`bin: invalid NAME ...`) and `None` returned: the caller exits 2.
+    pub fn load_for(bin: &str) -> Option<Self> {
+        let env = std::env::vars().collect();
+        Self::load(&env).map_err(|e| eprintln!("{bin}: {e}")).ok()
+    }
+
     /// Reads a TOML file (missing keys keep their defaults, unknown keys are refused).
     ///
     /// # Errors

@@ -5,7 +5,7 @@ use tracing::Subscriber;
 use tracing_subscriber::fmt::MakeWriter;
 use tracing_subscriber::{EnvFilter, layer::SubscriberExt};
 
-use crate::config::LogFormat;
+use crate::config::{LogFormat, Settings};
 
 /// Builds a subscriber writing to `sink`.
 pub fn get_subscriber<W>(
@@ -32,4 +32,15 @@ where
 /// Installs `subscriber` as the global default; a second call (tests) is ignored.
 pub fn init_subscriber(subscriber: Box<dyn Subscriber + Send + Sync>) {
     let _ = tracing::subscriber::set_global_default(subscriber);
+}
+
+/// Installs the configured subscriber on stdout and logs the effective configuration of `bin`
+/// with secrets redacted.
+pub fn init_for(bin: &str, settings: &Settings) {
+    init_subscriber(get_subscriber(
+        &settings.telemetry.filter,
+        settings.telemetry.format,
+        std::io::stdout,
+    ));
+    tracing::info!(config = %settings.redacted(), "starting {bin}");
 }

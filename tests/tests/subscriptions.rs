@@ -2,8 +2,6 @@
 //! months on anchored periods, 402/409/422 rules that change nothing, idempotent and concurrent
 //! subscribing, cancellation at period end and immediate cancellation with a pro-rata refund.
 
-use std::sync::Arc;
-
 use chrono::TimeDelta;
 use futures::future::join_all;
 use serde_json::{Value, json};
@@ -15,11 +13,6 @@ async fn tool_id(app: &TestApp, creator: &User, price: f64, tier: &str) -> Strin
         .as_str()
         .expect("id")
         .to_owned()
-}
-
-fn scheduler(app: &TestApp) -> scheduler::Scheduler {
-    let settings = tests::test_settings("sqlite://unused.db");
-    scheduler::Scheduler::new(Arc::new(settings), app.store.clone(), app.clock.clone())
 }
 
 store_test!(
@@ -417,7 +410,7 @@ store_test!(
             json!(false),
             "access ends at period end"
         );
-        let report = scheduler(&app).tick().await.expect("billing pass");
+        let report = app.billing_pass().await;
         assert_eq!(report.expired, 1);
         let after = app
             .get(&format!("/v1/subscriptions/{id}"), &renter.key)

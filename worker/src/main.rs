@@ -6,7 +6,6 @@ use std::sync::Arc;
 use clap::Parser;
 use shared::clock::SystemClock;
 use shared::config::Settings;
-use shared::telemetry::{get_subscriber, init_subscriber};
 use tokio_util::sync::CancellationToken;
 use worker::Worker;
 
@@ -26,13 +25,8 @@ struct Cli {
 #[tokio::main]
 async fn main() -> ExitCode {
     let cli = Cli::parse();
-    let env = std::env::vars().collect();
-    let mut settings = match Settings::load(&env) {
-        Ok(s) => s,
-        Err(e) => {
-            eprintln!("marketplace-worker: {e}");
-            return ExitCode::from(2);
-        }
+    let Some(mut settings) = Settings::load_for("marketplace-worker") else {
+        return ExitCode::from(2);
     };
     if let Some(c) = cli.concurrency {
         if c == 0 {
@@ -44,12 +38,7 @@ async fn main() -> ExitCode {
     if !cli.queues.is_empty() {
         settings.worker.queues = cli.queues;
     }
-    init_subscriber(get_subscriber(
-        &settings.telemetry.filter,
-        settings.telemetry.format,
-        std::io::stdout,
-    ));
-    tracing::info!(config = %settings.redacted(), "starting marketplace-worker");
+    shared::telemetry::init_for("marketplace-worker", &settings);
     let store = match shared::store::connect(&settings.database).await {
         Ok(s) => s,
         Err(e) => {

@@ -81,7 +81,7 @@ impl This {
 /// over many subscriptions): one look-up of periods already charged, one of the tools' creators,
 /// one conditional debit of every renter, then bulk inserts of the charges and their entries,
 /// bulk credits, and one update of the subscriptions. A renter with several subscriptions due in
-/// the same batch is renewed one subscription at a time ([`renew_one`]) so that one short
+/// the same batch is charged one subscription at a time ([`charge_one`]) so that one short
 /// balance does not fail the others.
 async fn renew_claimed(
     tx: &mut Tx,
@@ -118,8 +118,13 @@ async fn renew_claimed(
         *per_renter.entry(s.subscriber_id).or_default() += 1;
     }
     let (bulk, single): (Vec<_>, Vec<_>) = paying.into_iter().partition(|(s, _)| per_renter[&s.subscriber_id] == 1);
-    for (s, _) in &single {
-        renew_one(tx, s, now, policy, creator_share_bps, report).await?;
+    let mut renewed: Vec<(&Subscription, NextCharge)> = Vec::new();
+    for (s, c) in single {
+        if charge_one(tx, s, &c, creator_share_bps, now).await? {
+            renewed.push((s, c));
+        } else {
+            fail_charge(tx, s, now, policy, report).await?;
+        }
     }
 
     let mut debited: HashSet<Uuid> = HashSet::new();
@@ -199,7 +204,7 @@ async fn renew_claimed(
     }
 
     // Advance every renewed subscription by one period.
-    let renewed: Vec<(&Subscription, NextCharge)> = free.into_iter().chain(paid).collect();
+    renewed.extend(free.into_iter().chain(paid));
     if !renewed.is_empty() {
         let mut q = sqlx::QueryBuilder::<Db>::new("UPDATE subscriptions SET status = 'active', grace_until = NULL, next_retry_at = NULL, retry_count = 0, updated_at = ");
         q.push_bind(now).push(", periods_paid = v.column2, paid_through = v.column3 FROM (");
@@ -242,78 +247,35 @@ async fn fail_charge(
     Ok(())
 }
 
-/// Renews one claimed subscription inside the batch transaction. A period already charged
-/// (unique per subscription and period start) counts as paid, so a re-run after a crash or a
-/// second scheduler never charges twice; nothing here raises a database error on that path,
-/// which would poison a PostgreSQL transaction.
-async fn renew_one(
+/// Charges one renewal through the ledger if the renter's balance covers it (the path for a
+/// renter with several renewals in one batch). Returns whether it was paid.
+async fn charge_one(
     tx: &mut Tx,
     sub: &Subscription,
-    now: DateTime<Utc>,
-    policy: &BillingPolicy,
+    charge: &NextCharge,
     creator_share_bps: u32,
-    report: &mut RenewalBatch,
-) -> StoreResult<()> {
-    let Some(charge) = sub.next_charge().filter(|c| c.due_at <= now) else {
-        return Ok(());
-    };
-    let already: Option<(Uuid,)> = sqlx::query_as(
-        "SELECT id FROM ledger_transactions WHERE subscription_id = $1 AND kind = 'subscription_charge' AND period_start = $2",
-    )
-    .bind(sub.id)
-    .bind(charge.period_start)
-    .fetch_optional(&mut **tx)
-    .await?;
-    let paid = if already.is_some() {
-        report.already_charged += 1;
-        true
-    } else if charge.amount == Money::ZERO {
-        true
-    } else {
-        match reserve_funds(tx, sub.subscriber_id, charge.amount).await {
-            Ok(()) => {
-                let (creator,): (Uuid,) = sqlx::query_as("SELECT creator_id FROM tools WHERE id = $1")
-                    .bind(sub.tool_id)
-                    .fetch_one(&mut **tx)
-                    .await?;
-                let split = RevenueSplit::of(charge.amount, creator_share_bps);
-                let header = TxHeader {
-                    kind: TransactionKind::SubscriptionCharge,
-                    subscription_id: Some(sub.id),
-                    period: Some((charge.period_start, charge.period_end)),
-                    refund_of: None,
-                    reference: None,
-                    memo: format!("renewal of subscription {} ({}) period {}", sub.id, sub.tier, charge.period_start.date_naive()),
-                };
-                let entries = [
-                    (sub.subscriber_id, charge.amount.negated()),
-                    (creator, split.creator),
-                    (PLATFORM_ACCOUNT_ID, split.platform),
-                ];
-                book(tx, header, &entries, now).await?;
-                true
-            }
-            Err(StoreError::InsufficientFunds { .. }) => false,
-            Err(e) => return Err(e),
-        }
-    };
-    if paid {
-        report.renewed += 1;
-        if sub.status == SubscriptionStatus::PastDue {
-            report.recovered += 1;
-        }
-        sqlx::query(
-            "UPDATE subscriptions SET status = 'active', periods_paid = $1, paid_through = $2, grace_until = NULL, \
-             next_retry_at = NULL, retry_count = 0, updated_at = $3 WHERE id = $4",
-        )
-        .bind(i32::try_from(sub.periods_paid + 1).map_err(|e| StoreError::Corrupt(e.to_string()))?)
-        .bind(charge.period_end)
-        .bind(now)
-        .bind(sub.id)
-        .execute(&mut **tx)
-        .await?;
-    } else {
-        fail_charge(tx, sub, now, policy, report).await?;
+    now: DateTime<Utc>,
+) -> StoreResult<bool> {
+    match reserve_funds(tx, sub.subscriber_id, charge.amount).await {
+        Ok(()) => {}
+        Err(StoreError::InsufficientFunds { .. }) => return Ok(false),
+        Err(e) => return Err(e),
     }
-    Ok(())
+    let (creator,): (Uuid,) = sqlx::query_as("SELECT creator_id FROM tools WHERE id = $1")
+        .bind(sub.tool_id)
+        .fetch_one(&mut **tx)
+        .await?;
+    let split = RevenueSplit::of(charge.amount, creator_share_bps);
+    let header = TxHeader {
+        kind: TransactionKind::SubscriptionCharge,
+        subscription_id: Some(sub.id),
+        period: Some((charge.period_start, charge.period_end)),
+        refund_of: None,
+        reference: None,
+        memo: format!("renewal of subscription {} ({}) period {}", sub.id, sub.tier, charge.period_start.date_naive()),
+    };
+    let entries =
+        [(sub.subscriber_id, charge.amount.negated()), (creator, split.creator), (PLATFORM_ACCOUNT_ID, split.platform)];
+    book(tx, header, &entries, now).await?;
+    Ok(true)
 }
