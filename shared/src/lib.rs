@@ -3,6 +3,7 @@
 //!
 //! - [`domain`]: money, tiers, accounts, tools, subscriptions, the ledger (pure types and rules).
 //! - [`families`]: parameter schemas of the tool families and their validation (no evaluation).
+//! - [`dataset`]: OHLCV bars in columns: parsing, validation, synthetic generators, encoding.
 //! - [`store`]: the [`store::Store`] trait with its SQLite and PostgreSQL implementations.
 //! - [`billing`]: the billing pass (renewals, dunning, expiries) and the sandbox clock walk.
 //! - [`payments`]: where sandbox money comes from.
@@ -12,6 +13,7 @@
 pub mod billing;
 pub mod clock;
 pub mod config;
+pub mod dataset;
 pub mod domain;
 pub mod families;
 pub mod payments;
