@@ -58,6 +58,8 @@ pub struct Settings {
     pub scheduler: SchedulerSettings,
     /// Money rules.
     pub billing: BillingSettings,
+    /// Dataset uploads and generators.
+    pub datasets: DatasetSettings,
     /// Logs.
     pub telemetry: TelemetrySettings,
     /// Sandbox mode: money is play money and an admin may move the clock.
@@ -252,6 +254,26 @@ impl BillingSettings {
     }
 }
 
+/// Dataset limits.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct DatasetSettings {
+    /// Largest CSV upload in bytes (413 beyond); the dataset route's own body limit, above
+    /// the API's general one.
+    pub max_upload_bytes: usize,
+    /// Most bars in a dataset, uploaded (413 beyond) or generated (422 beyond).
+    pub max_rows: usize,
+}
+
+impl Default for DatasetSettings {
+    fn default() -> Self {
+        Self {
+            max_upload_bytes: 50 * 1024 * 1024,
+            max_rows: 2_000_000,
+        }
+    }
+}
+
 /// Log output.
 #[derive(Debug, Clone, Copy, Deserialize, PartialEq, Eq, Default)]
 #[serde(rename_all = "lowercase")]
@@ -369,6 +391,10 @@ impl Settings {
                     self.billing.creator_share_bps = parse(name, value)?
                 }
                 "MARKETPLACE_SANDBOX" => self.sandbox = parse_bool(name, value)?,
+                "MARKETPLACE_DATASETS_MAX_UPLOAD_BYTES" => {
+                    self.datasets.max_upload_bytes = parse(name, value)?
+                }
+                "MARKETPLACE_DATASETS_MAX_ROWS" => self.datasets.max_rows = parse(name, value)?,
                 "MARKETPLACE_LOG_FORMAT" => {
                     self.telemetry.format = match value.trim() {
                         "pretty" => LogFormat::Pretty,
@@ -461,6 +487,20 @@ impl Settings {
                 "must be increasing",
             ));
         }
+        if self.datasets.max_rows < crate::dataset::MIN_BARS {
+            return Err(invalid(
+                "MARKETPLACE_DATASETS_MAX_ROWS",
+                self.datasets.max_rows.to_string(),
+                &format!("must be at least {}", crate::dataset::MIN_BARS),
+            ));
+        }
+        if self.datasets.max_upload_bytes == 0 {
+            return Err(invalid(
+                "MARKETPLACE_DATASETS_MAX_UPLOAD_BYTES",
+                "0".into(),
+                "must be at least 1",
+            ));
+        }
         if self.queue.prefix.trim().is_empty() || self.queue.prefix.contains(char::is_whitespace) {
             return Err(invalid(
                 "MARKETPLACE_QUEUE_PREFIX",
@@ -494,6 +534,10 @@ impl Settings {
                 "max_monthly_price_cents": self.billing.max_monthly_price_cents,
                 "grace_hours": self.billing.grace_hours,
                 "retry_after_hours": self.billing.retry_after_hours,
+            },
+            "datasets": {
+                "max_upload_bytes": self.datasets.max_upload_bytes,
+                "max_rows": self.datasets.max_rows,
             },
             "sandbox": self.sandbox,
         })

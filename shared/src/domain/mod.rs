@@ -1,6 +1,7 @@
 //! The domain model: plain types and the rules that need no I/O.
 
 pub mod account;
+pub mod dataset;
 pub mod ledger;
 pub mod money;
 pub mod period;
@@ -10,6 +11,7 @@ pub mod tier;
 pub mod tool;
 
 pub use account::{Account, AccountKind};
+pub use dataset::{Dataset, DatasetSource};
 pub use ledger::{LedgerEntry, TransactionKind};
 pub use money::{Money, MoneyError};
 pub use subscription::{BillingPolicy, NextCharge, Subscription, SubscriptionStatus};

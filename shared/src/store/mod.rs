@@ -22,10 +22,11 @@ use serde_json::{Map, Value};
 use uuid::Uuid;
 
 use crate::config::{DatabaseKind, DatabaseSettings};
+use crate::dataset::Bars;
 use crate::domain::ledger::LedgerCheck;
 use crate::domain::stats::{CreatorStats, MarketplaceStats, ToolAnalytics};
 use crate::domain::{
-    Account, BillingPolicy, LedgerEntry, Money, Subscription, Tier, Tool, ToolVersion,
+    Account, BillingPolicy, Dataset, LedgerEntry, Money, Subscription, Tier, Tool, ToolVersion,
 };
 use crate::payments::PaymentReceipt;
 
@@ -242,6 +243,32 @@ pub trait Store: Send + Sync + std::fmt::Debug {
 
     /// One tool's subscribers over time, earnings and versions.
     async fn tool_analytics(&self, tool: &Tool) -> StoreResult<ToolAnalytics>;
+
+    /// Stores a dataset, or returns the owner's existing one with the same content hash.
+    /// `true` when it was created now. Concurrent identical calls make one row.
+    async fn create_dataset(
+        &self,
+        new: &NewDataset,
+        now: DateTime<Utc>,
+    ) -> StoreResult<(Dataset, bool)>;
+
+    /// A dataset's summary, only for its owner (`None` for anyone else).
+    async fn dataset(&self, owner: Uuid, id: Uuid) -> StoreResult<Option<Dataset>>;
+
+    /// The owner's datasets, newest first, after the cursor.
+    async fn list_datasets(
+        &self,
+        owner: Uuid,
+        before: Option<Uuid>,
+        limit: i64,
+    ) -> StoreResult<Vec<Dataset>>;
+
+    /// A dataset's bars (for jobs; the caller checks who may use it). One row read and a
+    /// decode: about 41 bytes per bar.
+    async fn dataset_bars(&self, id: Uuid) -> StoreResult<Option<Bars>>;
+
+    /// Deletes the owner's dataset with its bars; `NotFound` for anyone else.
+    async fn delete_dataset(&self, owner: Uuid, id: Uuid) -> StoreResult<()>;
 }
 
 /// Connects to the configured store, runs its migrations and creates the system accounts.

@@ -4,7 +4,9 @@ use chrono::{DateTime, Utc};
 use serde_json::Value;
 use uuid::Uuid;
 
-use crate::domain::{Account, Money, Subscription, Tier, TransactionKind};
+use crate::dataset::stats::{ReturnStats, frequency};
+use crate::dataset::{Bars, codec, content_hash};
+use crate::domain::{Account, DatasetSource, Money, Subscription, Tier, TransactionKind};
 
 /// A freshly generated API key, as the store keeps it (never the key itself).
 #[derive(Clone, Debug)]
@@ -154,4 +156,60 @@ pub struct InvoiceLine {
     pub amount: Money,
     /// When it was booked.
     pub created_at: DateTime<Utc>,
+}
+
+/// A dataset to store: its summary, computed from the bars, and the bars' encoding.
+#[derive(Clone, Debug)]
+pub struct NewDataset {
+    /// The owner (the caller).
+    pub owner_id: Uuid,
+    /// Display name.
+    pub name: String,
+    /// Upload or generator.
+    pub source: DatasetSource,
+    /// Number of bars.
+    pub rows: u64,
+    /// First bar time.
+    pub start: DateTime<Utc>,
+    /// Last bar time.
+    pub end: DateTime<Utc>,
+    /// Frequency label.
+    pub frequency: String,
+    /// Bars per year.
+    pub periods_per_year: f64,
+    /// Return statistics.
+    pub stats: ReturnStats,
+    /// Hex SHA-256 of `data`.
+    pub content_hash: String,
+    /// The bars, encoded by [`codec::encode`].
+    pub data: Vec<u8>,
+}
+
+impl NewDataset {
+    /// Summarizes and encodes valid bars (CPU work: call it off the async threads for big
+    /// sets). `None` with fewer than two bars or times outside the calendar.
+    pub fn from_bars(
+        owner_id: Uuid,
+        name: String,
+        source: DatasetSource,
+        bars: &Bars,
+    ) -> Option<Self> {
+        let start = DateTime::from_timestamp(*bars.time.first()?, 0)?;
+        let end = DateTime::from_timestamp(*bars.time.last()?, 0)?;
+        let periods_per_year = bars.periods_per_year()?;
+        let data = codec::encode(bars);
+        Some(Self {
+            owner_id,
+            name,
+            source,
+            rows: bars.len() as u64,
+            start,
+            end,
+            frequency: frequency(bars),
+            periods_per_year,
+            stats: ReturnStats::of(bars),
+            content_hash: content_hash(&data),
+            data,
+        })
+    }
 }

@@ -12,10 +12,11 @@ use sqlx::types::Json;
 use uuid::Uuid;
 
 use super::rows::{
-    AccountRow, EntryRow, InvoiceRow, SubscriptionRow, ToolRow, VersionRow, convert,
+    AccountRow, DatasetRow, EntryRow, InvoiceRow, SubscriptionRow, ToolRow, VersionRow, convert,
 };
 use super::*;
 use crate::clock::{Clock, SystemClock};
+use crate::dataset::{Bars, codec};
 use crate::domain::account::{PLATFORM_ACCOUNT_ID, SANDBOX_PROVIDER_ACCOUNT_ID};
 use crate::domain::ledger::RevenueSplit;
 use crate::domain::period::{period_bounds, period_start};
@@ -76,3 +77,4 @@ include!("sql/common.rs");
 include!("sql/store_impl.rs");
 include!("sql/billing.rs");
 include!("sql/stats.rs");
+include!("sql/datasets.rs");

@@ -7,9 +7,11 @@ use sqlx::types::Json;
 use uuid::Uuid;
 
 use super::{InvoiceLine, StoreError};
+use crate::dataset::stats::ReturnStats;
+use crate::dataset::synth::GeneratorSpec;
 use crate::domain::{
-    Account, AccountKind, LedgerEntry, Money, Subscription, SubscriptionStatus, Tier, Tool,
-    ToolVersion, TransactionKind,
+    Account, AccountKind, Dataset, DatasetSource, LedgerEntry, Money, Subscription,
+    SubscriptionStatus, Tier, Tool, ToolVersion, TransactionKind,
 };
 
 fn corrupt(e: String) -> StoreError {
@@ -196,6 +198,52 @@ impl TryFrom<InvoiceRow> for InvoiceLine {
             period_end: r.period_end.ok_or_else(missing)?,
             // The subscriber's entry is a debit for a charge: the invoice shows it as paid.
             amount: Money::from_cents(-r.amount_cents),
+            created_at: r.created_at,
+        })
+    }
+}
+
+#[derive(sqlx::FromRow)]
+pub(super) struct DatasetRow {
+    id: Uuid,
+    owner_id: Uuid,
+    name: String,
+    row_count: i64,
+    start_at: DateTime<Utc>,
+    end_at: DateTime<Utc>,
+    frequency: String,
+    periods_per_year: f64,
+    content_hash: String,
+    source: String,
+    generator: Option<Json<GeneratorSpec>>,
+    stats: Json<ReturnStats>,
+    created_at: DateTime<Utc>,
+}
+
+impl TryFrom<DatasetRow> for Dataset {
+    type Error = StoreError;
+    fn try_from(r: DatasetRow) -> Result<Self, StoreError> {
+        let source = match (r.source.as_str(), r.generator) {
+            ("upload", None) => DatasetSource::Upload,
+            ("generator", Some(Json(spec))) => DatasetSource::Generator(spec),
+            (other, _) => {
+                return Err(corrupt(format!(
+                    "dataset source {other:?} with(out) a generator"
+                )));
+            }
+        };
+        Ok(Dataset {
+            id: r.id,
+            owner_id: r.owner_id,
+            name: r.name,
+            rows: u64::try_from(r.row_count).map_err(|e| corrupt(e.to_string()))?,
+            start: r.start_at,
+            end: r.end_at,
+            frequency: r.frequency,
+            periods_per_year: r.periods_per_year,
+            content_hash: r.content_hash,
+            source,
+            stats: r.stats.0,
             created_at: r.created_at,
         })
     }

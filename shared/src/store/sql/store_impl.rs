@@ -482,6 +482,26 @@ impl Store for This {
     async fn tool_analytics(&self, tool: &Tool) -> StoreResult<ToolAnalytics> {
         self.stats_tool(tool).await
     }
+
+    async fn create_dataset(&self, new: &NewDataset, now: DateTime<Utc>) -> StoreResult<(Dataset, bool)> {
+        self.insert_dataset(new, now).await
+    }
+
+    async fn dataset(&self, owner: Uuid, id: Uuid) -> StoreResult<Option<Dataset>> {
+        self.owned_dataset(owner, id).await
+    }
+
+    async fn list_datasets(&self, owner: Uuid, before: Option<Uuid>, limit: i64) -> StoreResult<Vec<Dataset>> {
+        self.owned_datasets(owner, before, limit).await
+    }
+
+    async fn dataset_bars(&self, id: Uuid) -> StoreResult<Option<Bars>> {
+        self.load_bars(id).await
+    }
+
+    async fn delete_dataset(&self, owner: Uuid, id: Uuid) -> StoreResult<()> {
+        self.remove_dataset(owner, id).await
+    }
 }
 
 async fn insert_version(

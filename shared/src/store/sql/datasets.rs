@@ -1,0 +1,109 @@
+// Datasets, shared by both backends (see `common.rs`). The summary row and the bars are
+// separate tables, so listings never read the bars.
+
+macro_rules! dataset_select {
+    () => {
+        "SELECT id, owner_id, name, row_count, start_at, end_at, frequency, periods_per_year, \
+         content_hash, source, generator, stats, created_at FROM datasets"
+    };
+}
+
+impl This {
+    /// Inserts a dataset unless the owner has the same content; either way returns the row.
+    /// The unique (owner, content hash) index makes concurrent identical uploads meet: the
+    /// second waits for the first (row lock on PostgreSQL, the write lock on SQLite), inserts
+    /// nothing and reads the first one's row.
+    async fn insert_dataset(&self, new: &NewDataset, now: DateTime<Utc>) -> StoreResult<(Dataset, bool)> {
+        let rows = i64::try_from(new.rows).map_err(|e| StoreError::Corrupt(e.to_string()))?;
+        let mut tx = self.begin().await?;
+        let id = Uuid::now_v7();
+        let inserted = sqlx::query(
+            "INSERT INTO datasets (id, owner_id, name, row_count, start_at, end_at, frequency, periods_per_year, \
+             content_hash, source, generator, stats, created_at) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13) \
+             ON CONFLICT (owner_id, content_hash) DO NOTHING",
+        )
+        .bind(id)
+        .bind(new.owner_id)
+        .bind(&new.name)
+        .bind(rows)
+        .bind(new.start)
+        .bind(new.end)
+        .bind(&new.frequency)
+        .bind(new.periods_per_year)
+        .bind(&new.content_hash)
+        .bind(new.source.as_str())
+        .bind(new.source.generator().map(Json))
+        .bind(Json(&new.stats))
+        .bind(now)
+        .execute(&mut *tx)
+        .await?
+        .rows_affected()
+            == 1;
+        if inserted {
+            sqlx::query("INSERT INTO dataset_data (dataset_id, bars) VALUES ($1, $2)")
+                .bind(id)
+                .bind(new.data.as_slice())
+                .execute(&mut *tx)
+                .await?;
+        }
+        let row: DatasetRow = sqlx::query_as(concat!(dataset_select!(), " WHERE owner_id = $1 AND content_hash = $2"))
+            .bind(new.owner_id)
+            .bind(&new.content_hash)
+            .fetch_one(&mut *tx)
+            .await?;
+        tx.commit().await?;
+        Ok((row.try_into()?, inserted))
+    }
+
+    async fn owned_dataset(&self, owner: Uuid, id: Uuid) -> StoreResult<Option<Dataset>> {
+        let row: Option<DatasetRow> = sqlx::query_as(concat!(dataset_select!(), " WHERE id = $1 AND owner_id = $2"))
+            .bind(id)
+            .bind(owner)
+            .fetch_optional(&self.pool)
+            .await?;
+        row.map(Dataset::try_from).transpose()
+    }
+
+    async fn owned_datasets(&self, owner: Uuid, before: Option<Uuid>, limit: i64) -> StoreResult<Vec<Dataset>> {
+        let rows: Vec<DatasetRow> = sqlx::query_as(concat!(
+            dataset_select!(),
+            " WHERE owner_id = $1 AND ($2 IS NULL OR id < $2) ORDER BY id DESC LIMIT $3"
+        ))
+        .bind(owner)
+        .bind(before)
+        .bind(limit)
+        .fetch_all(&self.pool)
+        .await?;
+        convert(rows)
+    }
+
+    async fn load_bars(&self, id: Uuid) -> StoreResult<Option<Bars>> {
+        let row: Option<(Vec<u8>,)> = sqlx::query_as("SELECT bars FROM dataset_data WHERE dataset_id = $1")
+            .bind(id)
+            .fetch_optional(&self.pool)
+            .await?;
+        row.map(|(bytes,)| codec::decode(&bytes).map_err(|e| StoreError::Corrupt(format!("dataset {id}: {e}"))))
+            .transpose()
+    }
+
+    async fn remove_dataset(&self, owner: Uuid, id: Uuid) -> StoreResult<()> {
+        let mut tx = self.begin().await?;
+        let done = sqlx::query("DELETE FROM datasets WHERE id = $1 AND owner_id = $2")
+            .bind(id)
+            .bind(owner)
+            .execute(&mut *tx)
+            .await?
+            .rows_affected();
+        if done == 0 {
+            return Err(StoreError::NotFound);
+        }
+        // The foreign key cascades too; deleting explicitly does not depend on it being on.
+        sqlx::query("DELETE FROM dataset_data WHERE dataset_id = $1")
+            .bind(id)
+            .execute(&mut *tx)
+            .await?;
+        tx.commit().await?;
+        Ok(())
+    }
+}
