@@ -2,6 +2,8 @@
 //! plumbing; job kinds (evaluation, optimization, training) arrive with the job platform, the
 //! engine and the optimizers, each in its own module (`jobs/`, `engine/`, `optimize/`, `train/`).
 
+pub mod engine;
+
 use std::sync::Arc;
 
 use shared::clock::SharedClock;

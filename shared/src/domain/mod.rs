@@ -3,6 +3,7 @@
 pub mod account;
 pub mod dataset;
 pub mod ledger;
+pub mod metrics;
 pub mod money;
 pub mod period;
 pub mod stats;
@@ -13,6 +14,7 @@ pub mod tool;
 pub use account::{Account, AccountKind};
 pub use dataset::{Dataset, DatasetSource};
 pub use ledger::{LedgerEntry, TransactionKind};
+pub use metrics::{Direction, Metric, Metrics};
 pub use money::{Money, MoneyError};
 pub use subscription::{BillingPolicy, NextCharge, Subscription, SubscriptionStatus};
 pub use tier::Tier;

@@ -1,0 +1,170 @@
+//! Walk-forward folds: the series is cut into an initial in-sample window followed by `n`
+//! consecutive out-of-sample windows of equal length that run to the last bar. Each fold pairs
+//! one out-of-sample window with the in-sample window right before it: of fixed length
+//! (`rolling`) or from the first bar (`anchored`).
+//!
+//! With `N` bars, `n` folds and in-sample ratio `k`: `oos = floor(N / (k + n))` bars per
+//! out-of-sample window and `is = N - n * oos` bars in the first in-sample window (so the
+//! remainder goes to in-sample and the last window ends at the last bar). Fold i's out-of-sample
+//! window is `[is + i*oos, is + (i+1)*oos)`.
+
+use std::ops::Range;
+
+use serde::{Deserialize, Serialize};
+use utoipa::ToSchema;
+
+use super::EngineError;
+
+/// Fewest bars in an out-of-sample window.
+pub const MIN_FOLD_BARS: usize = 10;
+/// Most folds.
+pub const MAX_FOLDS: usize = 50;
+
+/// How in-sample windows move.
+#[derive(Copy, Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum FoldScheme {
+    /// A fixed-length in-sample window slides forward.
+    #[default]
+    Rolling,
+    /// In-sample windows all start at the first bar and grow.
+    Anchored,
+}
+
+/// How to cut a series into folds.
+#[derive(Copy, Clone, Debug, PartialEq, Serialize, Deserialize, ToSchema)]
+#[serde(default, deny_unknown_fields)]
+pub struct FoldSpec {
+    /// Number of folds (1..=50).
+    pub n: usize,
+    /// Rolling or anchored.
+    pub scheme: FoldScheme,
+    /// Length of the first in-sample window over one out-of-sample window (0.5..=20).
+    pub in_sample_ratio: f64,
+}
+
+impl Default for FoldSpec {
+    fn default() -> Self {
+        Self {
+            n: 4,
+            scheme: FoldScheme::Rolling,
+            in_sample_ratio: 3.0,
+        }
+    }
+}
+
+/// One fold: bar index ranges (end exclusive).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Fold {
+    /// Where parameters are fitted.
+    pub in_sample: Range<usize>,
+    /// Where they are judged.
+    pub out_of_sample: Range<usize>,
+}
+
+impl FoldSpec {
+    /// The folds of a series of `bars` bars.
+    ///
+    /// # Errors
+    /// [`EngineError::InvalidConfig`] naming `folds` when the spec is out of range or the series
+    /// is too short for windows of [`MIN_FOLD_BARS`].
+    pub fn split(&self, bars: usize) -> Result<Vec<Fold>, EngineError> {
+        let invalid = |message: String| EngineError::InvalidConfig {
+            field: "folds".into(),
+            message,
+        };
+        if !(1..=MAX_FOLDS).contains(&self.n) {
+            return Err(invalid(format!("n must be between 1 and {MAX_FOLDS}")));
+        }
+        if !(0.5..=20.0).contains(&self.in_sample_ratio) {
+            return Err(invalid("in_sample_ratio must be between 0.5 and 20".into()));
+        }
+        let oos = (bars as f64 / (self.in_sample_ratio + self.n as f64)).floor() as usize;
+        let first_is = bars.saturating_sub(self.n * oos);
+        if oos < MIN_FOLD_BARS || first_is < MIN_FOLD_BARS {
+            return Err(invalid(format!(
+                "{bars} bars are too few for {} folds with in-sample ratio {}: every window needs at least {MIN_FOLD_BARS} bars",
+                self.n, self.in_sample_ratio
+            )));
+        }
+        Ok((0..self.n)
+            .map(|i| {
+                let start = first_is + i * oos;
+                let in_start = match self.scheme {
+                    FoldScheme::Rolling => start - first_is,
+                    FoldScheme::Anchored => 0,
+                };
+                Fold {
+                    in_sample: in_start..start,
+                    out_of_sample: start..start + oos,
+                }
+            })
+            .collect())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn rolling_windows_tile_the_series_and_end_at_the_last_bar() {
+        let spec = FoldSpec {
+            n: 3,
+            scheme: FoldScheme::Rolling,
+            in_sample_ratio: 2.0,
+        };
+        let folds = spec.split(103).expect("valid");
+        // oos = floor(103 / 5) = 20, first in-sample = 103 - 60 = 43.
+        assert_eq!(
+            folds,
+            vec![
+                Fold {
+                    in_sample: 0..43,
+                    out_of_sample: 43..63
+                },
+                Fold {
+                    in_sample: 20..63,
+                    out_of_sample: 63..83
+                },
+                Fold {
+                    in_sample: 40..83,
+                    out_of_sample: 83..103
+                },
+            ]
+        );
+    }
+
+    #[test]
+    fn anchored_windows_start_at_zero() {
+        let spec = FoldSpec {
+            scheme: FoldScheme::Anchored,
+            ..FoldSpec::default()
+        };
+        let folds = spec.split(1000).expect("valid");
+        assert_eq!(folds.len(), 4);
+        assert!(folds.iter().all(|f| f.in_sample.start == 0));
+        assert_eq!(folds[3].out_of_sample.end, 1000);
+        assert!(
+            folds
+                .windows(2)
+                .all(|w| w[0].out_of_sample.end == w[1].out_of_sample.start)
+        );
+    }
+
+    #[test]
+    fn too_short_or_out_of_range_specs_name_the_field() {
+        let e = FoldSpec::default().split(60).expect_err("too short");
+        assert!(
+            matches!(e, EngineError::InvalidConfig { ref field, .. } if field == "folds"),
+            "{e}"
+        );
+        let e = FoldSpec {
+            n: 0,
+            ..FoldSpec::default()
+        }
+        .split(1000)
+        .expect_err("n = 0");
+        assert!(e.to_string().contains("between 1 and 50"), "{e}");
+    }
+}

@@ -1,0 +1,347 @@
+//! The evaluation engine: pure computation, no I/O. A tool (a [`Strategy`]: family and
+//! parameters) is evaluated on [`Bars`] by computing its target positions once over the series
+//! ([`signals`]), trading them bar by bar ([`backtest`]) over the whole series and over every
+//! walk-forward fold ([`folds`]), and summarizing each range in [`Metrics`].
+//!
+//! Same inputs, same output, bit for bit (apart from `execution_time`, the one measured metric):
+//! every computation is sequential within an evaluation, and parallelism (rayon) is only ever
+//! across independent evaluations.
+
+pub mod backtest;
+pub mod folds;
+mod metrics;
+pub mod signals;
+
+use std::ops::Range;
+use std::time::Instant;
+
+use serde::{Deserialize, Serialize};
+use shared::dataset::Bars;
+use shared::domain::Metrics;
+use utoipa::ToSchema;
+
+pub use backtest::{BacktestConfig, BacktestRun, Costs, Trade};
+pub use folds::{Fold, FoldScheme, FoldSpec};
+pub use signals::{Position, Scratch, Strategy};
+
+/// Why an evaluation cannot run: always the caller's input, never a transient failure.
+#[derive(Debug, thiserror::Error, PartialEq)]
+pub enum EngineError {
+    /// No such family.
+    #[error("unknown tool family {0}")]
+    UnknownFamily(String),
+    /// Parameters the family's schema refuses.
+    #[error("invalid parameters: {0}")]
+    InvalidParameters(String),
+    /// A setting out of range.
+    #[error("invalid {field}: {message}")]
+    InvalidConfig {
+        /// The setting.
+        field: String,
+        /// What is wrong.
+        message: String,
+    },
+    /// The series is too short for the tool.
+    #[error("the dataset has {bars} bars; this tool needs more than {needed}")]
+    TooFewBars {
+        /// Bars in the dataset.
+        bars: usize,
+        /// Bars of warm-up the tool needs.
+        needed: usize,
+    },
+}
+
+/// How to evaluate.
+#[derive(Copy, Clone, Debug, PartialEq, Serialize, Deserialize, ToSchema)]
+#[serde(default, deny_unknown_fields)]
+pub struct EvalConfig {
+    /// Commission per fill, fraction of traded value (0..=0.1).
+    pub commission: f64,
+    /// Slippage per fill, fraction of price (0..=0.1).
+    pub slippage: f64,
+    /// Starting equity.
+    pub initial_cash: f64,
+    /// Walk-forward folds.
+    pub folds: FoldSpec,
+    /// How many times the signal computation is timed for `execution_time` (median; 1..=50).
+    pub timing_repeats: usize,
+}
+
+impl Default for EvalConfig {
+    fn default() -> Self {
+        Self {
+            commission: Costs::default().commission,
+            slippage: 0.0,
+            initial_cash: 10_000.0,
+            folds: FoldSpec::default(),
+            timing_repeats: 5,
+        }
+    }
+}
+
+impl EvalConfig {
+    /// Checks every setting.
+    ///
+    /// # Errors
+    /// [`EngineError::InvalidConfig`] naming the first bad setting.
+    pub fn validate(&self) -> Result<(), EngineError> {
+        let bad = |field: &str, message: &str| {
+            Err(EngineError::InvalidConfig {
+                field: field.into(),
+                message: message.into(),
+            })
+        };
+        if !(0.0..=0.1).contains(&self.commission) {
+            return bad("commission", "must be between 0 and 0.1");
+        }
+        if !(0.0..=0.1).contains(&self.slippage) {
+            return bad("slippage", "must be between 0 and 0.1");
+        }
+        if !(self.initial_cash.is_finite() && self.initial_cash > 0.0) {
+            return bad("initial_cash", "must be a positive number");
+        }
+        if !(1..=50).contains(&self.timing_repeats) {
+            return bad("timing_repeats", "must be between 1 and 50");
+        }
+        Ok(())
+    }
+
+    fn costs(&self) -> Costs {
+        Costs {
+            commission: self.commission,
+            slippage: self.slippage,
+        }
+    }
+}
+
+/// Metrics of one range of bars.
+#[derive(Clone, Debug, PartialEq, Serialize, ToSchema)]
+pub struct RangeReport {
+    /// First bar index.
+    pub start_bar: usize,
+    /// One past the last bar index.
+    pub end_bar: usize,
+    /// First bar's time, Unix seconds.
+    pub start: i64,
+    /// Last bar's time, Unix seconds.
+    pub end: i64,
+    /// The range's metrics.
+    pub metrics: Metrics,
+}
+
+/// One walk-forward fold's metrics.
+#[derive(Clone, Debug, PartialEq, Serialize, ToSchema)]
+pub struct FoldReport {
+    /// In-sample range.
+    pub in_sample: RangeReport,
+    /// Out-of-sample range.
+    pub out_of_sample: RangeReport,
+}
+
+/// A full evaluation.
+#[derive(Clone, Debug, PartialEq, Serialize, ToSchema)]
+pub struct Evaluation {
+    /// The whole series, traded without closing the last trade (as backtesting.py).
+    pub overall: RangeReport,
+    /// The span of all out-of-sample windows traded as one range.
+    pub out_of_sample: RangeReport,
+    /// Every fold, each traded from a flat account and closed at its end.
+    pub folds: Vec<FoldReport>,
+    /// Equity at each close of the whole series.
+    pub equity_curve: Vec<f64>,
+    /// Closed trades of the whole series.
+    pub trades: Vec<Trade>,
+}
+
+/// Evaluates strategies on one series, reusing its buffers between calls (an optimizer keeps one
+/// per thread).
+#[derive(Debug)]
+pub struct Evaluator<'a> {
+    bars: &'a Bars,
+    config: EvalConfig,
+    periods_per_year: f64,
+    scratch: Scratch,
+    targets: Vec<Position>,
+}
+
+impl<'a> Evaluator<'a> {
+    /// An evaluator of `bars` under `config`.
+    ///
+    /// # Errors
+    /// [`EngineError::InvalidConfig`] for a bad setting.
+    pub fn new(bars: &'a Bars, config: EvalConfig) -> Result<Self, EngineError> {
+        config.validate()?;
+        Ok(Self {
+            bars,
+            config,
+            // One bar a day, trading days, when the timestamps say nothing (fewer than 2 bars).
+            periods_per_year: bars.periods_per_year().unwrap_or(252.0),
+            scratch: Scratch::default(),
+            targets: Vec::new(),
+        })
+    }
+
+    /// The bars.
+    pub fn bars(&self) -> &'a Bars {
+        self.bars
+    }
+
+    /// The walk-forward folds of the series under this configuration.
+    ///
+    /// # Errors
+    /// See [`FoldSpec::split`].
+    pub fn folds(&self) -> Result<Vec<Fold>, EngineError> {
+        self.config.folds.split(self.bars.len())
+    }
+
+    fn check_length(&self, strategy: &Strategy) -> Result<(), EngineError> {
+        let needed = strategy.warmup() + 1;
+        if self.bars.len() <= needed {
+            return Err(EngineError::TooFewBars {
+                bars: self.bars.len(),
+                needed,
+            });
+        }
+        Ok(())
+    }
+
+    fn backtest_config(&self, close_at_end: bool) -> BacktestConfig {
+        BacktestConfig {
+            costs: self.config.costs(),
+            initial_cash: self.config.initial_cash,
+            close_at_end,
+            periods_per_year: self.periods_per_year,
+        }
+    }
+
+    /// Metrics of `strategy` over each of `ranges` (trades closed at each range's end),
+    /// `execution_time` left 0: the optimizer's inner loop, allocation-free after the first call.
+    ///
+    /// # Errors
+    /// [`EngineError::TooFewBars`].
+    pub fn metrics(
+        &mut self,
+        strategy: &Strategy,
+        ranges: &[Range<usize>],
+    ) -> Result<Vec<Metrics>, EngineError> {
+        self.check_length(strategy)?;
+        let end = ranges
+            .iter()
+            .map(|r| r.end)
+            .max()
+            .unwrap_or(0)
+            .min(self.bars.len());
+        strategy.targets(
+            &self.bars.close[..end],
+            &mut self.scratch,
+            &mut self.targets,
+        );
+        let cfg = self.backtest_config(true);
+        Ok(ranges
+            .iter()
+            .map(|r| {
+                backtest::run(
+                    self.bars,
+                    &self.targets,
+                    r.start..r.end.min(end),
+                    &cfg,
+                    false,
+                )
+                .metrics
+            })
+            .collect())
+    }
+
+    /// Milliseconds per 1,000 bars to compute `strategy`'s targets over the whole series,
+    /// median of the configured repeats. Leaves the targets in `self.targets`.
+    fn time_signals(&mut self, strategy: &Strategy) -> f64 {
+        let mut samples: Vec<f64> = (0..self.config.timing_repeats)
+            .map(|_| {
+                let started = Instant::now();
+                strategy.targets(&self.bars.close, &mut self.scratch, &mut self.targets);
+                started.elapsed().as_secs_f64()
+            })
+            .collect();
+        samples.sort_by(f64::total_cmp);
+        let median = samples[samples.len() / 2];
+        median * 1e3 / (self.bars.len() as f64 / 1e3)
+    }
+
+    fn report(&self, range: Range<usize>, metrics: Metrics) -> RangeReport {
+        RangeReport {
+            start: self.bars.time[range.start],
+            end: self.bars.time[range.end - 1],
+            start_bar: range.start,
+            end_bar: range.end,
+            metrics,
+        }
+    }
+
+    /// The full evaluation of `strategy`: the whole series with its equity curve and trades,
+    /// the out-of-sample span, and every fold.
+    ///
+    /// # Errors
+    /// [`EngineError`] for a series too short for the tool or for the folds.
+    pub fn evaluate(&mut self, strategy: &Strategy) -> Result<Evaluation, EngineError> {
+        self.check_length(strategy)?;
+        let folds = self.folds()?;
+        let execution_time = self.time_signals(strategy);
+        let timed = |mut m: Metrics| {
+            m.execution_time = execution_time;
+            m
+        };
+        let n = self.bars.len();
+        let whole = backtest::run(
+            self.bars,
+            &self.targets,
+            0..n,
+            &self.backtest_config(false),
+            true,
+        );
+        let closed = self.backtest_config(true);
+        let oos_span = folds[0].out_of_sample.start..n;
+        let oos = backtest::run(self.bars, &self.targets, oos_span.clone(), &closed, false);
+        let fold_reports = folds
+            .iter()
+            .map(|f| {
+                let is = backtest::run(
+                    self.bars,
+                    &self.targets,
+                    f.in_sample.clone(),
+                    &closed,
+                    false,
+                );
+                let os = backtest::run(
+                    self.bars,
+                    &self.targets,
+                    f.out_of_sample.clone(),
+                    &closed,
+                    false,
+                );
+                FoldReport {
+                    in_sample: self.report(f.in_sample.clone(), timed(is.metrics)),
+                    out_of_sample: self.report(f.out_of_sample.clone(), timed(os.metrics)),
+                }
+            })
+            .collect();
+        Ok(Evaluation {
+            overall: self.report(0..n, timed(whole.metrics)),
+            out_of_sample: self.report(oos_span, timed(oos.metrics)),
+            folds: fold_reports,
+            equity_curve: whole.equity,
+            trades: whole.trades,
+        })
+    }
+}
+
+/// Evaluates `strategy` on `bars` under `config` (see [`Evaluator::evaluate`]).
+///
+/// # Errors
+/// [`EngineError`] for invalid settings or a series too short.
+pub fn evaluate(
+    bars: &Bars,
+    strategy: &Strategy,
+    config: EvalConfig,
+) -> Result<Evaluation, EngineError> {
+    Evaluator::new(bars, config)?.evaluate(strategy)
+}
