@@ -2,6 +2,8 @@
 //!
 //! - `family/<name>`: signals + backtest + metrics over 1,000,000 synthetic bars, one thread
 //!   (throughput in bars per second).
+//! - `single/sma_crossover_2000`: one SmaCross(10, 20) backtest of a 2,000-bar daily series, one
+//!   thread (the figure to set beside backtesting.py's time per backtest).
 //! - `grid/sma_crossover_1000`: 1,000 SmaCross combinations on a 2,000-bar daily series, rayon
 //!   on all cores (time per grid; divide by 1,000 for time per backtest).
 //! - `floor/stream_2000` and `floor/stream_1m`: one streaming pass that reads every bar's open
@@ -96,6 +98,14 @@ fn grid(c: &mut Criterion) {
         .collect();
     assert_eq!(combos.len(), 1_000);
     let all = [0..bars.len()];
+    let mut single = c.benchmark_group("single");
+    single.throughput(Throughput::Elements(bars.len() as u64));
+    let mut evaluator = Evaluator::new(&bars, EvalConfig::default()).expect("valid config");
+    let classic = Strategy::SmaCrossover { fast: 10, slow: 20 };
+    single.bench_function("sma_crossover_2000", |b| {
+        b.iter(|| black_box(evaluator.metrics(&classic, &all).expect("evaluates")));
+    });
+    single.finish();
     let mut group = c.benchmark_group("grid");
     group.sample_size(20);
     group.throughput(Throughput::Elements(combos.len() as u64));

@@ -94,11 +94,86 @@ pub struct BacktestRun {
     pub equity: Vec<f64>,
 }
 
-#[derive(Debug)]
+#[derive(Copy, Clone, Debug)]
 struct Open {
     units: f64,
     price: f64,
     bar: usize,
+}
+
+/// The account while a range is traded.
+struct Sim<'a, const RECORD: bool> {
+    bars: &'a Bars,
+    commission: f64,
+    slippage: f64,
+    cash: f64,
+    open: Option<Open>,
+    pos: Position,
+    acc: Accumulator,
+    out: BacktestRun,
+}
+
+impl<const RECORD: bool> Sim<'_, RECORD> {
+    /// Closes the open trade at `price` (slippage already applied) on bar `bar`.
+    #[inline(never)]
+    fn close(&mut self, price: f64, bar: usize) {
+        let Some(open) = self.open.take() else {
+            return;
+        };
+        let gross = open.units * (price - open.price);
+        let exit_fee = self.commission * open.units.abs() * price;
+        self.cash += gross - exit_fee;
+        let pnl = gross - exit_fee - self.commission * open.units.abs() * open.price;
+        self.acc.trade(pnl);
+        self.pos = 0;
+        if RECORD {
+            self.out.trades.push(Trade {
+                entry_bar: open.bar,
+                exit_bar: bar,
+                entry_time: self.bars.time[open.bar],
+                exit_time: self.bars.time[bar],
+                entry_price: open.price,
+                exit_price: price,
+                size: open.units,
+                pnl,
+                return_pct: pnl / (open.units.abs() * open.price),
+            });
+        }
+    }
+
+    /// At bar t's open, moves to the target `want` decided at bar t-1's close.
+    #[inline(always)]
+    fn decide(&mut self, t: usize, want: Position) {
+        if want == self.pos {
+            return;
+        }
+        let o = self.bars.open[t];
+        self.close(o * (1.0 - self.slippage * f64::from(self.pos)), t);
+        if want != 0 && self.cash > 0.0 {
+            let price = o * (1.0 + self.slippage * f64::from(want));
+            let units = f64::from(want) * self.cash / (price * (1.0 + self.commission));
+            self.cash -= self.commission * units.abs() * price;
+            self.open = Some(Open {
+                units,
+                price,
+                bar: t,
+            });
+            self.pos = want;
+        }
+    }
+
+    /// Records bar t's closing equity.
+    #[inline(always)]
+    fn mark(&mut self, t: usize, in_market: bool) {
+        let equity = match &self.open {
+            Some(o) => self.cash + o.units * (self.bars.close[t] - o.price),
+            None => self.cash,
+        };
+        self.acc.bar(equity, in_market);
+        if RECORD {
+            self.out.equity.push(equity);
+        }
+    }
 }
 
 /// Trades `targets` over `range` of `bars`. `targets` must cover at least `..range.end`;
@@ -110,88 +185,53 @@ pub fn run(
     cfg: &BacktestConfig,
     record: bool,
 ) -> BacktestRun {
-    let Costs {
-        commission,
-        slippage,
-    } = cfg.costs;
-    let mut out = BacktestRun::default();
-    if range.is_empty() {
-        return out;
-    }
     if record {
-        out.equity.reserve(range.len());
+        simulate::<true>(bars, targets, range, cfg)
+    } else {
+        simulate::<false>(bars, targets, range, cfg)
     }
-    let mut acc = Accumulator::new(cfg.initial_cash);
-    let mut cash = cfg.initial_cash;
-    let mut open: Option<Open> = None;
-    let mut pos: Position = 0;
-    let last = range.end - 1;
-    let close_trade = |open: Open,
-                       price: f64,
-                       bar: usize,
-                       cash: &mut f64,
-                       acc: &mut Accumulator,
-                       trades: &mut Vec<Trade>| {
-        let gross = open.units * (price - open.price);
-        let exit_fee = commission * open.units.abs() * price;
-        *cash += gross - exit_fee;
-        let pnl = gross - exit_fee - commission * open.units.abs() * open.price;
-        acc.trade(pnl);
-        if record {
-            trades.push(Trade {
-                entry_bar: open.bar,
-                exit_bar: bar,
-                entry_time: bars.time[open.bar],
-                exit_time: bars.time[bar],
-                entry_price: open.price,
-                exit_price: price,
-                size: open.units,
-                pnl,
-                return_pct: pnl / (open.units.abs() * open.price),
-            });
-        }
+}
+
+fn simulate<const RECORD: bool>(
+    bars: &Bars,
+    targets: &[Position],
+    range: Range<usize>,
+    cfg: &BacktestConfig,
+) -> BacktestRun {
+    if range.is_empty() {
+        return BacktestRun::default();
+    }
+    let mut sim = Sim::<RECORD> {
+        bars,
+        commission: cfg.costs.commission,
+        slippage: cfg.costs.slippage,
+        cash: cfg.initial_cash,
+        open: None,
+        pos: 0,
+        acc: Accumulator::new(cfg.initial_cash),
+        out: BacktestRun::default(),
     };
-    for t in range.clone() {
-        if t > 0 {
-            let want = targets[t - 1];
-            if want != pos {
-                let o = bars.open[t];
-                if let Some(trade) = open.take() {
-                    let price = o * (1.0 - slippage * f64::from(pos));
-                    close_trade(trade, price, t, &mut cash, &mut acc, &mut out.trades);
-                }
-                pos = 0;
-                if want != 0 && cash > 0.0 {
-                    let price = o * (1.0 + slippage * f64::from(want));
-                    let units = f64::from(want) * cash / (price * (1.0 + commission));
-                    cash -= commission * units.abs() * price;
-                    open = Some(Open {
-                        units,
-                        price,
-                        bar: t,
-                    });
-                    pos = want;
-                }
-            }
-        }
-        let in_market = open.is_some();
-        let equity = match &open {
-            Some(o) if t == last && cfg.close_at_end => {
-                let price = bars.close[t] * (1.0 - slippage * f64::from(pos));
-                let trade = Open { ..*o };
-                close_trade(trade, price, t, &mut cash, &mut acc, &mut out.trades);
-                open = None;
-                cash
-            }
-            Some(o) => cash + o.units * (bars.close[t] - o.price),
-            None => cash,
-        };
-        acc.bar(equity, in_market);
-        if record {
-            out.equity.push(equity);
-        }
+    if RECORD {
+        sim.out.equity.reserve(range.len());
     }
+    let last = range.end - 1;
+    for t in range.start..last {
+        if t > 0 {
+            sim.decide(t, targets[t - 1]);
+        }
+        sim.mark(t, sim.pos != 0);
+    }
+    if last > 0 {
+        sim.decide(last, targets[last - 1]);
+    }
+    let in_market = sim.pos != 0;
+    if cfg.close_at_end {
+        let price = bars.close[last] * (1.0 - sim.slippage * f64::from(sim.pos));
+        sim.close(price, last);
+    }
+    sim.mark(last, in_market);
     let buy_and_hold = bars.close[last] / bars.close[range.start] - 1.0;
-    out.metrics = acc.finish(buy_and_hold, cfg.periods_per_year);
+    let mut out = sim.out;
+    out.metrics = sim.acc.finish(buy_and_hold, cfg.periods_per_year);
     out
 }

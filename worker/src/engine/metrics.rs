@@ -10,6 +10,8 @@ pub(crate) struct Accumulator {
     initial: f64,
     prev_equity: f64,
     peak: f64,
+    /// `peak * (1 - max_drawdown)`: equity below it is a new deepest drawdown.
+    floor: f64,
     max_drawdown: f64,
     sum_r: f64,
     sum_r2: f64,
@@ -28,6 +30,7 @@ impl Accumulator {
             initial,
             prev_equity: initial,
             peak: initial,
+            floor: initial,
             max_drawdown: 0.0,
             sum_r: 0.0,
             sum_r2: 0.0,
@@ -42,7 +45,7 @@ impl Accumulator {
     }
 
     /// One bar's closing equity, and whether a position was held over the bar.
-    #[inline]
+    #[inline(always)]
     pub(crate) fn bar(&mut self, equity: f64, in_market: bool) {
         let r = if self.prev_equity > 0.0 {
             equity / self.prev_equity - 1.0
@@ -57,11 +60,11 @@ impl Accumulator {
         self.prev_equity = equity;
         if equity > self.peak {
             self.peak = equity;
-        } else if self.peak > 0.0 {
-            let dd = 1.0 - equity / self.peak;
-            if dd > self.max_drawdown {
-                self.max_drawdown = dd;
-            }
+            self.floor = equity * (1.0 - self.max_drawdown);
+        } else if equity < self.floor {
+            // Below the deepest drawdown seen so far (one division only on new lows).
+            self.max_drawdown = 1.0 - equity / self.peak;
+            self.floor = equity;
         }
         self.bars += 1;
         self.bars_in_market += usize::from(in_market);

@@ -136,6 +136,8 @@ pub struct FoldReport {
     pub in_sample: RangeReport,
     /// Out-of-sample range.
     pub out_of_sample: RangeReport,
+    /// The fold's verdict: its out-of-sample metrics (the same as `out_of_sample.metrics`).
+    pub metrics: Metrics,
 }
 
 /// A full evaluation.
@@ -321,6 +323,7 @@ impl<'a> Evaluator<'a> {
                 FoldReport {
                     in_sample: self.report(f.in_sample.clone(), timed(is.metrics)),
                     out_of_sample: self.report(f.out_of_sample.clone(), timed(os.metrics)),
+                    metrics: timed(os.metrics),
                 }
             })
             .collect();

@@ -58,7 +58,6 @@ pub enum Strategy {
 #[derive(Debug, Default)]
 pub struct Scratch {
     pub(crate) a: Vec<f64>,
-    pub(crate) b: Vec<f64>,
 }
 
 impl Strategy {
@@ -125,7 +124,7 @@ impl Strategy {
                 lookback,
                 threshold,
             } => momentum::targets(close, lookback, threshold, out),
-            Strategy::SmaCrossover { fast, slow } => sma::targets(close, fast, slow, scratch, out),
+            Strategy::SmaCrossover { fast, slow } => sma::targets(close, fast, slow, out),
             Strategy::MeanReversion {
                 lookback,
                 entry_z,

@@ -6,29 +6,47 @@
 //! (`f[t-1] > s[t-1] && f[t] < s[t]`) makes it short. Between crosses the target holds, so the
 //! tool is flat until the first cross and always in the market after it. Touching without
 //! crossing (equal averages) changes nothing. The first possible decision is at bar `slow`.
+//!
+//! One pass: both window sums roll together (one addition and one subtraction per bar, taken
+//! afresh from the window every [`RESYNC`] bars so rounding cannot drift) and the averages are compared
+//! as `sum_f * slow` against `sum_s * fast`, which has the sign of `f - s` without dividing.
 
-use super::{Position, Scratch, rolling::sma};
+use super::Position;
+use super::rolling::RESYNC;
 
-pub(crate) fn targets(
-    close: &[f64],
-    fast: usize,
-    slow: usize,
-    scratch: &mut Scratch,
-    out: &mut [Position],
-) {
-    sma(close, fast, &mut scratch.a);
-    sma(close, slow, &mut scratch.b);
-    let (f, s) = (&scratch.a, &scratch.b);
+pub(crate) fn targets(close: &[f64], fast: usize, slow: usize, out: &mut [Position]) {
+    let n = close.len();
+    let w = fast.max(slow);
+    if n < w {
+        out.fill(0);
+        return;
+    }
+    let (wf, ws) = (fast as f64, slow as f64);
+    out[..w - 1].fill(0);
     let mut state: Position = 0;
-    for t in 0..close.len() {
-        if t >= 1 {
-            // NaN compares false, so no decision is taken before both averages exist on both bars.
-            if f[t - 1] < s[t - 1] && f[t] > s[t] {
+    // NaN until both windows are full; NaN compares false, so no decision before.
+    let mut prev = f64::NAN;
+    let mut t = w - 1;
+    while t < n {
+        // Each block starts from sums taken afresh over the window, so rounding cannot drift.
+        let mut sum_f: f64 = close[t + 1 - fast..=t].iter().sum();
+        let mut sum_s: f64 = close[t + 1 - slow..=t].iter().sum();
+        let end = (t + RESYNC).min(n);
+        loop {
+            let diff = sum_f * ws - sum_s * wf;
+            if prev < 0.0 && diff > 0.0 {
                 state = 1;
-            } else if f[t - 1] > s[t - 1] && f[t] < s[t] {
+            } else if prev > 0.0 && diff < 0.0 {
                 state = -1;
             }
+            prev = diff;
+            out[t] = state;
+            t += 1;
+            if t == end {
+                break;
+            }
+            sum_f += close[t] - close[t - fast];
+            sum_s += close[t] - close[t - slow];
         }
-        out[t] = state;
     }
 }

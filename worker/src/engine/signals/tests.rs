@@ -32,6 +32,39 @@ fn sma_crossover_ignores_averages_that_touch_without_crossing() {
 }
 
 #[test]
+fn sma_crossover_matches_a_direct_computation_across_resync_blocks() {
+    let close = price_path(
+        (0..3_000)
+            .map(|i| ((i * 7919 % 101) as f64 - 50.0) * 4e-4)
+            .collect(),
+    );
+    let mean = |t: usize, n: usize| close[t + 1 - n..=t].iter().sum::<f64>() / n as f64;
+    let (fast, slow) = (7, 31);
+    let mut state = 0;
+    let mut expected = vec![0; close.len()];
+    for t in slow..close.len() {
+        let (f0, s0, f1, s1) = (
+            mean(t - 1, fast),
+            mean(t - 1, slow),
+            mean(t, fast),
+            mean(t, slow),
+        );
+        if f0 < s0 && f1 > s1 {
+            state = 1;
+        } else if f0 > s0 && f1 < s1 {
+            state = -1;
+        }
+        expected[t] = state;
+    }
+    let got = targets(&Strategy::SmaCrossover { fast, slow }, &close);
+    assert_eq!(got, expected);
+    assert!(
+        got.iter().filter(|&&p| p != 0).count() > 2_000,
+        "the series crosses"
+    );
+}
+
+#[test]
 fn momentum_follows_the_lookback_return_beyond_the_threshold() {
     // r[2] = 12/10-1 = 0.2 > 0.1; r[3] = 0; r[4] = 9/12-1 = -0.25; r[5] = 9.9/10-1 = -0.01.
     let close = [10.0, 10.0, 12.0, 10.0, 9.0, 9.9];
