@@ -3,7 +3,9 @@
 //!
 //! - [`domain`]: money, tiers, accounts, tools, subscriptions, the ledger (pure types and rules).
 //! - [`families`]: parameter schemas of the tool families and their validation (no evaluation).
+//! - [`evaluation`]: what an evaluation is asked to do (costs, folds), checked by the API, run by the engine.
 //! - [`dataset`]: OHLCV bars in columns: parsing, validation, synthetic generators, encoding.
+//! - [`jobs`]: job kinds, statuses, payloads and backoff shared by the API, the workers and the store.
 //! - [`store`]: the [`store::Store`] trait with its SQLite and PostgreSQL implementations.
 //! - [`billing`]: the billing pass (renewals, dunning, expiries) and the sandbox clock walk.
 //! - [`payments`]: where sandbox money comes from.
@@ -15,7 +17,9 @@ pub mod clock;
 pub mod config;
 pub mod dataset;
 pub mod domain;
+pub mod evaluation;
 pub mod families;
+pub mod jobs;
 pub mod payments;
 pub mod shutdown;
 pub mod store;

@@ -1,27 +1,28 @@
 //! The evaluation engine: pure computation, no I/O. A tool (a [`Strategy`]: family and
 //! parameters) is evaluated on [`Bars`] by computing its target positions once over the series
 //! ([`signals`]), trading them bar by bar ([`backtest`]) over the whole series and over every
-//! walk-forward fold ([`folds`]), and summarizing each range in [`Metrics`].
+//! walk-forward fold ([`FoldSpec`]), and summarizing each range in [`Metrics`].
 //!
 //! Same inputs, same output, bit for bit (apart from `execution_time`, the one measured metric):
 //! every computation is sequential within an evaluation, and parallelism (rayon) is only ever
 //! across independent evaluations.
 
 pub mod backtest;
-pub mod folds;
 mod metrics;
 pub mod signals;
 
 use std::ops::Range;
 use std::time::Instant;
 
-use serde::{Deserialize, Serialize};
+use serde::Serialize;
 use shared::dataset::Bars;
 use shared::domain::Metrics;
 use utoipa::ToSchema;
 
 pub use backtest::{BacktestConfig, BacktestRun, Costs, Trade};
-pub use folds::{Fold, FoldScheme, FoldSpec};
+pub use shared::evaluation::{
+    ConfigError, EvalConfig, Fold, FoldScheme, FoldSpec, MAX_FOLDS, MIN_FOLD_BARS,
+};
 pub use signals::{Position, Scratch, Strategy};
 
 /// Why an evaluation cannot run: always the caller's input, never a transient failure.
@@ -51,66 +52,19 @@ pub enum EngineError {
     },
 }
 
-/// How to evaluate.
-#[derive(Copy, Clone, Debug, PartialEq, Serialize, Deserialize, ToSchema)]
-#[serde(default, deny_unknown_fields)]
-pub struct EvalConfig {
-    /// Commission per fill, fraction of traded value (0..=0.1).
-    pub commission: f64,
-    /// Slippage per fill, fraction of price (0..=0.1).
-    pub slippage: f64,
-    /// Starting equity.
-    pub initial_cash: f64,
-    /// Walk-forward folds.
-    pub folds: FoldSpec,
-    /// How many times the signal computation is timed for `execution_time` (median; 1..=50).
-    pub timing_repeats: usize,
-}
-
-impl Default for EvalConfig {
-    fn default() -> Self {
-        Self {
-            commission: Costs::default().commission,
-            slippage: 0.0,
-            initial_cash: 10_000.0,
-            folds: FoldSpec::default(),
-            timing_repeats: 5,
+impl From<ConfigError> for EngineError {
+    fn from(e: ConfigError) -> Self {
+        EngineError::InvalidConfig {
+            field: e.field,
+            message: e.message,
         }
     }
 }
 
-impl EvalConfig {
-    /// Checks every setting.
-    ///
-    /// # Errors
-    /// [`EngineError::InvalidConfig`] naming the first bad setting.
-    pub fn validate(&self) -> Result<(), EngineError> {
-        let bad = |field: &str, message: &str| {
-            Err(EngineError::InvalidConfig {
-                field: field.into(),
-                message: message.into(),
-            })
-        };
-        if !(0.0..=0.1).contains(&self.commission) {
-            return bad("commission", "must be between 0 and 0.1");
-        }
-        if !(0.0..=0.1).contains(&self.slippage) {
-            return bad("slippage", "must be between 0 and 0.1");
-        }
-        if !(self.initial_cash.is_finite() && self.initial_cash > 0.0) {
-            return bad("initial_cash", "must be a positive number");
-        }
-        if !(1..=50).contains(&self.timing_repeats) {
-            return bad("timing_repeats", "must be between 1 and 50");
-        }
-        Ok(())
-    }
-
-    fn costs(&self) -> Costs {
-        Costs {
-            commission: self.commission,
-            slippage: self.slippage,
-        }
+fn costs(config: &EvalConfig) -> Costs {
+    Costs {
+        commission: config.commission,
+        slippage: config.slippage,
     }
 }
 
@@ -193,7 +147,7 @@ impl<'a> Evaluator<'a> {
     /// # Errors
     /// See [`FoldSpec::split`].
     pub fn folds(&self) -> Result<Vec<Fold>, EngineError> {
-        self.config.folds.split(self.bars.len())
+        Ok(self.config.folds.split(self.bars.len())?)
     }
 
     fn check_length(&self, strategy: &Strategy) -> Result<(), EngineError> {
@@ -209,7 +163,7 @@ impl<'a> Evaluator<'a> {
 
     fn backtest_config(&self, close_at_end: bool) -> BacktestConfig {
         BacktestConfig {
-            costs: self.config.costs(),
+            costs: costs(&self.config),
             initial_cash: self.config.initial_cash,
             close_at_end,
             periods_per_year: self.periods_per_year,

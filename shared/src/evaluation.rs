@@ -1,3 +1,7 @@
+//! What an evaluation is asked to do: costs, starting equity and the walk-forward folds. The
+//! API validates these before a job is created and the worker's engine runs them, so they live
+//! here, where both can see them.
+//!
 //! Walk-forward folds: the series is cut into an initial in-sample window followed by `n`
 //! consecutive out-of-sample windows of equal length that run to the last bar. Each fold pairs
 //! one out-of-sample window with the in-sample window right before it: of fixed length
@@ -12,8 +16,6 @@ use std::ops::Range;
 
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
-
-use super::EngineError;
 
 /// Fewest bars in an out-of-sample window.
 pub const MIN_FOLD_BARS: usize = 10;
@@ -66,10 +68,10 @@ impl FoldSpec {
     /// The folds of a series of `bars` bars.
     ///
     /// # Errors
-    /// [`EngineError::InvalidConfig`] naming `folds` when the spec is out of range or the series
+    /// [`ConfigError`] naming `folds` when the spec is out of range or the series
     /// is too short for windows of [`MIN_FOLD_BARS`].
-    pub fn split(&self, bars: usize) -> Result<Vec<Fold>, EngineError> {
-        let invalid = |message: String| EngineError::InvalidConfig {
+    pub fn split(&self, bars: usize) -> Result<Vec<Fold>, ConfigError> {
+        let invalid = |message: String| ConfigError {
             field: "folds".into(),
             message,
         };
@@ -100,6 +102,72 @@ impl FoldSpec {
                 }
             })
             .collect())
+    }
+}
+
+/// A setting out of range.
+#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
+#[error("invalid {field}: {message}")]
+pub struct ConfigError {
+    /// The setting (as the API names it).
+    pub field: String,
+    /// What is wrong.
+    pub message: String,
+}
+
+/// How to evaluate.
+#[derive(Copy, Clone, Debug, PartialEq, Serialize, Deserialize, ToSchema)]
+#[serde(default, deny_unknown_fields)]
+pub struct EvalConfig {
+    /// Commission per fill, fraction of traded value (0..=0.1).
+    pub commission: f64,
+    /// Slippage per fill, fraction of price (0..=0.1).
+    pub slippage: f64,
+    /// Starting equity.
+    pub initial_cash: f64,
+    /// Walk-forward folds.
+    pub folds: FoldSpec,
+    /// How many times the signal computation is timed for `execution_time` (median; 1..=50).
+    pub timing_repeats: usize,
+}
+
+impl Default for EvalConfig {
+    fn default() -> Self {
+        Self {
+            commission: 0.002,
+            slippage: 0.0,
+            initial_cash: 10_000.0,
+            folds: FoldSpec::default(),
+            timing_repeats: 5,
+        }
+    }
+}
+
+impl EvalConfig {
+    /// Checks every setting.
+    ///
+    /// # Errors
+    /// [`ConfigError`] naming the first bad setting.
+    pub fn validate(&self) -> Result<(), ConfigError> {
+        let bad = |field: &str, message: &str| {
+            Err(ConfigError {
+                field: field.into(),
+                message: message.into(),
+            })
+        };
+        if !(0.0..=0.1).contains(&self.commission) {
+            return bad("commission", "must be between 0 and 0.1");
+        }
+        if !(0.0..=0.1).contains(&self.slippage) {
+            return bad("slippage", "must be between 0 and 0.1");
+        }
+        if !(self.initial_cash.is_finite() && self.initial_cash > 0.0) {
+            return bad("initial_cash", "must be a positive number");
+        }
+        if !(1..=50).contains(&self.timing_repeats) {
+            return bad("timing_repeats", "must be between 1 and 50");
+        }
+        Ok(())
     }
 }
 

@@ -1,0 +1,211 @@
+//! Jobs: the kinds of heavy work, their queues and payloads, and the rules of a job's life
+//! (statuses, attempts and backoff) that the API, the workers and the store all follow.
+//!
+//! The store's `jobs` row is the truth users see and the only place a job's state changes; the
+//! queue (apalis) only carries a job's id to a worker. A worker *claims* a job with a conditional
+//! update (queued -> running, attempts + 1, a lease) before running it, and writes the outcome
+//! only while it still holds that claim, so a message delivered twice runs the job once and a
+//! job whose worker died is claimed again once its lease runs out.
+
+use std::time::Duration;
+
+use chrono::{DateTime, Utc};
+use serde::{Deserialize, Serialize};
+use serde_json::Value;
+use utoipa::ToSchema;
+use uuid::Uuid;
+
+/// What a job does; each kind has its own queue.
+#[derive(Copy, Clone, Debug, PartialEq, Eq, Hash, Serialize, Deserialize, ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum JobKind {
+    /// Evaluate a tool version on a dataset (the engine's full evaluation).
+    Evaluate,
+}
+
+impl JobKind {
+    /// Every kind.
+    pub const ALL: [JobKind; 1] = [JobKind::Evaluate];
+
+    /// The name stored and shown.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            JobKind::Evaluate => "evaluate",
+        }
+    }
+
+    /// The kind called `s`.
+    pub fn parse(s: &str) -> Option<JobKind> {
+        JobKind::ALL.into_iter().find(|k| k.as_str() == s)
+    }
+
+    /// The queue its jobs travel on (before the configured prefix).
+    pub fn queue(self) -> &'static str {
+        match self {
+            JobKind::Evaluate => "evaluate",
+        }
+    }
+
+    /// How long one attempt may run before it is failed.
+    pub fn timeout(self) -> Duration {
+        match self {
+            JobKind::Evaluate => Duration::from_secs(300),
+        }
+    }
+
+    /// Attempts before a transient failure becomes final.
+    pub fn max_attempts(self) -> i32 {
+        3
+    }
+}
+
+/// Where a job is in its life. `succeeded`, `failed` and `canceled` are final.
+#[derive(Copy, Clone, Debug, PartialEq, Eq, Hash, Serialize, Deserialize, ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum JobStatus {
+    /// Waiting for a worker (new, or back after a transient failure or a lost worker).
+    Queued,
+    /// Claimed by a worker that holds its lease.
+    Running,
+    /// Finished with a result.
+    Succeeded,
+    /// Finished with an error.
+    Failed,
+    /// Stopped at the owner's request; never has a result.
+    Canceled,
+}
+
+impl JobStatus {
+    /// Every status.
+    pub const ALL: [JobStatus; 5] = [
+        JobStatus::Queued,
+        JobStatus::Running,
+        JobStatus::Succeeded,
+        JobStatus::Failed,
+        JobStatus::Canceled,
+    ];
+
+    /// The name stored and shown.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            JobStatus::Queued => "queued",
+            JobStatus::Running => "running",
+            JobStatus::Succeeded => "succeeded",
+            JobStatus::Failed => "failed",
+            JobStatus::Canceled => "canceled",
+        }
+    }
+
+    /// The status called `s`.
+    pub fn parse(s: &str) -> Option<JobStatus> {
+        JobStatus::ALL.into_iter().find(|k| k.as_str() == s)
+    }
+
+    /// Whether nothing more will happen to the job.
+    pub fn is_final(self) -> bool {
+        matches!(
+            self,
+            JobStatus::Succeeded | JobStatus::Failed | JobStatus::Canceled
+        )
+    }
+}
+
+/// A job as the store keeps it and users see it.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Job {
+    /// Id (UUID v7).
+    pub id: Uuid,
+    /// What it does.
+    pub kind: JobKind,
+    /// The account that asked for it.
+    pub owner_id: Uuid,
+    /// Where it is.
+    pub status: JobStatus,
+    /// 0..=1.
+    pub progress: f64,
+    /// What the worker is doing (or why it stopped).
+    pub message: Option<String>,
+    /// Attempts started so far.
+    pub attempts: i32,
+    /// Attempts allowed.
+    pub max_attempts: i32,
+    /// Higher runs first (enterprise work).
+    pub priority: i32,
+    /// The worker holding (or that last held) the job.
+    pub worker_id: Option<String>,
+    /// The kind's input.
+    pub payload: Value,
+    /// The output, once succeeded.
+    pub result: Option<Value>,
+    /// Problem details, once failed.
+    pub error: Option<Value>,
+    /// The owner asked to cancel; workers check it between steps.
+    pub cancel_requested: bool,
+    /// Not to be claimed before (backoff after a transient failure).
+    pub run_after: DateTime<Utc>,
+    /// The running worker's claim expires then unless renewed.
+    pub lease_until: Option<DateTime<Utc>>,
+    /// Created.
+    pub created_at: DateTime<Utc>,
+    /// First claimed.
+    pub started_at: Option<DateTime<Utc>>,
+    /// Reached a final status.
+    pub finished_at: Option<DateTime<Utc>>,
+    /// Last changed.
+    pub updated_at: DateTime<Utc>,
+}
+
+/// What travels on a queue: only the id; everything else is read from the store.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct JobMessage {
+    /// The job.
+    pub job_id: Uuid,
+}
+
+/// Input of [`JobKind::Evaluate`].
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct EvaluateToolJob {
+    /// The tool.
+    pub tool_id: Uuid,
+    /// The version evaluated (the current one when the job was created).
+    pub version: i32,
+    /// The dataset (the owner's).
+    pub dataset_id: Uuid,
+    /// Engine settings (commission, slippage, folds, ...) as the engine reads them.
+    pub config: Value,
+}
+
+/// Delay before attempt `attempt + 1` after a transient failure of attempt `attempt` (1-based):
+/// exponential from `base`, doubled each time, capped at `cap`.
+pub fn backoff(attempt: i32, base: Duration, cap: Duration) -> Duration {
+    let exp = u32::try_from(attempt.saturating_sub(1).clamp(0, 20)).unwrap_or(20);
+    base.saturating_mul(2u32.saturating_pow(exp)).min(cap)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn backoff_doubles_from_the_base_up_to_the_cap() {
+        let (base, cap) = (Duration::from_secs(1), Duration::from_secs(10));
+        let delays: Vec<_> = (1..=6).map(|a| backoff(a, base, cap).as_secs()).collect();
+        assert_eq!(delays, [1, 2, 4, 8, 10, 10]);
+    }
+
+    #[test]
+    fn names_round_trip_and_final_statuses_are_the_three_ends() {
+        for s in JobStatus::ALL {
+            assert_eq!(JobStatus::parse(s.as_str()), Some(s));
+        }
+        let finals: Vec<_> = JobStatus::ALL
+            .into_iter()
+            .filter(|s| s.is_final())
+            .collect();
+        assert_eq!(
+            finals,
+            [JobStatus::Succeeded, JobStatus::Failed, JobStatus::Canceled]
+        );
+        assert_eq!(JobKind::parse("evaluate"), Some(JobKind::Evaluate));
+    }
+}

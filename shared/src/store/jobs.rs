@@ -1,0 +1,223 @@
+//! The jobs part of the store: the `jobs` table users see (the truth about every job) and the
+//! `workers` registry operators see. Every state change is one conditional statement, so
+//! concurrent workers, a re-delivered queue message or a worker that died mid-job can never
+//! make a job run twice at once, finish twice, or lose its result.
+//!
+//! A job's life: `queued` -> (claim) `running` -> `succeeded` | `failed` | `canceled`, or back
+//! to `queued` after a transient failure (with a backoff in `run_after`) or when the running
+//! worker's lease expires (the worker died). Only the holder of the current claim (worker id and
+//! attempt number) can report progress or write the outcome.
+
+use std::time::Duration;
+
+use async_trait::async_trait;
+use chrono::{DateTime, Utc};
+use serde::Serialize;
+use serde_json::Value;
+use utoipa::ToSchema;
+use uuid::Uuid;
+
+use super::StoreResult;
+use crate::jobs::{Job, JobKind, JobStatus};
+
+/// A job to create (validated by the caller), `queued` and due at once.
+#[derive(Clone, Debug)]
+pub struct NewJob {
+    /// Id chosen by the caller (UUID v7).
+    pub id: Uuid,
+    /// Kind.
+    pub kind: JobKind,
+    /// The account asking.
+    pub owner_id: Uuid,
+    /// Higher is taken first.
+    pub priority: i32,
+    /// Attempts allowed.
+    pub max_attempts: i32,
+    /// The kind's input.
+    pub payload: Value,
+}
+
+/// Which of an owner's jobs to list.
+#[derive(Clone, Debug, Default)]
+pub struct JobFilter {
+    /// Only this status.
+    pub status: Option<JobStatus>,
+    /// Only this kind.
+    pub kind: Option<JobKind>,
+}
+
+/// The claim a worker holds on a running job: only its holder may write.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct JobClaim {
+    /// The job.
+    pub job_id: Uuid,
+    /// The worker.
+    pub worker_id: String,
+    /// The attempt the claim started (the job's `attempts` after claiming).
+    pub attempt: i32,
+}
+
+/// What the holder learns when it reports progress or renews its lease.
+#[derive(Copy, Clone, Debug, PartialEq, Eq)]
+pub struct ClaimState {
+    /// The claim is still this worker's (false: the lease expired and the job moved on, or the
+    /// job was finished by someone else); the worker must stop and write nothing.
+    pub held: bool,
+    /// The owner asked to cancel.
+    pub cancel_requested: bool,
+}
+
+/// How an attempt ended.
+#[derive(Clone, Debug, PartialEq)]
+pub enum JobOutcome {
+    /// Done: the result is stored, progress 1.
+    Succeeded {
+        /// The kind's output.
+        result: Value,
+    },
+    /// Failed for good (invalid input, timed out, or attempts used up).
+    Failed {
+        /// Problem details.
+        error: Value,
+    },
+    /// Failed for a transient reason: back to `queued`, not before `run_after`. The store turns
+    /// this into `Failed` when no attempt is left.
+    Retry {
+        /// Problem details of this attempt.
+        error: Value,
+        /// Earliest next claim.
+        run_after: DateTime<Utc>,
+    },
+    /// Stopped because the owner asked: no result is stored.
+    Canceled,
+}
+
+/// What a recovery sweep found to (re)deliver.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Dispatch {
+    /// The job.
+    pub job_id: Uuid,
+    /// Its kind (so its queue).
+    pub kind: JobKind,
+}
+
+/// A worker process as registered by its heartbeats.
+#[derive(Clone, Debug, PartialEq, Serialize, ToSchema)]
+pub struct WorkerInfo {
+    /// Unique per process start (host, pid and a random suffix).
+    pub id: String,
+    /// Host name.
+    pub host: String,
+    /// Queues it takes jobs from.
+    pub queues: Vec<String>,
+    /// Jobs it runs at once.
+    pub concurrency: i32,
+    /// Jobs it holds now.
+    pub in_flight: i32,
+    /// Process start.
+    pub started_at: DateTime<Utc>,
+    /// Last heartbeat.
+    pub heartbeat_at: DateTime<Utc>,
+    /// Set when it stopped cleanly.
+    pub stopped_at: Option<DateTime<Utc>>,
+}
+
+/// Jobs of one kind by status.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, ToSchema)]
+pub struct QueueCounts {
+    /// The kind (and queue).
+    pub queue: String,
+    /// Waiting.
+    pub queued: i64,
+    /// Held by a worker.
+    pub running: i64,
+    /// Finished with a result.
+    pub succeeded: i64,
+    /// Finished with an error.
+    pub failed: i64,
+    /// Canceled.
+    pub canceled: i64,
+}
+
+/// Jobs and workers in the store.
+#[async_trait]
+pub trait JobStore: Send + Sync {
+    /// Inserts a queued job.
+    async fn create_job(&self, new: &NewJob, now: DateTime<Utc>) -> StoreResult<Job>;
+
+    /// A job by id (the caller checks who may see it).
+    async fn job(&self, id: Uuid) -> StoreResult<Option<Job>>;
+
+    /// An owner's jobs, newest first, after the cursor.
+    async fn list_jobs(
+        &self,
+        owner: Uuid,
+        filter: &JobFilter,
+        before: Option<Uuid>,
+        limit: i64,
+    ) -> StoreResult<Vec<Job>>;
+
+    /// Removes a job that was never delivered (its enqueue failed). Only a `queued` job with no
+    /// attempt is removed; `false` otherwise.
+    async fn discard_job(&self, id: Uuid) -> StoreResult<bool>;
+
+    /// Claims the due queued job of `kind` with the highest priority (then the oldest): it
+    /// becomes `running`, attempts + 1, held by `worker` until `now + lease`. `None` when none
+    /// is due. Concurrent claims never take the same job.
+    async fn claim_job(
+        &self,
+        kind: JobKind,
+        worker: &str,
+        now: DateTime<Utc>,
+        lease: Duration,
+    ) -> StoreResult<Option<Job>>;
+
+    /// Renews the claim's lease to `now + lease` and, when given, stores progress (clamped to
+    /// 0..=1) and a message. Changes nothing when the claim is no longer held.
+    async fn touch_job(
+        &self,
+        claim: &JobClaim,
+        progress: Option<(f64, Option<&str>)>,
+        now: DateTime<Utc>,
+        lease: Duration,
+    ) -> StoreResult<ClaimState>;
+
+    /// Ends the claimed attempt. `false` (and nothing written) when the claim is no longer held.
+    async fn finish_job(
+        &self,
+        claim: &JobClaim,
+        outcome: &JobOutcome,
+        now: DateTime<Utc>,
+    ) -> StoreResult<bool>;
+
+    /// The owner cancels: a queued job becomes `canceled` at once; a running one gets
+    /// `cancel_requested` (its worker stops at the next check); a final one is left as it is.
+    /// `NotFound` for anyone but the owner.
+    async fn cancel_job(&self, owner: Uuid, id: Uuid, now: DateTime<Utc>) -> StoreResult<Job>;
+
+    /// The recovery sweep every worker runs: running jobs whose lease expired go back to
+    /// `queued` (or to `failed` when no attempt is left); then due queued jobs not delivered
+    /// within `redeliver_after` (a lost message, a retry whose backoff ended, a recovered job)
+    /// are marked delivered now and returned, at most `limit`, to be pushed again.
+    async fn recover_jobs(
+        &self,
+        now: DateTime<Utc>,
+        redeliver_after: Duration,
+        limit: i64,
+    ) -> StoreResult<Vec<Dispatch>>;
+
+    /// Records that a job's message was pushed now.
+    async fn mark_delivered(&self, id: Uuid, now: DateTime<Utc>) -> StoreResult<()>;
+
+    /// Inserts or refreshes a worker's registration.
+    async fn heartbeat_worker(&self, info: &WorkerInfo) -> StoreResult<()>;
+
+    /// Marks a worker stopped.
+    async fn stop_worker(&self, id: &str, now: DateTime<Utc>) -> StoreResult<()>;
+
+    /// Workers with a heartbeat since `since` and not stopped.
+    async fn live_workers(&self, since: DateTime<Utc>) -> StoreResult<Vec<WorkerInfo>>;
+
+    /// Per kind, how many jobs are in each status (every kind listed, zeros included).
+    async fn queue_counts(&self) -> StoreResult<Vec<QueueCounts>>;
+}
