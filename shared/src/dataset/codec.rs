@@ -103,7 +103,12 @@ pub fn decode(bytes: &[u8]) -> Result<Bars, CodecError> {
         pos += 8;
         time.push(t);
         for i in 1..n {
-            let (delta, used) = read_varint(&bytes[pos..]).ok_or(CodecError::BadTime(i))?;
+            // Fast path: most deltas of regular data fit one or two bytes.
+            let (delta, used) = match bytes.get(pos..pos + 2) {
+                Some(&[b0, _]) if b0 < 0x80 => (u64::from(b0), 1),
+                Some(&[b0, b1]) if b1 < 0x80 => (u64::from(b0 & 0x7f) | u64::from(b1) << 7, 2),
+                _ => read_varint(&bytes[pos..]).ok_or(CodecError::BadTime(i))?,
+            };
             pos += used;
             t = i64::try_from(delta)
                 .ok()
@@ -120,27 +125,35 @@ pub fn decode(bytes: &[u8]) -> Result<Bars, CodecError> {
             actual: bytes.len(),
         });
     }
-    let mut columns = bytes[pos..].chunks_exact(8 * n.max(1)).map(|chunk| {
-        chunk
-            .chunks_exact(8)
-            .map(|b| f64::from_le_bytes(b.try_into().unwrap_or([0; 8])))
-            .collect::<Vec<f64>>()
+    // `as_chunks` hands out `[u8; 8]` arrays directly: the hot loop stays a plain loop, which
+    // keeps decoding fast even in unoptimized (test) builds.
+    let (words, _) = bytes[pos..].as_chunks::<8>();
+    let mut columns = words.chunks_exact(n.max(1)).map(|column| {
+        let mut out = Vec::with_capacity(n);
+        let mut finite = true;
+        for w in column {
+            let v = f64::from_le_bytes(*w);
+            finite &= v.is_finite();
+            out.push(v);
+        }
+        (out, finite)
     });
-    let mut next = || columns.next().unwrap_or_default();
-    let bars = Bars {
-        time,
-        open: next(),
-        high: next(),
-        low: next(),
-        close: next(),
-        volume: next(),
-    };
-    for column in [&bars.open, &bars.high, &bars.low, &bars.close, &bars.volume] {
-        if let Some(i) = column.iter().position(|v| !v.is_finite()) {
+    let mut next = || columns.next().unwrap_or((Vec::new(), true));
+    let [open, high, low, close, volume] = [next(), next(), next(), next(), next()];
+    for (column, finite) in [&open, &high, &low, &close, &volume] {
+        if !finite {
+            let i = column.iter().position(|v| !v.is_finite()).unwrap_or(0);
             return Err(CodecError::NonFinite(i));
         }
     }
-    Ok(bars)
+    Ok(Bars {
+        time,
+        open: open.0,
+        high: high.0,
+        low: low.0,
+        close: close.0,
+        volume: volume.0,
+    })
 }
 
 fn read8(bytes: &[u8], at: usize) -> Option<[u8; 8]> {
