@@ -73,9 +73,9 @@ pub enum ApiError {
     /// 409: conflicts with the current state.
     #[error("{0}")]
     Conflict(String),
-    /// 413: body over the limit.
-    #[error("request body too large")]
-    PayloadTooLarge,
+    /// 413: body over the limit (which limit, in words).
+    #[error("{0}")]
+    PayloadTooLarge(String),
     /// 415: body of the wrong media type.
     #[error("{0}")]
     UnsupportedMediaType(String),
@@ -141,7 +141,7 @@ impl ApiError {
                 "Method not allowed",
             ),
             Self::Conflict(_) => (StatusCode::CONFLICT, "conflict", "Conflict"),
-            Self::PayloadTooLarge => (
+            Self::PayloadTooLarge(_) => (
                 StatusCode::PAYLOAD_TOO_LARGE,
                 "payload-too-large",
                 "Payload too large",

@@ -41,7 +41,7 @@ async fn read_body<S: Send + Sync>(req: Request, state: &S) -> Result<(bool, Byt
     let json = is_json(req.headers());
     let bytes = Bytes::from_request(req, state).await.map_err(|e| {
         if e.status() == axum::http::StatusCode::PAYLOAD_TOO_LARGE {
-            ApiError::PayloadTooLarge
+            ApiError::PayloadTooLarge("request body too large".into())
         } else {
             ApiError::BadRequest(format!(
                 "could not read the request body: {}",

@@ -2,7 +2,8 @@
 //! in one process.
 //!
 //! - [`startup`]: [`startup::Application`], the router and its layers.
-//! - [`routes`]: one module per area (accounts, families, tools, subscriptions, admin, health).
+//! - [`routes`]: one module per area (accounts, families, tools, subscriptions, datasets, admin,
+//!   health).
 //! - [`auth`]: bearer API keys and the admin key.
 //! - [`error`]: [`error::ApiError`] rendered as problem+json.
 //! - [`extract`]: extractors whose rejections are problem+json.

@@ -58,6 +58,34 @@ macro_rules! store_test {
     };
 }
 
+/// [`store_test!`] on an app whose settings `tweak` adjusts first (limits, sandbox mode...).
+#[macro_export]
+macro_rules! store_test_with {
+    ($name:ident, $tweak:expr, |$app:ident| $body:block) => {
+        mod $name {
+            #[allow(unused_imports)]
+            use super::*;
+
+            #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+            async fn sqlite() {
+                let $app = $crate::spawn_app_with($crate::Backend::Sqlite, $tweak)
+                    .await
+                    .expect("SQLite is always available");
+                $body
+            }
+
+            #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+            async fn postgres() {
+                let Some($app) = $crate::spawn_app_with($crate::Backend::Postgres, $tweak).await
+                else {
+                    return;
+                };
+                $body
+            }
+        }
+    };
+}
+
 /// A response: status, JSON body (Null when empty or not JSON) and headers.
 #[derive(Debug)]
 pub struct Resp {
@@ -473,6 +501,72 @@ impl TestApp {
         assert_eq!(body["ok"], json!(true), "admin ledger check: {body}");
         assert_eq!(body["total"], json!(0.0));
     }
+}
+
+impl TestApp {
+    /// POST with a raw body of the given content type (`None`: no `Content-Type` header).
+    pub async fn post_raw(
+        &self,
+        path: &str,
+        key: &str,
+        content_type: Option<&str>,
+        body: impl Into<reqwest::Body>,
+    ) -> Resp {
+        let mut req = self
+            .client
+            .post(format!("{}{}", self.address, path))
+            .bearer_auth(key)
+            .body(body);
+        if let Some(ct) = content_type {
+            req = req.header("content-type", ct);
+        }
+        Self::read(req.send().await.expect("request sent")).await
+    }
+
+    /// POST a CSV body (`Content-Type: text/csv`).
+    pub async fn post_csv(&self, path: &str, key: &str, body: impl Into<reqwest::Body>) -> Resp {
+        self.post_raw(path, key, Some("text/csv"), body).await
+    }
+
+    /// Generates a dataset for `owner` from `generator` (a generator spec) and returns it
+    /// (`{"dataset": ...}`'s object); 201, or 200 when the owner already has the content.
+    pub async fn generated_dataset(&self, owner: &User, generator: Value) -> Value {
+        let res = self
+            .post(
+                "/v1/datasets",
+                &owner.key,
+                &json!({ "generator": generator }),
+            )
+            .await;
+        assert!(
+            res.status == StatusCode::CREATED || res.status == StatusCode::OK,
+            "dataset generated: {} {}",
+            res.status,
+            res.body
+        );
+        res.body["dataset"].clone()
+    }
+
+    /// A small synthetic dataset of `owner` (GBM, 500 daily bars from 2020-01-01, seed 42)
+    /// and its id. Calling it again for the same owner returns the same dataset.
+    pub async fn dataset(&self, owner: &User) -> Uuid {
+        let d = self
+            .generated_dataset(owner, json!({"kind": "gbm", "bars": 500, "seed": 42}))
+            .await;
+        d["id"]
+            .as_str()
+            .and_then(|s| s.parse().ok())
+            .expect("dataset id")
+    }
+}
+
+/// The bundled EURUSD hourly file (5,000 bars, unnamed first column): the repository's
+/// `testdata/` copy, else the shared data directory.
+pub fn eurusd_csv() -> Vec<u8> {
+    let repo = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../testdata/EURUSD.csv");
+    std::fs::read(&repo)
+        .or_else(|_| std::fs::read("/work/shared/data/EURUSD.csv"))
+        .expect("EURUSD.csv in testdata/ or /work/shared/data/")
 }
 
 /// A JSON decimal amount in cents.

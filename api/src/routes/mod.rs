@@ -2,6 +2,7 @@
 
 pub mod accounts;
 pub mod admin;
+pub mod datasets;
 pub mod families;
 pub mod health;
 pub mod stats;
@@ -20,6 +21,7 @@ pub fn router() -> OpenApiRouter<AppState> {
         .merge(families::router())
         .merge(tools::router())
         .merge(subscriptions::router())
+        .merge(datasets::router())
         .merge(admin::router())
         .merge(stats::router())
 }
