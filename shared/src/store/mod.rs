@@ -9,6 +9,7 @@
 //! one stored response per idempotency key, and balances that only a conditional update
 //! (`balance >= amount`) can debit.
 
+pub mod jobs;
 mod model;
 pub mod postgres;
 mod rows;
@@ -30,6 +31,10 @@ use crate::domain::{
 };
 use crate::payments::PaymentReceipt;
 
+pub use jobs::{
+    ClaimState, Dispatch, JobClaim, JobFilter, JobOutcome, JobStore, NewJob, QueueCounts,
+    WorkerInfo,
+};
 pub use model::*;
 
 /// Errors of the store.
@@ -103,7 +108,7 @@ pub type Render<'a, T> = &'a (dyn Fn(&T) -> (u16, Value) + Send + Sync);
 
 /// The persistence interface of the marketplace.
 #[async_trait]
-pub trait Store: Send + Sync + std::fmt::Debug {
+pub trait Store: jobs::JobStore + Send + Sync + std::fmt::Debug {
     /// Which backend this is.
     fn kind(&self) -> DatabaseKind;
 

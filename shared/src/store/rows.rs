@@ -6,13 +6,14 @@ use serde_json::{Map, Value};
 use sqlx::types::Json;
 use uuid::Uuid;
 
-use super::{InvoiceLine, StoreError};
+use super::{InvoiceLine, StoreError, WorkerInfo};
 use crate::dataset::stats::ReturnStats;
 use crate::dataset::synth::GeneratorSpec;
 use crate::domain::{
     Account, AccountKind, Dataset, DatasetSource, LedgerEntry, Money, Subscription,
     SubscriptionStatus, Tier, Tool, ToolVersion, TransactionKind,
 };
+use crate::jobs::{Job, JobKind, JobStatus};
 
 fn corrupt(e: String) -> StoreError {
     StoreError::Corrupt(e)
@@ -246,6 +247,87 @@ impl TryFrom<DatasetRow> for Dataset {
             stats: r.stats.0,
             created_at: r.created_at,
         })
+    }
+}
+
+#[derive(sqlx::FromRow)]
+pub(super) struct JobRow {
+    id: Uuid,
+    kind: String,
+    owner_id: Uuid,
+    status: String,
+    progress: f64,
+    message: Option<String>,
+    attempts: i32,
+    max_attempts: i32,
+    priority: i32,
+    worker_id: Option<String>,
+    payload: Json<Value>,
+    result: Option<Json<Value>>,
+    error: Option<Json<Value>>,
+    cancel_requested: bool,
+    run_after: DateTime<Utc>,
+    lease_until: Option<DateTime<Utc>>,
+    created_at: DateTime<Utc>,
+    started_at: Option<DateTime<Utc>>,
+    finished_at: Option<DateTime<Utc>>,
+    updated_at: DateTime<Utc>,
+}
+
+impl TryFrom<JobRow> for Job {
+    type Error = StoreError;
+    fn try_from(r: JobRow) -> Result<Self, StoreError> {
+        Ok(Job {
+            id: r.id,
+            kind: JobKind::parse(&r.kind)
+                .ok_or_else(|| corrupt(format!("job {}: unknown kind {:?}", r.id, r.kind)))?,
+            owner_id: r.owner_id,
+            status: JobStatus::parse(&r.status)
+                .ok_or_else(|| corrupt(format!("job {}: unknown status {:?}", r.id, r.status)))?,
+            progress: r.progress,
+            message: r.message,
+            attempts: r.attempts,
+            max_attempts: r.max_attempts,
+            priority: r.priority,
+            worker_id: r.worker_id,
+            payload: r.payload.0,
+            result: r.result.map(|j| j.0),
+            error: r.error.map(|j| j.0),
+            cancel_requested: r.cancel_requested,
+            run_after: r.run_after,
+            lease_until: r.lease_until,
+            created_at: r.created_at,
+            started_at: r.started_at,
+            finished_at: r.finished_at,
+            updated_at: r.updated_at,
+        })
+    }
+}
+
+#[derive(sqlx::FromRow)]
+pub(super) struct WorkerRow {
+    id: String,
+    host: String,
+    queues: Json<Vec<String>>,
+    concurrency: i32,
+    in_flight: i32,
+    started_at: DateTime<Utc>,
+    heartbeat_at: DateTime<Utc>,
+    stopped_at: Option<DateTime<Utc>>,
+}
+
+impl From<WorkerRow> for WorkerInfo {
+    fn from(r: WorkerRow) -> Self {
+        WorkerInfo {
+            id: r.id,
+            host: r.host,
+            queues: r.queues.0,
+            concurrency: r.concurrency,
+            in_flight: r.in_flight,
+            started_at: r.started_at,
+            heartbeat_at: r.heartbeat_at,
+            stopped_at: r.stopped_at,
+        }
     }
 }
 

@@ -90,3 +90,5 @@ include!("sql/store_impl.rs");
 include!("sql/billing.rs");
 include!("sql/stats.rs");
 include!("sql/datasets.rs");
+include!("sql/jobs.rs");
+include!("sql/job_workers.rs");

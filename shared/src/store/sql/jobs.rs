@@ -1,0 +1,315 @@
+// Jobs, shared by both backends (see `common.rs` and `store/jobs.rs` for the contract). Every
+// state change is one conditional statement: a claim is `status = 'queued'` -> `running`, and
+// only the holder of the current claim (`worker_id` and `attempts`) can renew or end it.
+// `skip_locked!()` is ` FOR UPDATE SKIP LOCKED` on PostgreSQL (concurrent claimers and sweepers
+// take different rows without waiting) and empty on SQLite (whose writers are serialized by
+// `BEGIN IMMEDIATE`). The workers registry and the queue counts are in `job_workers.rs`.
+
+use super::rows::{JobRow, WorkerRow};
+use crate::jobs::{Job, JobKind, JobStatus};
+
+macro_rules! job_cols {
+    () => {
+        "id, kind, owner_id, status, progress, message, attempts, max_attempts, priority, worker_id, \
+         payload, result, error, cancel_requested, run_after, lease_until, created_at, started_at, \
+         finished_at, updated_at"
+    };
+}
+
+/// The claim condition: the job is running under this worker's current attempt.
+macro_rules! held_by {
+    ($id:literal, $worker:literal, $attempt:literal) => {
+        concat!(" WHERE id = ", $id, " AND status = 'running' AND worker_id = ", $worker, " AND attempts = ", $attempt)
+    };
+}
+
+/// `now + d` (or `now - d`), refusing durations beyond the calendar.
+fn shifted(now: DateTime<Utc>, d: Duration, forward: bool) -> StoreResult<DateTime<Utc>> {
+    let delta = chrono::TimeDelta::from_std(d).map_err(|e| StoreError::Conflict(format!("duration out of range: {e}")))?;
+    let at = if forward { now.checked_add_signed(delta) } else { now.checked_sub_signed(delta) };
+    at.ok_or_else(|| StoreError::Conflict("duration out of range".into()))
+}
+
+/// The problem stored on a job whose worker died during its last attempt.
+fn worker_lost() -> Value {
+    serde_json::json!({
+        "type": "about:blank",
+        "title": "Worker lost",
+        "status": 500,
+        "detail": "the worker running this job stopped responding on its last attempt",
+    })
+}
+
+async fn fetch_job(tx: &mut Tx, id: Uuid) -> StoreResult<Option<Job>> {
+    let row: Option<JobRow> = sqlx::query_as(concat!("SELECT ", job_cols!(), " FROM jobs WHERE id = $1"))
+        .bind(id)
+        .fetch_optional(&mut **tx)
+        .await?;
+    row.map(Job::try_from).transpose()
+}
+
+#[async_trait]
+impl JobStore for This {
+    async fn create_job(&self, new: &NewJob, now: DateTime<Utc>) -> StoreResult<Job> {
+        // `delivered_at = now`: the caller pushes the message right after; the recovery sweep
+        // re-pushes it only if the job is still queued `redeliver_after` later.
+        let row: JobRow = sqlx::query_as(concat!(
+            "INSERT INTO jobs (id, kind, owner_id, status, progress, attempts, max_attempts, priority, payload, \
+             cancel_requested, run_after, delivered_at, created_at, updated_at) \
+             VALUES ($1, $2, $3, 'queued', 0, 0, $4, $5, $6, $7, $8, $8, $8, $8) RETURNING ",
+            job_cols!()
+        ))
+        .bind(new.id)
+        .bind(new.kind.as_str())
+        .bind(new.owner_id)
+        .bind(new.max_attempts)
+        .bind(new.priority)
+        .bind(Json(&new.payload))
+        .bind(false)
+        .bind(now)
+        .fetch_one(&self.pool)
+        .await?;
+        row.try_into()
+    }
+
+    async fn job(&self, id: Uuid) -> StoreResult<Option<Job>> {
+        let row: Option<JobRow> = sqlx::query_as(concat!("SELECT ", job_cols!(), " FROM jobs WHERE id = $1"))
+            .bind(id)
+            .fetch_optional(&self.pool)
+            .await?;
+        row.map(Job::try_from).transpose()
+    }
+
+    async fn list_jobs(&self, owner: Uuid, filter: &JobFilter, before: Option<Uuid>, limit: i64) -> StoreResult<Vec<Job>> {
+        let rows: Vec<JobRow> = sqlx::query_as(concat!(
+            "SELECT ",
+            job_cols!(),
+            " FROM jobs WHERE owner_id = $1 AND ($2 IS NULL OR status = $2) AND ($3 IS NULL OR kind = $3) \
+             AND ($4 IS NULL OR id < $4) ORDER BY id DESC LIMIT $5"
+        ))
+        .bind(owner)
+        .bind(filter.status.map(JobStatus::as_str))
+        .bind(filter.kind.map(JobKind::as_str))
+        .bind(before)
+        .bind(limit)
+        .fetch_all(&self.pool)
+        .await?;
+        convert(rows)
+    }
+
+    async fn discard_job(&self, id: Uuid) -> StoreResult<bool> {
+        let done = sqlx::query("DELETE FROM jobs WHERE id = $1 AND status = 'queued' AND attempts = 0")
+            .bind(id)
+            .execute(&self.pool)
+            .await?
+            .rows_affected();
+        Ok(done == 1)
+    }
+
+    async fn claim_job(&self, kind: JobKind, worker: &str, now: DateTime<Utc>, lease: Duration) -> StoreResult<Option<Job>> {
+        let lease_until = shifted(now, lease, true)?;
+        let mut tx = self.begin().await?;
+        // The outer `status = 'queued'` re-checks the row once locked: on PostgreSQL a claimer
+        // that raced another one for the same row sees it running and takes nothing.
+        let row: Option<JobRow> = sqlx::query_as(concat!(
+            "UPDATE jobs SET status = 'running', attempts = attempts + 1, worker_id = $1, lease_until = $2, \
+             started_at = COALESCE(started_at, $3), updated_at = $3 \
+             WHERE id = (SELECT id FROM jobs WHERE kind = $4 AND status = 'queued' AND run_after <= $3 \
+                         ORDER BY priority DESC, id LIMIT 1",
+            skip_locked!(),
+            ") AND status = 'queued' RETURNING ",
+            job_cols!()
+        ))
+        .bind(worker)
+        .bind(lease_until)
+        .bind(now)
+        .bind(kind.as_str())
+        .fetch_optional(&mut *tx)
+        .await?;
+        tx.commit().await?;
+        row.map(Job::try_from).transpose()
+    }
+
+    async fn touch_job(
+        &self,
+        claim: &JobClaim,
+        progress: Option<(f64, Option<&str>)>,
+        now: DateTime<Utc>,
+        lease: Duration,
+    ) -> StoreResult<ClaimState> {
+        let lease_until = shifted(now, lease, true)?;
+        let row: Option<(bool,)> = match progress {
+            None => {
+                sqlx::query_as(concat!(
+                    "UPDATE jobs SET lease_until = $1, updated_at = $2",
+                    held_by!("$3", "$4", "$5"),
+                    " RETURNING cancel_requested"
+                ))
+                .bind(lease_until)
+                .bind(now)
+                .bind(claim.job_id)
+                .bind(&claim.worker_id)
+                .bind(claim.attempt)
+                .fetch_optional(&self.pool)
+                .await?
+            }
+            Some((fraction, message)) => {
+                // NaN would pass no range check; it means "no idea", so 0.
+                let fraction = if fraction.is_nan() { 0.0 } else { fraction.clamp(0.0, 1.0) };
+                // No message keeps the previous one.
+                sqlx::query_as(concat!(
+                    "UPDATE jobs SET lease_until = $1, updated_at = $2, progress = $3, message = COALESCE($4, message)",
+                    held_by!("$5", "$6", "$7"),
+                    " RETURNING cancel_requested"
+                ))
+                .bind(lease_until)
+                .bind(now)
+                .bind(fraction)
+                .bind(message)
+                .bind(claim.job_id)
+                .bind(&claim.worker_id)
+                .bind(claim.attempt)
+                .fetch_optional(&self.pool)
+                .await?
+            }
+        };
+        Ok(match row {
+            Some((cancel_requested,)) => ClaimState { held: true, cancel_requested },
+            None => ClaimState { held: false, cancel_requested: false },
+        })
+    }
+
+    async fn finish_job(&self, claim: &JobClaim, outcome: &JobOutcome, now: DateTime<Utc>) -> StoreResult<bool> {
+        let query = match outcome {
+            JobOutcome::Succeeded { result } => sqlx::query(concat!(
+                "UPDATE jobs SET status = 'succeeded', progress = 1, result = $1, finished_at = $2, lease_until = NULL, \
+                 updated_at = $2",
+                held_by!("$3", "$4", "$5")
+            ))
+            .bind(Json(result)),
+            JobOutcome::Failed { error } => sqlx::query(concat!(
+                "UPDATE jobs SET status = 'failed', error = $1, finished_at = $2, lease_until = NULL, updated_at = $2",
+                held_by!("$3", "$4", "$5")
+            ))
+            .bind(Json(error)),
+            JobOutcome::Canceled => sqlx::query(concat!(
+                "UPDATE jobs SET status = 'canceled', message = $1, finished_at = $2, lease_until = NULL, updated_at = $2",
+                held_by!("$3", "$4", "$5")
+            ))
+            .bind("canceled by the owner"),
+            // The last attempt's error stays in `error` for visibility either way; with no
+            // attempt left the job fails for good, otherwise it waits for `run_after` and the
+            // recovery sweep (`delivered_at` NULL) pushes it again.
+            JobOutcome::Retry { error, .. } => sqlx::query(concat!(
+                "UPDATE jobs SET error = $1, updated_at = $2, lease_until = NULL, \
+                 status = CASE WHEN attempts >= max_attempts THEN 'failed' ELSE 'queued' END, \
+                 finished_at = CASE WHEN attempts >= max_attempts THEN $2 ELSE NULL END, \
+                 run_after = CASE WHEN attempts >= max_attempts THEN run_after ELSE $6 END, \
+                 worker_id = CASE WHEN attempts >= max_attempts THEN worker_id ELSE NULL END, \
+                 delivered_at = NULL",
+                held_by!("$3", "$4", "$5")
+            ))
+            .bind(Json(error)),
+        };
+        let query = query.bind(now).bind(claim.job_id).bind(&claim.worker_id).bind(claim.attempt);
+        let query = match outcome {
+            JobOutcome::Retry { run_after, .. } => query.bind(*run_after),
+            _ => query,
+        };
+        Ok(query.execute(&self.pool).await?.rows_affected() == 1)
+    }
+
+    async fn cancel_job(&self, owner: Uuid, id: Uuid, now: DateTime<Utc>) -> StoreResult<Job> {
+        let mut tx = self.begin().await?;
+        // A queued job ends now (a message still on the queue finds it canceled and claims
+        // nothing); a running one is flagged for its worker; a final one is left alone.
+        sqlx::query(
+            "UPDATE jobs SET status = CASE WHEN status = 'queued' THEN 'canceled' ELSE status END, \
+             message = CASE WHEN status = 'queued' THEN $1 ELSE message END, \
+             finished_at = CASE WHEN status = 'queued' THEN $2 ELSE finished_at END, \
+             cancel_requested = $3, updated_at = $2 \
+             WHERE id = $4 AND owner_id = $5 AND status IN ('queued', 'running')",
+        )
+        .bind("canceled by the owner")
+        .bind(now)
+        .bind(true)
+        .bind(id)
+        .bind(owner)
+        .execute(&mut *tx)
+        .await?;
+        let job = fetch_job(&mut tx, id).await?.filter(|j| j.owner_id == owner).ok_or(StoreError::NotFound)?;
+        tx.commit().await?;
+        Ok(job)
+    }
+
+    async fn recover_jobs(&self, now: DateTime<Utc>, redeliver_after: Duration, limit: i64) -> StoreResult<Vec<Dispatch>> {
+        let delivered_before = shifted(now, redeliver_after, false)?;
+        let mut tx = self.begin().await?;
+        // Leases that ran out: the worker died (or hung past its lease). A row locked now is
+        // being renewed or finished by its worker: skipped, it is not lost.
+        sqlx::query(concat!(
+            "UPDATE jobs SET status = CASE WHEN attempts < max_attempts THEN 'queued' ELSE 'failed' END, \
+             run_after = CASE WHEN attempts < max_attempts THEN $1 ELSE run_after END, \
+             worker_id = CASE WHEN attempts < max_attempts THEN NULL ELSE worker_id END, \
+             message = CASE WHEN attempts < max_attempts THEN $2 ELSE message END, \
+             error = CASE WHEN attempts < max_attempts THEN error ELSE $3 END, \
+             finished_at = CASE WHEN attempts < max_attempts THEN NULL ELSE $1 END, \
+             delivered_at = NULL, lease_until = NULL, updated_at = $1 \
+             WHERE id IN (SELECT id FROM jobs WHERE status = 'running' AND lease_until < $1",
+            skip_locked!(),
+            ")"
+        ))
+        .bind(now)
+        .bind("worker lost; retrying")
+        .bind(Json(worker_lost()))
+        .execute(&mut *tx)
+        .await?;
+        // Due queued jobs whose message was not pushed lately: lost, retried, or recovered.
+        let rows: Vec<(Uuid, String, i32)> = sqlx::query_as(concat!(
+            "UPDATE jobs SET delivered_at = $1 \
+             WHERE id IN (SELECT id FROM jobs WHERE status = 'queued' AND run_after <= $1 \
+                          AND (delivered_at IS NULL OR delivered_at < $2) ORDER BY priority DESC, id LIMIT $3",
+            skip_locked!(),
+            ") RETURNING id, kind, priority"
+        ))
+        .bind(now)
+        .bind(delivered_before)
+        .bind(limit)
+        .fetch_all(&mut *tx)
+        .await?;
+        tx.commit().await?;
+        let mut rows = rows;
+        rows.sort_by(|a, b| b.2.cmp(&a.2).then(a.0.cmp(&b.0)));
+        rows.into_iter()
+            .map(|(job_id, kind, _)| {
+                let kind = JobKind::parse(&kind).ok_or_else(|| StoreError::Corrupt(format!("job {job_id}: unknown kind {kind:?}")))?;
+                Ok(Dispatch { job_id, kind })
+            })
+            .collect()
+    }
+
+    async fn mark_delivered(&self, id: Uuid, now: DateTime<Utc>) -> StoreResult<()> {
+        sqlx::query("UPDATE jobs SET delivered_at = $1 WHERE id = $2")
+            .bind(now)
+            .bind(id)
+            .execute(&self.pool)
+            .await?;
+        Ok(())
+    }
+
+    async fn heartbeat_worker(&self, info: &WorkerInfo) -> StoreResult<()> {
+        self.upsert_worker(info).await
+    }
+
+    async fn stop_worker(&self, id: &str, now: DateTime<Utc>) -> StoreResult<()> {
+        self.mark_worker_stopped(id, now).await
+    }
+
+    async fn live_workers(&self, since: DateTime<Utc>) -> StoreResult<Vec<WorkerInfo>> {
+        self.workers_since(since).await
+    }
+
+    async fn queue_counts(&self) -> StoreResult<Vec<QueueCounts>> {
+        self.count_jobs().await
+    }
+}
