@@ -212,7 +212,15 @@ impl IntoResponse for ApiError {
             Self::Unavailable(_) => tracing::warn!(error.message = %self, "dependency unavailable"),
             _ => {}
         }
-        problem_response(self.problem())
+        let unavailable = matches!(self, Self::Unavailable(_));
+        let mut response = problem_response(self.problem());
+        if unavailable {
+            response.headers_mut().insert(
+                axum::http::header::RETRY_AFTER,
+                axum::http::HeaderValue::from_static("1"),
+            );
+        }
+        response
     }
 }
 

@@ -72,8 +72,10 @@ impl Application {
         sandbox_clock: Option<Arc<ManualClock>>,
     ) -> anyhow::Result<Self> {
         let store = shared::store::connect(&settings.database).await?;
+        let queues = shared::queue::Queues::connect(&settings).await?;
         let listener = TcpListener::bind(settings.api.bind).await?;
         let state = AppState {
+            queues,
             store,
             settings: Arc::new(settings),
             clock,
@@ -142,7 +144,7 @@ fn spawn_embedded_roles(state: &AppState, token: &CancellationToken) -> Vec<Role
     let worker = worker::Worker::new(
         state.settings.clone(),
         state.store.clone(),
-        state.clock.clone(),
+        state.queues.clone(),
     );
     let scheduler = scheduler::Scheduler::new(
         state.settings.clone(),

@@ -6,6 +6,7 @@ use chrono::{DateTime, Utc};
 use shared::clock::{ManualClock, SharedClock};
 use shared::config::Settings;
 use shared::payments::PaymentProvider;
+use shared::queue::Queues;
 use shared::store::Store;
 
 /// Everything a handler needs; cheap to clone.
@@ -21,11 +22,19 @@ pub struct AppState {
     pub payments: Arc<dyn PaymentProvider>,
     /// Sandbox mode only: the same clock as `clock`, which an admin may move.
     pub sandbox_clock: Option<Arc<ManualClock>>,
+    /// Where jobs are enqueued.
+    pub queues: Queues,
 }
 
 impl AppState {
     /// The current time from the product's clock.
     pub fn now(&self) -> DateTime<Utc> {
         self.clock.now()
+    }
+
+    /// The time of the job platform: always the system clock (leases and backoffs are
+    /// operational time, not the sandbox's business time).
+    pub fn job_now(&self) -> DateTime<Utc> {
+        Utc::now()
     }
 }

@@ -154,12 +154,24 @@ pub struct RedisSettings {
 pub struct QueueSettings {
     /// Prefix of every queue name (tests use a unique one each).
     pub prefix: String,
+    /// The embedded queue's SQLite file when Redis is not configured (default: next to a SQLite
+    /// store's file, else in the temporary directory). The queue only carries job ids: losing
+    /// it loses no job, because workers redeliver queued jobs from the store.
+    pub sqlite_path: Option<String>,
+    /// Most jobs of one kind waiting at once; beyond it enqueueing answers 503 with
+    /// Retry-After (admission control: apalis-redis workers crash on backlogs of about 8,000).
+    pub max_depth: i64,
+    /// How long an enqueue may wait for the queue before it answers 503.
+    pub push_timeout_ms: u64,
 }
 
 impl Default for QueueSettings {
     fn default() -> Self {
         Self {
             prefix: "marketplace".into(),
+            sqlite_path: None,
+            max_depth: 5_000,
+            push_timeout_ms: 2_000,
         }
     }
 }
@@ -172,6 +184,23 @@ pub struct WorkerSettings {
     pub concurrency: usize,
     /// Queues this worker takes jobs from (empty: all).
     pub queues: Vec<String>,
+    /// A running job's claim lasts this long unless renewed (renewed every third of it); a job
+    /// whose worker died is taken again within about this time plus `recover_interval_ms`.
+    pub lease_secs: u64,
+    /// How often idle workers look for queue messages.
+    pub poll_interval_ms: u64,
+    /// How often each worker sweeps the store for expired claims and undelivered jobs.
+    pub recover_interval_ms: u64,
+    /// A queued job whose message has not been taken within this time is pushed again.
+    pub redeliver_after_secs: u64,
+    /// How often a worker refreshes its registration.
+    pub heartbeat_secs: u64,
+    /// On shutdown, how long in-flight jobs may take to finish before they are left to others.
+    pub shutdown_grace_secs: u64,
+    /// First retry delay after a transient failure; doubles per attempt.
+    pub retry_base_ms: u64,
+    /// Longest retry delay.
+    pub retry_cap_secs: u64,
 }
 
 impl Default for WorkerSettings {
@@ -179,6 +208,14 @@ impl Default for WorkerSettings {
         Self {
             concurrency: 2,
             queues: Vec::new(),
+            lease_secs: 15,
+            poll_interval_ms: 100,
+            recover_interval_ms: 1_000,
+            redeliver_after_secs: 30,
+            heartbeat_secs: 5,
+            shutdown_grace_secs: 30,
+            retry_base_ms: 1_000,
+            retry_cap_secs: 60,
         }
     }
 }
@@ -375,6 +412,17 @@ impl Settings {
                 }
                 "MARKETPLACE_QUEUE_PREFIX" => self.queue.prefix = value.clone(),
                 "MARKETPLACE_WORKER_CONCURRENCY" => self.worker.concurrency = parse(name, value)?,
+                "MARKETPLACE_WORKER_LEASE_SECS" => self.worker.lease_secs = parse(name, value)?,
+                "MARKETPLACE_WORKER_REDELIVER_AFTER_SECS" => {
+                    self.worker.redeliver_after_secs = parse(name, value)?
+                }
+                "MARKETPLACE_WORKER_SHUTDOWN_GRACE_SECS" => {
+                    self.worker.shutdown_grace_secs = parse(name, value)?
+                }
+                "MARKETPLACE_QUEUE_MAX_DEPTH" => self.queue.max_depth = parse(name, value)?,
+                "MARKETPLACE_QUEUE_SQLITE_PATH" => {
+                    self.queue.sqlite_path = Some(value.trim().to_owned())
+                }
                 "MARKETPLACE_SCHEDULER_CRON" => self.scheduler.cron = value.trim().to_owned(),
                 "MARKETPLACE_SCHEDULER_BATCH_SIZE" => {
                     self.scheduler.batch_size = parse(name, value)?

@@ -223,10 +223,7 @@ mod tests {
     #[test]
     fn too_short_or_out_of_range_specs_name_the_field() {
         let e = FoldSpec::default().split(60).expect_err("too short");
-        assert!(
-            matches!(e, EngineError::InvalidConfig { ref field, .. } if field == "folds"),
-            "{e}"
-        );
+        assert_eq!(e.field, "folds", "{e}");
         let e = FoldSpec {
             n: 0,
             ..FoldSpec::default()

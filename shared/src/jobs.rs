@@ -21,16 +21,20 @@ use uuid::Uuid;
 pub enum JobKind {
     /// Evaluate a tool version on a dataset (the engine's full evaluation).
     Evaluate,
+    /// Does nothing but sleep cooperatively for `sleep_ms` (operators' smoke tests and the
+    /// platform's own throughput benchmark; admin only).
+    Noop,
 }
 
 impl JobKind {
     /// Every kind.
-    pub const ALL: [JobKind; 1] = [JobKind::Evaluate];
+    pub const ALL: [JobKind; 2] = [JobKind::Evaluate, JobKind::Noop];
 
     /// The name stored and shown.
     pub fn as_str(self) -> &'static str {
         match self {
             JobKind::Evaluate => "evaluate",
+            JobKind::Noop => "noop",
         }
     }
 
@@ -41,15 +45,19 @@ impl JobKind {
 
     /// The queue its jobs travel on (before the configured prefix).
     pub fn queue(self) -> &'static str {
-        match self {
-            JobKind::Evaluate => "evaluate",
-        }
+        self.as_str()
+    }
+
+    /// The kind whose queue is called `name`.
+    pub fn from_queue(name: &str) -> Option<JobKind> {
+        JobKind::ALL.into_iter().find(|k| k.queue() == name)
     }
 
     /// How long one attempt may run before it is failed.
     pub fn timeout(self) -> Duration {
         match self {
             JobKind::Evaluate => Duration::from_secs(300),
+            JobKind::Noop => Duration::from_secs(60),
         }
     }
 
@@ -173,6 +181,18 @@ pub struct EvaluateToolJob {
     pub dataset_id: Uuid,
     /// Engine settings (commission, slippage, folds, ...) as the engine reads them.
     pub config: Value,
+}
+
+/// Input of [`JobKind::Noop`].
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[serde(default, deny_unknown_fields)]
+pub struct NoopJob {
+    /// How long to sleep (checking for cancellation every 10 ms).
+    pub sleep_ms: u64,
+    /// This job's own timeout instead of the kind's.
+    pub timeout_ms: Option<u64>,
+    /// Fail with a transient error on the first `fail_attempts` attempts (tests of retries).
+    pub fail_attempts: i32,
 }
 
 /// Delay before attempt `attempt + 1` after a transient failure of attempt `attempt` (1-based):

@@ -8,6 +8,7 @@
 //! - [`jobs`]: job kinds, statuses, payloads and backoff shared by the API, the workers and the store.
 //! - [`store`]: the [`store::Store`] trait with its SQLite and PostgreSQL implementations.
 //! - [`billing`]: the billing pass (renewals, dunning, expiries) and the sandbox clock walk.
+//! - [`queue`]: the apalis queues (Redis or embedded SQLite) that carry job ids to workers.
 //! - [`payments`]: where sandbox money comes from.
 //! - [`config`], [`telemetry`], [`clock`], [`shutdown`]: process plumbing every binary uses the same way.
 #![warn(missing_docs)]
@@ -21,6 +22,7 @@ pub mod evaluation;
 pub mod families;
 pub mod jobs;
 pub mod payments;
+pub mod queue;
 pub mod shutdown;
 pub mod store;
 pub mod telemetry;

@@ -4,7 +4,6 @@ use std::process::ExitCode;
 use std::sync::Arc;
 
 use clap::Parser;
-use shared::clock::SystemClock;
 use shared::config::Settings;
 use tokio_util::sync::CancellationToken;
 use worker::Worker;
@@ -46,13 +45,20 @@ async fn main() -> ExitCode {
             return ExitCode::from(1);
         }
     };
+    let queues = match shared::queue::Queues::connect(&settings).await {
+        Ok(q) => q,
+        Err(e) => {
+            eprintln!("marketplace-worker: cannot connect to the queue: {e:#}");
+            return ExitCode::from(1);
+        }
+    };
     let token = CancellationToken::new();
     let stop = token.clone();
     tokio::spawn(async move {
         shared::shutdown::signal().await;
         stop.cancel();
     });
-    match Worker::new(Arc::new(settings), store, Arc::new(SystemClock))
+    match Worker::new(Arc::new(settings), store, queues)
         .run(token)
         .await
     {

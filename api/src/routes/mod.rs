@@ -3,8 +3,11 @@
 pub mod accounts;
 pub mod admin;
 pub mod datasets;
+pub mod evaluations;
 pub mod families;
+pub mod fleet;
 pub mod health;
+pub mod jobs;
 pub mod stats;
 pub mod subscriptions;
 pub mod tools;
@@ -22,6 +25,9 @@ pub fn router() -> OpenApiRouter<AppState> {
         .merge(tools::router())
         .merge(subscriptions::router())
         .merge(datasets::router())
+        .merge(evaluations::router())
+        .merge(jobs::router())
+        .merge(fleet::router())
         .merge(admin::router())
         .merge(stats::router())
 }

@@ -1,0 +1,121 @@
+//! `POST /v1/tools/{id}/evaluations`: evaluates a tool version on one of the caller's datasets
+//! as an `evaluate` job (202 with the job). Everything that can be checked before the job runs
+//! is checked here (access, dataset ownership, settings, folds against the dataset's length),
+//! so a job only fails for reasons that could not be known in advance.
+
+use axum::Json;
+use axum::extract::State;
+use axum::http::StatusCode;
+use serde::Deserialize;
+use serde_json::Value;
+use shared::domain::Tier;
+use shared::evaluation::{EvalConfig, FoldSpec};
+use shared::jobs::{EvaluateToolJob, JobKind};
+use utoipa::ToSchema;
+use utoipa_axum::{router::OpenApiRouter, routes};
+use uuid::Uuid;
+
+use crate::auth::AccountCaller;
+use crate::error::{ApiError, ApiResult};
+use crate::extract::{ApiJson, ApiPath};
+use crate::routes::jobs::{JobEnvelope, accepted, enqueue};
+use crate::state::AppState;
+
+pub(crate) fn router() -> OpenApiRouter<AppState> {
+    OpenApiRouter::new().routes(routes!(create_evaluation))
+}
+
+/// Priority of jobs run for enterprise-tier subscribers (others: 0).
+pub const ENTERPRISE_PRIORITY: i32 = 10;
+
+/// Body of `POST /v1/tools/{id}/evaluations`.
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct CreateEvaluation {
+    /// One of the caller's datasets.
+    pub dataset_id: Uuid,
+    /// Tool version (default: the current one).
+    pub version: Option<i32>,
+    /// Walk-forward folds (default 4 rolling folds, in-sample ratio 3).
+    pub folds: Option<FoldSpec>,
+    /// Commission per fill as a fraction of traded value (default 0.002).
+    pub commission: Option<f64>,
+    /// Slippage per fill as a fraction of price (default 0).
+    pub slippage: Option<f64>,
+    /// Starting equity (default 10,000).
+    pub initial_cash: Option<f64>,
+}
+
+/// Evaluates a tool on a dataset (creator or live subscriber; the dataset must be the
+/// caller's). Answers 202 with the job; its result is the engine's evaluation.
+#[utoipa::path(post, path = "/v1/tools/{id}/evaluations", tag = "jobs", security(("bearer" = [])),
+    params(("id" = Uuid, Path, description = "tool id")), request_body = CreateEvaluation,
+    responses((status = 202, body = JobEnvelope), (status = 403, body = crate::error::Problem),
+        (status = 404, body = crate::error::Problem), (status = 422, body = crate::error::Problem),
+        (status = 503, body = crate::error::Problem)))]
+async fn create_evaluation(
+    State(state): State<AppState>,
+    AccountCaller(caller): AccountCaller,
+    ApiPath(id): ApiPath<Uuid>,
+    ApiJson(body): ApiJson<CreateEvaluation>,
+) -> ApiResult<(StatusCode, Json<JobEnvelope>)> {
+    let tool = state
+        .store
+        .tool(id)
+        .await?
+        .filter(|t| t.deleted_at.is_none() || t.creator_id == caller.id)
+        .ok_or(ApiError::NotFound("tool"))?;
+    let mut priority = 0;
+    if tool.creator_id != caller.id {
+        let sub = state.store.live_subscription(id, caller.id).await?;
+        match sub {
+            Some(s) if s.has_access(state.now()) => {
+                if s.tier == Tier::Enterprise {
+                    priority = ENTERPRISE_PRIORITY;
+                }
+            }
+            _ => {
+                return Err(ApiError::Forbidden(
+                    "evaluating a tool needs an active subscription to it".into(),
+                ));
+            }
+        }
+    }
+    let dataset = state
+        .store
+        .dataset(caller.id, body.dataset_id)
+        .await?
+        .ok_or_else(|| ApiError::invalid("dataset_id", "no such dataset of yours"))?;
+    let version = body.version.unwrap_or(tool.current_version);
+    if !(1..=tool.current_version).contains(&version) {
+        return Err(ApiError::invalid(
+            "version",
+            format!("must be between 1 and {}", tool.current_version),
+        ));
+    }
+    let defaults = EvalConfig::default();
+    let config = EvalConfig {
+        commission: body.commission.unwrap_or(defaults.commission),
+        slippage: body.slippage.unwrap_or(defaults.slippage),
+        initial_cash: body.initial_cash.unwrap_or(defaults.initial_cash),
+        folds: body.folds.unwrap_or(defaults.folds),
+        ..defaults
+    };
+    config
+        .validate()
+        .map_err(|e| ApiError::invalid(e.field, e.message))?;
+    let rows = usize::try_from(dataset.rows).unwrap_or(usize::MAX);
+    config
+        .folds
+        .split(rows)
+        .map_err(|e| ApiError::invalid(e.field, e.message))?;
+    let payload = EvaluateToolJob {
+        tool_id: tool.id,
+        version,
+        dataset_id: dataset.id,
+        config: serde_json::to_value(config).unwrap_or(Value::Null),
+    };
+    let payload = serde_json::to_value(payload).map_err(|e| ApiError::Unexpected(e.into()))?;
+    let job = enqueue(&state, caller.id, JobKind::Evaluate, priority, payload).await?;
+    Ok(accepted(&job))
+}

@@ -1,0 +1,330 @@
+//! Jobs: every heavy piece of work is a job. Enqueueing writes the job's row (the truth users
+//! see) and pushes its id onto the kind's queue; a push that fails removes the row again and
+//! answers 503, so an acknowledged job is never lost and a refused one never runs.
+//!
+//! `GET /v1/jobs/{id}/events` streams Server-Sent Events: a `status` event on every change of
+//! status, progress or message, then an `end` event with the final job, after which the stream
+//! closes (at once for a job that already finished). The stream reads the store, so it works
+//! whichever process runs the job.
+
+use std::convert::Infallible;
+use std::time::Duration;
+
+use axum::Json;
+use axum::extract::State;
+use axum::http::StatusCode;
+use axum::response::sse::{Event, KeepAlive, Sse};
+use chrono::{DateTime, Utc};
+use futures::Stream;
+use serde::{Deserialize, Serialize};
+use serde_json::Value;
+use shared::jobs::{Job, JobKind, JobMessage, JobStatus};
+use shared::store::{JobFilter, NewJob};
+use utoipa::{IntoParams, ToSchema};
+use utoipa_axum::{router::OpenApiRouter, routes};
+use uuid::Uuid;
+
+use crate::auth::{AccountCaller, Caller};
+use crate::error::{ApiError, ApiResult};
+use crate::extract::{ApiPath, ApiQuery};
+use crate::pagination::{decode_cursor, page_limit, paginate};
+use crate::state::AppState;
+
+pub(crate) fn router() -> OpenApiRouter<AppState> {
+    OpenApiRouter::new()
+        .routes(routes!(list_jobs))
+        .routes(routes!(get_job))
+        .routes(routes!(cancel_job))
+        .routes(routes!(job_events))
+}
+
+/// A job as users see it.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct JobView {
+    /// Id.
+    pub id: Uuid,
+    /// What it does (`evaluate`, `noop`).
+    pub kind: JobKind,
+    /// The account that asked for it.
+    pub owner_id: Uuid,
+    /// `queued`, `running`, `succeeded`, `failed` or `canceled`.
+    pub status: JobStatus,
+    /// 0..=1.
+    pub progress: f64,
+    /// What the worker is doing, or why it stopped.
+    pub message: Option<String>,
+    /// Attempts started.
+    pub attempts: i32,
+    /// Attempts allowed.
+    pub max_attempts: i32,
+    /// Higher runs first.
+    pub priority: i32,
+    /// The worker holding (or that last held) it.
+    pub worker_id: Option<String>,
+    /// The owner asked to cancel.
+    pub cancel_requested: bool,
+    /// The output, once succeeded.
+    pub result: Option<Value>,
+    /// Problem details, once failed (or of the last failed attempt while retrying).
+    pub error: Option<Value>,
+    /// Not claimed before (backoff).
+    pub run_after: DateTime<Utc>,
+    /// Created.
+    pub created_at: DateTime<Utc>,
+    /// First claimed.
+    pub started_at: Option<DateTime<Utc>>,
+    /// Finished.
+    pub finished_at: Option<DateTime<Utc>>,
+    /// Last changed.
+    pub updated_at: DateTime<Utc>,
+}
+
+impl From<&Job> for JobView {
+    fn from(j: &Job) -> Self {
+        Self {
+            id: j.id,
+            kind: j.kind,
+            owner_id: j.owner_id,
+            status: j.status,
+            progress: j.progress,
+            message: j.message.clone(),
+            attempts: j.attempts,
+            max_attempts: j.max_attempts,
+            priority: j.priority,
+            worker_id: j.worker_id.clone(),
+            cancel_requested: j.cancel_requested,
+            result: j.result.clone(),
+            error: j.error.clone(),
+            run_after: j.run_after,
+            created_at: j.created_at,
+            started_at: j.started_at,
+            finished_at: j.finished_at,
+            updated_at: j.updated_at,
+        }
+    }
+}
+
+/// `{job}`.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct JobEnvelope {
+    /// The job.
+    pub job: JobView,
+}
+
+/// `{jobs, next_cursor}`.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct JobList {
+    /// The caller's jobs, newest first.
+    pub jobs: Vec<JobView>,
+    /// Pass as `cursor` for the next page; absent on the last one.
+    pub next_cursor: Option<String>,
+}
+
+/// Creates a queued job and pushes it onto its queue. 503 (and no job) when the queue does not
+/// take it.
+pub(crate) async fn enqueue(
+    state: &AppState,
+    owner: Uuid,
+    kind: JobKind,
+    priority: i32,
+    payload: Value,
+) -> ApiResult<Job> {
+    let new = NewJob {
+        id: Uuid::now_v7(),
+        kind,
+        owner_id: owner,
+        priority,
+        max_attempts: kind.max_attempts(),
+        payload,
+    };
+    let job = state.store.create_job(&new, state.job_now()).await?;
+    if let Err(e) = state.queues.push(kind, JobMessage { job_id: job.id }).await {
+        tracing::warn!(error = %e, job_id = %job.id, "enqueue failed; removing the job");
+        // If the removal fails too, the job stays queued and the recovery sweep delivers it
+        // once the queue is back: the caller was told 503, but nothing is lost either way.
+        let _ = state.store.discard_job(job.id).await;
+        return Err(ApiError::Unavailable(
+            "the job queue is unavailable; nothing was enqueued, retry later".into(),
+        ));
+    }
+    Ok(job)
+}
+
+/// The 202 answer of every endpoint that enqueues.
+pub(crate) fn accepted(job: &Job) -> (StatusCode, Json<JobEnvelope>) {
+    (StatusCode::ACCEPTED, Json(JobEnvelope { job: job.into() }))
+}
+
+async fn visible_job(state: &AppState, caller: &Caller, id: Uuid) -> ApiResult<Job> {
+    let job = state
+        .store
+        .job(id)
+        .await?
+        .ok_or(ApiError::NotFound("job"))?;
+    match caller {
+        Caller::Admin => Ok(job),
+        Caller::Account(a) if a.id == job.owner_id => Ok(job),
+        Caller::Account(_) => Err(ApiError::NotFound("job")),
+    }
+}
+
+/// A job (its owner or the admin).
+#[utoipa::path(get, path = "/v1/jobs/{id}", tag = "jobs", security(("bearer" = [])),
+    params(("id" = Uuid, Path, description = "job id")),
+    responses((status = 200, body = JobEnvelope), (status = 404, body = crate::error::Problem)))]
+async fn get_job(
+    State(state): State<AppState>,
+    caller: Caller,
+    ApiPath(id): ApiPath<Uuid>,
+) -> ApiResult<Json<JobEnvelope>> {
+    let job = visible_job(&state, &caller, id).await?;
+    Ok(Json(JobEnvelope { job: (&job).into() }))
+}
+
+/// Filters of `GET /v1/jobs`.
+#[derive(Debug, Deserialize, IntoParams)]
+#[serde(deny_unknown_fields)]
+pub struct JobQuery {
+    /// Only this status.
+    pub status: Option<String>,
+    /// Only this kind.
+    pub kind: Option<String>,
+    /// Page size (1..=100, default 20).
+    pub limit: Option<u32>,
+    /// From a previous page's `next_cursor`.
+    pub cursor: Option<String>,
+}
+
+/// The caller's jobs, newest first.
+#[utoipa::path(get, path = "/v1/jobs", tag = "jobs", security(("bearer" = [])), params(JobQuery),
+    responses((status = 200, body = JobList), (status = 422, body = crate::error::Problem)))]
+async fn list_jobs(
+    State(state): State<AppState>,
+    AccountCaller(caller): AccountCaller,
+    ApiQuery(q): ApiQuery<JobQuery>,
+) -> ApiResult<Json<JobList>> {
+    let status = q
+        .status
+        .as_deref()
+        .map(|s| {
+            JobStatus::parse(s).ok_or_else(|| {
+                ApiError::invalid(
+                    "status",
+                    "expected queued, running, succeeded, failed or canceled",
+                )
+            })
+        })
+        .transpose()?;
+    let kind = q
+        .kind
+        .as_deref()
+        .map(|k| {
+            JobKind::parse(k).ok_or_else(|| {
+                let known: Vec<_> = JobKind::ALL.iter().map(|k| k.as_str()).collect();
+                ApiError::invalid("kind", format!("expected one of {}", known.join(", ")))
+            })
+        })
+        .transpose()?;
+    let limit = page_limit(q.limit)?;
+    let before = decode_cursor(q.cursor.as_deref())?;
+    let rows = state
+        .store
+        .list_jobs(
+            caller.id,
+            &JobFilter { status, kind },
+            before,
+            i64::from(limit) + 1,
+        )
+        .await?;
+    let (rows, next_cursor) = paginate(rows, limit, |j| j.id);
+    Ok(Json(JobList {
+        jobs: rows.iter().map(JobView::from).collect(),
+        next_cursor,
+    }))
+}
+
+/// Cancels a job (its owner): a queued job is canceled at once, a running one stops at its
+/// next check and never stores a result; a finished one is returned as it is.
+#[utoipa::path(post, path = "/v1/jobs/{id}/cancel", tag = "jobs", security(("bearer" = [])),
+    params(("id" = Uuid, Path, description = "job id")),
+    responses((status = 200, body = JobEnvelope), (status = 404, body = crate::error::Problem)))]
+async fn cancel_job(
+    State(state): State<AppState>,
+    AccountCaller(caller): AccountCaller,
+    ApiPath(id): ApiPath<Uuid>,
+) -> ApiResult<Json<JobEnvelope>> {
+    let job = state
+        .store
+        .cancel_job(caller.id, id, state.job_now())
+        .await
+        .map_err(|e| match e {
+            shared::store::StoreError::NotFound => ApiError::NotFound("job"),
+            e => e.into(),
+        })?;
+    Ok(Json(JobEnvelope { job: (&job).into() }))
+}
+
+/// How often an event stream looks at its job.
+const EVENT_POLL: Duration = Duration::from_millis(100);
+
+/// Live status, progress and the final result as Server-Sent Events (its owner or the admin).
+#[utoipa::path(get, path = "/v1/jobs/{id}/events", tag = "jobs", security(("bearer" = [])),
+    params(("id" = Uuid, Path, description = "job id")),
+    responses((status = 200, description = "text/event-stream of `status` events, then one `end` event"),
+        (status = 404, body = crate::error::Problem)))]
+async fn job_events(
+    State(state): State<AppState>,
+    caller: Caller,
+    ApiPath(id): ApiPath<Uuid>,
+) -> ApiResult<Sse<impl Stream<Item = Result<Event, Infallible>>>> {
+    let first = visible_job(&state, &caller, id).await?;
+    let stream = async_stream(state, first);
+    Ok(Sse::new(stream).keep_alive(KeepAlive::default()))
+}
+
+fn event(name: &str, job: &Job) -> Event {
+    let body = serde_json::to_string(&JobEnvelope { job: job.into() }).unwrap_or_default();
+    Event::default().event(name).data(body)
+}
+
+type EventKey = (JobStatus, u64, Option<String>);
+
+fn async_stream(state: AppState, first: Job) -> impl Stream<Item = Result<Event, Infallible>> {
+    let id = first.id;
+    futures::stream::unfold(
+        (Some(first), None::<EventKey>, false),
+        move |(pending, last, done)| {
+            let state = state.clone();
+            async move {
+                if done {
+                    return None;
+                }
+                let mut next = pending;
+                loop {
+                    let current = match next.take() {
+                        Some(j) => j,
+                        None => {
+                            tokio::time::sleep(EVENT_POLL).await;
+                            match state.store.job(id).await {
+                                Ok(Some(j)) => j,
+                                Ok(None) => return None,
+                                Err(_) => continue,
+                            }
+                        }
+                    };
+                    let key = (
+                        current.status,
+                        current.progress.to_bits(),
+                        current.message.clone(),
+                    );
+                    if current.status.is_final() {
+                        return Some((Ok(event("end", &current)), (None, Some(key), true)));
+                    }
+                    if last.as_ref() != Some(&key) {
+                        return Some((Ok(event("status", &current)), (None, Some(key), false)));
+                    }
+                }
+            }
+        },
+    )
+}

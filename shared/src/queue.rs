@@ -1,0 +1,214 @@
+//! The queues jobs travel on: apalis-redis when `REDIS_URL` is set (distributed mode), else
+//! apalis-sqlite on a local file (embedded mode). One queue per job kind,
+//! `{prefix}:{kind}`. A message only carries a job id and means "a job of this kind is waiting":
+//! the worker that takes it claims the best due job of that kind from the store (highest
+//! priority, then oldest), so priorities hold whatever order messages arrive in, and a message
+//! that finds nothing to claim is simply dropped.
+//!
+//! Nothing depends on the queue for safety: apalis' own retries, timeouts and heartbeat recovery
+//! are not used (see ../shared/notes/stack-1.0.md for why). Handlers always acknowledge; attempts,
+//! backoff, timeouts and recovery of jobs whose worker died are the store's and the worker
+//! runtime's. A lost message (Redis restarted empty, a push that failed after the row was
+//! written) is made good by the workers' recovery sweep, which pushes again any queued job not
+//! taken within `worker.redeliver_after_secs`.
+
+use std::time::Duration;
+
+use apalis::prelude::TaskSink;
+use apalis_redis::{ConnectionManager, RedisStorage};
+use apalis_sqlite::SqliteStorage;
+use secrecy::ExposeSecret;
+use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions};
+
+use crate::config::{DatabaseKind, Settings};
+use crate::jobs::{JobKind, JobMessage};
+
+/// Why a message could not be pushed.
+#[derive(Debug, thiserror::Error)]
+pub enum QueueError {
+    /// The queue did not answer in time.
+    #[error("the queue did not answer within {0:?}")]
+    Timeout(Duration),
+    /// The queue refused or failed.
+    #[error("queue error: {0}")]
+    Backend(String),
+}
+
+/// The queue backend, cheap to clone (a connection manager or a pool).
+#[derive(Clone)]
+pub enum Queues {
+    /// apalis-redis.
+    Redis {
+        /// Reconnects by itself after Redis restarts.
+        conn: ConnectionManager,
+        /// Queue name prefix.
+        prefix: String,
+        /// Push deadline.
+        push_timeout: Duration,
+    },
+    /// apalis-sqlite on a local file.
+    Sqlite {
+        /// The queue database (not the store's).
+        pool: sqlx::SqlitePool,
+        /// Queue name prefix.
+        prefix: String,
+        /// Push deadline.
+        push_timeout: Duration,
+    },
+}
+
+impl std::fmt::Debug for Queues {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "Queues({})", self.backend_name())
+    }
+}
+
+impl Queues {
+    /// Connects to Redis when configured, else opens (creating) the embedded queue file.
+    ///
+    /// # Errors
+    /// When Redis cannot be reached at start or the queue file cannot be opened.
+    pub async fn connect(settings: &Settings) -> anyhow::Result<Self> {
+        let prefix = settings.queue.prefix.clone();
+        let push_timeout = Duration::from_millis(settings.queue.push_timeout_ms);
+        if let Some(url) = &settings.redis.url {
+            let conn = apalis_redis::connect(url.expose_secret()).await?;
+            return Ok(Queues::Redis {
+                conn,
+                prefix,
+                push_timeout,
+            });
+        }
+        let path = match &settings.queue.sqlite_path {
+            Some(p) => std::path::PathBuf::from(p),
+            None => default_sqlite_path(settings),
+        };
+        if let Some(dir) = path.parent()
+            && !dir.as_os_str().is_empty()
+        {
+            std::fs::create_dir_all(dir)?;
+        }
+        let options = SqliteConnectOptions::new()
+            .filename(&path)
+            .create_if_missing(true)
+            .journal_mode(SqliteJournalMode::Wal)
+            .busy_timeout(Duration::from_secs(10));
+        let pool = SqlitePoolOptions::new()
+            .max_connections(4)
+            .connect_with(options)
+            .await?;
+        SqliteStorage::<()>::setup(&pool).await?;
+        // `setup` turns durability off on one connection; messages are re-creatable from the
+        // store, but keep the file consistent across crashes.
+        sqlx::query("PRAGMA synchronous = NORMAL")
+            .execute(&pool)
+            .await?;
+        Ok(Queues::Sqlite {
+            pool,
+            prefix,
+            push_timeout,
+        })
+    }
+
+    /// `redis` or `sqlite`.
+    pub fn backend_name(&self) -> &'static str {
+        match self {
+            Queues::Redis { .. } => "redis",
+            Queues::Sqlite { .. } => "sqlite",
+        }
+    }
+
+    /// The full name of a kind's queue.
+    pub fn name(&self, kind: JobKind) -> String {
+        let prefix = match self {
+            Queues::Redis { prefix, .. } | Queues::Sqlite { prefix, .. } => prefix,
+        };
+        format!("{prefix}:{}", kind.queue())
+    }
+
+    /// The Redis storage of a kind's queue (Redis backend only).
+    pub fn redis_storage(&self, kind: JobKind) -> Option<RedisStorage<JobMessage>> {
+        match self {
+            Queues::Redis { conn, .. } => Some(
+                RedisStorage::new(conn.clone())
+                    .with_config(apalis_redis::Config::default().queue(self.name(kind))),
+            ),
+            Queues::Sqlite { .. } => None,
+        }
+    }
+
+    /// The SQLite storage of a kind's queue (embedded backend only).
+    pub fn sqlite_storage(&self, kind: JobKind) -> Option<SqliteStorage<JobMessage>> {
+        match self {
+            Queues::Sqlite { pool, .. } => Some(
+                SqliteStorage::new(pool)
+                    .with_config(apalis_sqlite::Config::default().queue(self.name(kind))),
+            ),
+            Queues::Redis { .. } => None,
+        }
+    }
+
+    /// Pushes a message onto a kind's queue, failing after the push deadline rather than
+    /// hanging while the queue is down.
+    ///
+    /// # Errors
+    /// [`QueueError`] when the queue is unreachable or refuses.
+    pub async fn push(&self, kind: JobKind, message: JobMessage) -> Result<(), QueueError> {
+        let (timeout, pushed) = match self {
+            Queues::Redis { push_timeout, .. } => {
+                let mut storage = self.redis_storage(kind).ok_or_else(unreachable_backend)?;
+                (
+                    *push_timeout,
+                    tokio::time::timeout(*push_timeout, async move {
+                        storage
+                            .push(message)
+                            .await
+                            .map_err(|e| QueueError::Backend(e.to_string()))
+                    })
+                    .await,
+                )
+            }
+            Queues::Sqlite { push_timeout, .. } => {
+                let mut storage = self.sqlite_storage(kind).ok_or_else(unreachable_backend)?;
+                (
+                    *push_timeout,
+                    tokio::time::timeout(*push_timeout, async move {
+                        storage
+                            .push(message)
+                            .await
+                            .map_err(|e| QueueError::Backend(e.to_string()))
+                    })
+                    .await,
+                )
+            }
+        };
+        pushed.map_err(|_| QueueError::Timeout(timeout))?
+    }
+}
+
+fn unreachable_backend() -> QueueError {
+    QueueError::Backend("queue backend mismatch".into())
+}
+
+/// Next to a SQLite store (`data/marketplace.db` -> `data/marketplace.queue.db`), else a file
+/// per process in the temporary directory (the queue of a PostgreSQL store without Redis is
+/// only ever used by this one process).
+fn default_sqlite_path(settings: &Settings) -> std::path::PathBuf {
+    let url = settings.database.url.expose_secret();
+    if matches!(settings.database.kind(), Ok(DatabaseKind::Sqlite)) {
+        let file = url
+            .trim_start_matches("sqlite://")
+            .trim_start_matches("sqlite:")
+            .split('?')
+            .next()
+            .unwrap_or_default();
+        if !file.is_empty() && !file.contains(":memory:") {
+            return std::path::PathBuf::from(format!("{file}.queue"));
+        }
+    }
+    std::env::temp_dir().join(format!(
+        "marketplace-queue-{}-{}.db",
+        std::process::id(),
+        uuid::Uuid::new_v4().simple()
+    ))
+}

@@ -1,0 +1,333 @@
+//! Jobs end to end in embedded mode (the API process runs the worker pool; the queue is
+//! apalis-sqlite), on SQLite and PostgreSQL stores: an evaluation job runs the real engine,
+//! progress streams as Server-Sent Events, cancellation, retries with backoff, timeouts, and
+//! what operators see.
+
+use serde_json::{Value, json};
+use shared::domain::Metric;
+use tests::{ADMIN_KEY, TestApp, store_test, store_test_with};
+
+async fn evaluable_tool(app: &TestApp) -> (tests::User, String, uuid::Uuid) {
+    let creator = app.user("creator").await;
+    let tool = app
+        .tool(&creator, TestApp::tool_body("Cross", 10.0, "basic"))
+        .await;
+    let dataset = app.dataset(&creator).await;
+    (
+        creator,
+        tool["id"].as_str().expect("id").to_owned(),
+        dataset,
+    )
+}
+
+store_test!(
+    an_evaluation_job_runs_the_engine_and_keeps_its_result,
+    |app| {
+        let (creator, tool, dataset) = evaluable_tool(&app).await;
+
+        let job = app
+            .post(
+                &format!("/v1/tools/{tool}/evaluations"),
+                &creator.key,
+                &json!({"dataset_id": dataset, "folds": {"n": 3, "scheme": "anchored"}}),
+            )
+            .await
+            .expect(202)["job"]
+            .clone();
+        assert_eq!(job["kind"], json!("evaluate"));
+        assert_eq!(job["owner_id"], json!(creator.id.to_string()));
+        let id = job["id"].as_str().expect("id");
+        let done = app.wait_job(id, &creator.key, 60).await;
+
+        assert_eq!(done["status"], json!("succeeded"), "{done}");
+        assert_eq!(done["progress"], json!(1.0));
+        assert_eq!(done["attempts"], json!(1));
+        let result = &done["result"];
+        for m in Metric::ALL {
+            assert!(
+                result["overall"]["metrics"][m.name()].is_number(),
+                "overall {} in {result}",
+                m.name()
+            );
+        }
+        let folds = result["folds"].as_array().expect("folds");
+        assert_eq!(folds.len(), 3);
+        for f in folds {
+            assert_eq!(f["in_sample"]["start_bar"], json!(0), "anchored");
+            assert_eq!(f["metrics"], f["out_of_sample"]["metrics"]);
+        }
+        assert_eq!(folds[2]["out_of_sample"]["end_bar"], json!(500));
+        assert_eq!(result["bars"], json!(500));
+        assert_eq!(result["parameters"], json!({"fast": 10, "slow": 30}));
+        assert!(result["equity_curve"].as_array().expect("curve").len() <= 1_001);
+
+        // The same evaluation again gives the same metrics, bit for bit (timing aside).
+        let again = app
+            .post(
+                &format!("/v1/tools/{tool}/evaluations"),
+                &creator.key,
+                &json!({"dataset_id": dataset, "folds": {"n": 3, "scheme": "anchored"}}),
+            )
+            .await
+            .expect(202)["job"]["id"]
+            .as_str()
+            .expect("id")
+            .to_owned();
+        let again = app.wait_job(&again, &creator.key, 60).await;
+        let strip = |v: &Value| {
+            let mut m = v["result"]["overall"]["metrics"].clone();
+            m["execution_time"] = json!(0);
+            m
+        };
+        assert_eq!(strip(&done), strip(&again));
+        assert_eq!(done["result"]["trades"], again["result"]["trades"]);
+    }
+);
+
+store_test!(
+    evaluations_check_access_ownership_and_settings_before_enqueueing,
+    |app| {
+        let (creator, tool, dataset) = evaluable_tool(&app).await;
+        let stranger = app.user("stranger").await;
+        let path = format!("/v1/tools/{tool}/evaluations");
+
+        let p = app
+            .post(&path, &stranger.key, &json!({"dataset_id": dataset}))
+            .await
+            .problem(403);
+        assert!(
+            p["detail"]
+                .as_str()
+                .unwrap_or_default()
+                .contains("subscription"),
+            "{p}"
+        );
+        let theirs = app.dataset(&stranger).await;
+        let p = app
+            .post(&path, &creator.key, &json!({"dataset_id": theirs}))
+            .await
+            .problem(422);
+        assert_eq!(p["errors"][0]["field"], json!("dataset_id"));
+        for (body, field) in [
+            (
+                json!({"dataset_id": dataset, "commission": 0.5}),
+                "commission",
+            ),
+            (json!({"dataset_id": dataset, "folds": {"n": 0}}), "folds"),
+            (json!({"dataset_id": dataset, "folds": {"n": 50}}), "folds"),
+            (json!({"dataset_id": dataset, "version": 7}), "version"),
+        ] {
+            let p = app.post(&path, &creator.key, &body).await.problem(422);
+            assert_eq!(p["errors"][0]["field"], json!(field), "{body}: {p}");
+        }
+        let p = app
+            .post(
+                &path,
+                &creator.key,
+                &json!({"dataset_id": dataset, "bogus": 1}),
+            )
+            .await
+            .problem(422);
+        assert!(
+            p["detail"].as_str().unwrap_or_default().contains("bogus"),
+            "{p}"
+        );
+
+        // Nothing was enqueued by any refused request.
+        let jobs = app.get("/v1/jobs", &creator.key).await.expect(200);
+        assert_eq!(jobs["jobs"], json!([]));
+    }
+);
+
+store_test!(a_job_is_visible_to_its_owner_and_the_admin_only, |app| {
+    let (creator, tool, dataset) = evaluable_tool(&app).await;
+    let other = app.user("other").await;
+    let id = app
+        .post(
+            &format!("/v1/tools/{tool}/evaluations"),
+            &creator.key,
+            &json!({"dataset_id": dataset}),
+        )
+        .await
+        .expect(202)["job"]["id"]
+        .as_str()
+        .expect("id")
+        .to_owned();
+    app.get(&format!("/v1/jobs/{id}"), &other.key)
+        .await
+        .problem(404);
+    app.post(&format!("/v1/jobs/{id}/cancel"), &other.key, &json!({}))
+        .await
+        .problem(404);
+    app.get(&format!("/v1/jobs/{id}/events"), &other.key)
+        .await
+        .problem(404);
+    app.get(&format!("/v1/jobs/{id}"), ADMIN_KEY)
+        .await
+        .expect(200);
+    app.wait_job(&id, &creator.key, 60).await;
+
+    let mine = app
+        .get("/v1/jobs?status=succeeded&kind=evaluate", &creator.key)
+        .await
+        .expect(200);
+    assert_eq!(mine["jobs"].as_array().map(Vec::len), Some(1));
+    let none = app
+        .get("/v1/jobs?status=failed", &creator.key)
+        .await
+        .expect(200);
+    assert_eq!(none["jobs"], json!([]));
+    assert_eq!(
+        app.get("/v1/jobs", &other.key).await.expect(200)["jobs"],
+        json!([])
+    );
+    let p = app
+        .get("/v1/jobs?status=done", &creator.key)
+        .await
+        .problem(422);
+    assert_eq!(p["errors"][0]["field"], json!("status"));
+});
+
+async fn events(app: &TestApp, id: &str) -> String {
+    let res = app
+        .client
+        .get(format!("{}/v1/jobs/{id}/events", app.address))
+        .bearer_auth(ADMIN_KEY)
+        .send()
+        .await
+        .expect("events request");
+    assert_eq!(res.status(), 200);
+    assert!(
+        res.headers()["content-type"]
+            .to_str()
+            .unwrap_or_default()
+            .starts_with("text/event-stream")
+    );
+    tokio::time::timeout(std::time::Duration::from_secs(30), res.text())
+        .await
+        .expect("the stream ends at the final state")
+        .expect("body")
+}
+
+store_test!(
+    the_event_stream_shows_progress_and_ends_with_the_final_job,
+    |app| {
+        let id = app.noop_job(json!({"sleep_ms": 1_500})).await;
+
+        let body = events(&app, &id).await;
+
+        let running = body.matches("\"status\":\"running\"").count();
+        assert!(running >= 2, "running with changing progress: {body}");
+        let end = body.split("event: end").nth(1).expect("an end event");
+        assert!(end.contains("\"status\":\"succeeded\""), "{end}");
+        assert!(end.contains("\"slept_ms\":1500"), "{end}");
+
+        // A finished job's stream sends its final state at once and closes.
+        let again = events(&app, &id).await;
+        assert_eq!(again.matches("event: ").count(), 1, "{again}");
+        assert!(again.contains("event: end"));
+    }
+);
+
+store_test!(a_canceled_job_stops_and_never_stores_a_result, |app| {
+    let id = app.noop_job(json!({"sleep_ms": 20_000})).await;
+    app.wait_job_until(&id, ADMIN_KEY, 30, |j| j["status"] == json!("running"))
+        .await;
+
+    let started = std::time::Instant::now();
+    let res = app
+        .send(
+            reqwest::Method::POST,
+            &format!("/v1/jobs/{id}/cancel"),
+            Some(ADMIN_KEY),
+            Some(&json!({})),
+        )
+        .await;
+    // The admin acts for nobody: only the owner (here the platform account) may cancel.
+    assert_eq!(res.status, 403, "{:?}", res.body);
+    let store = app.store.clone();
+    let job_id: uuid::Uuid = id.parse().expect("uuid");
+    store
+        .cancel_job(
+            shared::domain::account::PLATFORM_ACCOUNT_ID,
+            job_id,
+            chrono::Utc::now(),
+        )
+        .await
+        .expect("owner cancels");
+    let done = app.wait_job(&id, ADMIN_KEY, 10).await;
+
+    assert_eq!(done["status"], json!("canceled"), "{done}");
+    assert_eq!(done["result"], Value::Null);
+    assert!(
+        started.elapsed() < std::time::Duration::from_secs(5),
+        "stopped at the next check"
+    );
+});
+
+store_test_with!(
+    transient_failures_retry_with_backoff_until_the_attempts_run_out,
+    |s: &mut shared::config::Settings| {
+        s.worker.retry_base_ms = 100;
+        s.worker.recover_interval_ms = 100;
+    },
+    |app| {
+        let recovers = app.noop_job(json!({"fail_attempts": 2})).await;
+        let gives_up = app.noop_job(json!({"fail_attempts": 9})).await;
+
+        let ok = app.wait_job(&recovers, ADMIN_KEY, 30).await;
+        let failed = app.wait_job(&gives_up, ADMIN_KEY, 30).await;
+
+        assert_eq!(ok["status"], json!("succeeded"), "{ok}");
+        assert_eq!(ok["attempts"], json!(3));
+        assert_eq!(ok["result"]["attempt"], json!(3));
+        assert_eq!(failed["status"], json!("failed"), "{failed}");
+        assert_eq!(
+            failed["attempts"],
+            json!(3),
+            "max attempts enforced by the platform"
+        );
+        assert_eq!(failed["error"]["status"], json!(503));
+    }
+);
+
+store_test!(a_job_past_its_timeout_is_failed_not_left_running, |app| {
+    let id = app
+        .noop_job(json!({"sleep_ms": 30_000, "timeout_ms": 300}))
+        .await;
+
+    let done = app.wait_job(&id, ADMIN_KEY, 15).await;
+
+    assert_eq!(done["status"], json!("failed"), "{done}");
+    assert!(
+        done["error"]["type"]
+            .as_str()
+            .unwrap_or_default()
+            .ends_with("timed-out"),
+        "{done}"
+    );
+    assert_eq!(done["attempts"], json!(1), "a timeout is not retried");
+});
+
+store_test!(operators_see_live_workers_and_queue_counts, |app| {
+    let id = app.noop_job(json!({})).await;
+    app.wait_job(&id, ADMIN_KEY, 30).await;
+
+    let workers = app.get("/v1/admin/workers", ADMIN_KEY).await.expect(200);
+    let w = &workers["workers"][0];
+    assert!(
+        w["id"].as_str().unwrap_or_default().starts_with("worker-"),
+        "{workers}"
+    );
+    assert_eq!(w["queues"], json!(["evaluate", "noop"]));
+    let queues = app.get("/v1/admin/queues", ADMIN_KEY).await.expect(200);
+    assert_eq!(queues["backend"], json!("sqlite"));
+    let noop = queues["queues"]
+        .as_array()
+        .and_then(|q| q.iter().find(|q| q["queue"] == json!("noop")))
+        .expect("noop queue")
+        .clone();
+    assert_eq!(noop["succeeded"], json!(1), "{queues}");
+    let user = app.user("user").await;
+    app.get("/v1/admin/workers", &user.key).await.problem(403);
+});

@@ -1,0 +1,87 @@
+//! `evaluate`: the engine's full evaluation of one tool version on one dataset. The result is
+//! `{overall, out_of_sample, folds: [{in_sample, out_of_sample, metrics}], equity_curve, trades}`
+//! with the equity curve thinned to at most [`MAX_CURVE_POINTS`] points and the trade list cut
+//! to the last [`MAX_TRADES`] (the counts say how many there were).
+
+use std::sync::Arc;
+
+use serde_json::{Value, json};
+use shared::evaluation::EvalConfig;
+use shared::jobs::{EvaluateToolJob, Job};
+use shared::store::Store;
+
+use super::{JobControl, JobError, blocking};
+use crate::engine::{Evaluator, Strategy};
+
+/// Most equity-curve points in a result.
+pub(super) const MAX_CURVE_POINTS: usize = 1_000;
+/// Most trades in a result.
+pub(super) const MAX_TRADES: usize = 1_000;
+
+pub(super) async fn run(
+    store: &Arc<dyn Store>,
+    job: &Job,
+    control: Arc<JobControl>,
+) -> Result<Value, JobError> {
+    let input: EvaluateToolJob = serde_json::from_value(job.payload.clone())
+        .map_err(|e| JobError::invalid("Invalid job payload", e.to_string()))?;
+    let config: EvalConfig = serde_json::from_value(input.config.clone())
+        .map_err(|e| JobError::invalid("Invalid evaluation settings", e.to_string()))?;
+    control.report(0.05, "loading the tool and the dataset");
+    let tool = store
+        .tool(input.tool_id)
+        .await?
+        .ok_or_else(|| JobError::invalid("Tool not found", "the tool no longer exists"))?;
+    let version = store
+        .tool_versions(input.tool_id)
+        .await?
+        .into_iter()
+        .find(|v| v.version == input.version)
+        .ok_or_else(|| {
+            JobError::invalid(
+                "Version not found",
+                format!("the tool has no version {}", input.version),
+            )
+        })?;
+    let bars = store
+        .dataset_bars(input.dataset_id)
+        .await?
+        .ok_or_else(|| JobError::invalid("Dataset not found", "the dataset was deleted"))?;
+    control.check()?;
+    control.report(0.2, "evaluating");
+    let family = tool.family.clone();
+    let versions = (tool.id, version.version);
+    blocking(move || {
+        let strategy = Strategy::from_params(&family, &version.parameters)
+            .map_err(|e| JobError::invalid("Invalid tool", e.to_string()))?;
+        let evaluation = Evaluator::new(&bars, config)
+            .and_then(|mut ev| ev.evaluate(&strategy))
+            .map_err(|e| JobError::invalid("Cannot evaluate", e.to_string()))?;
+        control.check()?;
+        let curve_len = evaluation.equity_curve.len();
+        let step = curve_len.div_ceil(MAX_CURVE_POINTS).max(1);
+        let curve: Vec<Value> = (0..curve_len)
+            .step_by(step)
+            .chain((curve_len > 0 && (curve_len - 1) % step != 0).then_some(curve_len - 1))
+            .map(|i| json!({"bar": i, "time": bars.time[i], "equity": evaluation.equity_curve[i]}))
+            .collect();
+        let trades_total = evaluation.trades.len();
+        let trades = &evaluation.trades[trades_total.saturating_sub(MAX_TRADES)..];
+        Ok(json!({
+            "tool_id": versions.0,
+            "version": versions.1,
+            "family": family,
+            "parameters": version.parameters,
+            "config": config,
+            "bars": bars.len(),
+            "overall": evaluation.overall,
+            "out_of_sample": evaluation.out_of_sample,
+            "folds": evaluation.folds,
+            "equity_curve": curve,
+            "equity_curve_points": curve_len,
+            "trades": trades,
+            "trades_total": trades_total,
+        }))
+    })
+    .await
+}

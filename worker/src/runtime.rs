@@ -1,0 +1,367 @@
+//! The worker runtime: takes queue messages (apalis), claims jobs from the store, runs them with
+//! a lease, a timeout and a cancel flag, and records every outcome. Also, in every worker
+//! process: a heartbeat into the `workers` registry and the recovery sweep that re-queues jobs
+//! whose worker died and re-pushes messages that were lost.
+
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, AtomicI32, Ordering};
+use std::time::Duration;
+
+use apalis::prelude::{BackendExt, BoxDynError, Data, WorkerBuilder, WorkerBuilderExt};
+use serde_json::json;
+use shared::clock::SharedClock;
+use shared::config::Settings;
+use shared::jobs::{Job, JobKind, JobMessage, backoff};
+use shared::queue::Queues;
+use shared::store::{JobClaim, JobOutcome, Store, WorkerInfo};
+use tokio_util::sync::CancellationToken;
+use tracing::Instrument;
+
+use crate::jobs::{self, JobControl, JobError};
+
+/// Everything the message handlers of one worker process share.
+#[derive(Debug)]
+pub(crate) struct Runtime {
+    pub(crate) id: String,
+    pub(crate) settings: Arc<Settings>,
+    pub(crate) store: Arc<dyn Store>,
+    pub(crate) clock: SharedClock,
+    pub(crate) queues: Queues,
+    pub(crate) kinds: Vec<JobKind>,
+    in_flight: AtomicI32,
+    stopping: AtomicBool,
+}
+
+/// One apalis worker's context: the runtime and the kind its queue carries.
+#[derive(Debug, Clone)]
+struct KindContext {
+    rt: Arc<Runtime>,
+    kind: JobKind,
+}
+
+impl Runtime {
+    pub(crate) fn new(
+        id: String,
+        settings: Arc<Settings>,
+        store: Arc<dyn Store>,
+        clock: SharedClock,
+        queues: Queues,
+        kinds: Vec<JobKind>,
+    ) -> Self {
+        Self {
+            id,
+            settings,
+            store,
+            clock,
+            queues,
+            kinds,
+            in_flight: AtomicI32::new(0),
+            stopping: AtomicBool::new(false),
+        }
+    }
+
+    fn lease(&self) -> Duration {
+        Duration::from_secs(self.settings.worker.lease_secs.max(1))
+    }
+
+    pub(crate) fn in_flight(&self) -> i32 {
+        self.in_flight.load(Ordering::Relaxed)
+    }
+
+    fn info(&self, started_at: chrono::DateTime<chrono::Utc>) -> WorkerInfo {
+        WorkerInfo {
+            id: self.id.clone(),
+            host: hostname(),
+            queues: self.kinds.iter().map(|k| k.queue().to_owned()).collect(),
+            concurrency: i32::try_from(self.settings.worker.concurrency).unwrap_or(i32::MAX),
+            in_flight: self.in_flight(),
+            started_at,
+            heartbeat_at: self.clock.now(),
+            stopped_at: None,
+        }
+    }
+
+    /// Starts one apalis worker per kind; they stop taking messages when `stop` is cancelled.
+    pub(crate) fn spawn_consumers(
+        self: &Arc<Self>,
+        stop: &CancellationToken,
+    ) -> Vec<tokio::task::JoinHandle<()>> {
+        let poll = Duration::from_millis(self.settings.worker.poll_interval_ms.max(1));
+        let concurrency = self.settings.worker.concurrency.max(1);
+        self.kinds
+            .iter()
+            .map(|&kind| {
+                let ctx = KindContext {
+                    rt: self.clone(),
+                    kind,
+                };
+                let name = format!("{}:{}", self.id, kind.queue());
+                let stop = stop.clone();
+                let queues = self.queues.clone();
+                tokio::spawn(async move {
+                    let until = async move {
+                        stop.cancelled().await;
+                        Ok::<(), std::io::Error>(())
+                    };
+                    let result = if let Some(storage) = queues.redis_storage(kind) {
+                        WorkerBuilder::new(name)
+                            .backend(storage.poll_with_interval(poll))
+                            .data(ctx)
+                            .concurrency(concurrency)
+                            .build(on_message)
+                            .run_until(until)
+                            .await
+                    } else if let Some(storage) = queues.sqlite_storage(kind) {
+                        WorkerBuilder::new(name)
+                            .backend(storage.poll_with_interval(poll))
+                            .data(ctx)
+                            .concurrency(concurrency)
+                            .build(on_message)
+                            .run_until(until)
+                            .await
+                    } else {
+                        Ok(())
+                    };
+                    if let Err(e) = result {
+                        tracing::error!(error = %e, queue = kind.queue(), "queue consumer stopped");
+                    }
+                })
+            })
+            .collect()
+    }
+
+    /// Claims and runs at most one due job of `kind`.
+    async fn take_one(self: &Arc<Self>, kind: JobKind) {
+        if self.stopping.load(Ordering::Relaxed) {
+            return;
+        }
+        match self
+            .store
+            .claim_job(kind, &self.id, self.clock.now(), self.lease())
+            .await
+        {
+            Ok(Some(job)) => {
+                let span = tracing::info_span!("job", job_id = %job.id, kind = kind.as_str(), attempt = job.attempts);
+                self.execute(job).instrument(span).await;
+            }
+            Ok(None) => {}
+            Err(e) => {
+                tracing::warn!(error = %e, "claiming a job failed; the recovery sweep will deliver it again")
+            }
+        }
+    }
+
+    async fn execute(self: &Arc<Self>, job: Job) {
+        self.in_flight.fetch_add(1, Ordering::Relaxed);
+        let claim = JobClaim {
+            job_id: job.id,
+            worker_id: self.id.clone(),
+            attempt: job.attempts,
+        };
+        let control = Arc::new(JobControl::default());
+        let keeper_stop = CancellationToken::new();
+        let keeper = tokio::spawn(self.clone().keep_lease(
+            claim.clone(),
+            control.clone(),
+            keeper_stop.clone(),
+        ));
+        let timeout = jobs::timeout(&job);
+        let started = std::time::Instant::now();
+        let result =
+            tokio::time::timeout(timeout, jobs::run(&self.store, &job, control.clone())).await;
+        keeper_stop.cancel();
+        let owner_canceled = keeper.await.unwrap_or(false);
+        let outcome = match result {
+            Err(_) => {
+                control.cancel();
+                JobOutcome::Failed {
+                    error: json!({
+                        "type": "https://smart-marketplace.dev/problems/timed-out",
+                        "title": "Timed out",
+                        "status": 504,
+                        "detail": format!("the job ran longer than its {} ms timeout", timeout.as_millis()),
+                    }),
+                }
+            }
+            Ok(Ok(_)) | Ok(Err(JobError::Canceled)) if owner_canceled => JobOutcome::Canceled,
+            Ok(Ok(result)) => JobOutcome::Succeeded { result },
+            Ok(Err(JobError::Canceled)) => {
+                // Stopped without the owner asking: the claim was lost (another worker has the
+                // job now); finishing below writes nothing.
+                JobOutcome::Canceled
+            }
+            Ok(Err(e @ JobError::Invalid { .. })) => JobOutcome::Failed { error: e.problem() },
+            Ok(Err(e @ JobError::Transient(_))) => {
+                let delay = backoff(
+                    job.attempts,
+                    Duration::from_millis(self.settings.worker.retry_base_ms),
+                    Duration::from_secs(self.settings.worker.retry_cap_secs),
+                );
+                let run_after = self.clock.now()
+                    + chrono::Duration::from_std(delay).unwrap_or(chrono::Duration::zero());
+                JobOutcome::Retry {
+                    error: e.problem(),
+                    run_after,
+                }
+            }
+        };
+        let status = match &outcome {
+            JobOutcome::Succeeded { .. } => "succeeded",
+            JobOutcome::Failed { .. } => "failed",
+            JobOutcome::Retry { .. } => "retry",
+            JobOutcome::Canceled => "canceled",
+        };
+        let recorded = self.finish(&claim, &outcome).await;
+        tracing::info!(
+            status,
+            recorded,
+            elapsed_ms = started.elapsed().as_millis() as u64,
+            "job attempt ended"
+        );
+        self.in_flight.fetch_sub(1, Ordering::Relaxed);
+    }
+
+    /// Writes the outcome, retrying a few times while the store is unavailable (after that the
+    /// lease expires and the job is recovered: at least once, never lost).
+    async fn finish(&self, claim: &JobClaim, outcome: &JobOutcome) -> bool {
+        for attempt in 0..5u32 {
+            match self
+                .store
+                .finish_job(claim, outcome, self.clock.now())
+                .await
+            {
+                Ok(written) => return written,
+                Err(e) => {
+                    tracing::warn!(error = %e, attempt, "recording a job outcome failed; retrying");
+                    tokio::time::sleep(Duration::from_millis(200 * 2u64.pow(attempt))).await;
+                }
+            }
+        }
+        false
+    }
+
+    /// Renews the lease and flushes progress every 250 ms while the job runs; cancels the job
+    /// when the owner asks or the claim is lost. Returns whether the owner asked to cancel.
+    async fn keep_lease(
+        self: Arc<Self>,
+        claim: JobClaim,
+        control: Arc<JobControl>,
+        stop: CancellationToken,
+    ) -> bool {
+        let renew_every = self.lease() / 3;
+        let mut last_renewal = std::time::Instant::now();
+        let mut owner_canceled = false;
+        loop {
+            tokio::select! {
+                () = stop.cancelled() => {
+                    // One last flush of progress.
+                    if let Some((p, m)) = control.take_progress() {
+                        let _ = self.store.touch_job(&claim, Some((p, Some(&m))), self.clock.now(), self.lease()).await;
+                    }
+                    return owner_canceled;
+                }
+                () = tokio::time::sleep(Duration::from_millis(250)) => {}
+            }
+            let progress = control.take_progress();
+            if progress.is_none() && last_renewal.elapsed() < renew_every {
+                continue;
+            }
+            let progress_ref = progress.as_ref().map(|(p, m)| (*p, Some(m.as_str())));
+            match self
+                .store
+                .touch_job(&claim, progress_ref, self.clock.now(), self.lease())
+                .await
+            {
+                Ok(state) => {
+                    last_renewal = std::time::Instant::now();
+                    if state.cancel_requested {
+                        owner_canceled = true;
+                        control.cancel();
+                    }
+                    if !state.held {
+                        tracing::warn!("lost the claim on this job; stopping it");
+                        control.cancel();
+                    }
+                }
+                Err(e) => tracing::warn!(error = %e, "renewing the job's lease failed"),
+            }
+        }
+    }
+
+    /// Registers and refreshes this worker until `stop`.
+    pub(crate) async fn heartbeat_loop(self: Arc<Self>, stop: CancellationToken) {
+        let started_at = self.clock.now();
+        let every = Duration::from_secs(self.settings.worker.heartbeat_secs.max(1));
+        loop {
+            if let Err(e) = self.store.heartbeat_worker(&self.info(started_at)).await {
+                tracing::warn!(error = %e, "worker heartbeat failed");
+            }
+            tokio::select! {
+                () = stop.cancelled() => return,
+                () = tokio::time::sleep(every) => {}
+            }
+        }
+    }
+
+    /// Re-queues jobs of dead workers and pushes again messages that were not taken, until `stop`.
+    pub(crate) async fn recovery_loop(self: Arc<Self>, stop: CancellationToken) {
+        let every = Duration::from_millis(self.settings.worker.recover_interval_ms.max(10));
+        let redeliver = Duration::from_secs(self.settings.worker.redeliver_after_secs);
+        loop {
+            tokio::select! {
+                () = stop.cancelled() => return,
+                () = tokio::time::sleep(every) => {}
+            }
+            match self
+                .store
+                .recover_jobs(self.clock.now(), redeliver, 500)
+                .await
+            {
+                Ok(dispatches) => {
+                    for d in dispatches {
+                        if let Err(e) = self
+                            .queues
+                            .push(d.kind, JobMessage { job_id: d.job_id })
+                            .await
+                        {
+                            tracing::warn!(error = %e, job_id = %d.job_id, "redelivering a job failed; will try again");
+                        }
+                    }
+                }
+                Err(e) => tracing::warn!(error = %e, "recovery sweep failed"),
+            }
+        }
+    }
+
+    /// Stops claiming; waits up to the grace period for jobs in flight.
+    pub(crate) async fn drain(&self) {
+        self.stopping.store(true, Ordering::Relaxed);
+        let deadline = std::time::Instant::now()
+            + Duration::from_secs(self.settings.worker.shutdown_grace_secs);
+        while self.in_flight() > 0 && std::time::Instant::now() < deadline {
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+        if self.in_flight() > 0 {
+            tracing::warn!(
+                in_flight = self.in_flight(),
+                "shutdown grace ended with jobs running; their leases will expire and other workers will take them"
+            );
+        }
+    }
+}
+
+async fn on_message(_message: JobMessage, ctx: Data<KindContext>) -> Result<(), BoxDynError> {
+    // The message only says a job of this kind waits: claim the best due one. Always
+    // acknowledge; attempts and recovery are the store's business, not apalis'.
+    ctx.rt.take_one(ctx.kind).await;
+    Ok(())
+}
+
+fn hostname() -> String {
+    std::env::var("HOSTNAME")
+        .ok()
+        .or_else(|| std::fs::read_to_string("/etc/hostname").ok())
+        .map(|h| h.trim().to_owned())
+        .filter(|h| !h.is_empty())
+        .unwrap_or_else(|| "localhost".into())
+}
