@@ -29,6 +29,81 @@ pub enum Backend {
     Sqlite,
     /// PostgreSQL from `DATABASE_URL`.
     Postgres,
+    /// Distributed mode: PostgreSQL, apalis-redis on `REDIS_URL` (default
+    /// `redis://127.0.0.1:6379`) with a unique queue prefix, and a worker started beside the
+    /// API (which then runs no worker itself).
+    Redis,
+}
+
+fn redis_url() -> String {
+    std::env::var("REDIS_URL").unwrap_or_else(|_| "redis://127.0.0.1:6379".into())
+}
+
+/// Whether Redis answers; in CI a missing Redis fails the test instead of skipping it.
+async fn redis_available() -> bool {
+    let url = redis_url();
+    let reachable = async {
+        let client = redis::Client::open(url.as_str()).ok()?;
+        let mut conn = client.get_multiplexed_async_connection().await.ok()?;
+        redis::cmd("PING")
+            .query_async::<String>(&mut conn)
+            .await
+            .ok()
+    };
+    let ok = tokio::time::timeout(std::time::Duration::from_secs(3), reachable)
+        .await
+        .ok()
+        .flatten()
+        .is_some();
+    if !ok {
+        assert!(
+            !in_ci(),
+            "CI=true but Redis at {url} is unreachable: the Redis variant cannot be skipped in CI"
+        );
+        eprintln!("SKIPPED (Redis): cannot reach {url}");
+    }
+    ok
+}
+
+/// Runs a job-platform test body on the three deployments: embedded on SQLite, embedded on
+/// PostgreSQL, and distributed (PostgreSQL + Redis + a separate worker).
+#[macro_export]
+macro_rules! queue_test {
+    ($name:ident, |$app:ident| $body:block) => {
+        $crate::queue_test!($name, |_s: &mut shared::config::Settings| {}, |$app| $body);
+    };
+    ($name:ident, $tweak:expr, |$app:ident| $body:block) => {
+        mod $name {
+            #[allow(unused_imports)]
+            use super::*;
+
+            #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+            async fn sqlite() {
+                let $app = $crate::spawn_app_with($crate::Backend::Sqlite, $tweak)
+                    .await
+                    .expect("SQLite is always available");
+                $body
+            }
+
+            #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+            async fn postgres() {
+                let Some($app) = $crate::spawn_app_with($crate::Backend::Postgres, $tweak).await
+                else {
+                    return;
+                };
+                $body
+            }
+
+            #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+            async fn redis() {
+                let Some($app) = $crate::spawn_app_with($crate::Backend::Redis, $tweak).await
+                else {
+                    return;
+                };
+                $body
+            }
+        }
+    };
 }
 
 /// Runs a test body once on SQLite and once on PostgreSQL (when configured).
@@ -157,6 +232,8 @@ pub struct TestApp {
     /// The app's settings.
     pub settings: Arc<Settings>,
     shutdown: Option<tokio::sync::oneshot::Sender<()>>,
+    /// Stops the separate worker of the Redis deployment.
+    worker_stop: tokio_util::sync::CancellationToken,
     _dir: tempfile::TempDir,
     _pg: Option<PgDatabase>,
 }
@@ -194,6 +271,7 @@ impl Drop for TestApp {
         if let Some(tx) = self.shutdown.take() {
             let _ = tx.send(());
         }
+        self.worker_stop.cancel();
     }
 }
 
@@ -310,9 +388,19 @@ pub async fn spawn_app_with(
             let (url, db) = create_pg_database().await?;
             (url, Some(db))
         }
+        Backend::Redis => {
+            if !redis_available().await {
+                return None;
+            }
+            let (url, db) = create_pg_database().await?;
+            (url, Some(db))
+        }
     };
     let clock = Arc::new(ManualClock::new(test_epoch()));
     let mut settings = test_settings(&url);
+    if backend == Backend::Redis {
+        settings.redis.url = Some(redis_url().into());
+    }
     tweak(&mut settings);
     let app = api::Application::build_with_clock(settings, clock.clone())
         .await
@@ -320,11 +408,17 @@ pub async fn spawn_app_with(
     let address = format!("http://{}", app.local_addr().expect("bound"));
     let store = app.state().store.clone();
     let settings = app.state().settings.clone();
+    let worker_stop = tokio_util::sync::CancellationToken::new();
+    if backend == Backend::Redis {
+        let w = worker::Worker::new(settings.clone(), store.clone(), app.state().queues.clone());
+        tokio::spawn(w.run(worker_stop.clone()));
+    }
     let (tx, rx) = tokio::sync::oneshot::channel::<()>();
     tokio::spawn(app.run_until_stopped(async {
         let _ = rx.await;
     }));
     Some(TestApp {
+        worker_stop,
         address,
         client: reqwest::Client::new(),
         store,
@@ -577,24 +671,6 @@ pub fn cents(v: &Value) -> i64 {
     (f * 100.0).round() as i64
 }
 
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn database_name_is_replaced_in_postgres_urls() {
-        assert_eq!(
-            with_database("postgres://u@h:5432/test", "x"),
-            "postgres://u@h:5432/x"
-        );
-        assert_eq!(
-            with_database("postgres://u@h/test?sslmode=disable", "x"),
-            "postgres://u@h/x?sslmode=disable"
-        );
-        assert_eq!(with_database("postgres://u@h", "x"), "postgres://u@h/x");
-    }
-}
-
 impl TestApp {
     /// Polls a job (as `key`) until it reaches a final status; panics after `seconds`.
     pub async fn wait_job(&self, id: &str, key: &str, seconds: u64) -> Value {
@@ -647,5 +723,23 @@ impl TestApp {
             .as_str()
             .expect("job id")
             .to_owned()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn database_name_is_replaced_in_postgres_urls() {
+        assert_eq!(
+            with_database("postgres://u@h:5432/test", "x"),
+            "postgres://u@h:5432/x"
+        );
+        assert_eq!(
+            with_database("postgres://u@h/test?sslmode=disable", "x"),
+            "postgres://u@h/x?sslmode=disable"
+        );
+        assert_eq!(with_database("postgres://u@h", "x"), "postgres://u@h/x");
     }
 }

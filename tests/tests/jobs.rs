@@ -1,11 +1,12 @@
-//! Jobs end to end in embedded mode (the API process runs the worker pool; the queue is
-//! apalis-sqlite), on SQLite and PostgreSQL stores: an evaluation job runs the real engine,
+//! Jobs end to end on the three deployments: embedded on SQLite and on PostgreSQL (the API
+//! process runs the worker pool; the queue is apalis-sqlite), and distributed (PostgreSQL,
+//! apalis-redis, a separate worker): an evaluation job runs the real engine,
 //! progress streams as Server-Sent Events, cancellation, retries with backoff, timeouts, and
 //! what operators see.
 
 use serde_json::{Value, json};
 use shared::domain::Metric;
-use tests::{ADMIN_KEY, TestApp, store_test, store_test_with};
+use tests::{ADMIN_KEY, TestApp, queue_test};
 
 async fn evaluable_tool(app: &TestApp) -> (tests::User, String, uuid::Uuid) {
     let creator = app.user("creator").await;
@@ -20,7 +21,7 @@ async fn evaluable_tool(app: &TestApp) -> (tests::User, String, uuid::Uuid) {
     )
 }
 
-store_test!(
+queue_test!(
     an_evaluation_job_runs_the_engine_and_keeps_its_result,
     |app| {
         let (creator, tool, dataset) = evaluable_tool(&app).await;
@@ -84,7 +85,7 @@ store_test!(
     }
 );
 
-store_test!(
+queue_test!(
     evaluations_check_access_ownership_and_settings_before_enqueueing,
     |app| {
         let (creator, tool, dataset) = evaluable_tool(&app).await;
@@ -139,7 +140,7 @@ store_test!(
     }
 );
 
-store_test!(a_job_is_visible_to_its_owner_and_the_admin_only, |app| {
+queue_test!(a_job_is_visible_to_its_owner_and_the_admin_only, |app| {
     let (creator, tool, dataset) = evaluable_tool(&app).await;
     let other = app.user("other").await;
     let id = app
@@ -209,7 +210,7 @@ async fn events(app: &TestApp, id: &str) -> String {
         .expect("body")
 }
 
-store_test!(
+queue_test!(
     the_event_stream_shows_progress_and_ends_with_the_final_job,
     |app| {
         let id = app.noop_job(json!({"sleep_ms": 1_500})).await;
@@ -229,7 +230,7 @@ store_test!(
     }
 );
 
-store_test!(a_canceled_job_stops_and_never_stores_a_result, |app| {
+queue_test!(a_canceled_job_stops_and_never_stores_a_result, |app| {
     let id = app.noop_job(json!({"sleep_ms": 20_000})).await;
     app.wait_job_until(&id, ADMIN_KEY, 30, |j| j["status"] == json!("running"))
         .await;
@@ -265,7 +266,7 @@ store_test!(a_canceled_job_stops_and_never_stores_a_result, |app| {
     );
 });
 
-store_test_with!(
+queue_test!(
     transient_failures_retry_with_backoff_until_the_attempts_run_out,
     |s: &mut shared::config::Settings| {
         s.worker.retry_base_ms = 100;
@@ -291,7 +292,7 @@ store_test_with!(
     }
 );
 
-store_test!(a_job_past_its_timeout_is_failed_not_left_running, |app| {
+queue_test!(a_job_past_its_timeout_is_failed_not_left_running, |app| {
     let id = app
         .noop_job(json!({"sleep_ms": 30_000, "timeout_ms": 300}))
         .await;
@@ -309,7 +310,7 @@ store_test!(a_job_past_its_timeout_is_failed_not_left_running, |app| {
     assert_eq!(done["attempts"], json!(1), "a timeout is not retried");
 });
 
-store_test!(operators_see_live_workers_and_queue_counts, |app| {
+queue_test!(operators_see_live_workers_and_queue_counts, |app| {
     let id = app.noop_job(json!({})).await;
     app.wait_job(&id, ADMIN_KEY, 30).await;
 
@@ -321,7 +322,12 @@ store_test!(operators_see_live_workers_and_queue_counts, |app| {
     );
     assert_eq!(w["queues"], json!(["evaluate", "noop"]));
     let queues = app.get("/v1/admin/queues", ADMIN_KEY).await.expect(200);
-    assert_eq!(queues["backend"], json!("sqlite"));
+    let backend = if app.backend == tests::Backend::Redis {
+        "redis"
+    } else {
+        "sqlite"
+    };
+    assert_eq!(queues["backend"], json!(backend));
     let noop = queues["queues"]
         .as_array()
         .and_then(|q| q.iter().find(|q| q["queue"] == json!("noop")))

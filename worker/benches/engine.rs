@@ -76,11 +76,12 @@ fn families(c: &mut Criterion) {
             },
         ),
     ];
-    let all = [0..bars.len()];
+    let whole = 0..bars.len();
+    let all = std::slice::from_ref(&whole);
     for (name, strategy) in strategies {
         let mut evaluator = Evaluator::new(&bars, EvalConfig::default()).expect("valid config");
         group.bench_function(name, |b| {
-            b.iter(|| black_box(evaluator.metrics(&strategy, &all).expect("evaluates")));
+            b.iter(|| black_box(evaluator.metrics(&strategy, all).expect("evaluates")));
         });
     }
     group.finish();
@@ -97,13 +98,14 @@ fn grid(c: &mut Criterion) {
         })
         .collect();
     assert_eq!(combos.len(), 1_000);
-    let all = [0..bars.len()];
+    let whole = 0..bars.len();
+    let all = std::slice::from_ref(&whole);
     let mut single = c.benchmark_group("single");
     single.throughput(Throughput::Elements(bars.len() as u64));
     let mut evaluator = Evaluator::new(&bars, EvalConfig::default()).expect("valid config");
     let classic = Strategy::SmaCrossover { fast: 10, slow: 20 };
     single.bench_function("sma_crossover_2000", |b| {
-        b.iter(|| black_box(evaluator.metrics(&classic, &all).expect("evaluates")));
+        b.iter(|| black_box(evaluator.metrics(&classic, all).expect("evaluates")));
     });
     single.finish();
     let mut group = c.benchmark_group("grid");
@@ -115,7 +117,7 @@ fn grid(c: &mut Criterion) {
                 .par_iter()
                 .map_init(
                     || Evaluator::new(&bars, EvalConfig::default()).expect("valid config"),
-                    |ev, s| ev.metrics(s, &all).expect("evaluates")[0].total_return,
+                    |ev, s| ev.metrics(s, all).expect("evaluates")[0].total_return,
                 )
                 .reduce(|| f64::NEG_INFINITY, f64::max);
             black_box(best)
