@@ -205,7 +205,14 @@ async fn problem_instance(req: Request, next: Next) -> Response {
     match res.extensions_mut().remove::<Problem>() {
         Some(mut problem) => {
             problem.instance = id.map(|id| format!("urn:request:{id}"));
-            problem_response(problem)
+            let retry_after = res.headers_mut().remove(axum::http::header::RETRY_AFTER);
+            let mut rebuilt = problem_response(problem);
+            if let Some(v) = retry_after {
+                rebuilt
+                    .headers_mut()
+                    .insert(axum::http::header::RETRY_AFTER, v);
+            }
+            rebuilt
         }
         None => res,
     }

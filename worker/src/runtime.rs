@@ -99,31 +99,47 @@ impl Runtime {
                 let stop = stop.clone();
                 let queues = self.queues.clone();
                 tokio::spawn(async move {
-                    let until = async move {
-                        stop.cancelled().await;
-                        Ok::<(), std::io::Error>(())
-                    };
-                    let result = if let Some(storage) = queues.redis_storage(kind) {
-                        WorkerBuilder::new(name)
-                            .backend(storage.poll_with_interval(poll))
-                            .data(ctx)
-                            .concurrency(concurrency)
-                            .build(on_message)
-                            .run_until(until)
-                            .await
-                    } else if let Some(storage) = queues.sqlite_storage(kind) {
-                        WorkerBuilder::new(name)
-                            .backend(storage.poll_with_interval(poll))
-                            .data(ctx)
-                            .concurrency(concurrency)
-                            .build(on_message)
-                            .run_until(until)
-                            .await
-                    } else {
-                        Ok(())
-                    };
-                    if let Err(e) = result {
-                        tracing::error!(error = %e, queue = kind.queue(), "queue consumer stopped");
+                    // A consumer whose backend fails (Redis restarting) is started again after
+                    // a pause, for as long as the worker runs.
+                    let mut generation = 0u32;
+                    while !stop.is_cancelled() {
+                        generation += 1;
+                        let name = format!("{name}:{generation}");
+                        let until = {
+                            let stop = stop.clone();
+                            async move {
+                                stop.cancelled().await;
+                                Ok::<(), std::io::Error>(())
+                            }
+                        };
+                        let result = if let Some(storage) = queues.redis_storage(kind) {
+                            WorkerBuilder::new(name)
+                                .backend(storage.poll_with_interval(poll))
+                                .data(ctx.clone())
+                                .concurrency(concurrency)
+                                .build(on_message)
+                                .run_until(until)
+                                .await
+                        } else if let Some(storage) = queues.sqlite_storage(kind) {
+                            WorkerBuilder::new(name)
+                                .backend(storage.poll_with_interval(poll))
+                                .data(ctx.clone())
+                                .concurrency(concurrency)
+                                .build(on_message)
+                                .run_until(until)
+                                .await
+                        } else {
+                            return;
+                        };
+                        match result {
+                            Ok(()) if stop.is_cancelled() => return,
+                            Ok(()) => tracing::warn!(queue = kind.queue(), "queue consumer ended; restarting"),
+                            Err(e) => tracing::warn!(error = %e, queue = kind.queue(), "queue consumer failed; restarting in 1 s"),
+                        }
+                        tokio::select! {
+                            () = stop.cancelled() => return,
+                            () = tokio::time::sleep(Duration::from_secs(1)) => {}
+                        }
                     }
                 })
             })

@@ -1,0 +1,124 @@
+//! Redis restarting under a running API (distributed mode): enqueueing answers 503
+//! problem+json at once while Redis is down (no hang, no crash, nothing enqueued), works again
+//! once Redis is back, and a job acknowledged before the restart still completes although
+//! Redis came back empty (the workers' recovery sweep pushes it again from the store).
+
+use std::net::TcpListener;
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+use serde_json::json;
+use tests::{ADMIN_KEY, Backend, spawn_app_with};
+
+struct RedisServer {
+    child: Child,
+}
+
+impl RedisServer {
+    fn start(port: u16) -> Self {
+        let child = Command::new("redis-server")
+            .args(["--port", &port.to_string(), "--bind", "127.0.0.1"])
+            .args(["--save", "", "--appendonly", "no"])
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("redis-server is installed (apt-get install redis-server)");
+        let deadline = Instant::now() + Duration::from_secs(10);
+        while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
+            assert!(
+                Instant::now() < deadline,
+                "private redis-server did not start"
+            );
+            std::thread::sleep(Duration::from_millis(20));
+        }
+        Self { child }
+    }
+
+    fn kill(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+impl Drop for RedisServer {
+    fn drop(&mut self) {
+        self.kill();
+    }
+}
+
+fn free_port() -> u16 {
+    TcpListener::bind("127.0.0.1:0")
+        .and_then(|l| l.local_addr())
+        .map(|a| a.port())
+        .expect("a free port")
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn enqueue_answers_503_while_redis_is_down_and_no_acknowledged_job_is_lost() {
+    let port = free_port();
+    let mut redis = RedisServer::start(port);
+    let url = format!("redis://127.0.0.1:{port}");
+    let tweak_url = url.clone();
+    let Some(app) = spawn_app_with(Backend::Redis, move |s| {
+        s.redis.url = Some(tweak_url.into());
+        s.queue.push_timeout_ms = 500;
+        s.worker.redeliver_after_secs = 1;
+        s.worker.recover_interval_ms = 200;
+    })
+    .await
+    else {
+        return;
+    };
+    let noop = |ms: u64| json!({"kind": "noop", "payload": {"sleep_ms": ms}});
+
+    // Acknowledged while Redis is up; still queued or running when Redis goes away.
+    let acknowledged = app
+        .post("/v1/admin/jobs", ADMIN_KEY, &noop(1_500))
+        .await
+        .expect(202)["job"]["id"]
+        .as_str()
+        .expect("id")
+        .to_owned();
+    redis.kill();
+
+    let started = Instant::now();
+    let refused = app.post("/v1/admin/jobs", ADMIN_KEY, &noop(0)).await;
+    assert_eq!(refused.status, 503, "{:?}", refused.body);
+    assert!(
+        started.elapsed() < Duration::from_secs(5),
+        "answered, not hung"
+    );
+    assert_eq!(refused.headers["content-type"], "application/problem+json");
+    assert!(refused.headers.contains_key("retry-after"));
+    app.get("/healthz", ADMIN_KEY).await.expect(200);
+
+    // Back, empty (no persistence): enqueueing works again once the connection is re-made.
+    let _redis = RedisServer::start(port);
+    let deadline = Instant::now() + Duration::from_secs(20);
+    let after = loop {
+        let res = app.post("/v1/admin/jobs", ADMIN_KEY, &noop(0)).await;
+        if res.status == 202 {
+            break res.body["job"]["id"].as_str().expect("id").to_owned();
+        }
+        assert_eq!(res.status, 503, "{:?}", res.body);
+        assert!(
+            Instant::now() < deadline,
+            "enqueue never recovered after Redis came back"
+        );
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    };
+
+    let first = app.wait_job(&acknowledged, ADMIN_KEY, 60).await;
+    let second = app.wait_job(&after, ADMIN_KEY, 60).await;
+    assert_eq!(first["status"], json!("succeeded"), "{first}");
+    assert_eq!(second["status"], json!("succeeded"), "{second}");
+    // The refused request left no job behind.
+    let queues = app.get("/v1/admin/queues", ADMIN_KEY).await.expect(200);
+    let noop_counts = queues["queues"]
+        .as_array()
+        .and_then(|q| q.iter().find(|q| q["queue"] == json!("noop")))
+        .expect("noop queue")
+        .clone();
+    assert_eq!(noop_counts["succeeded"], json!(2), "{queues}");
+    assert_eq!(noop_counts["queued"], json!(0), "{queues}");
+}
