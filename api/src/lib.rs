@@ -12,6 +12,7 @@
 pub mod auth;
 pub mod error;
 pub mod extract;
+pub mod metrics;
 pub mod openapi;
 pub mod pagination;
 pub mod routes;

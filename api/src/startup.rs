@@ -73,6 +73,7 @@ impl Application {
     ) -> anyhow::Result<Self> {
         let store = shared::store::connect(&settings.database).await?;
         let queues = shared::queue::Queues::connect(&settings).await?;
+        crate::metrics::handle();
         let listener = TcpListener::bind(settings.api.bind).await?;
         let state = AppState {
             queues,
@@ -172,6 +173,8 @@ pub fn app(state: AppState) -> Router {
     let timeout = Duration::from_secs(state.settings.api.request_timeout_secs);
     router
         .route("/openapi.json", get(move || async move { Json(doc.as_ref().clone()) }))
+        .route("/metrics", get(crate::metrics::render))
+        .route_layer(middleware::from_fn(crate::metrics::track_http))
         .fallback(|| async { ApiError::NotFound("route") })
         .method_not_allowed_fallback(|| async { ApiError::MethodNotAllowed })
         .with_state(state)

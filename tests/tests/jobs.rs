@@ -337,3 +337,35 @@ queue_test!(operators_see_live_workers_and_queue_counts, |app| {
     let user = app.user("user").await;
     app.get("/v1/admin/workers", &user.key).await.problem(403);
 });
+
+queue_test!(
+    metrics_count_requests_and_jobs_and_show_queue_depth,
+    |app| {
+        let id = app.noop_job(json!({})).await;
+        app.wait_job(&id, ADMIN_KEY, 30).await;
+
+        let res = app
+            .client
+            .get(format!("{}/metrics", app.address))
+            .send()
+            .await
+            .expect("metrics");
+        assert_eq!(res.status(), 200);
+        let text = res.text().await.expect("body");
+
+        assert!(text.contains("http_requests_total{"), "{text}");
+        assert!(text.contains("path=\"/v1/admin/jobs\""), "{text}");
+        assert!(
+            text.contains("http_request_duration_seconds_bucket{"),
+            "{text}"
+        );
+        assert!(
+            text.contains("jobs_enqueued_total{kind=\"noop\"}"),
+            "{text}"
+        );
+        assert!(text.contains("jobs_queued{queue=\"noop\"}"), "{text}");
+        assert!(text.contains("jobs_finished_total{"), "{text}");
+        assert!(text.contains("job_duration_seconds_bucket{"), "{text}");
+        assert!(text.contains("workers_live "), "{text}");
+    }
+);

@@ -169,6 +169,7 @@ impl Runtime {
 
     async fn execute(self: &Arc<Self>, job: Job) {
         self.in_flight.fetch_add(1, Ordering::Relaxed);
+        metrics::gauge!("worker_jobs_in_flight").increment(1.0);
         let claim = JobClaim {
             job_id: job.id,
             worker_id: self.id.clone(),
@@ -228,6 +229,10 @@ impl Runtime {
             JobOutcome::Canceled => "canceled",
         };
         let recorded = self.finish(&claim, &outcome).await;
+        let kind = job.kind.as_str();
+        metrics::counter!("jobs_finished_total", "kind" => kind, "status" => status).increment(1);
+        metrics::histogram!("job_duration_seconds", "kind" => kind)
+            .record(started.elapsed().as_secs_f64());
         tracing::info!(
             status,
             recorded,
@@ -235,6 +240,7 @@ impl Runtime {
             "job attempt ended"
         );
         self.in_flight.fetch_sub(1, Ordering::Relaxed);
+        metrics::gauge!("worker_jobs_in_flight").decrement(1.0);
     }
 
     /// Writes the outcome, retrying a few times while the store is unavailable (after that the

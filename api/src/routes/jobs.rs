@@ -143,10 +143,12 @@ pub(crate) async fn enqueue(
         // If the removal fails too, the job stays queued and the recovery sweep delivers it
         // once the queue is back: the caller was told 503, but nothing is lost either way.
         let _ = state.store.discard_job(job.id).await;
+        metrics::counter!("jobs_enqueue_failed_total", "kind" => kind.as_str()).increment(1);
         return Err(ApiError::Unavailable(
             "the job queue is unavailable; nothing was enqueued, retry later".into(),
         ));
     }
+    metrics::counter!("jobs_enqueued_total", "kind" => kind.as_str()).increment(1);
     Ok(job)
 }
 
