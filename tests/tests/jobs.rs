@@ -369,3 +369,37 @@ queue_test!(
         assert!(text.contains("workers_live "), "{text}");
     }
 );
+
+queue_test!(
+    subscribers_evaluate_and_enterprise_subscribers_jobs_go_first,
+    |app| {
+        let (_creator, tool, _) = evaluable_tool(&app).await;
+        let mut priorities = Vec::new();
+        for tier in ["basic", "enterprise"] {
+            let renter = app.funded_user(tier, 100.0).await;
+            app.post(
+                "/v1/subscriptions",
+                &renter.key,
+                &json!({"tool_id": tool, "tier": tier}),
+            )
+            .await
+            .expect(201);
+            let dataset = app.dataset(&renter).await;
+            let job = app
+                .post(
+                    &format!("/v1/tools/{tool}/evaluations"),
+                    &renter.key,
+                    &json!({"dataset_id": dataset}),
+                )
+                .await
+                .expect(202)["job"]
+                .clone();
+            let done = app
+                .wait_job(job["id"].as_str().expect("id"), &renter.key, 60)
+                .await;
+            assert_eq!(done["status"], json!("succeeded"), "{done}");
+            priorities.push(job["priority"].clone());
+        }
+        assert_eq!(priorities, [json!(0), json!(10)]);
+    }
+);
