@@ -302,3 +302,29 @@ store_test!(
         assert_eq!(after_stop, [worker("w2", 5, 5, 0)]);
     }
 );
+
+store_test!(
+    recovery_cancels_a_job_whose_owner_canceled_it_before_its_worker_died,
+    |app| {
+        let owner = app.user("owner").await.id;
+        let job = create(&app, owner, 0, 3, 0).await;
+        claim(&app, "w1", 1).await.expect("claimed");
+        app.store
+            .cancel_job(owner, job.id, at(2))
+            .await
+            .expect("cancel requested");
+
+        let swept = app
+            .store
+            .recover_jobs(at(100), Duration::from_secs(3600), 10)
+            .await
+            .expect("sweep runs");
+
+        assert!(swept.is_empty(), "not delivered again: {swept:?}");
+        let after = reload(&app, job.id).await;
+        assert_eq!(after.status, JobStatus::Canceled);
+        assert_eq!(after.result, None);
+        assert_eq!(after.finished_at, Some(at(100)));
+        assert_eq!(after.attempts, 1);
+    }
+);

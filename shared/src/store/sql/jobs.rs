@@ -245,6 +245,17 @@ impl JobStore for This {
     async fn recover_jobs(&self, now: DateTime<Utc>, redeliver_after: Duration, limit: i64) -> StoreResult<Vec<Dispatch>> {
         let delivered_before = shifted(now, redeliver_after, false)?;
         let mut tx = self.begin().await?;
+        // A job its owner asked to cancel whose worker died is canceled, not run again.
+        sqlx::query(concat!(
+            "UPDATE jobs SET status = 'canceled', message = 'canceled by the owner', finished_at = $1, \
+             lease_until = NULL, updated_at = $1 \
+             WHERE id IN (SELECT id FROM jobs WHERE status = 'running' AND cancel_requested AND lease_until < $1",
+            skip_locked!(),
+            ")"
+        ))
+        .bind(now)
+        .execute(&mut *tx)
+        .await?;
         // Leases that ran out: the worker died (or hung past its lease). A row locked now is
         // being renewed or finished by its worker: skipped, it is not lost.
         sqlx::query(concat!(
