@@ -147,22 +147,36 @@ impl Runtime {
     }
 
     /// Claims and runs at most one due job of `kind`.
+    ///
+    /// A claim that finds nothing is tried again, twice, shortly after. A claim only sees the
+    /// jobs committed before its statement started (and skips rows other claimers hold), while
+    /// the claimers of newer messages take the oldest jobs: during a burst of enqueues it can
+    /// find nothing although its own message's job waits, and that job would then wait for the
+    /// recovery sweep's redelivery (`worker.redeliver_after_secs`). Seen with two worker
+    /// processes and 200 jobs: a few messages in most runs (worker/tests/processes.rs).
     async fn take_one(self: &Arc<Self>, kind: JobKind) {
-        if self.stopping.load(Ordering::Relaxed) {
-            return;
-        }
-        match self
-            .store
-            .claim_job(kind, &self.id, self.clock.now(), self.lease())
-            .await
-        {
-            Ok(Some(job)) => {
-                let span = tracing::info_span!("job", job_id = %job.id, kind = kind.as_str(), attempt = job.attempts);
-                self.execute(job).instrument(span).await;
+        for pause_ms in [0u64, 10, 50] {
+            if pause_ms > 0 {
+                tokio::time::sleep(Duration::from_millis(pause_ms)).await;
             }
-            Ok(None) => {}
-            Err(e) => {
-                tracing::warn!(error = %e, "claiming a job failed; the recovery sweep will deliver it again")
+            if self.stopping.load(Ordering::Relaxed) {
+                return;
+            }
+            match self
+                .store
+                .claim_job(kind, &self.id, self.clock.now(), self.lease())
+                .await
+            {
+                Ok(Some(job)) => {
+                    let span = tracing::info_span!("job", job_id = %job.id, kind = kind.as_str(), attempt = job.attempts);
+                    self.execute(job).instrument(span).await;
+                    return;
+                }
+                Ok(None) => {}
+                Err(e) => {
+                    tracing::warn!(error = %e, "claiming a job failed; the recovery sweep will deliver it again");
+                    return;
+                }
             }
         }
     }
