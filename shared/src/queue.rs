@@ -18,7 +18,7 @@ use apalis::prelude::TaskSink;
 use apalis_redis::{ConnectionManager, RedisStorage};
 use apalis_sqlite::SqliteStorage;
 use secrecy::ExposeSecret;
-use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions};
+use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteSynchronous};
 
 use crate::config::{DatabaseKind, Settings};
 use crate::jobs::{JobKind, JobMessage};
@@ -93,15 +93,20 @@ impl Queues {
             .create_if_missing(true)
             .journal_mode(SqliteJournalMode::Wal)
             .busy_timeout(Duration::from_secs(10));
+        // apalis' `setup` migrates and turns durability off on whichever connection runs it:
+        // run it on a pool of its own, then open the queue's pool with the durability wanted
+        // on every connection.
+        {
+            let setup = SqlitePoolOptions::new()
+                .max_connections(1)
+                .connect_with(options.clone())
+                .await?;
+            SqliteStorage::<()>::setup(&setup).await?;
+            setup.close().await;
+        }
         let pool = SqlitePoolOptions::new()
             .max_connections(4)
-            .connect_with(options)
-            .await?;
-        SqliteStorage::<()>::setup(&pool).await?;
-        // `setup` turns durability off on one connection; messages are re-creatable from the
-        // store, but keep the file consistent across crashes.
-        sqlx::query("PRAGMA synchronous = NORMAL")
-            .execute(&pool)
+            .connect_with(options.synchronous(SqliteSynchronous::Normal))
             .await?;
         Ok(Queues::Sqlite {
             pool,

@@ -232,6 +232,8 @@ pub struct TestApp {
     /// The app's settings.
     pub settings: Arc<Settings>,
     shutdown: Option<tokio::sync::oneshot::Sender<()>>,
+    /// The app's job queues (to push messages as the API does).
+    pub queues: shared::queue::Queues,
     /// Stops the separate worker of the Redis deployment.
     worker_stop: tokio_util::sync::CancellationToken,
     _dir: tempfile::TempDir,
@@ -408,6 +410,7 @@ pub async fn spawn_app_with(
     let address = format!("http://{}", app.local_addr().expect("bound"));
     let store = app.state().store.clone();
     let settings = app.state().settings.clone();
+    let queues = app.state().queues.clone();
     let worker_stop = tokio_util::sync::CancellationToken::new();
     if backend == Backend::Redis {
         let w = worker::Worker::new(settings.clone(), store.clone(), app.state().queues.clone());
@@ -418,6 +421,7 @@ pub async fn spawn_app_with(
         let _ = rx.await;
     }));
     Some(TestApp {
+        queues,
         worker_stop,
         address,
         client: reqwest::Client::new(),

@@ -403,3 +403,75 @@ queue_test!(
         assert_eq!(priorities, [json!(0), json!(10)]);
     }
 );
+
+queue_test!(a_message_delivered_many_times_runs_its_job_once, |app| {
+    let id = app.noop_job(json!({"sleep_ms": 300})).await;
+    let job_id: uuid::Uuid = id.parse().expect("uuid");
+    for _ in 0..5 {
+        app.queues
+            .push(
+                shared::jobs::JobKind::Noop,
+                shared::jobs::JobMessage { job_id },
+            )
+            .await
+            .expect("pushed");
+    }
+
+    let done = app.wait_job(&id, ADMIN_KEY, 30).await;
+    tokio::time::sleep(std::time::Duration::from_millis(500)).await;
+
+    let after = app
+        .get(&format!("/v1/jobs/{id}"), ADMIN_KEY)
+        .await
+        .expect(200)["job"]
+        .clone();
+    assert_eq!(done["status"], json!("succeeded"));
+    assert_eq!(
+        after["attempts"],
+        json!(1),
+        "extra messages found nothing to claim"
+    );
+    assert_eq!(after["finished_at"], done["finished_at"], "finished once");
+});
+
+queue_test!(
+    a_full_queue_refuses_new_jobs_with_503_and_creates_nothing,
+    |s: &mut shared::config::Settings| {
+        s.queue.max_depth = 2;
+        s.worker.concurrency = 1;
+    },
+    |app| {
+        let running = app.noop_job(json!({"sleep_ms": 5_000})).await;
+        app.wait_job_until(&running, ADMIN_KEY, 30, |j| j["status"] == json!("running"))
+            .await;
+        app.noop_job(json!({})).await;
+        app.noop_job(json!({})).await;
+
+        let refused = app
+            .post(
+                "/v1/admin/jobs",
+                ADMIN_KEY,
+                &json!({"kind": "noop", "payload": {}}),
+            )
+            .await;
+
+        assert_eq!(refused.status, 503, "{:?}", refused.body);
+        assert!(refused.headers.contains_key("retry-after"));
+        assert!(
+            refused.body["detail"]
+                .as_str()
+                .unwrap_or_default()
+                .contains("full"),
+            "{:?}",
+            refused.body
+        );
+        let queues = app.get("/v1/admin/queues", ADMIN_KEY).await.expect(200);
+        let noop = queues["queues"]
+            .as_array()
+            .and_then(|q| q.iter().find(|q| q["queue"] == json!("noop")))
+            .expect("noop queue")
+            .clone();
+        assert_eq!(noop["queued"], json!(2), "{queues}");
+        assert_eq!(noop["running"], json!(1), "{queues}");
+    }
+);

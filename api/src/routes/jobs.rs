@@ -129,6 +129,16 @@ pub(crate) async fn enqueue(
     priority: i32,
     payload: Value,
 ) -> ApiResult<Job> {
+    // Admission control: a full queue refuses work rather than growing a backlog that the
+    // queue backend cannot serve (apalis-redis workers fail at about 8,000 due messages).
+    let depth = state.store.queued_jobs(kind).await?;
+    if depth >= state.settings.queue.max_depth {
+        metrics::counter!("jobs_refused_total", "kind" => kind.as_str()).increment(1);
+        return Err(ApiError::Unavailable(format!(
+            "the {} queue is full ({depth} jobs waiting); retry later",
+            kind.queue()
+        )));
+    }
     let new = NewJob {
         id: Uuid::now_v7(),
         kind,

@@ -157,6 +157,9 @@ pub trait JobStore: Send + Sync {
         limit: i64,
     ) -> StoreResult<Vec<Job>>;
 
+    /// Jobs of `kind` waiting (`queued`), for admission control.
+    async fn queued_jobs(&self, kind: JobKind) -> StoreResult<i64>;
+
     /// Removes a job that was never delivered (its enqueue failed). Only a `queued` job with no
     /// attempt is removed; `false` otherwise.
     async fn discard_job(&self, id: Uuid) -> StoreResult<bool>;

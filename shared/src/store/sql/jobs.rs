@@ -97,6 +97,14 @@ impl JobStore for This {
         convert(rows)
     }
 
+    async fn queued_jobs(&self, kind: JobKind) -> StoreResult<i64> {
+        let (n,): (i64,) = sqlx::query_as("SELECT COUNT(*) FROM jobs WHERE kind = $1 AND status = 'queued'")
+            .bind(kind.as_str())
+            .fetch_one(&self.pool)
+            .await?;
+        Ok(n)
+    }
+
     async fn discard_job(&self, id: Uuid) -> StoreResult<bool> {
         let done = sqlx::query("DELETE FROM jobs WHERE id = $1 AND status = 'queued' AND attempts = 0")
             .bind(id)
