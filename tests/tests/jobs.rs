@@ -475,3 +475,17 @@ queue_test!(
         assert_eq!(noop["running"], json!(1), "{queues}");
     }
 );
+
+queue_test!(an_idle_worker_picks_a_new_job_up_at_once, |app| {
+    // apalis workers otherwise only look for work on their heartbeat (30 s); ours poll.
+    let id = app.noop_job(json!({})).await;
+    let done = app.wait_job(&id, ADMIN_KEY, 30).await;
+    let at = |field: &str| {
+        chrono::DateTime::parse_from_rfc3339(done[field].as_str().expect("time")).expect("RFC 3339")
+    };
+    let waited = at("started_at") - at("created_at");
+    assert!(
+        waited < chrono::Duration::seconds(2),
+        "picked up after {waited}"
+    );
+});

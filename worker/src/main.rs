@@ -35,6 +35,21 @@ async fn main() -> ExitCode {
         settings.worker.concurrency = c;
     }
     if !cli.queues.is_empty() {
+        if let Some(bad) = cli
+            .queues
+            .iter()
+            .find(|q| shared::jobs::JobKind::from_queue(q.trim()).is_none())
+        {
+            let known: Vec<_> = shared::jobs::JobKind::ALL
+                .iter()
+                .map(|k| k.queue())
+                .collect();
+            eprintln!(
+                "marketplace-worker: invalid --queues {bad}: expected some of {}",
+                known.join(", ")
+            );
+            return ExitCode::from(2);
+        }
         settings.worker.queues = cli.queues;
     }
     shared::telemetry::init_for("marketplace-worker", &settings);

@@ -65,7 +65,7 @@ impl Runtime {
     }
 
     pub(crate) fn in_flight(&self) -> i32 {
-        self.in_flight.load(Ordering::Relaxed)
+        self.in_flight.load(Ordering::SeqCst)
     }
 
     fn info(&self, started_at: chrono::DateTime<chrono::Utc>) -> WorkerInfo {
@@ -159,7 +159,11 @@ impl Runtime {
             if pause_ms > 0 {
                 tokio::time::sleep(Duration::from_millis(pause_ms)).await;
             }
-            if self.stopping.load(Ordering::Relaxed) {
+            // Counted in flight before looking at `stopping`: a drain that starts now either
+            // sees this claim in flight and waits for it, or is seen here and nothing is claimed.
+            self.in_flight.fetch_add(1, Ordering::SeqCst);
+            if self.stopping.load(Ordering::SeqCst) {
+                self.in_flight.fetch_sub(1, Ordering::SeqCst);
                 return;
             }
             match self
@@ -170,10 +174,14 @@ impl Runtime {
                 Ok(Some(job)) => {
                     let span = tracing::info_span!("job", job_id = %job.id, kind = kind.as_str(), attempt = job.attempts);
                     self.execute(job).instrument(span).await;
+                    self.in_flight.fetch_sub(1, Ordering::SeqCst);
                     return;
                 }
-                Ok(None) => {}
+                Ok(None) => {
+                    self.in_flight.fetch_sub(1, Ordering::SeqCst);
+                }
                 Err(e) => {
+                    self.in_flight.fetch_sub(1, Ordering::SeqCst);
                     tracing::warn!(error = %e, "claiming a job failed; the recovery sweep will deliver it again");
                     return;
                 }
@@ -182,7 +190,6 @@ impl Runtime {
     }
 
     async fn execute(self: &Arc<Self>, job: Job) {
-        self.in_flight.fetch_add(1, Ordering::Relaxed);
         metrics::gauge!("worker_jobs_in_flight").increment(1.0);
         let claim = JobClaim {
             job_id: job.id,
@@ -253,7 +260,6 @@ impl Runtime {
             elapsed_ms = started.elapsed().as_millis() as u64,
             "job attempt ended"
         );
-        self.in_flight.fetch_sub(1, Ordering::Relaxed);
         metrics::gauge!("worker_jobs_in_flight").decrement(1.0);
     }
 
@@ -371,7 +377,7 @@ impl Runtime {
 
     /// Stops claiming; waits up to the grace period for jobs in flight.
     pub(crate) async fn drain(&self) {
-        self.stopping.store(true, Ordering::Relaxed);
+        self.stopping.store(true, Ordering::SeqCst);
         let deadline = std::time::Instant::now()
             + Duration::from_secs(self.settings.worker.shutdown_grace_secs);
         while self.in_flight() > 0 && std::time::Instant::now() < deadline {

@@ -8,7 +8,7 @@ use std::time::{Duration, Instant};
 fn starts_and_stops_gracefully_on_sigterm() {
     let dir = tempfile::tempdir().expect("tempdir");
     let mut child = Command::new(env!("CARGO_BIN_EXE_marketplace-worker"))
-        .args(["--concurrency", "3", "--queues", "evaluate,optimize"])
+        .args(["--concurrency", "3", "--queues", "evaluate,noop"])
         .env(
             "DATABASE_URL",
             format!("sqlite://{}", dir.path().join("w.db").display()),
@@ -48,4 +48,14 @@ fn starts_and_stops_gracefully_on_sigterm() {
         .output()
         .expect("runs");
     assert_eq!(bad.status.code(), Some(2));
+    let unknown = Command::new(env!("CARGO_BIN_EXE_marketplace-worker"))
+        .args(["--queues", "evaluate,bogus"])
+        .output()
+        .expect("runs");
+    assert_eq!(unknown.status.code(), Some(2));
+    let stderr = String::from_utf8_lossy(&unknown.stderr);
+    assert!(
+        stderr.contains("bogus") && stderr.contains("evaluate, noop"),
+        "{stderr}"
+    );
 }

@@ -42,7 +42,7 @@ fn sma_crossover_matches_a_direct_computation_across_resync_blocks() {
     let (fast, slow) = (7, 31);
     let mut state = 0;
     let mut expected = vec![0; close.len()];
-    for t in slow..close.len() {
+    for (t, slot) in expected.iter_mut().enumerate().skip(slow) {
         let (f0, s0, f1, s1) = (
             mean(t - 1, fast),
             mean(t - 1, slow),
@@ -54,7 +54,7 @@ fn sma_crossover_matches_a_direct_computation_across_resync_blocks() {
         } else if f0 > s0 && f1 < s1 {
             state = -1;
         }
-        expected[t] = state;
+        *slot = state;
     }
     let got = targets(&Strategy::SmaCrossover { fast, slow }, &close);
     assert_eq!(got, expected);
