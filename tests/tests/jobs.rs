@@ -489,3 +489,26 @@ queue_test!(an_idle_worker_picks_a_new_job_up_at_once, |app| {
         "picked up after {waited}"
     );
 });
+
+#[tokio::test]
+async fn every_metric_says_which_direction_is_better() {
+    let app = tests::spawn_app(tests::Backend::Sqlite)
+        .await
+        .expect("SQLite is always available");
+    let body = app
+        .send(reqwest::Method::GET, "/v1/metrics", None, None)
+        .await
+        .expect(200);
+    let metrics = body["metrics"].as_array().expect("metrics");
+    assert_eq!(metrics.len(), Metric::ALL.len());
+    for (m, v) in Metric::ALL.iter().zip(metrics) {
+        assert_eq!(v["name"], json!(m.name()));
+        assert!(v["direction"] == json!("higher") || v["direction"] == json!("lower"));
+    }
+    let lower: Vec<_> = metrics
+        .iter()
+        .filter(|m| m["direction"] == json!("lower"))
+        .map(|m| m["name"].as_str().unwrap_or_default())
+        .collect();
+    assert_eq!(lower, ["execution_time", "max_drawdown", "exposure"]);
+}

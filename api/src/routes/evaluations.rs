@@ -6,9 +6,9 @@
 use axum::Json;
 use axum::extract::State;
 use axum::http::StatusCode;
-use serde::Deserialize;
+use serde::{Deserialize, Serialize};
 use serde_json::Value;
-use shared::domain::Tier;
+use shared::domain::{Direction, Metric, Tier};
 use shared::evaluation::{EvalConfig, FoldSpec};
 use shared::jobs::{EvaluateToolJob, JobKind};
 use utoipa::ToSchema;
@@ -22,7 +22,43 @@ use crate::routes::jobs::{JobEnvelope, accepted, enqueue};
 use crate::state::AppState;
 
 pub(crate) fn router() -> OpenApiRouter<AppState> {
-    OpenApiRouter::new().routes(routes!(create_evaluation))
+    OpenApiRouter::new()
+        .routes(routes!(create_evaluation))
+        .routes(routes!(list_metrics))
+}
+
+/// A metric an evaluation reports.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct MetricView {
+    /// Name, as in every `metrics` object.
+    pub name: &'static str,
+    /// `higher` or `lower` is better.
+    pub direction: Direction,
+    /// What it measures.
+    pub description: &'static str,
+}
+
+/// `{metrics}`.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct MetricList {
+    /// Every metric, in report order.
+    pub metrics: Vec<MetricView>,
+}
+
+/// The metrics evaluations report and which direction is better for each (public).
+#[utoipa::path(get, path = "/v1/metrics", tag = "jobs",
+    responses((status = 200, body = MetricList)))]
+async fn list_metrics() -> Json<MetricList> {
+    Json(MetricList {
+        metrics: Metric::ALL
+            .into_iter()
+            .map(|m| MetricView {
+                name: m.name(),
+                direction: m.direction(),
+                description: m.description(),
+            })
+            .collect(),
+    })
 }
 
 /// Priority of jobs run for enterprise-tier subscribers (others: 0).

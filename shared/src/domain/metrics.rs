@@ -114,6 +114,25 @@ impl Metric {
         }
     }
 
+    /// What it measures, in one line.
+    pub fn description(self) -> &'static str {
+        match self {
+            Metric::SuccessRate => "share of closed trades with a positive P&L after costs",
+            Metric::ExecutionTime => {
+                "milliseconds to compute the signals per 1,000 bars (median of repeats)"
+            }
+            Metric::TotalReturn => "final equity over initial equity, minus one",
+            Metric::Cagr => "compound annual growth rate",
+            Metric::Sharpe => "annualized mean over standard deviation of per-bar returns",
+            Metric::Sortino => "annualized mean per-bar return over the downside deviation",
+            Metric::MaxDrawdown => "largest peak-to-trough fall of equity, fraction of the peak",
+            Metric::ProfitFactor => "gross profit over gross loss of closed trades",
+            Metric::NumTrades => "closed trades",
+            Metric::Exposure => "share of bars ending with a position open",
+            Metric::BuyAndHoldReturn => "return of holding the asset over the same bars",
+        }
+    }
+
     /// The metric called `name`.
     pub fn parse(name: &str) -> Option<Metric> {
         Metric::ALL.into_iter().find(|m| m.name() == name)
