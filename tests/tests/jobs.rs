@@ -512,3 +512,38 @@ async fn every_metric_says_which_direction_is_better() {
         .collect();
     assert_eq!(lower, ["execution_time", "max_drawdown", "exposure"]);
 }
+
+queue_test!(invalid_input_fails_at_once_without_a_retry, |app| {
+    // A payload no handler can use (only reachable through the store: every route
+    // validates before enqueueing).
+    let owner = app.user("owner").await;
+    let job = app
+        .store
+        .create_job(
+            &shared::store::NewJob {
+                id: uuid::Uuid::now_v7(),
+                kind: shared::jobs::JobKind::Evaluate,
+                owner_id: owner.id,
+                priority: 0,
+                max_attempts: 3,
+                payload: json!({"tool_id": "not a uuid"}),
+            },
+            chrono::Utc::now(),
+        )
+        .await
+        .expect("created");
+    app.queues
+        .push(
+            shared::jobs::JobKind::Evaluate,
+            shared::jobs::JobMessage { job_id: job.id },
+        )
+        .await
+        .expect("pushed");
+
+    let done = app.wait_job(&job.id.to_string(), &owner.key, 30).await;
+
+    assert_eq!(done["status"], json!("failed"), "{done}");
+    assert_eq!(done["attempts"], json!(1), "no retry for invalid input");
+    assert_eq!(done["error"]["status"], json!(422));
+    assert_eq!(done["result"], Value::Null);
+});
