@@ -9,6 +9,7 @@
 //! - [`store`]: the [`store::Store`] trait with its SQLite and PostgreSQL implementations.
 //! - [`billing`]: the billing pass (renewals, dunning, expiries) and the sandbox clock walk.
 //! - [`queue`]: the apalis queues (Redis or embedded SQLite) that carry job ids to workers.
+//! - [`standards`]: the standards gate, a pure function from baseline and candidate metrics to a report.
 //! - [`payments`]: where sandbox money comes from.
 //! - [`config`], [`telemetry`], [`clock`], [`shutdown`]: process plumbing every binary uses the same way.
 #![warn(missing_docs)]
@@ -24,6 +25,7 @@ pub mod jobs;
 pub mod payments;
 pub mod queue;
 pub mod shutdown;
+pub mod standards;
 pub mod store;
 pub mod telemetry;
 
