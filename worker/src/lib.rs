@@ -2,6 +2,7 @@
 //!
 //! - [`engine`]: the evaluation engine (pure computation: signals, backtest, metrics, folds).
 //! - [`jobs`]: one handler per job kind (load inputs, call the engine, return the result).
+//! - [`optimize`]: ask/tell samplers (grid, random, TPE, local) and the rayon study loop.
 //! - `runtime`: claims, leases, timeouts, retries, cancellation, heartbeats and recovery.
 
 pub mod engine;
@@ -16,6 +17,7 @@ use shared::store::Store;
 use tokio_util::sync::CancellationToken;
 
 pub mod jobs;
+pub mod optimize;
 mod runtime;
 
 /// A worker process (or the embedded worker pool of the API process).

@@ -1,0 +1,95 @@
+//! Sample efficiency and overhead of the optimizers on Branin and Hartmann6 (minimization, as
+//! Optuna's figures in the peers' RESULTS.md): median [IQR] best value after 50 and 100 trials
+//! over seeds 0..9, and the optimizer's own time per trial.
+//!
+//! Run: `cargo bench -p worker --bench optimizers`.
+
+use std::time::Instant;
+
+use worker::optimize::{Method, Space, StudyConfig, run_study};
+
+fn branin(x: &[f64]) -> f64 {
+    let (x1, x2) = (x[0], x[1]);
+    let pi = std::f64::consts::PI;
+    let b = 5.1 / (4.0 * pi * pi);
+    let c = 5.0 / pi;
+    let t = 1.0 / (8.0 * pi);
+    (x2 - b * x1 * x1 + c * x1 - 6.0).powi(2) + 10.0 * (1.0 - t) * x1.cos() + 10.0
+}
+
+fn hartmann6(x: &[f64]) -> f64 {
+    const A: [[f64; 6]; 4] = [
+        [10.0, 3.0, 17.0, 3.5, 1.7, 8.0],
+        [0.05, 10.0, 17.0, 0.1, 8.0, 14.0],
+        [3.0, 3.5, 1.7, 10.0, 17.0, 8.0],
+        [17.0, 8.0, 0.05, 10.0, 0.1, 14.0],
+    ];
+    const P: [[f64; 6]; 4] = [
+        [0.1312, 0.1696, 0.5569, 0.0124, 0.8283, 0.5886],
+        [0.2329, 0.4135, 0.8307, 0.3736, 0.1004, 0.9991],
+        [0.2348, 0.1451, 0.3522, 0.2883, 0.3047, 0.6650],
+        [0.4047, 0.8828, 0.8732, 0.5743, 0.1091, 0.0381],
+    ];
+    const ALPHA: [f64; 4] = [1.0, 1.2, 3.0, 3.2];
+    -(0..4)
+        .map(|i| {
+            let s: f64 = (0..6).map(|j| A[i][j] * (x[j] - P[i][j]).powi(2)).sum();
+            ALPHA[i] * (-s).exp()
+        })
+        .sum::<f64>()
+}
+
+fn quartiles(mut v: Vec<f64>) -> (f64, f64, f64) {
+    v.sort_by(f64::total_cmp);
+    let q = |p: f64| {
+        let pos = p * (v.len() - 1) as f64;
+        let (lo, hi) = (pos.floor() as usize, pos.ceil() as usize);
+        v[lo] + (v[hi] - v[lo]) * (pos - lo as f64)
+    };
+    (q(0.5), q(0.25), q(0.75))
+}
+
+fn main() {
+    let problems: [(&str, Space, fn(&[f64]) -> f64, f64); 2] = [
+        (
+            "Branin",
+            Space::unit_box(&[(-5.0, 10.0), (0.0, 15.0)]),
+            branin,
+            0.397_887,
+        ),
+        (
+            "Hartmann6",
+            Space::unit_box(&[(0.0, 1.0); 6]),
+            hartmann6,
+            -3.322_37,
+        ),
+    ];
+    println!("| function | method | best @50 | best @100 | regret @100 | optimizer ms/trial |");
+    println!("|---|---|---|---|---|---|");
+    for (name, space, f, optimum) in &problems {
+        for method in [Method::Bayesian, Method::Random, Method::Local] {
+            let mut at50 = Vec::new();
+            let mut at100 = Vec::new();
+            let started = Instant::now();
+            for seed in 0..10 {
+                let config = StudyConfig {
+                    method,
+                    trials: 100,
+                    seed,
+                    batch: 1,
+                };
+                let study = run_study(space, &config, |x| -f(x), |_| {}, || false);
+                let curve = study.best_curve();
+                at50.push(-curve[49]);
+                at100.push(-curve[99]);
+            }
+            let per_trial = started.elapsed().as_secs_f64() * 1e3 / 1_000.0;
+            let (m50, l50, h50) = quartiles(at50);
+            let (m100, l100, h100) = quartiles(at100);
+            println!(
+                "| {name} | {method:?} | {m50:.5} [{l50:.5} - {h50:.5}] | {m100:.5} [{l100:.5} - {h100:.5}] | {:.4} | {per_trial:.3} |",
+                m100 - optimum
+            );
+        }
+    }
+}

@@ -1,0 +1,127 @@
+//! Optimizers: ask/tell samplers over a [`Space`] and a study loop that evaluates trials in
+//! parallel with rayon. Pure computation: the objective is a closure (a backtest score in the
+//! product, a benchmark function in tests).
+//!
+//! Reproducibility: a study asks its trials in batches of a fixed size, each from the history
+//! before the batch and from a random generator seeded by (study seed, trial index); the batch
+//! is then evaluated in parallel and told in trial order. The trials and the result are
+//! therefore the same whatever the number of threads or workers.
+
+mod samplers;
+mod space;
+
+use rand::SeedableRng;
+use rand::rngs::StdRng;
+use rayon::prelude::*;
+use serde::{Deserialize, Serialize};
+
+pub use samplers::Method;
+pub use space::{Dim, Space};
+
+/// One evaluated trial (maximization: higher `value` is better).
+#[derive(Clone, Debug, PartialEq)]
+pub struct Trial {
+    /// Trial number from 0.
+    pub index: u64,
+    /// The point in the unit cube.
+    pub unit: Vec<f64>,
+    /// The objective (NaN counts as the worst).
+    pub value: f64,
+}
+
+/// Study settings.
+#[derive(Copy, Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct StudyConfig {
+    /// Sampler.
+    pub method: Method,
+    /// Trials to run.
+    pub trials: u64,
+    /// Seed of every random choice.
+    pub seed: u64,
+    /// Trials asked together and evaluated in parallel (fixed, so results do not depend on
+    /// the thread count).
+    pub batch: usize,
+}
+
+/// A finished study.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Study {
+    /// Every trial in order.
+    pub trials: Vec<Trial>,
+}
+
+impl Study {
+    /// The best trial (highest value; the first of equals).
+    pub fn best(&self) -> Option<&Trial> {
+        self.trials
+            .iter()
+            .fold(None, |best: Option<&Trial>, t| match best {
+                Some(b) if score(t.value) <= score(b.value) => Some(b),
+                _ => Some(t),
+            })
+    }
+
+    /// Best value after each trial.
+    pub fn best_curve(&self) -> Vec<f64> {
+        let mut best = f64::NEG_INFINITY;
+        self.trials
+            .iter()
+            .map(|t| {
+                best = best.max(score(t.value));
+                best
+            })
+            .collect()
+    }
+}
+
+pub(crate) fn score(v: f64) -> f64 {
+    if v.is_nan() { f64::NEG_INFINITY } else { v }
+}
+
+/// The random generator of one trial: a function of the study seed and the trial index only.
+pub(crate) fn trial_rng(seed: u64, index: u64) -> StdRng {
+    // SplitMix64 of the pair, so neighbouring seeds and indices give unrelated streams.
+    let mut z = seed ^ index.wrapping_mul(0x9E37_79B9_7F4A_7C15);
+    z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
+    z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
+    StdRng::seed_from_u64(z ^ (z >> 31))
+}
+
+/// Runs a study of `objective` (maximized) over `space`. `should_stop` is checked between
+/// batches (cooperative cancellation); `on_batch` sees the trials so far (progress).
+pub fn run_study(
+    space: &Space,
+    config: &StudyConfig,
+    objective: impl Fn(&[f64]) -> f64 + Sync,
+    mut on_batch: impl FnMut(&[Trial]),
+    should_stop: impl Fn() -> bool,
+) -> Study {
+    let mut trials: Vec<Trial> = Vec::with_capacity(config.trials as usize);
+    let mut sampler = config.method.sampler(space, config);
+    let batch = config.batch.max(1) as u64;
+    let mut next = 0u64;
+    while next < config.trials && !should_stop() {
+        let end = (next + batch).min(config.trials);
+        let asked: Vec<(u64, Vec<f64>)> = (next..end)
+            .map(|i| {
+                (
+                    i,
+                    sampler.ask(space, &trials, &mut trial_rng(config.seed, i), i),
+                )
+            })
+            .collect();
+        let values: Vec<f64> = asked
+            .par_iter()
+            .map(|(_, u)| objective(&space.values(u)))
+            .collect();
+        for ((index, unit), value) in asked.into_iter().zip(values) {
+            trials.push(Trial { index, unit, value });
+        }
+        on_batch(&trials);
+        next = end;
+    }
+    Study { trials }
+}
+
+#[cfg(test)]
+mod tests;
