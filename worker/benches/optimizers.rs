@@ -49,8 +49,11 @@ fn quartiles(mut v: Vec<f64>) -> (f64, f64, f64) {
     (q(0.5), q(0.25), q(0.75))
 }
 
+/// Name, space, function to minimize, known minimum.
+type Problem = (&'static str, Space, fn(&[f64]) -> f64, f64);
+
 fn main() {
-    let problems: [(&str, Space, fn(&[f64]) -> f64, f64); 2] = [
+    let problems: [Problem; 2] = [
         (
             "Branin",
             Space::unit_box(&[(-5.0, 10.0), (0.0, 15.0)]),
