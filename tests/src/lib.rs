@@ -16,8 +16,12 @@ use serde_json::{Value, json};
 use shared::clock::ManualClock;
 use shared::config::Settings;
 use shared::store::Store;
-use sqlx::Connection;
 use uuid::Uuid;
+
+mod jobs;
+mod services;
+
+use services::{PgDatabase, create_pg_database, redis_available, redis_url};
 
 /// The admin key every test app is configured with.
 pub const ADMIN_KEY: &str = "test-admin-key-0123456789";
@@ -33,36 +37,6 @@ pub enum Backend {
     /// `redis://127.0.0.1:6379`) with a unique queue prefix, and a worker started beside the
     /// API (which then runs no worker itself).
     Redis,
-}
-
-fn redis_url() -> String {
-    std::env::var("REDIS_URL").unwrap_or_else(|_| "redis://127.0.0.1:6379".into())
-}
-
-/// Whether Redis answers; in CI a missing Redis fails the test instead of skipping it.
-async fn redis_available() -> bool {
-    let url = redis_url();
-    let reachable = async {
-        let client = redis::Client::open(url.as_str()).ok()?;
-        let mut conn = client.get_multiplexed_async_connection().await.ok()?;
-        redis::cmd("PING")
-            .query_async::<String>(&mut conn)
-            .await
-            .ok()
-    };
-    let ok = tokio::time::timeout(std::time::Duration::from_secs(3), reachable)
-        .await
-        .ok()
-        .flatten()
-        .is_some();
-    if !ok {
-        assert!(
-            !in_ci(),
-            "CI=true but Redis at {url} is unreachable: the Redis variant cannot be skipped in CI"
-        );
-        eprintln!("SKIPPED (Redis): cannot reach {url}");
-    }
-    ok
 }
 
 /// Runs a job-platform test body on the three deployments: embedded on SQLite, embedded on
@@ -240,34 +214,6 @@ pub struct TestApp {
     _pg: Option<PgDatabase>,
 }
 
-struct PgDatabase {
-    admin_url: String,
-    name: String,
-}
-
-impl Drop for PgDatabase {
-    fn drop(&mut self) {
-        let (url, name) = (self.admin_url.clone(), self.name.clone());
-        // Dropping needs async I/O; a drop cannot await, so a scoped thread runs its own runtime.
-        let _ = std::thread::spawn(move || {
-            let rt = tokio::runtime::Builder::new_current_thread()
-                .enable_all()
-                .build()
-                .ok()?;
-            rt.block_on(async {
-                let mut conn = sqlx::PgConnection::connect(&url).await.ok()?;
-                sqlx::query(sqlx::AssertSqlSafe(format!(
-                    "DROP DATABASE IF EXISTS \"{name}\" WITH (FORCE)"
-                )))
-                .execute(&mut conn)
-                .await
-                .ok()
-            })
-        })
-        .join();
-    }
-}
-
 impl Drop for TestApp {
     fn drop(&mut self) {
         if let Some(tx) = self.shutdown.take() {
@@ -283,65 +229,6 @@ pub fn test_epoch() -> DateTime<Utc> {
     DateTime::parse_from_rfc3339("2027-01-31T12:00:00Z")
         .expect("valid literal")
         .with_timezone(&Utc)
-}
-
-fn in_ci() -> bool {
-    std::env::var("CI").is_ok_and(|v| !v.is_empty() && v != "0" && v != "false")
-}
-
-/// `postgres://.../db?x` with the database name replaced.
-fn with_database(url: &str, name: &str) -> String {
-    let (base, query) = url
-        .split_once('?')
-        .map_or((url, None), |(b, q)| (b, Some(q)));
-    let scheme_end = base.find("://").map_or(0, |i| i + 3);
-    let base = match base[scheme_end..].find('/') {
-        Some(i) => &base[..scheme_end + i],
-        None => base,
-    };
-    match query {
-        Some(q) => format!("{base}/{name}?{q}"),
-        None => format!("{base}/{name}"),
-    }
-}
-
-async fn create_pg_database() -> Option<(String, PgDatabase)> {
-    let url = match std::env::var("DATABASE_URL") {
-        Ok(u) if u.starts_with("postgres") => u,
-        _ => {
-            assert!(
-                !in_ci(),
-                "CI=true but DATABASE_URL does not point at PostgreSQL: the PostgreSQL variant cannot be skipped in CI"
-            );
-            eprintln!(
-                "SKIPPED (PostgreSQL): set DATABASE_URL=postgres://... to run the PostgreSQL variant"
-            );
-            return None;
-        }
-    };
-    let mut conn = match sqlx::PgConnection::connect(&url).await {
-        Ok(c) => c,
-        Err(e) => {
-            assert!(
-                !in_ci(),
-                "CI=true but PostgreSQL at DATABASE_URL is unreachable: {e}"
-            );
-            eprintln!("SKIPPED (PostgreSQL): cannot connect to DATABASE_URL: {e}");
-            return None;
-        }
-    };
-    let name = format!("test_{}", Uuid::new_v4().simple());
-    sqlx::query(sqlx::AssertSqlSafe(format!("CREATE DATABASE \"{name}\"")))
-        .execute(&mut conn)
-        .await
-        .expect("create a fresh test database");
-    Some((
-        with_database(&url, &name),
-        PgDatabase {
-            admin_url: url,
-            name,
-        },
-    ))
 }
 
 /// Settings for a test app on `database_url`, port 0.
@@ -673,77 +560,4 @@ pub fn cents(v: &Value) -> i64 {
         .as_f64()
         .unwrap_or_else(|| panic!("a decimal amount, got {v}"));
     (f * 100.0).round() as i64
-}
-
-impl TestApp {
-    /// Polls a job (as `key`) until it reaches a final status; panics after `seconds`.
-    pub async fn wait_job(&self, id: &str, key: &str, seconds: u64) -> Value {
-        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(seconds);
-        loop {
-            let job = self.get(&format!("/v1/jobs/{id}"), key).await.expect(200)["job"].clone();
-            let status = job["status"].as_str().unwrap_or_default().to_owned();
-            if matches!(status.as_str(), "succeeded" | "failed" | "canceled") {
-                return job;
-            }
-            assert!(
-                std::time::Instant::now() < deadline,
-                "job {id} still {status} after {seconds} s: {job}"
-            );
-            tokio::time::sleep(std::time::Duration::from_millis(50)).await;
-        }
-    }
-
-    /// Polls a job until `pred` holds for it; panics after `seconds`.
-    pub async fn wait_job_until(
-        &self,
-        id: &str,
-        key: &str,
-        seconds: u64,
-        pred: impl Fn(&Value) -> bool,
-    ) -> Value {
-        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(seconds);
-        loop {
-            let job = self.get(&format!("/v1/jobs/{id}"), key).await.expect(200)["job"].clone();
-            if pred(&job) {
-                return job;
-            }
-            assert!(
-                std::time::Instant::now() < deadline,
-                "job {id} never matched within {seconds} s: {job}"
-            );
-            tokio::time::sleep(std::time::Duration::from_millis(25)).await;
-        }
-    }
-
-    /// Enqueues a `noop` job through the admin route and returns its id.
-    pub async fn noop_job(&self, payload: Value) -> String {
-        self.post(
-            "/v1/admin/jobs",
-            ADMIN_KEY,
-            &json!({"kind": "noop", "payload": payload}),
-        )
-        .await
-        .expect(202)["job"]["id"]
-            .as_str()
-            .expect("job id")
-            .to_owned()
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn database_name_is_replaced_in_postgres_urls() {
-        assert_eq!(
-            with_database("postgres://u@h:5432/test", "x"),
-            "postgres://u@h:5432/x"
-        );
-        assert_eq!(
-            with_database("postgres://u@h/test?sslmode=disable", "x"),
-            "postgres://u@h/x?sslmode=disable"
-        );
-        assert_eq!(with_database("postgres://u@h", "x"), "postgres://u@h/x");
-    }
 }
