@@ -9,7 +9,7 @@
 //!   rest the "bad" density g(x), each a mixture of product Gaussian kernels (bandwidth
 //!   0.2 n^(-1/(d+4)) of each range, as Optuna's)
 //!   plus a uniform prior; 24 candidates drawn from l(x), the one with the largest
-//!   l(x) / g(x) is asked;
+//!   l(x) / g(x) is asked; the last 30% of the budget refines around the best point (`local`);
 //! - `local`: Gaussian steps around the best trial, shrinking as the study goes on.
 
 use rand::Rng;
@@ -42,7 +42,10 @@ impl Method {
         match self {
             Method::Grid => Box::new(Grid::new(space, config.trials)),
             Method::Random => Box::new(RandomSampler),
-            Method::Bayesian => Box::new(Tpe::default()),
+            Method::Bayesian => Box::new(Tpe {
+                refine_from: (config.trials as f64 * 0.7).ceil() as u64,
+                ..Tpe::default()
+            }),
             Method::Local => Box::new(Local),
         }
     }
@@ -153,6 +156,8 @@ fn normal(rng: &mut StdRng) -> f64 {
 struct Tpe {
     startup: usize,
     candidates: usize,
+    /// From this trial on, refine locally around the best point (the last 30% of the budget).
+    refine_from: u64,
 }
 
 impl Default for Tpe {
@@ -160,6 +165,7 @@ impl Default for Tpe {
         Self {
             startup: 10,
             candidates: 24,
+            refine_from: u64::MAX,
         }
     }
 }
@@ -218,9 +224,12 @@ impl Parzen {
 }
 
 impl Sampler for Tpe {
-    fn ask(&mut self, space: &Space, history: &[Trial], rng: &mut StdRng, _: u64) -> Vec<f64> {
+    fn ask(&mut self, space: &Space, history: &[Trial], rng: &mut StdRng, index: u64) -> Vec<f64> {
         if history.len() < self.startup {
             return space.sample(rng);
+        }
+        if index >= self.refine_from {
+            return Local.ask(space, history, rng, index);
         }
         let mut sorted: Vec<&Trial> = history.iter().collect();
         sorted.sort_by(|a, b| {
