@@ -328,3 +328,35 @@ store_test!(
         assert_eq!(after.attempts, 1);
     }
 );
+
+store_test!(
+    a_busy_queue_gets_no_redelivered_messages_and_a_stalled_one_does,
+    |app| {
+        let owner = app.user("owner").await.id;
+        let waiting = create(&app, owner, 0, 3, 0).await;
+        let moving = create(&app, owner, 0, 3, 0).await;
+        let minute = Duration::from_secs(60);
+        // Another job of the kind starts at 100 s: the queue is draining, not stalled.
+        let claimed = claim(&app, "w1", 100).await.expect("claimed");
+        assert_eq!(claimed.id, waiting.id, "the older job first");
+
+        let busy = app
+            .store
+            .recover_jobs(at(120), minute, 10)
+            .await
+            .expect("sweep runs");
+        let stalled = app
+            .store
+            .recover_jobs(at(100 + 61), minute, 10)
+            .await
+            .expect("sweep runs");
+
+        assert!(busy.is_empty(), "a job started within the minute: {busy:?}");
+        // The busy job's message is pushed again; the claimed one's lease ran out at 130 s,
+        // so it is recovered and pushed as well.
+        assert!(
+            stalled.iter().any(|d| d.job_id == moving.id),
+            "nothing started for a minute: {stalled:?}"
+        );
+    }
+);

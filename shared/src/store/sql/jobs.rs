@@ -283,11 +283,18 @@ impl JobStore for This {
         .bind(Json(worker_lost()))
         .execute(&mut *tx)
         .await?;
-        // Due queued jobs whose message was not pushed lately: lost, retried, or recovered.
+        // Due queued jobs without a message: retried after a backoff or recovered from a lost
+        // worker (their message was consumed), pushed at once. Jobs whose message is older
+        // than `redeliver_after` are pushed again only when their kind looks stalled (no job
+        // of the kind started within that time: the messages were lost, e.g. Redis restarted
+        // empty). A queue that is merely busy draining a backlog gets no extra messages, so
+        // redelivery can never grow the queue beyond what was enqueued.
         let rows: Vec<(Uuid, String, i32)> = sqlx::query_as(concat!(
             "UPDATE jobs SET delivered_at = $1 \
-             WHERE id IN (SELECT id FROM jobs WHERE status = 'queued' AND run_after <= $1 \
-                          AND (delivered_at IS NULL OR delivered_at < $2) ORDER BY priority DESC, id LIMIT $3",
+             WHERE id IN (SELECT q.id FROM jobs q WHERE q.status = 'queued' AND q.run_after <= $1 \
+                          AND (q.delivered_at IS NULL OR (q.delivered_at < $2 AND NOT EXISTS \
+                               (SELECT 1 FROM jobs s WHERE s.kind = q.kind AND s.started_at >= $2))) \
+                          ORDER BY q.priority DESC, q.id LIMIT $3",
             skip_locked!(),
             ") RETURNING id, kind, priority"
         ))
