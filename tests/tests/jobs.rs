@@ -477,7 +477,8 @@ queue_test!(
 );
 
 queue_test!(an_idle_worker_picks_a_new_job_up_at_once, |app| {
-    // apalis workers otherwise only look for work on their heartbeat (30 s); ours poll.
+    // apalis workers otherwise only look for work on their heartbeat (30 s); ours poll every
+    // 100 ms (the bound leaves room for a loaded CI machine).
     let id = app.noop_job(json!({})).await;
     let done = app.wait_job(&id, ADMIN_KEY, 30).await;
     let at = |field: &str| {
@@ -485,7 +486,7 @@ queue_test!(an_idle_worker_picks_a_new_job_up_at_once, |app| {
     };
     let waited = at("started_at") - at("created_at");
     assert!(
-        waited < chrono::Duration::seconds(2),
+        waited < chrono::Duration::seconds(5),
         "picked up after {waited}"
     );
 });
