@@ -159,36 +159,37 @@ impl Queues {
     /// # Errors
     /// [`QueueError`] when the queue is unreachable or refuses.
     pub async fn push(&self, kind: JobKind, message: JobMessage) -> Result<(), QueueError> {
-        let (timeout, pushed) = match self {
+        match self {
             Queues::Redis { push_timeout, .. } => {
-                let mut storage = self.redis_storage(kind).ok_or_else(unreachable_backend)?;
-                (
-                    *push_timeout,
-                    tokio::time::timeout(*push_timeout, async move {
-                        storage
-                            .push(message)
-                            .await
-                            .map_err(|e| QueueError::Backend(e.to_string()))
-                    })
-                    .await,
-                )
+                let storage = self.redis_storage(kind).ok_or_else(unreachable_backend)?;
+                push_within(storage, message, *push_timeout).await
             }
             Queues::Sqlite { push_timeout, .. } => {
-                let mut storage = self.sqlite_storage(kind).ok_or_else(unreachable_backend)?;
-                (
-                    *push_timeout,
-                    tokio::time::timeout(*push_timeout, async move {
-                        storage
-                            .push(message)
-                            .await
-                            .map_err(|e| QueueError::Backend(e.to_string()))
-                    })
-                    .await,
-                )
+                let storage = self.sqlite_storage(kind).ok_or_else(unreachable_backend)?;
+                push_within(storage, message, *push_timeout).await
             }
-        };
-        pushed.map_err(|_| QueueError::Timeout(timeout))?
+        }
     }
+}
+
+/// Pushes onto any apalis sink, giving up after `timeout`.
+async fn push_within<S, K>(
+    mut storage: S,
+    message: JobMessage,
+    timeout: Duration,
+) -> Result<(), QueueError>
+where
+    S: TaskSink<JobMessage, K> + Send,
+    apalis::prelude::TaskSinkError<S::Error>: std::fmt::Display,
+{
+    tokio::time::timeout(timeout, async move {
+        storage
+            .push(message)
+            .await
+            .map_err(|e| QueueError::Backend(e.to_string()))
+    })
+    .await
+    .map_err(|_| QueueError::Timeout(timeout))?
 }
 
 fn unreachable_backend() -> QueueError {

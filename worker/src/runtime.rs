@@ -112,22 +112,22 @@ impl Runtime {
                                 Ok::<(), std::io::Error>(())
                             }
                         };
+                        // The two backends are different types; the consumer is the same.
+                        macro_rules! consume {
+                            ($storage:expr) => {
+                                WorkerBuilder::new(name)
+                                    .backend($storage.poll_with_interval(poll))
+                                    .data(ctx.clone())
+                                    .concurrency(concurrency)
+                                    .build(on_message)
+                                    .run_until(until)
+                                    .await
+                            };
+                        }
                         let result = if let Some(storage) = queues.redis_storage(kind) {
-                            WorkerBuilder::new(name)
-                                .backend(storage.poll_with_interval(poll))
-                                .data(ctx.clone())
-                                .concurrency(concurrency)
-                                .build(on_message)
-                                .run_until(until)
-                                .await
+                            consume!(storage)
                         } else if let Some(storage) = queues.sqlite_storage(kind) {
-                            WorkerBuilder::new(name)
-                                .backend(storage.poll_with_interval(poll))
-                                .data(ctx.clone())
-                                .concurrency(concurrency)
-                                .build(on_message)
-                                .run_until(until)
-                                .await
+                            consume!(storage)
                         } else {
                             return;
                         };
