@@ -143,6 +143,24 @@ fn weighted_change(
     (total > 0.0).then(|| sum / total)
 }
 
+/// The overall improvement of `candidate` over `baseline` (out-of-sample or in-sample metrics
+/// per fold, the same folds in the same order): the weighted mean of the per-metric changes of
+/// the fold means. What the gate's `overall_improvement` check reads, and what an optimizer
+/// maximizes on in-sample folds. `None` when the folds do not match or a weighted metric is
+/// missing.
+pub fn overall_change(
+    config: &StandardsConfig,
+    baseline: &[Metrics],
+    candidate: &[Metrics],
+) -> Option<f64> {
+    if baseline.is_empty() || baseline.len() != candidate.len() {
+        return None;
+    }
+    weighted_change(config, |m| {
+        relative_change(m, mean_metrics(baseline, m), mean_metrics(candidate, m))
+    })
+}
+
 /// Judges `candidate` against `baseline`, both given as out-of-sample metrics per fold (the same
 /// folds in the same order).
 pub fn judge(
@@ -163,7 +181,7 @@ pub fn judge(
         )
     };
     let mut checks = Vec::new();
-    let improvement = weighted_change(config, overall);
+    let improvement = overall_change(config, baseline, candidate);
     checks.push(Check {
         name: "overall_improvement".into(),
         value: improvement,

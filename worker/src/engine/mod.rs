@@ -107,6 +107,9 @@ pub struct Evaluation {
     pub equity_curve: Vec<f64>,
     /// Closed trades of the whole series.
     pub trades: Vec<Trade>,
+    /// Spread of the `execution_time` repeats, `(max - min) / median`: how much of a timing
+    /// difference is noise (the standards gate's threshold for that metric).
+    pub execution_time_spread: f64,
 }
 
 /// Evaluates strategies on one series, reusing its buffers between calls (an optimizer keeps one
@@ -209,8 +212,8 @@ impl<'a> Evaluator<'a> {
     }
 
     /// Milliseconds per 1,000 bars to compute `strategy`'s targets over the whole series,
-    /// median of the configured repeats. Leaves the targets in `self.targets`.
-    fn time_signals(&mut self, strategy: &Strategy) -> f64 {
+    /// median of the configured repeats, and the repeats' relative spread. Leaves the targets in `self.targets`.
+    fn time_signals(&mut self, strategy: &Strategy) -> (f64, f64) {
         let mut samples: Vec<f64> = (0..self.config.timing_repeats)
             .map(|_| {
                 let started = Instant::now();
@@ -220,7 +223,11 @@ impl<'a> Evaluator<'a> {
             .collect();
         samples.sort_by(f64::total_cmp);
         let median = samples[samples.len() / 2];
-        median * 1e3 / (self.bars.len() as f64 / 1e3)
+        let spread = match (samples.first(), samples.last()) {
+            (Some(lo), Some(hi)) if median > 0.0 => (hi - lo) / median,
+            _ => 0.0,
+        };
+        (median * 1e3 / (self.bars.len() as f64 / 1e3), spread)
     }
 
     fn report(&self, range: Range<usize>, metrics: Metrics) -> RangeReport {
@@ -241,7 +248,7 @@ impl<'a> Evaluator<'a> {
     pub fn evaluate(&mut self, strategy: &Strategy) -> Result<Evaluation, EngineError> {
         self.check_length(strategy)?;
         let folds = self.folds()?;
-        let execution_time = self.time_signals(strategy);
+        let (execution_time, execution_time_spread) = self.time_signals(strategy);
         let timed = |mut m: Metrics| {
             m.execution_time = execution_time;
             m
@@ -287,6 +294,7 @@ impl<'a> Evaluator<'a> {
             folds: fold_reports,
             equity_curve: whole.equity,
             trades: whole.trades,
+            execution_time_spread,
         })
     }
 }

@@ -9,6 +9,7 @@
 
 mod samplers;
 mod space;
+mod tool;
 
 use rand::SeedableRng;
 use rand::rngs::StdRng;
@@ -17,6 +18,7 @@ use serde::{Deserialize, Serialize};
 
 pub use samplers::Method;
 pub use space::{Dim, Space};
+pub use tool::{ToolOptimization, optimize_tool};
 
 /// One evaluated trial (maximization: higher `value` is better).
 #[derive(Clone, Debug, PartialEq)]

@@ -131,6 +131,11 @@ impl Space {
             .collect()
     }
 
+    /// The parameters (a JSON object) with the given dimension values.
+    pub fn params(&self, values: &[f64]) -> Map<String, Value> {
+        self.decode(&self.unit(values))
+    }
+
     /// A uniformly random feasible point (rejection sampling; the last draw when none of 1,000
     /// is feasible, which only a nearly empty space can cause).
     pub fn sample(&self, rng: &mut impl Rng) -> Vec<f64> {
