@@ -59,6 +59,12 @@ queue_test!(
         }
         assert_eq!(folds[2]["out_of_sample"]["end_bar"], json!(500));
         assert_eq!(result["bars"], json!(500));
+        assert!(
+            result["execution_time_spread"]
+                .as_f64()
+                .is_some_and(|s| s >= 0.0),
+            "{result}"
+        );
         assert_eq!(result["parameters"], json!({"fast": 10, "slow": 30}));
         assert!(result["equity_curve"].as_array().expect("curve").len() <= 1_001);
 

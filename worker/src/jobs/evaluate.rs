@@ -77,6 +77,7 @@ pub(super) async fn run(
             "overall": evaluation.overall,
             "out_of_sample": evaluation.out_of_sample,
             "folds": evaluation.folds,
+            "execution_time_spread": evaluation.execution_time_spread,
             "equity_curve": curve,
             "equity_curve_points": curve_len,
             "trades": trades,
