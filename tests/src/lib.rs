@@ -39,6 +39,28 @@ pub enum Backend {
     Redis,
 }
 
+/// One test function of a multi-deployment test: the app on `$backend` with `tweak` applied.
+/// SQLite is always there; a missing PostgreSQL or Redis skips outside CI (see `services`).
+#[doc(hidden)]
+#[macro_export]
+macro_rules! backend_test {
+    ($fn_name:ident, $backend:ident, $tweak:expr, |$app:ident| $body:block) => {
+        #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+        async fn $fn_name() {
+            let backend = $crate::Backend::$backend;
+            let app = $crate::spawn_app_with(backend, $tweak).await;
+            assert!(
+                app.is_some() || backend != $crate::Backend::Sqlite,
+                "SQLite is always available"
+            );
+            let Some($app) = app else {
+                return;
+            };
+            $body
+        }
+    };
+}
+
 /// Runs a job-platform test body on the three deployments: embedded on SQLite, embedded on
 /// PostgreSQL, and distributed (PostgreSQL + Redis + a separate worker).
 #[macro_export]
@@ -51,31 +73,9 @@ macro_rules! queue_test {
             #[allow(unused_imports)]
             use super::*;
 
-            #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-            async fn sqlite() {
-                let $app = $crate::spawn_app_with($crate::Backend::Sqlite, $tweak)
-                    .await
-                    .expect("SQLite is always available");
-                $body
-            }
-
-            #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-            async fn postgres() {
-                let Some($app) = $crate::spawn_app_with($crate::Backend::Postgres, $tweak).await
-                else {
-                    return;
-                };
-                $body
-            }
-
-            #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-            async fn redis() {
-                let Some($app) = $crate::spawn_app_with($crate::Backend::Redis, $tweak).await
-                else {
-                    return;
-                };
-                $body
-            }
+            $crate::backend_test!(sqlite, Sqlite, $tweak, |$app| $body);
+            $crate::backend_test!(postgres, Postgres, $tweak, |$app| $body);
+            $crate::backend_test!(redis, Redis, $tweak, |$app| $body);
         }
     };
 }
@@ -84,26 +84,7 @@ macro_rules! queue_test {
 #[macro_export]
 macro_rules! store_test {
     ($name:ident, |$app:ident| $body:block) => {
-        mod $name {
-            #[allow(unused_imports)]
-            use super::*;
-
-            #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-            async fn sqlite() {
-                let $app = $crate::spawn_app($crate::Backend::Sqlite)
-                    .await
-                    .expect("SQLite is always available");
-                $body
-            }
-
-            #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-            async fn postgres() {
-                let Some($app) = $crate::spawn_app($crate::Backend::Postgres).await else {
-                    return;
-                };
-                $body
-            }
-        }
+        $crate::store_test_with!($name, |_s: &mut shared::config::Settings| {}, |$app| $body);
     };
 }
 
@@ -115,22 +96,8 @@ macro_rules! store_test_with {
             #[allow(unused_imports)]
             use super::*;
 
-            #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-            async fn sqlite() {
-                let $app = $crate::spawn_app_with($crate::Backend::Sqlite, $tweak)
-                    .await
-                    .expect("SQLite is always available");
-                $body
-            }
-
-            #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-            async fn postgres() {
-                let Some($app) = $crate::spawn_app_with($crate::Backend::Postgres, $tweak).await
-                else {
-                    return;
-                };
-                $body
-            }
+            $crate::backend_test!(sqlite, Sqlite, $tweak, |$app| $body);
+            $crate::backend_test!(postgres, Postgres, $tweak, |$app| $body);
         }
     };
 }
