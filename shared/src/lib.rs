@@ -10,6 +10,7 @@
 //! - [`billing`]: the billing pass (renewals, dunning, expiries) and the sandbox clock walk.
 //! - [`queue`]: the apalis queues (Redis or embedded SQLite) that carry job ids to workers.
 //! - [`standards`]: the standards gate, a pure function from baseline and candidate metrics to a report.
+//! - [`optimization`]: optimization methods, shared by the API's validation and the worker's samplers.
 //! - [`payments`]: where sandbox money comes from.
 //! - [`config`], [`telemetry`], [`clock`], [`shutdown`]: process plumbing every binary uses the same way.
 #![warn(missing_docs)]
@@ -22,6 +23,7 @@ pub mod domain;
 pub mod evaluation;
 pub mod families;
 pub mod jobs;
+pub mod optimization;
 pub mod payments;
 pub mod queue;
 pub mod shutdown;

@@ -99,7 +99,7 @@ pub fn run_study(
     should_stop: impl Fn() -> bool,
 ) -> Study {
     let mut trials: Vec<Trial> = Vec::with_capacity(config.trials as usize);
-    let mut sampler = config.method.sampler(space, config);
+    let mut sampler = samplers::sampler(config.method, space, config);
     let batch = config.batch.max(1) as u64;
     let mut next = 0u64;
     while next < config.trials && !should_stop() {

@@ -14,40 +14,28 @@
 
 use rand::Rng;
 use rand::rngs::StdRng;
-use serde::{Deserialize, Serialize};
 use shared::families::ParamKind;
 
 use super::{Space, StudyConfig, Trial, score};
 
-/// An optimization method.
-#[derive(Copy, Clone, Debug, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
-#[serde(rename_all = "snake_case")]
-pub enum Method {
-    /// Even grid.
-    Grid,
-    /// Uniform random.
-    Random,
-    /// Tree-structured Parzen estimator (multivariate).
-    Bayesian,
-    /// Refinement around the best point.
-    Local,
-}
+pub use shared::optimization::Method;
 
 pub(crate) trait Sampler: Send {
     fn ask(&mut self, space: &Space, history: &[Trial], rng: &mut StdRng, index: u64) -> Vec<f64>;
 }
 
-impl Method {
-    pub(crate) fn sampler(self, space: &Space, config: &StudyConfig) -> Box<dyn Sampler> {
-        match self {
-            Method::Grid => Box::new(Grid::new(space, config.trials)),
-            Method::Random => Box::new(RandomSampler),
-            Method::Bayesian => Box::new(Tpe {
-                refine_from: (config.trials as f64 * 0.7).ceil() as u64,
-                ..Tpe::default()
-            }),
-            Method::Local => Box::new(Local),
-        }
+/// The sampler of `method` for a study of `config` over `space`.
+pub(crate) fn sampler(method: Method, space: &Space, config: &StudyConfig) -> Box<dyn Sampler> {
+    match method {
+        Method::Grid => Box::new(Grid::new(space, config.trials)),
+        Method::Random => Box::new(RandomSampler),
+        Method::Bayesian => Box::new(Tpe {
+            refine_from: (config.trials as f64 * 0.7).ceil() as u64,
+            ..Tpe::default()
+        }),
+        Method::Local => Box::new(Local),
+        // Placeholder until the CMA-ES sampler lands (being written in cmaes.rs).
+        Method::Cmaes => Box::new(Local),
     }
 }
 
