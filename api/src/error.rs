@@ -5,6 +5,7 @@
 use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use serde::Serialize;
+use serde_json::{Map, Value};
 use shared::store::StoreError;
 
 /// Media type of every error body.
@@ -47,6 +48,11 @@ pub struct Problem {
     /// Invalid fields (422 only).
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub errors: Vec<FieldError>,
+    /// Members particular to the kind of problem (RFC 9457 extensions), e.g. a refused
+    /// promotion's `standards_report` or an entitlement's `limit`.
+    #[serde(flatten, skip_serializing_if = "Map::is_empty")]
+    #[schema(ignore)]
+    pub extensions: Map<String, Value>,
 }
 
 /// Everything a handler can fail with.
@@ -86,6 +92,25 @@ pub enum ApiError {
         detail: String,
         /// Invalid fields.
         errors: Vec<FieldError>,
+    },
+    /// 403: beyond what the caller's tier includes; `limit` names the limit.
+    #[error("{detail}")]
+    Entitlement {
+        /// What was asked and what the tier allows.
+        detail: String,
+        /// The limit that refused it.
+        limit: u64,
+        /// The caller's tier (or `creator`).
+        tier: String,
+    },
+    /// 422: the standards gate refused; every failing check is listed in `errors` and the whole
+    /// report travels as `standards_report`.
+    #[error("{detail}")]
+    StandardsFailed {
+        /// Summary.
+        detail: String,
+        /// The report (`{passed, improvement, checks}`).
+        report: Value,
     },
     /// 503: a dependency is down.
     #[error("{0}")]
@@ -134,6 +159,16 @@ impl ApiError {
                 "Insufficient funds",
             ),
             Self::Forbidden(_) => (StatusCode::FORBIDDEN, "forbidden", "Forbidden"),
+            Self::Entitlement { .. } => (
+                StatusCode::FORBIDDEN,
+                "entitlement",
+                "Beyond the tier's entitlement",
+            ),
+            Self::StandardsFailed { .. } => (
+                StatusCode::UNPROCESSABLE_ENTITY,
+                "standards-failed",
+                "Standards not met",
+            ),
             Self::NotFound(_) => (StatusCode::NOT_FOUND, "not-found", "Not found"),
             Self::MethodNotAllowed => (
                 StatusCode::METHOD_NOT_ALLOWED,
@@ -172,8 +207,18 @@ impl ApiError {
     /// The problem body of this error.
     pub fn problem(&self) -> Problem {
         let (status, slug, title) = self.parts();
+        let mut extensions = Map::new();
         let errors = match self {
             Self::Validation { errors, .. } => errors.clone(),
+            Self::StandardsFailed { report, .. } => {
+                extensions.insert("standards_report".into(), report.clone());
+                failing_checks(report)
+            }
+            Self::Entitlement { limit, tier, .. } => {
+                extensions.insert("limit".into(), Value::from(*limit));
+                extensions.insert("tier".into(), Value::from(tier.clone()));
+                Vec::new()
+            }
             _ => Vec::new(),
         };
         Problem {
@@ -183,8 +228,32 @@ impl ApiError {
             detail: self.to_string(),
             instance: None,
             errors,
+            extensions,
         }
     }
+}
+
+/// One field error per failing check of a standards report: the check's name, its value and
+/// its threshold.
+fn failing_checks(report: &Value) -> Vec<FieldError> {
+    let checks = report.get("checks").and_then(Value::as_array);
+    checks
+        .into_iter()
+        .flatten()
+        .filter(|c| c.get("passed") == Some(&Value::Bool(false)))
+        .map(|c| {
+            let name = c.get("name").and_then(Value::as_str).unwrap_or("check");
+            let value = c
+                .get("value")
+                .and_then(Value::as_f64)
+                .map_or_else(|| "missing".to_owned(), |v| format!("{v:.4}"));
+            let threshold = c.get("threshold").and_then(Value::as_f64).unwrap_or(0.0);
+            FieldError::new(
+                format!("checks.{name}"),
+                format!("value {value} against threshold {threshold:.4}"),
+            )
+        })
+        .collect()
 }
 
 /// Renders a problem body with its status and media type. The problem also travels in the

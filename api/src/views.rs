@@ -8,9 +8,14 @@ use shared::domain::{
     Account, LedgerEntry, Money, Subscription, SubscriptionStatus, Tier, Tool, ToolVersion,
     TransactionKind,
 };
+use shared::standards::StandardsConfig;
 use shared::store::{Charge, Refund};
 use utoipa::ToSchema;
 use uuid::Uuid;
+
+mod sessions;
+
+pub use sessions::{FoldMetrics, RecordView, SessionToolView, SessionView};
 
 /// An account.
 #[derive(Debug, Serialize, ToSchema)]
@@ -72,6 +77,12 @@ pub struct ToolView {
     /// Set when the creator deleted it (shown to the creator and current subscribers only).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub deleted_at: Option<DateTime<Utc>>,
+    /// The standards gate promotions of this tool must pass (the creator's, else the defaults).
+    pub standards: StandardsConfig,
+    /// Passed records of ending sessions are promoted at once (through the same re-check).
+    pub auto_promote: bool,
+    /// The creator's dataset every promotion must also pass on.
+    pub reference_dataset_id: Option<Uuid>,
 }
 
 impl From<&Tool> for ToolView {
@@ -91,6 +102,9 @@ impl From<&Tool> for ToolView {
             created_at: t.created_at,
             updated_at: t.updated_at,
             deleted_at: t.deleted_at,
+            standards: t.standards(),
+            auto_promote: t.auto_promote,
+            reference_dataset_id: t.reference_dataset_id,
         }
     }
 }
@@ -103,8 +117,12 @@ pub struct VersionView {
     /// Parameters.
     #[schema(value_type = Object)]
     pub parameters: Map<String, Value>,
-    /// Why it exists (`created`, `updated`, ...).
+    /// Why it exists (`created`, `updated`, `promotion`, `rollback`).
     pub source: String,
+    /// Where it came from: a promotion's record, session, dataset hash, seed and re-check
+    /// report; a rollback's restored version.
+    #[schema(value_type = Option<Object>)]
+    pub lineage: Option<Value>,
     /// Created.
     pub created_at: DateTime<Utc>,
 }
@@ -115,6 +133,7 @@ impl From<&ToolVersion> for VersionView {
             version: v.version,
             parameters: v.parameters.clone(),
             source: v.source.clone(),
+            lineage: v.lineage.clone(),
             created_at: v.created_at,
         }
     }

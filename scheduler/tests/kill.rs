@@ -58,6 +58,9 @@ async fn seed(store: &Arc<dyn Store>) -> Vec<uuid::Uuid> {
                 tier: Tier::Basic,
                 parameters: serde_json::Map::new(),
                 metadata: serde_json::Map::new(),
+                standards: None,
+                auto_promote: false,
+                reference_dataset_id: None,
             },
             start,
         )

@@ -17,6 +17,10 @@ use chrono::TimeDelta;
 
 use crate::domain::{BillingPolicy, Money};
 
+mod sessions;
+
+pub use sessions::{SessionSettings, TrialLimits};
+
 /// A setting that cannot be used, explained in one line.
 #[derive(Debug, thiserror::Error)]
 pub enum ConfigError {
@@ -60,6 +64,8 @@ pub struct Settings {
     pub billing: BillingSettings,
     /// Dataset uploads and generators.
     pub datasets: DatasetSettings,
+    /// Sessions: tier entitlements of optimizations, promotion waits.
+    pub sessions: SessionSettings,
     /// Logs.
     pub telemetry: TelemetrySettings,
     /// Sandbox mode: money is play money and an admin may move the clock.
@@ -443,6 +449,20 @@ impl Settings {
                     self.datasets.max_upload_bytes = parse(name, value)?
                 }
                 "MARKETPLACE_DATASETS_MAX_ROWS" => self.datasets.max_rows = parse(name, value)?,
+                "MARKETPLACE_MAX_TRIALS" => {
+                    self.sessions.max_trials =
+                        self.sessions
+                            .max_trials
+                            .parse_over(value)
+                            .map_err(|reason| ConfigError::Invalid {
+                                name: name.into(),
+                                value: value.clone(),
+                                reason,
+                            })?;
+                }
+                "MARKETPLACE_PROMOTE_WAIT_SECS" => {
+                    self.sessions.promote_wait_secs = parse(name, value)?;
+                }
                 "MARKETPLACE_LOG_FORMAT" => {
                     self.telemetry.format = match value.trim() {
                         "pretty" => LogFormat::Pretty,
@@ -586,6 +606,17 @@ impl Settings {
             "datasets": {
                 "max_upload_bytes": self.datasets.max_upload_bytes,
                 "max_rows": self.datasets.max_rows,
+            },
+            "sessions": {
+                "max_trials": {
+                    "free": self.sessions.max_trials.free,
+                    "basic": self.sessions.max_trials.basic,
+                    "pro": self.sessions.max_trials.pro,
+                    "enterprise": self.sessions.max_trials.enterprise,
+                },
+                "creator_max_trials": self.sessions.creator_max_trials,
+                "default_trials": self.sessions.default_trials,
+                "promote_wait_secs": self.sessions.promote_wait_secs,
             },
             "sandbox": self.sandbox,
         })

@@ -21,6 +21,12 @@ use uuid::Uuid;
 pub enum JobKind {
     /// Evaluate a tool version on a dataset (the engine's full evaluation).
     Evaluate,
+    /// Optimize a tool's parameters for one session (in-sample search, out-of-sample judgment,
+    /// an optimization record).
+    Optimize,
+    /// Re-check an optimization record against the tool's current version and, when it still
+    /// passes, make it a new tool version.
+    Promote,
     /// Does nothing but sleep cooperatively for `sleep_ms` (operators' smoke tests and the
     /// platform's own throughput benchmark; admin only).
     Noop,
@@ -28,12 +34,19 @@ pub enum JobKind {
 
 impl JobKind {
     /// Every kind.
-    pub const ALL: [JobKind; 2] = [JobKind::Evaluate, JobKind::Noop];
+    pub const ALL: [JobKind; 4] = [
+        JobKind::Evaluate,
+        JobKind::Optimize,
+        JobKind::Promote,
+        JobKind::Noop,
+    ];
 
     /// The name stored and shown.
     pub fn as_str(self) -> &'static str {
         match self {
             JobKind::Evaluate => "evaluate",
+            JobKind::Optimize => "optimize",
+            JobKind::Promote => "promote",
             JobKind::Noop => "noop",
         }
     }
@@ -57,6 +70,10 @@ impl JobKind {
     pub fn timeout(self) -> Duration {
         match self {
             JobKind::Evaluate => Duration::from_secs(300),
+            // The session's time limit (at most an hour) bounds the search; the judgment after
+            // it and loading the data take the rest.
+            JobKind::Optimize => Duration::from_secs(3_900),
+            JobKind::Promote => Duration::from_secs(600),
             JobKind::Noop => Duration::from_secs(60),
         }
     }
@@ -181,6 +198,26 @@ pub struct EvaluateToolJob {
     pub dataset_id: Uuid,
     /// Engine settings (commission, slippage, folds, ...) as the engine reads them.
     pub config: Value,
+}
+
+/// Input of [`JobKind::Optimize`].
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct OptimizeSessionToolJob {
+    /// The session (its dataset and settings).
+    pub session_id: Uuid,
+    /// The tool inserted into it.
+    pub tool_id: Uuid,
+    /// The study.
+    pub study: crate::domain::StudySpec,
+}
+
+/// Input of [`JobKind::Promote`].
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct PromoteRecordJob {
+    /// The optimization record to promote.
+    pub record_id: Uuid,
+    /// Started by the tool's `auto_promote` when its session ended (not by the creator).
+    pub auto: bool,
 }
 
 /// Input of [`JobKind::Noop`].

@@ -9,6 +9,9 @@
 //! return is +50%). A zero baseline gives +100% (or -100%) for any move away from zero in the
 //! good (bad) direction and 0 for a tie. Changes are clamped to +-100% so one metric cannot
 //! carry the verdict. The overall value of a metric is its mean over the out-of-sample folds.
+//! A noisy metric (one with a measured spread, e.g. `execution_time`) whose change stays within
+//! its spread counts as unchanged (0) in the overall improvement and the fold wins, so timing
+//! noise can neither carry nor sink a verdict, and the same inputs give the same improvement.
 //!
 //! Checks:
 //! - `overall_improvement`: the weighted mean of the per-metric changes >= `min_improvement`;
@@ -65,6 +68,44 @@ impl Default for StandardsConfig {
             max_regression: 0.02,
             min_fold_win_share: 2.0 / 3.0,
             weights,
+        }
+    }
+}
+
+impl StandardsConfig {
+    /// Checks the thresholds and weights; each problem is `(field, message)` with the field
+    /// named as in the configuration object.
+    ///
+    /// # Errors
+    /// Every problem found.
+    pub fn validate(&self) -> Result<(), Vec<(String, String)>> {
+        let mut errors = Vec::new();
+        let mut range = |field: &str, v: f64, lo: f64, hi: f64| {
+            if !(v.is_finite() && (lo..=hi).contains(&v)) {
+                errors.push((field.to_owned(), format!("must be between {lo} and {hi}")));
+            }
+        };
+        range("min_improvement", self.min_improvement, -1.0, 1.0);
+        range("max_regression", self.max_regression, 0.0, 1.0);
+        range("min_fold_win_share", self.min_fold_win_share, 0.0, 1.0);
+        for (metric, w) in &self.weights {
+            if !(w.is_finite() && *w >= 0.0 && *w <= 1_000.0) {
+                errors.push((
+                    format!("weights.{}", metric.name()),
+                    "must be between 0 and 1000".into(),
+                ));
+            }
+        }
+        if !self.weights.values().any(|w| *w > 0.0) {
+            errors.push((
+                "weights".into(),
+                "at least one metric needs a weight".into(),
+            ));
+        }
+        if errors.is_empty() {
+            Ok(())
+        } else {
+            Err(errors)
         }
     }
 }
@@ -129,6 +170,15 @@ fn mean_metrics(folds: &[Metrics], metric: Metric) -> f64 {
     folds.iter().map(|m| m.get(metric)).sum::<f64>() / folds.len() as f64
 }
 
+/// A noisy metric's change counts only beyond its spread.
+fn denoised(change: f64, spread: f64) -> f64 {
+    if change.abs() <= spread { 0.0 } else { change }
+}
+
+fn spread_of(noise: &Noise, metric: Metric) -> f64 {
+    noise.get(&metric).copied().unwrap_or(0.0).max(0.0)
+}
+
 /// Weighted mean change over the weighted metrics; `None` if any weighted metric is missing or
 /// no metric has weight.
 fn weighted_change(
@@ -153,12 +203,60 @@ pub fn overall_change(
     baseline: &[Metrics],
     candidate: &[Metrics],
 ) -> Option<f64> {
+    overall_change_with_noise(config, baseline, candidate, &Noise::new())
+}
+
+/// [`overall_change`] where each noisy metric's change counts only beyond its spread (what
+/// the gate's `overall_improvement` check reads).
+pub fn overall_change_with_noise(
+    config: &StandardsConfig,
+    baseline: &[Metrics],
+    candidate: &[Metrics],
+    noise: &Noise,
+) -> Option<f64> {
     if baseline.is_empty() || baseline.len() != candidate.len() {
         return None;
     }
     weighted_change(config, |m| {
         relative_change(m, mean_metrics(baseline, m), mean_metrics(candidate, m))
+            .map(|c| denoised(c, spread_of(noise, m)))
     })
+}
+
+/// The optimizer's objective (higher is better): the overall improvement of `candidate` over
+/// `baseline` (in-sample metrics per fold), minus what the gate would hold against it: each
+/// required metric's fall, each weighted metric's fall beyond `max_regression`, and the share
+/// of folds short of `min_fold_win_share`. Maximizing the plain mean would happily trade a
+/// required metric for the others (a tool that never trades "improves" every loss-making
+/// metric of a losing baseline while its success rate drops to 0); the penalties steer the
+/// search toward parameters the gate can accept. `None` when [`overall_change`] is `None`.
+pub fn gate_score(
+    config: &StandardsConfig,
+    baseline: &[Metrics],
+    candidate: &[Metrics],
+) -> Option<f64> {
+    let overall = overall_change(config, baseline, candidate)?;
+    let change = |m: Metric| {
+        relative_change(m, mean_metrics(baseline, m), mean_metrics(candidate, m)).unwrap_or(-1.0)
+    };
+    let mut penalty = 0.0;
+    for &metric in &config.required {
+        penalty += (-change(metric)).max(0.0);
+    }
+    for (&metric, _) in config.weights.iter().filter(|(_, w)| **w > 0.0) {
+        penalty += (-change(metric) - config.max_regression).max(0.0);
+    }
+    let won = baseline
+        .iter()
+        .zip(candidate)
+        .filter(|(b, c)| {
+            weighted_change(config, |m| relative_change(m, b.get(m), c.get(m)))
+                .is_some_and(|v| v > 0.0)
+        })
+        .count();
+    let share = won as f64 / baseline.len() as f64;
+    penalty += (config.min_fold_win_share - share).max(0.0);
+    Some(overall - penalty)
 }
 
 /// Judges `candidate` against `baseline`, both given as out-of-sample metrics per fold (the same
@@ -181,7 +279,7 @@ pub fn judge(
         )
     };
     let mut checks = Vec::new();
-    let improvement = overall_change(config, baseline, candidate);
+    let improvement = overall_change_with_noise(config, baseline, candidate, noise);
     checks.push(Check {
         name: "overall_improvement".into(),
         value: improvement,
@@ -189,7 +287,7 @@ pub fn judge(
         passed: improvement.is_some_and(|v| v >= config.min_improvement),
     });
     for &metric in &config.required {
-        let spread = noise.get(&metric).copied().unwrap_or(0.0).max(0.0);
+        let spread = spread_of(noise, metric);
         let value = overall(metric);
         checks.push(Check {
             name: format!("required:{}", metric.name()),
@@ -199,7 +297,7 @@ pub fn judge(
         });
     }
     for (&metric, _) in config.weights.iter().filter(|(_, w)| **w > 0.0) {
-        let spread = noise.get(&metric).copied().unwrap_or(0.0).max(0.0);
+        let spread = spread_of(noise, metric);
         let threshold = -(config.max_regression + spread);
         let value = overall(metric);
         checks.push(Check {
@@ -214,8 +312,10 @@ pub fn judge(
             .iter()
             .zip(candidate)
             .filter(|(b, c)| {
-                weighted_change(config, |m| relative_change(m, b.get(m), c.get(m)))
-                    .is_some_and(|v| v > 0.0)
+                weighted_change(config, |m| {
+                    relative_change(m, b.get(m), c.get(m)).map(|x| denoised(x, spread_of(noise, m)))
+                })
+                .is_some_and(|v| v > 0.0)
             })
             .count();
         won as f64 / baseline.len() as f64

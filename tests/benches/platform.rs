@@ -655,6 +655,9 @@ async fn eval_fixture(world: &World) -> anyhow::Result<Value> {
                 tier: Tier::Basic,
                 parameters,
                 metadata: serde_json::Map::new(),
+                standards: None,
+                auto_promote: false,
+                reference_dataset_id: None,
             },
             now,
         )

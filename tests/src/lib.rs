@@ -20,6 +20,9 @@ use uuid::Uuid;
 
 mod jobs;
 mod services;
+mod sessions;
+
+pub use sessions::{SessionSetup, momentum_tool, trending_data, untimed_standards};
 
 use services::{PgDatabase, create_pg_database, redis_available, redis_url};
 

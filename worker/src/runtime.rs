@@ -13,7 +13,7 @@ use shared::clock::SharedClock;
 use shared::config::Settings;
 use shared::jobs::{Job, JobKind, JobMessage, backoff};
 use shared::queue::Queues;
-use shared::store::{JobClaim, JobOutcome, Store, WorkerInfo};
+use shared::store::{JobClaim, JobEffect, JobOutcome, Store, StoreError, WorkerInfo};
 use tokio_util::sync::CancellationToken;
 use tracing::Instrument;
 
@@ -209,6 +209,7 @@ impl Runtime {
             tokio::time::timeout(timeout, jobs::run(&self.store, &job, control.clone())).await;
         keeper_stop.cancel();
         let owner_canceled = keeper.await.unwrap_or(false);
+        let mut effect = None;
         let outcome = match result {
             Err(_) => {
                 control.cancel();
@@ -222,34 +223,27 @@ impl Runtime {
                 }
             }
             Ok(Ok(_)) | Ok(Err(JobError::Canceled)) if owner_canceled => JobOutcome::Canceled,
-            Ok(Ok(result)) => JobOutcome::Succeeded { result },
+            Ok(Ok(output)) => {
+                effect = output.effect;
+                JobOutcome::Succeeded {
+                    result: output.result,
+                }
+            }
             Ok(Err(JobError::Canceled)) => {
                 // Stopped without the owner asking: the claim was lost (another worker has the
                 // job now); finishing below writes nothing.
                 JobOutcome::Canceled
             }
             Ok(Err(e @ JobError::Invalid { .. })) => JobOutcome::Failed { error: e.problem() },
-            Ok(Err(e @ JobError::Transient(_))) => {
-                let delay = backoff(
-                    job.attempts,
-                    Duration::from_millis(self.settings.worker.retry_base_ms),
-                    Duration::from_secs(self.settings.worker.retry_cap_secs),
-                );
-                let run_after = self.clock.now()
-                    + chrono::Duration::from_std(delay).unwrap_or(chrono::Duration::zero());
-                JobOutcome::Retry {
-                    error: e.problem(),
-                    run_after,
-                }
-            }
+            Ok(Err(e @ JobError::Transient(_))) => self.retry(&job, e.problem()),
         };
+        let (outcome, recorded) = self.finish(&job, &claim, outcome, effect).await;
         let status = match &outcome {
             JobOutcome::Succeeded { .. } => "succeeded",
             JobOutcome::Failed { .. } => "failed",
             JobOutcome::Retry { .. } => "retry",
             JobOutcome::Canceled => "canceled",
         };
-        let recorded = self.finish(&claim, &outcome).await;
         let kind = job.kind.as_str();
         metrics::counter!("jobs_finished_total", "kind" => kind, "status" => status).increment(1);
         metrics::histogram!("job_duration_seconds", "kind" => kind)
@@ -263,23 +257,60 @@ impl Runtime {
         metrics::gauge!("worker_jobs_in_flight").decrement(1.0);
     }
 
-    /// Writes the outcome, retrying a few times while the store is unavailable (after that the
-    /// lease expires and the job is recovered: at least once, never lost).
-    async fn finish(&self, claim: &JobClaim, outcome: &JobOutcome) -> bool {
-        for attempt in 0..5u32 {
+    /// A transient failure of `job`'s attempt: back to the queue after a backoff.
+    fn retry(&self, job: &Job, error: serde_json::Value) -> JobOutcome {
+        let delay = backoff(
+            job.attempts,
+            Duration::from_millis(self.settings.worker.retry_base_ms),
+            Duration::from_secs(self.settings.worker.retry_cap_secs),
+        );
+        let run_after = self.clock.now()
+            + chrono::Duration::from_std(delay).unwrap_or(chrono::Duration::zero());
+        JobOutcome::Retry { error, run_after }
+    }
+
+    /// Writes the outcome (with its effect, atomically), retrying a few times while the store
+    /// is unavailable (after that the lease expires and the job is recovered: at least once,
+    /// never lost). An effect that the current state refuses (another worker or request got
+    /// there first, the tool changed under a promotion) writes nothing; the attempt is then
+    /// retried, so the job runs again against the new state. Returns the outcome recorded and
+    /// whether it was written.
+    async fn finish(
+        &self,
+        job: &Job,
+        claim: &JobClaim,
+        mut outcome: JobOutcome,
+        mut effect: Option<JobEffect>,
+    ) -> (JobOutcome, bool) {
+        let mut attempt = 0u32;
+        while attempt < 5 {
             match self
                 .store
-                .finish_job(claim, outcome, self.clock.now())
+                .finish_job_with(claim, &outcome, effect.as_ref(), self.clock.now())
                 .await
             {
-                Ok(written) => return written,
+                Ok(written) => return (outcome, written),
+                Err(StoreError::Conflict(why)) if effect.is_some() => {
+                    tracing::info!(%why, "the job's effect no longer applies; retrying the job");
+                    effect = None;
+                    outcome = self.retry(
+                        job,
+                        json!({
+                            "type": "https://smart-marketplace.dev/problems/conflict",
+                            "title": "Conflict",
+                            "status": 409,
+                            "detail": format!("{why}; the job runs again"),
+                        }),
+                    );
+                }
                 Err(e) => {
                     tracing::warn!(error = %e, attempt, "recording a job outcome failed; retrying");
                     tokio::time::sleep(Duration::from_millis(200 * 2u64.pow(attempt))).await;
+                    attempt += 1;
                 }
             }
         }
-        false
+        (outcome, false)
     }
 
     /// Renews the lease and flushes progress every 250 ms while the job runs; cancels the job

@@ -349,7 +349,8 @@ async fn get_dataset(
 /// Deletes one of the caller's datasets with its bars.
 #[utoipa::path(delete, path = "/v1/datasets/{id}", tag = "datasets", security(("bearer" = [])),
     params(("id" = Uuid, Path, description = "dataset id")),
-    responses((status = 204, description = "deleted"), (status = 404, body = crate::error::Problem)))]
+    responses((status = 204, description = "deleted"), (status = 404, body = crate::error::Problem),
+        (status = 409, body = crate::error::Problem, description = "in use by an active session")))]
 async fn delete_dataset(
     State(state): State<AppState>,
     AccountCaller(caller): AccountCaller,

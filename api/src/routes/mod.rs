@@ -8,6 +8,8 @@ pub mod families;
 pub mod fleet;
 pub mod health;
 pub mod jobs;
+pub mod promotions;
+pub mod sessions;
 pub mod stats;
 pub mod subscriptions;
 pub mod tools;
@@ -27,6 +29,8 @@ pub fn router() -> OpenApiRouter<AppState> {
         .merge(datasets::router())
         .merge(evaluations::router())
         .merge(jobs::router())
+        .merge(sessions::router())
+        .merge(promotions::router())
         .merge(fleet::router())
         .merge(admin::router())
         .merge(stats::router())

@@ -9,6 +9,7 @@ use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
 use shared::domain::{Account, Money, Tier, Tool};
 use shared::families::{self, Family};
+use shared::standards::StandardsConfig;
 use shared::store::{NewTool, ToolFilter, ToolPatch};
 use utoipa::{IntoParams, ToSchema};
 use utoipa_axum::{router::OpenApiRouter, routes};
@@ -65,6 +66,15 @@ pub struct CreateTool {
     #[serde(default)]
     #[schema(value_type = Object)]
     pub metadata: Map<String, Value>,
+    /// The standards gate promotions must pass (omitted: the defaults: 15% overall improvement,
+    /// `success_rate` and `execution_time` improve, no metric falls more than 2%, two thirds of
+    /// the folds won).
+    pub standards: Option<StandardsConfig>,
+    /// Promote passed records of ending sessions at once (through the same re-check).
+    #[serde(default)]
+    pub auto_promote: bool,
+    /// One of the creator's datasets that every promotion must also pass on.
+    pub reference_dataset_id: Option<Uuid>,
 }
 
 fn default_tier() -> Tier {
@@ -107,6 +117,33 @@ fn check_description(description: &str, errors: &mut Vec<FieldError>) -> String 
     description.trim().to_owned()
 }
 
+fn check_standards(standards: &StandardsConfig, errors: &mut Vec<FieldError>) {
+    if let Err(es) = standards.validate() {
+        errors.extend(
+            es.into_iter()
+                .map(|(field, message)| FieldError::new(format!("standards.{field}"), message)),
+        );
+    }
+}
+
+/// A reference dataset must be the creator's own.
+async fn check_reference(
+    state: &AppState,
+    caller: &Account,
+    reference: Option<Uuid>,
+    errors: &mut Vec<FieldError>,
+) -> ApiResult<()> {
+    if let Some(id) = reference
+        && state.store.dataset(caller.id, id).await?.is_none()
+    {
+        errors.push(FieldError::new(
+            "reference_dataset_id",
+            "no such dataset of yours",
+        ));
+    }
+    Ok(())
+}
+
 fn collect<T>(result: Result<T, FieldError>, errors: &mut Vec<FieldError>) -> Option<T> {
     result.map_err(|e| errors.push(e)).ok()
 }
@@ -142,6 +179,10 @@ async fn create_tool(
     }
     let parameters = family.and_then(|f| check_parameters(f, &body.parameters, &mut errors));
     check_metadata(&body.metadata, &mut errors);
+    if let Some(standards) = &body.standards {
+        check_standards(standards, &mut errors);
+    }
+    check_reference(&state, &caller, body.reference_dataset_id, &mut errors).await?;
     let (Some(name), Some(category), Some(monthly_price), Some(family), Some(parameters), true) =
         (name, category, price, family, parameters, errors.is_empty())
     else {
@@ -157,6 +198,9 @@ async fn create_tool(
         tier: body.tier,
         parameters,
         metadata: body.metadata,
+        standards: body.standards,
+        auto_promote: body.auto_promote,
+        reference_dataset_id: body.reference_dataset_id,
     };
     let tool = state.store.create_tool(&new, state.now()).await?;
     tracing::info!(tool_id = %tool.id, creator_id = %caller.id, "tool created");
@@ -288,6 +332,25 @@ pub struct UpdateTool {
     /// Not changeable: present only to explain why.
     #[schema(value_type = Option<String>)]
     pub family: Option<Value>,
+    /// New standards gate; `null` goes back to the defaults.
+    #[serde(default, deserialize_with = "present")]
+    #[schema(value_type = Option<StandardsConfig>)]
+    pub standards: Option<Option<StandardsConfig>>,
+    /// Promote passed records of ending sessions at once.
+    pub auto_promote: Option<bool>,
+    /// New reference dataset (one of the creator's); `null` for none.
+    #[serde(default, deserialize_with = "present")]
+    #[schema(value_type = Option<Uuid>)]
+    pub reference_dataset_id: Option<Option<Uuid>>,
+}
+
+/// A field that is present (`Some`, possibly `Some(None)` for `null`) or absent (`None`).
+fn present<'de, D, T>(d: D) -> Result<Option<Option<T>>, D::Error>
+where
+    D: serde::Deserializer<'de>,
+    T: Deserialize<'de>,
+{
+    Option::<T>::deserialize(d).map(Some)
 }
 
 async fn owned_tool(state: &AppState, caller: &Account, id: Uuid) -> ApiResult<Tool> {
@@ -345,6 +408,16 @@ async fn update_tool(
     if let Some(m) = &body.metadata {
         check_metadata(m, &mut errors);
     }
+    if let Some(Some(standards)) = &body.standards {
+        check_standards(standards, &mut errors);
+    }
+    check_reference(
+        &state,
+        &caller,
+        body.reference_dataset_id.flatten(),
+        &mut errors,
+    )
+    .await?;
     if !errors.is_empty() {
         return Err(ApiError::invalid_fields(errors));
     }
@@ -356,6 +429,9 @@ async fn update_tool(
         tier: body.tier,
         metadata: body.metadata,
         parameters,
+        standards: body.standards,
+        auto_promote: body.auto_promote,
+        reference_dataset_id: body.reference_dataset_id,
     };
     let tool = state.store.update_tool(id, &patch, state.now()).await?;
     Ok(Json(ToolEnvelope {

@@ -6,6 +6,7 @@ pub mod ledger;
 pub mod metrics;
 pub mod money;
 pub mod period;
+pub mod session;
 pub mod stats;
 pub mod subscription;
 pub mod tier;
@@ -16,6 +17,9 @@ pub use dataset::{Dataset, DatasetSource};
 pub use ledger::{LedgerEntry, TransactionKind};
 pub use metrics::{Direction, Metric, Metrics};
 pub use money::{Money, MoneyError};
+pub use session::{
+    OptimizationRecord, RecordStatus, Session, SessionConfig, SessionStatus, SessionTool, StudySpec,
+};
 pub use subscription::{BillingPolicy, NextCharge, Subscription, SubscriptionStatus};
 pub use tier::Tier;
 pub use tool::{Tool, ToolVersion};

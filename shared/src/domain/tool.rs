@@ -5,6 +5,7 @@ use serde_json::{Map, Value};
 use uuid::Uuid;
 
 use super::{Money, Tier};
+use crate::standards::StandardsConfig;
 
 /// A listed tool. Its parameters live in versions; `current_version` is the one in force.
 #[derive(Clone, Debug, PartialEq)]
@@ -37,6 +38,19 @@ pub struct Tool {
     pub updated_at: DateTime<Utc>,
     /// Set by a soft delete.
     pub deleted_at: Option<DateTime<Utc>>,
+    /// The creator's standards gate for promotions (`None`: the product's defaults).
+    pub standards: Option<StandardsConfig>,
+    /// Promote every passed record of an ending session at once (through the same re-check).
+    pub auto_promote: bool,
+    /// One of the creator's datasets that every promotion must also pass on.
+    pub reference_dataset_id: Option<Uuid>,
+}
+
+impl Tool {
+    /// The standards gate promotions of this tool are judged by.
+    pub fn standards(&self) -> StandardsConfig {
+        self.standards.clone().unwrap_or_default()
+    }
 }
 
 /// One permanent version of a tool's parameters.
@@ -48,8 +62,11 @@ pub struct ToolVersion {
     pub version: i32,
     /// The parameters of this version, defaults filled in.
     pub parameters: Map<String, Value>,
-    /// Why the version exists (`created`, `updated`, later `promotion`, `rollback`, `training`).
+    /// Why the version exists (`created`, `updated`, `promotion`, `rollback`, later `training`).
     pub source: String,
+    /// Where it came from: for a promotion the record, session, dataset hash, seed and the
+    /// re-check's report; for a rollback the version it restores.
+    pub lineage: Option<Value>,
     /// Created.
     pub created_at: DateTime<Utc>,
 }

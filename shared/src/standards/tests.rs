@@ -215,3 +215,75 @@ fn the_configuration_round_trips_and_rejects_unknown_fields() {
     assert_eq!(back, cfg);
     assert!(serde_json::from_value::<StandardsConfig>(serde_json::json!({"bogus": 1})).is_err());
 }
+
+#[test]
+fn noise_inside_its_spread_counts_as_no_change_in_the_overall_improvement() {
+    let noise: Noise = [(Metric::ExecutionTime, 0.05)].into_iter().collect();
+    let cfg = StandardsConfig::default();
+    let mut c = better(&base(), 0.2);
+    c.execution_time = base().execution_time;
+    let quiet = judge(&[base()], &[c], &noise, &cfg).improvement;
+    // A 4% timing wobble either way changes nothing ...
+    for wobble in [0.96, 1.04] {
+        c.execution_time = base().execution_time * wobble;
+        let r = judge(&[base()], &[c], &noise, &cfg);
+        assert_eq!(r.improvement, quiet, "wobble {wobble}");
+    }
+    // ... while a 20% speed-up beyond the spread counts.
+    c.execution_time = base().execution_time * 0.8;
+    let faster = judge(&[base()], &[c], &noise, &cfg).improvement;
+    assert!(faster > quiet, "{faster:?} > {quiet:?}");
+    assert_eq!(
+        overall_change_with_noise(&cfg, &[base()], &[c], &noise),
+        faster
+    );
+}
+
+#[test]
+fn configurations_out_of_range_are_refused_field_by_field() {
+    assert!(StandardsConfig::default().validate().is_ok());
+    let bad = StandardsConfig {
+        min_improvement: f64::NAN,
+        max_regression: -0.1,
+        min_fold_win_share: 1.5,
+        weights: [(Metric::Sharpe, -1.0)].into_iter().collect(),
+        ..StandardsConfig::default()
+    };
+    let fields: Vec<String> = bad
+        .validate()
+        .expect_err("invalid")
+        .into_iter()
+        .map(|(f, _)| f)
+        .collect();
+    assert_eq!(
+        fields,
+        [
+            "min_improvement",
+            "max_regression",
+            "min_fold_win_share",
+            "weights.sharpe",
+            "weights"
+        ]
+    );
+}
+
+#[test]
+fn the_search_score_penalizes_what_the_gate_would_refuse() {
+    let cfg = StandardsConfig::default();
+    let b = vec![base(); 3];
+    let good = vec![better(&base(), 0.3); 3];
+    let clean = gate_score(&cfg, &b, &good).expect("computable");
+    assert!(
+        (clean - 0.3).abs() < 1e-12,
+        "no penalty for a clean win: {clean}"
+    );
+    // Same overall gain, but the required success rate collapses: far worse a score.
+    let mut lopsided = better(&base(), 0.6);
+    lopsided.success_rate = 0.0;
+    let lopsided = vec![lopsided; 3];
+    let overall = overall_change(&cfg, &b, &lopsided).expect("computable");
+    let score = gate_score(&cfg, &b, &lopsided).expect("computable");
+    assert!(score < overall - 0.9, "{score} vs {overall}");
+    assert!(score < clean);
+    assert_eq!(gate_score(&cfg, &b, &good[..2]), None, "folds must match");
+}

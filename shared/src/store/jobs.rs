@@ -191,6 +191,19 @@ pub trait JobStore: Send + Sync {
         claim: &JobClaim,
         outcome: &JobOutcome,
         now: DateTime<Utc>,
+    ) -> StoreResult<bool> {
+        self.finish_job_with(claim, outcome, None, now).await
+    }
+
+    /// [`JobStore::finish_job`] that, when the attempt succeeded and the claim is still held,
+    /// also applies `effect` in the same transaction: both happen or neither does. An effect
+    /// the current state refuses (`Conflict`) writes nothing at all.
+    async fn finish_job_with(
+        &self,
+        claim: &JobClaim,
+        outcome: &JobOutcome,
+        effect: Option<&super::JobEffect>,
+        now: DateTime<Utc>,
     ) -> StoreResult<bool>;
 
     /// The owner cancels: a queued job becomes `canceled` at once; a running one gets

@@ -13,6 +13,8 @@ pub mod jobs;
 mod model;
 pub mod postgres;
 mod rows;
+mod session_rows;
+pub mod sessions;
 pub mod sqlite;
 
 use std::sync::Arc;
@@ -36,6 +38,7 @@ pub use jobs::{
     WorkerInfo,
 };
 pub use model::*;
+pub use sessions::{EndedSession, JobEffect, NewSession, NewSessionTool, Promotion, SessionStore};
 
 /// Errors of the store.
 #[derive(thiserror::Error)]
@@ -108,7 +111,7 @@ pub type Render<'a, T> = &'a (dyn Fn(&T) -> (u16, Value) + Send + Sync);
 
 /// The persistence interface of the marketplace.
 #[async_trait]
-pub trait Store: jobs::JobStore + Send + Sync + std::fmt::Debug {
+pub trait Store: jobs::JobStore + sessions::SessionStore + Send + Sync + std::fmt::Debug {
     /// Which backend this is.
     fn kind(&self) -> DatabaseKind;
 
@@ -309,6 +312,12 @@ pub struct NewTool {
     pub parameters: Map<String, Value>,
     /// Metadata object.
     pub metadata: Map<String, Value>,
+    /// The creator's standards gate (`None`: defaults).
+    pub standards: Option<crate::standards::StandardsConfig>,
+    /// Promote passed records of ending sessions at once.
+    pub auto_promote: bool,
+    /// The creator's dataset every promotion must also pass on.
+    pub reference_dataset_id: Option<Uuid>,
 }
 
 /// Changes to a tool; `None` keeps the field.
@@ -328,6 +337,12 @@ pub struct ToolPatch {
     pub metadata: Option<Map<String, Value>>,
     /// New complete, validated parameters (a new version when they differ).
     pub parameters: Option<Map<String, Value>>,
+    /// New standards gate (`Some(None)`: back to the defaults).
+    pub standards: Option<Option<crate::standards::StandardsConfig>>,
+    /// New auto-promotion setting.
+    pub auto_promote: Option<bool>,
+    /// New reference dataset (`Some(None)`: none).
+    pub reference_dataset_id: Option<Option<Uuid>>,
 }
 
 /// Filters of the tool listing.

@@ -14,6 +14,7 @@ use uuid::Uuid;
 use super::rows::{
     AccountRow, DatasetRow, EntryRow, InvoiceRow, SubscriptionRow, ToolRow, VersionRow, convert,
 };
+use super::session_rows::{RecordRow, SessionRow, SessionToolRow};
 use super::*;
 use crate::clock::{Clock, SystemClock};
 use crate::dataset::{Bars, codec};
@@ -26,6 +27,7 @@ use crate::domain::stats::{
 };
 use crate::domain::subscription::ProRata;
 use crate::domain::{AccountKind, BillingPolicy, NextCharge, SubscriptionStatus, TransactionKind};
+use crate::domain::{OptimizationRecord, RecordStatus, Session, SessionStatus, SessionTool};
 
 type Db = sqlx::Postgres;
 type This = PgStore;
@@ -80,3 +82,4 @@ include!("sql/stats.rs");
 include!("sql/datasets.rs");
 include!("sql/jobs.rs");
 include!("sql/job_workers.rs");
+include!("sql/sessions.rs");

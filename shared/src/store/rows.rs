@@ -57,6 +57,9 @@ pub(super) struct ToolRow {
     created_at: DateTime<Utc>,
     updated_at: DateTime<Utc>,
     deleted_at: Option<DateTime<Utc>>,
+    standards: Option<Json<crate::standards::StandardsConfig>>,
+    auto_promote: bool,
+    reference_dataset_id: Option<Uuid>,
 }
 
 impl TryFrom<ToolRow> for Tool {
@@ -77,6 +80,9 @@ impl TryFrom<ToolRow> for Tool {
             created_at: r.created_at,
             updated_at: r.updated_at,
             deleted_at: r.deleted_at,
+            standards: r.standards.map(|j| j.0),
+            auto_promote: r.auto_promote,
+            reference_dataset_id: r.reference_dataset_id,
         })
     }
 }
@@ -88,6 +94,7 @@ pub(super) struct VersionRow {
     parameters: Json<Map<String, Value>>,
     source: String,
     created_at: DateTime<Utc>,
+    lineage: Option<Json<Value>>,
 }
 
 impl From<VersionRow> for ToolVersion {
@@ -98,6 +105,7 @@ impl From<VersionRow> for ToolVersion {
             parameters: r.parameters.0,
             source: r.source,
             created_at: r.created_at,
+            lineage: r.lineage.map(|j| j.0),
         }
     }
 }

@@ -5,13 +5,34 @@
 
 mod evaluate;
 mod noop;
+mod optimize;
+mod promote;
 
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 
 use serde_json::{Value, json};
 use shared::jobs::{Job, JobKind};
-use shared::store::{Store, StoreError};
+use shared::store::{JobEffect, Store, StoreError};
+
+/// What a successful attempt produced: the job's result and, for jobs that change other state
+/// (an optimization's record, a promotion's version), the change to apply atomically with it.
+#[derive(Debug)]
+pub struct JobOutput {
+    /// Stored as the job's `result`.
+    pub result: Value,
+    /// Applied in the transaction that marks the job succeeded.
+    pub effect: Option<JobEffect>,
+}
+
+impl From<Value> for JobOutput {
+    fn from(result: Value) -> Self {
+        Self {
+            result,
+            effect: None,
+        }
+    }
+}
 
 /// How a job attempt went wrong.
 #[derive(Debug, thiserror::Error)]
@@ -136,11 +157,19 @@ pub async fn run(
     store: &Arc<dyn Store>,
     job: &Job,
     control: Arc<JobControl>,
-) -> Result<Value, JobError> {
+) -> Result<JobOutput, JobError> {
     match job.kind {
-        JobKind::Evaluate => evaluate::run(store, job, control).await,
-        JobKind::Noop => noop::run(job, control).await,
+        JobKind::Evaluate => evaluate::run(store, job, control).await.map(Into::into),
+        JobKind::Optimize => optimize::run(store, job, control).await,
+        JobKind::Promote => promote::run(store, job, control).await,
+        JobKind::Noop => noop::run(job, control).await.map(Into::into),
     }
+}
+
+/// Reads a job's payload as `T`; a payload that does not fit is invalid input.
+pub(crate) fn payload<T: serde::de::DeserializeOwned>(job: &Job) -> Result<T, JobError> {
+    serde_json::from_value(job.payload.clone())
+        .map_err(|e| JobError::invalid("Invalid job payload", e.to_string()))
 }
 
 /// Runs CPU-bound work on the blocking pool, never on a tokio worker thread (a busy tokio thread

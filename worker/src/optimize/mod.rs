@@ -18,7 +18,7 @@ use serde::{Deserialize, Serialize};
 
 pub use samplers::Method;
 pub use space::{Dim, Space};
-pub use tool::{ToolOptimization, optimize_tool};
+pub use tool::{Judgment, ToolOptimization, judge_out_of_sample, optimize_tool};
 
 /// One evaluated trial (maximization: higher `value` is better).
 #[derive(Clone, Debug, PartialEq)]

@@ -1,13 +1,16 @@
-//! Optimizing a tool's parameters for one dataset: the study maximizes the overall improvement
-//! over the baseline (the tool's current parameters) on the in-sample walk-forward folds, the
-//! same weighted, direction-aware measure the standards gate reads; the winner is then judged
-//! against the baseline on the out-of-sample folds only, by the gate. Pure: bars in, outcome out.
+//! Optimizing a tool's parameters for one dataset: the study maximizes the gate's own measure on
+//! the in-sample walk-forward folds (the overall, weighted, direction-aware improvement over the
+//! baseline, the tool's current parameters, less penalties for what the gate would refuse; see
+//! [`gate_score`]); the winner is then judged against the baseline on the out-of-sample folds
+//! only, by the gate. Pure: bars in, outcome out.
 
 use serde_json::{Map, Value};
 use shared::dataset::Bars;
 use shared::domain::{Metric, Metrics};
 use shared::evaluation::EvalConfig;
-use shared::standards::{Noise, StandardsConfig, StandardsReport, judge, overall_change};
+use shared::standards::{Noise, StandardsConfig, StandardsReport, gate_score, judge};
+
+use super::Trial;
 
 use super::{Space, Study, StudyConfig, run_study};
 use crate::engine::{EngineError, Evaluator, Strategy};
@@ -21,9 +24,9 @@ pub struct ToolOptimization {
     pub params_after: Map<String, Value>,
     /// Trials evaluated.
     pub trials_run: u64,
-    /// The best trial's in-sample improvement over the baseline.
+    /// The best trial's in-sample score over the baseline ([`gate_score`]).
     pub best_in_sample: f64,
-    /// Best in-sample improvement after each trial.
+    /// Best in-sample score after each trial.
     pub best_curve: Vec<f64>,
     /// Out-of-sample metrics per fold of the baseline.
     pub before: Vec<Metrics>,
@@ -33,11 +36,63 @@ pub struct ToolOptimization {
     pub report: StandardsReport,
 }
 
-/// Optimizes `family`'s parameters on `bars` starting from `baseline`.
+/// Out-of-sample judgment of a candidate against a baseline.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Judgment {
+    /// The baseline's out-of-sample metrics per fold.
+    pub before: Vec<Metrics>,
+    /// The candidate's out-of-sample metrics per fold.
+    pub after: Vec<Metrics>,
+    /// The gate's verdict, with the measured timing noise.
+    pub report: StandardsReport,
+}
+
+/// Judges `candidate` against `baseline` (both `family` parameters) on the out-of-sample folds
+/// of `bars` under `eval`, by the gate: what an optimization ends with and what a promotion
+/// re-checks against the tool's current version.
+///
+/// # Errors
+/// [`EngineError`] for invalid parameters, bad settings or a series too short for the folds.
+pub fn judge_out_of_sample(
+    bars: &Bars,
+    family: &str,
+    baseline: &Map<String, Value>,
+    candidate: &Map<String, Value>,
+    eval: EvalConfig,
+    standards: &StandardsConfig,
+) -> Result<Judgment, EngineError> {
+    let base = Strategy::from_params(family, baseline)?;
+    let cand = Strategy::from_params(family, candidate)?;
+    let mut evaluator = Evaluator::new(bars, eval)?;
+    let before_eval = evaluator.evaluate(&base)?;
+    let after_eval = evaluator.evaluate(&cand)?;
+    let oos = |e: &crate::engine::Evaluation| -> Vec<Metrics> {
+        e.folds.iter().map(|f| f.out_of_sample.metrics).collect()
+    };
+    let (before, after) = (oos(&before_eval), oos(&after_eval));
+    let noise: Noise = [(
+        Metric::ExecutionTime,
+        before_eval
+            .execution_time_spread
+            .max(after_eval.execution_time_spread),
+    )]
+    .into_iter()
+    .collect();
+    let report = judge(&before, &after, &noise, standards);
+    Ok(Judgment {
+        before,
+        after,
+        report,
+    })
+}
+
+/// Optimizes `family`'s parameters on `bars` starting from `baseline`. `on_batch` sees the
+/// trials so far after each batch (progress); `should_stop` is checked between batches.
 ///
 /// # Errors
 /// [`EngineError`] for an unknown family, invalid baseline parameters, bad settings or a series
 /// too short for the folds.
+#[allow(clippy::too_many_arguments)]
 pub fn optimize_tool(
     bars: &Bars,
     family: &str,
@@ -45,6 +100,7 @@ pub fn optimize_tool(
     study: &StudyConfig,
     eval: EvalConfig,
     standards: &StandardsConfig,
+    on_batch: impl FnMut(&[Trial]),
     should_stop: impl Fn() -> bool,
 ) -> Result<ToolOptimization, EngineError> {
     let schema = shared::families::get(family)
@@ -69,34 +125,24 @@ pub fn optimize_tool(
         };
         ev.metrics(&strategy, &in_sample)
             .ok()
-            .and_then(|m| overall_change(standards, &base_in_sample, &m))
+            .and_then(|m| gate_score(standards, &base_in_sample, &m))
             .unwrap_or(f64::NAN)
     };
-    let result: Study = run_study(&space, study, objective, |_| {}, should_stop);
+    let result: Study = run_study(&space, study, objective, on_batch, should_stop);
     let best = result.best().cloned();
     let best_curve = result.best_curve();
+    // Nothing better than the baseline in sample: the baseline stays the winner.
     let (params_after, best_in_sample) = match &best {
-        Some(t) => (space.decode(&t.unit), t.value),
-        None => (params_before.clone(), 0.0),
+        Some(t) if t.value > 0.0 => (space.decode(&t.unit), t.value),
+        _ => (params_before.clone(), 0.0),
     };
 
     // The judgment: out-of-sample folds only, with the measured timing noise.
-    let winner = Strategy::from_params(family, &params_after)?;
-    let before_eval = evaluator.evaluate(&base)?;
-    let after_eval = evaluator.evaluate(&winner)?;
-    let oos = |e: &crate::engine::Evaluation| -> Vec<Metrics> {
-        e.folds.iter().map(|f| f.out_of_sample.metrics).collect()
-    };
-    let (before, after) = (oos(&before_eval), oos(&after_eval));
-    let noise: Noise = [(
-        Metric::ExecutionTime,
-        before_eval
-            .execution_time_spread
-            .max(after_eval.execution_time_spread),
-    )]
-    .into_iter()
-    .collect();
-    let report = judge(&before, &after, &noise, standards);
+    let Judgment {
+        before,
+        after,
+        report,
+    } = judge_out_of_sample(bars, family, &params_before, &params_after, eval, standards)?;
     Ok(ToolOptimization {
         params_before,
         params_after,

@@ -89,6 +89,24 @@ impl This {
 
     async fn remove_dataset(&self, owner: Uuid, id: Uuid) -> StoreResult<()> {
         let mut tx = self.begin().await?;
+        let in_use: Option<(Uuid,)> =
+            sqlx::query_as("SELECT id FROM sessions WHERE dataset_id = $1 AND owner_id = $2 AND status = 'active' LIMIT 1")
+                .bind(id)
+                .bind(owner)
+                .fetch_optional(&mut *tx)
+                .await?;
+        if let Some((session,)) = in_use {
+            return Err(StoreError::Conflict(format!(
+                "the dataset is in use by active session {session}; end it first"
+            )));
+        }
+        // A creator's reference dataset goes with it: promotions are then checked on the
+        // sessions' data only.
+        sqlx::query("UPDATE tools SET reference_dataset_id = NULL WHERE reference_dataset_id = $1 AND creator_id = $2")
+            .bind(id)
+            .bind(owner)
+            .execute(&mut *tx)
+            .await?;
         let done = sqlx::query("DELETE FROM datasets WHERE id = $1 AND owner_id = $2")
             .bind(id)
             .bind(owner)

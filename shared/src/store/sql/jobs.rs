@@ -187,7 +187,13 @@ impl JobStore for This {
         })
     }
 
-    async fn finish_job(&self, claim: &JobClaim, outcome: &JobOutcome, now: DateTime<Utc>) -> StoreResult<bool> {
+    async fn finish_job_with(
+        &self,
+        claim: &JobClaim,
+        outcome: &JobOutcome,
+        effect: Option<&JobEffect>,
+        now: DateTime<Utc>,
+    ) -> StoreResult<bool> {
         let query = match outcome {
             JobOutcome::Succeeded { result } => sqlx::query(concat!(
                 "UPDATE jobs SET status = 'succeeded', progress = 1, result = $1, finished_at = $2, lease_until = NULL, \
@@ -224,7 +230,17 @@ impl JobStore for This {
             JobOutcome::Retry { run_after, .. } => query.bind(*run_after),
             _ => query,
         };
-        Ok(query.execute(&self.pool).await?.rows_affected() == 1)
+        let effect = match (outcome, effect) {
+            (JobOutcome::Succeeded { .. }, Some(effect)) => effect,
+            _ => return Ok(query.execute(&self.pool).await?.rows_affected() == 1),
+        };
+        let mut tx = self.begin().await?;
+        if query.execute(&mut *tx).await?.rows_affected() != 1 {
+            return Ok(false);
+        }
+        apply_effect(&mut tx, effect, now).await?;
+        tx.commit().await?;
+        Ok(true)
     }
 
     async fn cancel_job(&self, owner: Uuid, id: Uuid, now: DateTime<Utc>) -> StoreResult<Job> {

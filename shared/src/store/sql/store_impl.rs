@@ -139,7 +139,8 @@ impl Store for This {
         let id = Uuid::now_v7();
         sqlx::query(
             "INSERT INTO tools (id, creator_id, name, description, category, family, price_cents, tier, metadata, \
-             current_version, created_at, updated_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, 1, $10, $10)",
+             current_version, created_at, updated_at, standards, auto_promote, reference_dataset_id) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, 1, $10, $10, $11, $12, $13)",
         )
         .bind(id)
         .bind(tool.creator_id)
@@ -151,9 +152,12 @@ impl Store for This {
         .bind(tool.tier.as_str())
         .bind(Json(&tool.metadata))
         .bind(now)
+        .bind(tool.standards.as_ref().map(Json))
+        .bind(tool.auto_promote)
+        .bind(tool.reference_dataset_id)
         .execute(&mut *tx)
         .await?;
-        insert_version(&mut tx, id, 1, &tool.parameters, "created", now).await?;
+        insert_version(&mut tx, id, 1, &tool.parameters, "created", None, now).await?;
         let out = fetch_tool(&mut tx, id).await?;
         tx.commit().await?;
         Ok(out)
@@ -214,6 +218,15 @@ impl Store for This {
         if let Some(metadata) = &patch.metadata {
             q.push(", metadata = ").push_bind(Json(metadata.clone()));
         }
+        if let Some(standards) = &patch.standards {
+            q.push(", standards = ").push_bind(standards.clone().map(Json));
+        }
+        if let Some(auto_promote) = patch.auto_promote {
+            q.push(", auto_promote = ").push_bind(auto_promote);
+        }
+        if let Some(reference) = patch.reference_dataset_id {
+            q.push(", reference_dataset_id = ").push_bind(reference);
+        }
         q.push(" WHERE deleted_at IS NULL AND id = ").push_bind(id);
         // Locks the row (PostgreSQL) before the version is read, so concurrent edits serialize.
         if q.build().execute(&mut *tx).await?.rows_affected() == 0 {
@@ -223,7 +236,7 @@ impl Store for This {
             let current = fetch_tool(&mut tx, id).await?;
             if &current.parameters != parameters {
                 let version = current.current_version + 1;
-                insert_version(&mut tx, id, version, parameters, "updated", now).await?;
+                insert_version(&mut tx, id, version, parameters, "updated", None, now).await?;
                 sqlx::query("UPDATE tools SET current_version = $1 WHERE id = $2")
                     .bind(version)
                     .bind(id)
@@ -248,7 +261,7 @@ impl Store for This {
 
     async fn tool_versions(&self, id: Uuid) -> StoreResult<Vec<ToolVersion>> {
         let rows: Vec<VersionRow> = sqlx::query_as(
-            "SELECT tool_id, version, parameters, source, created_at FROM tool_versions WHERE tool_id = $1 ORDER BY version",
+            "SELECT tool_id, version, parameters, source, created_at, lineage FROM tool_versions WHERE tool_id = $1 ORDER BY version",
         )
         .bind(id)
         .fetch_all(&self.pool)
@@ -510,16 +523,20 @@ async fn insert_version(
     version: i32,
     parameters: &Map<String, Value>,
     source: &str,
+    lineage: Option<&Value>,
     now: DateTime<Utc>,
 ) -> StoreResult<()> {
-    sqlx::query("INSERT INTO tool_versions (tool_id, version, parameters, source, created_at) VALUES ($1, $2, $3, $4, $5)")
-        .bind(tool)
-        .bind(version)
-        .bind(Json(parameters))
-        .bind(source)
-        .bind(now)
-        .execute(&mut **tx)
-        .await?;
+    sqlx::query(
+        "INSERT INTO tool_versions (tool_id, version, parameters, source, lineage, created_at) VALUES ($1, $2, $3, $4, $5, $6)",
+    )
+    .bind(tool)
+    .bind(version)
+    .bind(Json(parameters))
+    .bind(source)
+    .bind(lineage.map(Json))
+    .bind(now)
+    .execute(&mut **tx)
+    .await?;
     Ok(())
 }
 

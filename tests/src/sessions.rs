@@ -1,0 +1,137 @@
+//! Session helpers: a creator's tool rented by a renter, a session on the renter's data, and
+//! waiting for an optimization's record.
+
+use serde_json::{Value, json};
+
+use crate::{TestApp, User};
+
+/// A creator, a renter subscribed at `tier`, the creator's tool and a session of the renter.
+pub struct SessionSetup {
+    /// The tool's creator.
+    pub creator: User,
+    /// The subscriber who owns the session.
+    pub renter: User,
+    /// The tool's id.
+    pub tool: String,
+    /// The renter's dataset.
+    pub dataset: String,
+    /// The renter's session.
+    pub session: String,
+}
+
+/// A standards gate without the timing metric (measured, so never bit-reproducible): tests
+/// that need a deterministic verdict use it; the default gate is exercised where timing cannot
+/// change the outcome.
+pub fn untimed_standards() -> Value {
+    json!({
+        "required": ["success_rate"],
+        "weights": {
+            "success_rate": 1.0, "total_return": 1.0, "cagr": 1.0, "sharpe": 1.0,
+            "sortino": 1.0, "max_drawdown": 1.0, "profit_factor": 1.0
+        }
+    })
+}
+
+/// A momentum tool whose optimization passes the untimed gate on [`trending_data`]: its 5-bar
+/// lookback without a threshold trades noise and pays commission on every flip; a long
+/// lookback with a threshold rides the regimes, out of sample too (35 of 36 studies passed
+/// over 12 seeds of bayesian, random and local at 32 trials).
+pub fn momentum_tool(name: &str, standards: Value) -> Value {
+    json!({
+        "name": name,
+        "description": "momentum over a lookback",
+        "category": "trading",
+        "family": "momentum",
+        "monthly_price": 20.0,
+        "tier": "basic",
+        "parameters": {"lookback_period": 5, "threshold": 0.0},
+        "standards": standards,
+    })
+}
+
+/// A regime-switching series with long trends (2,000 daily bars).
+pub fn trending_data() -> Value {
+    json!({"kind": "regime_switching", "bars": 2000, "seed": 2})
+}
+
+impl TestApp {
+    /// Creator, renter (subscribed at `tier` with enough credit), tool from `tool_body`, the
+    /// renter's dataset from `generator`, and a session on it with `config`.
+    pub async fn session_setup(
+        &self,
+        tool_body: Value,
+        tier: &str,
+        generator: Value,
+        config: Value,
+    ) -> SessionSetup {
+        let creator = self.user("creator").await;
+        let renter = self.funded_user("renter", 1_000.0).await;
+        let tool = self.tool(&creator, tool_body).await["id"]
+            .as_str()
+            .expect("tool id")
+            .to_owned();
+        self.post(
+            "/v1/subscriptions",
+            &renter.key,
+            &json!({"tool_id": tool, "tier": tier, "months": 1}),
+        )
+        .await
+        .expect(201);
+        let dataset = self.generated_dataset(&renter, generator).await["id"]
+            .as_str()
+            .expect("dataset id")
+            .to_owned();
+        let session = self
+            .post(
+                "/v1/sessions",
+                &renter.key,
+                &json!({"dataset_id": dataset, "config": config}),
+            )
+            .await
+            .expect(201)["session"]["id"]
+            .as_str()
+            .expect("session id")
+            .to_owned();
+        SessionSetup {
+            creator,
+            renter,
+            tool,
+            dataset,
+            session,
+        }
+    }
+
+    /// Inserts `tool` into `session` with auto-optimization, waits for the job and returns the
+    /// finished job.
+    pub async fn insert_and_optimize(
+        &self,
+        owner: &User,
+        session: &str,
+        tool: &str,
+        optimization_config: Value,
+    ) -> Value {
+        let body = self
+            .post(
+                &format!("/v1/sessions/{session}/tools"),
+                &owner.key,
+                &json!({"tool_id": tool, "auto_optimize": true, "optimization_config": optimization_config}),
+            )
+            .await
+            .expect(202);
+        let job = body["job"]["id"].as_str().expect("job id").to_owned();
+        let done = self.wait_job(&job, &owner.key, 120).await;
+        assert_eq!(
+            done["status"],
+            json!("succeeded"),
+            "optimization ran: {done}"
+        );
+        done
+    }
+
+    /// The session as its owner sees it (`{session, optimizations}`).
+    pub async fn session_view(&self, owner: &User, session: &str) -> Value {
+        self.get(&format!("/v1/sessions/{session}"), &owner.key)
+            .await
+            .expect(200)
+    }
+}

@@ -1,0 +1,752 @@
+//! Sessions end to end over HTTP: a renter opens a session on their data, inserts a rented tool
+//! with auto-optimization, the optimizer's winner becomes the session's parameters (never the
+//! tool's or another session's), and the tool's creator promotes a record that passed the
+//! standards gate into a new permanent version, re-checked against the tool's current version.
+
+use serde_json::{Value, json};
+use tests::{
+    ADMIN_KEY, TestApp, momentum_tool, queue_test, store_test, trending_data, untimed_standards,
+};
+
+fn record_id(session: &Value) -> String {
+    session["optimizations"][0]["record_id"]
+        .as_str()
+        .unwrap_or_else(|| panic!("a record: {session}"))
+        .to_owned()
+}
+
+async fn passing_setup(app: &TestApp) -> tests::SessionSetup {
+    app.session_setup(
+        momentum_tool("Momentum", untimed_standards()),
+        "pro",
+        trending_data(),
+        json!({"seed": 7}),
+    )
+    .await
+}
+
+queue_test!(
+    quick_start_optimizes_for_the_session_and_the_creator_promotes,
+    |app| {
+        // Arrange: steps 1-3 of the quick start (tool, subscription, session).
+        let s = passing_setup(&app).await;
+
+        // Act: insert with auto-optimization, read the record, promote as the creator.
+        let job = app
+            .insert_and_optimize(&s.renter, &s.session, &s.tool, json!({"trials": 40}))
+            .await;
+        let view = app.session_view(&s.renter, &s.session).await;
+        let rid = record_id(&view);
+
+        // Assert: the record carries the evidence and the session uses the winner.
+        let record = &view["optimizations"][0];
+        assert_eq!(
+            job["result"]["record_id"],
+            json!(rid),
+            "the job names its record"
+        );
+        assert_eq!(record["status"], json!("applied"), "{record}");
+        assert_eq!(record["method"], json!("bayesian"));
+        assert_eq!(record["seed"], json!(7), "the session's seed by default");
+        assert_eq!(record["trials_run"], json!(40));
+        assert_eq!(record["base_version"], json!(1));
+        assert_eq!(
+            record["standards_report"]["passed"],
+            json!(true),
+            "{record}"
+        );
+        assert!(record["improvement"].as_f64().expect("improvement") >= 0.15);
+        assert_eq!(
+            record["folds"].as_array().map(Vec::len),
+            Some(4),
+            "one per fold"
+        );
+        assert_eq!(
+            record["dataset_id"],
+            json!(s.dataset),
+            "the owner sees the dataset"
+        );
+        let tool_view = &view["session"]["tools"][0];
+        assert_eq!(tool_view["parameters"], record["params_after"]);
+        assert_eq!(tool_view["optimized"], json!(true));
+        assert_eq!(view["session"]["optimizations"][0]["record_id"], json!(rid));
+        let tool = app
+            .get(&format!("/v1/tools/{}", s.tool), &s.renter.key)
+            .await
+            .expect(200);
+        assert_eq!(
+            tool["tool"]["version"],
+            json!(1),
+            "optimizing never changes the tool"
+        );
+        assert_eq!(tool["tool"]["parameters"], record["params_before"]);
+
+        // The creator sees parameters and metrics but not the renter's data; others nothing.
+        let seen = app
+            .get(&format!("/v1/optimizations/{rid}"), &s.creator.key)
+            .await
+            .expect(200);
+        assert!(seen["optimization"].get("dataset_id").is_none(), "{seen}");
+        assert_eq!(seen["optimization"]["params_after"], record["params_after"]);
+        let stranger = app.user("stranger").await;
+        app.get(&format!("/v1/optimizations/{rid}"), &stranger.key)
+            .await
+            .problem(404);
+
+        // Only the creator promotes.
+        app.post(
+            &format!("/v1/optimizations/{rid}/promote"),
+            &s.renter.key,
+            &json!({}),
+        )
+        .await
+        .problem(403);
+        let promoted = app
+            .post(
+                &format!("/v1/optimizations/{rid}/promote"),
+                &s.creator.key,
+                &json!({}),
+            )
+            .await
+            .expect(201);
+        let version = &promoted["version"];
+        assert_eq!(version["version"], json!(2));
+        assert_eq!(version["source"], json!("promotion"));
+        assert_eq!(version["parameters"], record["params_after"]);
+        assert_eq!(version["lineage"]["record_id"], json!(rid));
+        assert_eq!(version["lineage"]["session_id"], json!(s.session));
+        assert_eq!(version["lineage"]["seed"], json!(7));
+        assert_eq!(version["lineage"]["dataset_hash"], record["dataset_hash"]);
+        assert_eq!(
+            version["lineage"]["standards_report"]["passed"],
+            json!(true)
+        );
+        assert_eq!(promoted["tool"]["version"], json!(2));
+        let after = app
+            .get(&format!("/v1/optimizations/{rid}"), &s.renter.key)
+            .await
+            .expect(200);
+        assert_eq!(after["optimization"]["status"], json!("promoted"));
+        assert_eq!(after["optimization"]["promoted_version"], json!(2));
+        app.post(
+            &format!("/v1/optimizations/{rid}/promote"),
+            &s.creator.key,
+            &json!({}),
+        )
+        .await
+        .problem(409);
+    }
+);
+
+store_test!(
+    a_record_that_fails_the_gate_is_refused_with_its_failing_checks,
+    |app| {
+        // Arrange: a creator whose gate also requires more trades than the baseline, which trades
+        // on nearly every bar already: no parameters can give both that and better results.
+        let mut standards = untimed_standards();
+        standards["required"] = json!(["success_rate", "num_trades"]);
+        let s = app
+            .session_setup(
+                momentum_tool("Strict", standards),
+                "pro",
+                trending_data(),
+                json!({}),
+            )
+            .await;
+        app.insert_and_optimize(&s.renter, &s.session, &s.tool, json!({"trials": 30}))
+            .await;
+        let view = app.session_view(&s.renter, &s.session).await;
+        let rid = record_id(&view);
+        assert_eq!(
+            view["optimizations"][0]["standards_report"]["passed"],
+            json!(false)
+        );
+
+        // Act
+        let problem = app
+            .post(
+                &format!("/v1/optimizations/{rid}/promote"),
+                &s.creator.key,
+                &json!({}),
+            )
+            .await
+            .problem(422);
+
+        // Assert: the failing check is named, the report travels, nothing changed.
+        assert_eq!(problem["type"], json!("/problems/standards-failed"));
+        let fields: Vec<&str> = problem["errors"]
+            .as_array()
+            .expect("errors")
+            .iter()
+            .filter_map(|e| e["field"].as_str())
+            .collect();
+        assert!(
+            fields.contains(&"checks.required:num_trades")
+                || fields.contains(&"checks.overall_improvement"),
+            "{problem}"
+        );
+        assert_eq!(problem["standards_report"]["passed"], json!(false));
+        let versions = app
+            .get(&format!("/v1/tools/{}/versions", s.tool), &s.creator.key)
+            .await
+            .expect(200);
+        assert_eq!(
+            versions["versions"].as_array().map(Vec::len),
+            Some(1),
+            "no version made"
+        );
+    }
+);
+
+store_test!(
+    inserting_needs_a_subscription_and_optimizing_needs_the_tier,
+    |app| {
+        // Arrange: a free-tier tool with a free and a basic subscriber, and an outsider.
+        let mut body = momentum_tool("Free momentum", untimed_standards());
+        body["tier"] = json!("free");
+        let s = app
+            .session_setup(body, "basic", trending_data(), json!({}))
+            .await;
+        let outsider = app.user("outsider").await;
+        let data = app.generated_dataset(&outsider, trending_data()).await;
+        let outsider_session = app
+            .post(
+                "/v1/sessions",
+                &outsider.key,
+                &json!({"dataset_id": data["id"]}),
+            )
+            .await
+            .expect(201)["session"]["id"]
+            .as_str()
+            .expect("id")
+            .to_owned();
+        let free = app.user("free").await;
+        app.post(
+            "/v1/subscriptions",
+            &free.key,
+            &json!({"tool_id": s.tool, "tier": "free", "months": 1}),
+        )
+        .await
+        .expect(201);
+        let free_data = app.generated_dataset(&free, trending_data()).await;
+        let free_session = app
+            .post(
+                "/v1/sessions",
+                &free.key,
+                &json!({"dataset_id": free_data["id"]}),
+            )
+            .await
+            .expect(201)["session"]["id"]
+            .as_str()
+            .expect("id")
+            .to_owned();
+        let insert = |session: &str, body: Value| {
+            let path = format!("/v1/sessions/{session}/tools");
+            async move { (path, body) }
+        };
+
+        // Act + Assert: no subscription, no insert.
+        let (path, body) = insert(&outsider_session, json!({"tool_id": s.tool})).await;
+        let p = app.post(&path, &outsider.key, &body).await.problem(403);
+        assert!(
+            p["detail"]
+                .as_str()
+                .unwrap_or_default()
+                .contains("subscription"),
+            "{p}"
+        );
+
+        // The free tier may insert but not optimize.
+        let (path, body) = insert(
+            &free_session,
+            json!({"tool_id": s.tool, "auto_optimize": true}),
+        )
+        .await;
+        let p = app.post(&path, &free.key, &body).await.problem(403);
+        assert_eq!(p["limit"], json!(0), "{p}");
+        let (path, body) = insert(&free_session, json!({"tool_id": s.tool})).await;
+        app.post(&path, &free.key, &body).await.expect(201);
+
+        // Basic allows 50 trials; asking 51 names the limit and inserts nothing.
+        let (path, body) = insert(
+        &s.session,
+        json!({"tool_id": s.tool, "auto_optimize": true, "optimization_config": {"trials": 51}}),
+    )
+    .await;
+        let p = app.post(&path, &s.renter.key, &body).await.problem(403);
+        assert_eq!(
+            (p["limit"].clone(), p["tier"].clone()),
+            (json!(50), json!("basic")),
+            "{p}"
+        );
+        assert!(
+            p["detail"].as_str().unwrap_or_default().contains("50"),
+            "{p}"
+        );
+        let view = app.session_view(&s.renter, &s.session).await;
+        assert_eq!(
+            view["session"]["tools"],
+            json!([]),
+            "a refused insert changes nothing"
+        );
+
+        // Bad input is a 422 naming the field, also changing nothing.
+        let (path, body) = insert(
+        &s.session,
+        json!({"tool_id": s.tool, "auto_optimize": true, "optimization_config": {"method": "magic"}}),
+    )
+    .await;
+        let p = app.post(&path, &s.renter.key, &body).await.problem(422);
+        assert!(
+            p["errors"][0]["field"]
+                .as_str()
+                .unwrap_or_default()
+                .contains("method"),
+            "{p}"
+        );
+        let view = app.session_view(&s.renter, &s.session).await;
+        assert_eq!(view["session"]["tools"], json!([]));
+    }
+);
+
+store_test!(sessions_are_private_and_validated, |app| {
+    // Arrange
+    let owner = app.user("owner").await;
+    let other = app.user("other").await;
+    let data = app.generated_dataset(&owner, trending_data()).await;
+
+    // Act + Assert: someone else's dataset, folds that do not fit, unknown settings.
+    let p = app
+        .post(
+            "/v1/sessions",
+            &other.key,
+            &json!({"dataset_id": data["id"]}),
+        )
+        .await
+        .problem(422);
+    assert_eq!(p["errors"][0]["field"], json!("dataset_id"));
+    let p = app
+        .post(
+            "/v1/sessions",
+            &owner.key,
+            &json!({"dataset_id": data["id"], "config": {"folds": {"n": 0}}}),
+        )
+        .await
+        .problem(422);
+    assert_eq!(p["errors"][0]["field"], json!("config.folds"), "{p}");
+    let p = app
+        .post(
+            "/v1/sessions",
+            &owner.key,
+            &json!({"dataset_id": data["id"], "config": {"time_limit_secs": 0}}),
+        )
+        .await
+        .problem(422);
+    assert_eq!(
+        p["errors"][0]["field"],
+        json!("config.time_limit_secs"),
+        "{p}"
+    );
+    app.post(
+        "/v1/sessions",
+        &owner.key,
+        &json!({"dataset_id": data["id"], "config": {"bogus": 1}}),
+    )
+    .await
+    .problem(422);
+    let session = app
+        .post(
+            "/v1/sessions",
+            &owner.key,
+            &json!({"dataset_id": data["id"]}),
+        )
+        .await
+        .expect(201);
+    let id = session["session"]["id"].as_str().expect("id");
+    assert_eq!(session["session"]["status"], json!("active"));
+    app.get(&format!("/v1/sessions/{id}"), &other.key)
+        .await
+        .problem(404);
+    app.post(&format!("/v1/sessions/{id}/end"), &other.key, &json!({}))
+        .await
+        .problem(404);
+    let listed = app.get("/v1/sessions", &owner.key).await.expect(200);
+    assert_eq!(listed["sessions"][0]["id"], json!(id));
+    assert_eq!(
+        app.get("/v1/sessions", &other.key).await.expect(200)["sessions"],
+        json!([])
+    );
+    // A dataset in use by an active session is kept.
+    app.delete(
+        &format!("/v1/datasets/{}", data["id"].as_str().expect("id")),
+        &owner.key,
+    )
+    .await
+    .problem(409);
+});
+
+store_test!(
+    ending_a_session_makes_candidates_and_refuses_more_work,
+    |app| {
+        // Arrange
+        let s = passing_setup(&app).await;
+        app.insert_and_optimize(&s.renter, &s.session, &s.tool, json!({"trials": 40}))
+            .await;
+
+        // Act
+        let ended = app
+            .post(
+                &format!("/v1/sessions/{}/end", s.session),
+                &s.renter.key,
+                &json!({"promote_successful": true}),
+            )
+            .await
+            .expect(200);
+
+        // Assert
+        assert_eq!(ended["session"]["status"], json!("ended"));
+        assert_eq!(
+            ended["candidates"].as_array().map(Vec::len),
+            Some(1),
+            "{ended}"
+        );
+        assert_eq!(
+            ended["promotion_jobs"],
+            json!([]),
+            "no auto_promote on this tool"
+        );
+        let listed = app
+            .get(
+                &format!("/v1/tools/{}/promotion-candidates", s.tool),
+                &s.creator.key,
+            )
+            .await
+            .expect(200);
+        assert_eq!(listed["candidates"][0]["status"], json!("promotable"));
+        assert!(
+            listed["candidates"][0].get("dataset_id").is_none(),
+            "no renter data: {listed}"
+        );
+        app.get(
+            &format!("/v1/tools/{}/promotion-candidates", s.tool),
+            &s.renter.key,
+        )
+        .await
+        .problem(403);
+        app.post(
+            &format!("/v1/sessions/{}/tools", s.session),
+            &s.renter.key,
+            &json!({"tool_id": s.tool}),
+        )
+        .await
+        .problem(409);
+        app.post(
+            &format!("/v1/sessions/{}/tools/{}/optimizations", s.session, s.tool),
+            &s.renter.key,
+            &json!({"method": "random"}),
+        )
+        .await
+        .problem(409);
+        app.post(
+            &format!("/v1/sessions/{}/end", s.session),
+            &s.renter.key,
+            &json!({}),
+        )
+        .await
+        .problem(409);
+        // The candidate is promoted by the creator like any passed record.
+        let rid = listed["candidates"][0]["record_id"].as_str().expect("id");
+        app.post(
+            &format!("/v1/optimizations/{rid}/promote"),
+            &s.creator.key,
+            &json!({}),
+        )
+        .await
+        .expect(201);
+    }
+);
+
+store_test!(
+    a_tool_with_auto_promote_is_promoted_when_the_session_ends,
+    |app| {
+        // Arrange
+        let mut body = momentum_tool("Auto", untimed_standards());
+        body["auto_promote"] = json!(true);
+        let s = app
+            .session_setup(body, "pro", trending_data(), json!({"seed": 7}))
+            .await;
+        app.insert_and_optimize(&s.renter, &s.session, &s.tool, json!({"trials": 40}))
+            .await;
+
+        // Act
+        let ended = app
+            .post(
+                &format!("/v1/sessions/{}/end", s.session),
+                &s.renter.key,
+                &json!({"promote_successful": true}),
+            )
+            .await
+            .expect(200);
+
+        // Assert: the promotion job belongs to the creator and makes version 2.
+        let job = ended["promotion_jobs"][0]["id"]
+            .as_str()
+            .expect("a promotion job");
+        let done = app.wait_job(job, &s.creator.key, 60).await;
+        assert_eq!(done["result"]["passed"], json!(true), "{done}");
+        let tool = app
+            .get(&format!("/v1/tools/{}", s.tool), &s.creator.key)
+            .await
+            .expect(200);
+        assert_eq!(tool["tool"]["version"], json!(2));
+        let versions = app
+            .get(&format!("/v1/tools/{}/versions", s.tool), &s.creator.key)
+            .await
+            .expect(200);
+        assert_eq!(
+            versions["versions"][1]["lineage"]["promoted_by"],
+            json!("auto_promote")
+        );
+    }
+);
+
+store_test!(
+    promotion_is_rechecked_against_the_tools_current_version,
+    |app| {
+        // Arrange: a passed record, then the creator changes the tool twice over.
+        let s = passing_setup(&app).await;
+        app.insert_and_optimize(&s.renter, &s.session, &s.tool, json!({"trials": 40}))
+            .await;
+        let view = app.session_view(&s.renter, &s.session).await;
+        let rid = record_id(&view);
+        let after = view["optimizations"][0]["params_after"].clone();
+
+        // Act 1: the tool moved to exactly the candidate's parameters: nothing left to gain.
+        app.patch(
+            &format!("/v1/tools/{}", s.tool),
+            &s.creator.key,
+            &json!({"parameters": after}),
+        )
+        .await
+        .expect(200);
+        let p = app
+            .post(
+                &format!("/v1/optimizations/{rid}/promote"),
+                &s.creator.key,
+                &json!({}),
+            )
+            .await
+            .problem(422);
+        assert_eq!(p["standards_report"]["passed"], json!(false), "{p}");
+        let rec = app
+            .get(&format!("/v1/optimizations/{rid}"), &s.creator.key)
+            .await
+            .expect(200);
+        assert_eq!(
+            rec["optimization"]["last_check"]["against_version"],
+            json!(2)
+        );
+
+        // Act 2: the tool moved somewhere worse: the candidate beats version 3 and becomes 4.
+        app.patch(
+            &format!("/v1/tools/{}", s.tool),
+            &s.creator.key,
+            &json!({"parameters": {"lookback_period": 2, "threshold": 0.0}}),
+        )
+        .await
+        .expect(200);
+        let promoted = app
+            .post(
+                &format!("/v1/optimizations/{rid}/promote"),
+                &s.creator.key,
+                &json!({}),
+            )
+            .await
+            .expect(201);
+
+        // Assert
+        assert_eq!(promoted["version"]["version"], json!(4));
+        assert_eq!(promoted["version"]["lineage"]["previous_version"], json!(3));
+        assert_eq!(promoted["version"]["parameters"], after);
+    }
+);
+
+store_test!(rollback_makes_a_new_version_equal_to_an_old_one, |app| {
+    // Arrange: version 2 by promotion.
+    let s = passing_setup(&app).await;
+    app.insert_and_optimize(&s.renter, &s.session, &s.tool, json!({"trials": 40}))
+        .await;
+    let rid = record_id(&app.session_view(&s.renter, &s.session).await);
+    app.post(
+        &format!("/v1/optimizations/{rid}/promote"),
+        &s.creator.key,
+        &json!({}),
+    )
+    .await
+    .expect(201);
+
+    // Act
+    let rolled = app
+        .post(
+            &format!("/v1/tools/{}/versions/1/rollback", s.tool),
+            &s.creator.key,
+            &json!({}),
+        )
+        .await
+        .expect(201);
+
+    // Assert
+    let versions = app
+        .get(&format!("/v1/tools/{}/versions", s.tool), &s.creator.key)
+        .await
+        .expect(200);
+    let v1 = &versions["versions"][0];
+    assert_eq!(rolled["version"]["version"], json!(3));
+    assert_eq!(rolled["version"]["source"], json!("rollback"));
+    assert_eq!(rolled["version"]["lineage"]["rollback_of"], json!(1));
+    assert_eq!(rolled["version"]["parameters"], v1["parameters"]);
+    assert_eq!(rolled["tool"]["parameters"], v1["parameters"]);
+    app.post(
+        &format!("/v1/tools/{}/versions/1/rollback", s.tool),
+        &s.renter.key,
+        &json!({}),
+    )
+    .await
+    .problem(403);
+    app.post(
+        &format!("/v1/tools/{}/versions/99/rollback", s.tool),
+        &s.creator.key,
+        &json!({}),
+    )
+    .await
+    .problem(404);
+});
+
+/// The parts of a record that a seed fixes (ids, timestamps and timings aside).
+fn reproducible(record: &Value) -> Value {
+    let mut folds = record["folds"].clone();
+    for f in folds.as_array_mut().into_iter().flatten() {
+        for side in ["before", "after"] {
+            if let Some(m) = f[side].as_object_mut() {
+                m.remove("execution_time");
+            }
+        }
+    }
+    json!({
+        "params_before": record["params_before"],
+        "params_after": record["params_after"],
+        "trials_run": record["trials_run"],
+        "seed": record["seed"],
+        "method": record["method"],
+        "config": record["config"],
+        "improvement": record["improvement"],
+        "standards_report": record["standards_report"],
+        "status": record["status"],
+        "folds": folds,
+        "best_curve": record["search"]["best_curve"],
+    })
+}
+
+store_test!(
+    one_seed_gives_identical_records_and_sessions_stay_apart,
+    |app| {
+        // Arrange: two sessions of the same renter on the same data, the tool in both.
+        let s = passing_setup(&app).await;
+        let second = app
+            .post(
+                "/v1/sessions",
+                &s.renter.key,
+                &json!({"dataset_id": s.dataset, "config": {"seed": 7}}),
+            )
+            .await
+            .expect(201)["session"]["id"]
+            .as_str()
+            .expect("id")
+            .to_owned();
+        app.post(
+            &format!("/v1/sessions/{second}/tools"),
+            &s.renter.key,
+            &json!({"tool_id": s.tool}),
+        )
+        .await
+        .expect(201);
+
+        // Act: optimize in the first session, check the second, then optimize there too.
+        app.insert_and_optimize(
+            &s.renter,
+            &s.session,
+            &s.tool,
+            json!({"trials": 32, "seed": 11, "method": "bayesian"}),
+        )
+        .await;
+        let untouched = app.session_view(&s.renter, &second).await;
+        let job = app
+            .post(
+                &format!("/v1/sessions/{second}/tools/{}/optimizations", s.tool),
+                &s.renter.key,
+                &json!({"method": "bayesian", "config": {"trials": 32, "seed": 11}}),
+            )
+            .await
+            .expect(202)["job"]["id"]
+            .as_str()
+            .expect("job")
+            .to_owned();
+        app.wait_job(&job, &s.renter.key, 120).await;
+
+        // Assert
+        let tool = app
+            .get(&format!("/v1/tools/{}", s.tool), &s.renter.key)
+            .await
+            .expect(200);
+        assert_eq!(
+            untouched["session"]["tools"][0]["parameters"], tool["tool"]["parameters"],
+            "another session's optimization changed nothing here"
+        );
+        assert_eq!(untouched["optimizations"], json!([]));
+        let a = app.session_view(&s.renter, &s.session).await["optimizations"][0].clone();
+        let b = app.session_view(&s.renter, &second).await["optimizations"][0].clone();
+        assert_ne!(a["record_id"], b["record_id"]);
+        assert_eq!(reproducible(&a), reproducible(&b), "same seed, same record");
+    }
+);
+
+store_test!(
+    every_method_optimizes_and_the_admin_sees_the_queues,
+    |app| {
+        // Arrange
+        let s = passing_setup(&app).await;
+        app.post(
+            &format!("/v1/sessions/{}/tools", s.session),
+            &s.renter.key,
+            &json!({"tool_id": s.tool}),
+        )
+        .await
+        .expect(201);
+
+        // Act + Assert: each method runs its trials and leaves a record.
+        for (i, method) in ["grid", "random", "cmaes", "local", "bayesian"]
+            .into_iter()
+            .enumerate()
+        {
+            let job = app
+                .post(
+                    &format!("/v1/sessions/{}/tools/{}/optimizations", s.session, s.tool),
+                    &s.renter.key,
+                    &json!({"method": method, "config": {"trials": 16}}),
+                )
+                .await
+                .expect(202)["job"]["id"]
+                .as_str()
+                .expect("job")
+                .to_owned();
+            let done = app.wait_job(&job, &s.renter.key, 120).await;
+            assert_eq!(done["status"], json!("succeeded"), "{method}: {done}");
+            let view = app.session_view(&s.renter, &s.session).await;
+            let record = &view["optimizations"][i];
+            assert_eq!(record["method"], json!(method));
+            assert_eq!(record["trials_run"], json!(16), "{method}");
+        }
+        let queues = app.get("/v1/admin/queues", ADMIN_KEY).await.expect(200);
+        assert!(queues.to_string().contains("optimize"), "{queues}");
+    }
+);

@@ -1,0 +1,203 @@
+//! `optimize`: optimizes a tool's parameters for one session. The study searches on the
+//! session's in-sample folds starting from the inserted version's parameters, the winner is
+//! judged against them on the out-of-sample folds by the tool's standards gate, and the record
+//! is stored with the job's success (a [`JobEffect`]); when it is better out of sample than what
+//! the session used, the session uses its parameters from then on. The tool itself, and every
+//! other session, stay as they were.
+
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::time::{Duration, Instant};
+
+use serde_json::{Value, json};
+use shared::domain::{OptimizationRecord, RecordStatus, SessionStatus};
+use shared::jobs::{Job, OptimizeSessionToolJob};
+use shared::store::{JobEffect, Store};
+
+use super::{JobControl, JobError, JobOutput, blocking, payload};
+use crate::optimize::{StudyConfig, optimize_tool};
+
+/// Trials asked together and evaluated in parallel. Fixed, so a seed gives the same trials
+/// whatever the number of threads or workers.
+pub(crate) const BATCH: usize = 8;
+
+/// Most points of the best-so-far curve kept in a record.
+const MAX_CURVE_POINTS: usize = 1_000;
+
+pub(super) async fn run(
+    store: &Arc<dyn Store>,
+    job: &Job,
+    control: Arc<JobControl>,
+) -> Result<JobOutput, JobError> {
+    let input: OptimizeSessionToolJob = payload(job)?;
+    control.report(0.02, "loading the session, the tool and the dataset");
+    let session = store
+        .session(input.session_id)
+        .await?
+        .ok_or_else(|| JobError::invalid("Session not found", "the session no longer exists"))?;
+    if session.status != SessionStatus::Active {
+        return Err(JobError::invalid(
+            "Session ended",
+            "the session ended before its optimization ran",
+        ));
+    }
+    let inserted = store
+        .session_tools(session.id)
+        .await?
+        .into_iter()
+        .find(|t| t.tool_id == input.tool_id)
+        .ok_or_else(|| JobError::invalid("Tool not in session", "insert the tool first"))?;
+    let tool = store
+        .tool(input.tool_id)
+        .await?
+        .ok_or_else(|| JobError::invalid("Tool not found", "the tool no longer exists"))?;
+    let version = store
+        .tool_versions(tool.id)
+        .await?
+        .into_iter()
+        .find(|v| v.version == inserted.base_version)
+        .ok_or_else(|| JobError::invalid("Version not found", "the inserted version is gone"))?;
+    let dataset = store
+        .dataset(session.owner_id, session.dataset_id)
+        .await?
+        .ok_or_else(|| {
+            JobError::invalid("Dataset not found", "the session's dataset was deleted")
+        })?;
+    let bars = store.dataset_bars(dataset.id).await?.ok_or_else(|| {
+        JobError::invalid("Dataset not found", "the session's dataset was deleted")
+    })?;
+    control.check()?;
+
+    let standards = tool.standards();
+    let eval = session.config.eval_config();
+    let study = StudyConfig {
+        method: input.study.method,
+        trials: input.study.trials,
+        seed: input.study.seed,
+        batch: BATCH,
+    };
+    let time_limit = Duration::from_secs(session.config.time_limit_secs);
+    let family = tool.family.clone();
+    let baseline = version.parameters.clone();
+    let config = json!({
+        "method": study.method,
+        "trials": study.trials,
+        "seed": study.seed,
+        "batch": study.batch,
+        "folds": eval.folds,
+        "commission": eval.commission,
+        "slippage": eval.slippage,
+        "initial_cash": eval.initial_cash,
+        "time_limit_secs": session.config.time_limit_secs,
+        "standards": standards,
+    });
+    control.report(0.05, format!("optimizing: 0 of {} trials", study.trials));
+    let started = Instant::now();
+    let outcome = blocking({
+        let control = control.clone();
+        let standards = standards.clone();
+        move || {
+            let timed_out = AtomicBool::new(false);
+            let deadline = started + time_limit;
+            let total = study.trials.max(1) as f64;
+            let outcome = optimize_tool(
+                &bars,
+                &family,
+                &baseline,
+                &study,
+                eval,
+                &standards,
+                |trials| {
+                    let best = trials
+                        .iter()
+                        .map(|t| t.value)
+                        .filter(|v| v.is_finite())
+                        .fold(f64::NEG_INFINITY, f64::max);
+                    control.report(
+                        0.05 + 0.85 * trials.len() as f64 / total,
+                        format!(
+                            "optimizing: {} of {} trials, best in-sample score {:+.2}%",
+                            trials.len(),
+                            study.trials,
+                            if best.is_finite() { best * 100.0 } else { 0.0 }
+                        ),
+                    );
+                },
+                || {
+                    if Instant::now() >= deadline {
+                        timed_out.store(true, Ordering::Relaxed);
+                    }
+                    control.is_canceled() || timed_out.load(Ordering::Relaxed)
+                },
+            )
+            .map_err(|e| JobError::invalid("Cannot optimize", e.to_string()))?;
+            control.check()?;
+            Ok((outcome, timed_out.load(Ordering::Relaxed)))
+        }
+    })
+    .await;
+    let (outcome, timed_out) = outcome?;
+
+    let improvement = outcome.report.improvement;
+    // Better out of sample than the baseline: the session uses it (the store also checks it
+    // beats any record the session already uses).
+    let status =
+        if improvement.is_some_and(|i| i > 0.0) && outcome.params_after != outcome.params_before {
+            RecordStatus::Applied
+        } else {
+            RecordStatus::Rejected
+        };
+    let step = outcome.best_curve.len().div_ceil(MAX_CURVE_POINTS).max(1);
+    let curve: Vec<Value> = outcome
+        .best_curve
+        .iter()
+        .enumerate()
+        .filter(|(i, _)| i % step == 0 || *i + 1 == outcome.best_curve.len())
+        .map(|(i, v)| json!({"trial": i + 1, "best": if v.is_finite() { json!(v) } else { Value::Null }}))
+        .collect();
+    let now = chrono::Utc::now();
+    let record = OptimizationRecord {
+        id: uuid::Uuid::now_v7(),
+        session_id: session.id,
+        tool_id: tool.id,
+        owner_id: session.owner_id,
+        job_id: job.id,
+        base_version: inserted.base_version,
+        study: input.study,
+        config,
+        trials_run: outcome.trials_run,
+        params_before: outcome.params_before,
+        params_after: outcome.params_after,
+        metrics_before: outcome.before,
+        metrics_after: outcome.after,
+        improvement,
+        standards_report: outcome.report,
+        status,
+        dataset_hash: dataset.content_hash,
+        search: json!({
+            "objective": "gate score (overall improvement less the gate's penalties) over the baseline on the in-sample folds",
+            "best_in_sample": outcome.best_in_sample,
+            "best_curve": curve,
+            "stopped": if timed_out { "time_limit" } else { "completed" },
+            "elapsed_ms": started.elapsed().as_millis() as u64,
+        }),
+        promoted_version: None,
+        last_check: None,
+        created_at: now,
+        updated_at: now,
+    };
+    let result = json!({
+        "record_id": record.id,
+        "session_id": record.session_id,
+        "tool_id": record.tool_id,
+        "trials_run": record.trials_run,
+        "improvement": record.improvement,
+        "passed": record.standards_report.passed,
+        "params_after": record.params_after,
+        "stopped": record.search["stopped"],
+    });
+    Ok(JobOutput {
+        result,
+        effect: Some(JobEffect::RecordOptimization(Box::new(record))),
+    })
+}
