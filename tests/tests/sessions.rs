@@ -3,6 +3,9 @@
 //! tool's or another session's), and the tool's creator promotes a record that passed the
 //! standards gate into a new permanent version, re-checked against the tool's current version.
 
+#[path = "sessions/limits.rs"]
+mod limits;
+
 use serde_json::{Value, json};
 use tests::{
     ADMIN_KEY, TestApp, momentum_tool, queue_test, store_test, trending_data, untimed_standards,

@@ -1,0 +1,363 @@
+//! Job effects through the store: an optimization's record and a promotion's new version are
+//! written in the transaction that marks the job succeeded, only by the holder of the job's
+//! claim, once; an effect the current state refuses writes nothing at all. Every test runs on
+//! SQLite and on PostgreSQL.
+
+use std::time::Duration;
+
+use chrono::Utc;
+use serde_json::{Map, Value, json};
+use shared::domain::{Metrics, OptimizationRecord, RecordStatus, SessionConfig, StudySpec, Tool};
+use shared::jobs::{Job, JobKind, JobStatus};
+use shared::optimization::Method;
+use shared::standards::StandardsReport;
+use shared::store::{
+    JobClaim, JobEffect, JobOutcome, NewJob, NewSession, NewSessionTool, Promotion, StoreError,
+    ToolPatch,
+};
+use tests::{TestApp, store_test};
+use uuid::Uuid;
+
+struct Fixture {
+    owner: Uuid,
+    tool: Tool,
+    session: Uuid,
+}
+
+async fn fixture(app: &TestApp) -> Fixture {
+    let creator = app.user("creator").await;
+    let owner = app.user("owner").await;
+    let tool = app
+        .tool(&creator, TestApp::tool_body("t", 10.0, "basic"))
+        .await;
+    let tool = app
+        .store
+        .tool(
+            tool["id"]
+                .as_str()
+                .and_then(|s| s.parse().ok())
+                .expect("id"),
+        )
+        .await
+        .expect("read")
+        .expect("tool");
+    let dataset = app.dataset(&owner).await;
+    let session = app
+        .store
+        .create_session(
+            &NewSession {
+                owner_id: owner.id,
+                dataset_id: dataset,
+                config: SessionConfig::default(),
+            },
+            Utc::now(),
+        )
+        .await
+        .expect("session");
+    app.store
+        .insert_session_tool(
+            &NewSessionTool {
+                session_id: session.id,
+                tool_id: tool.id,
+                base_version: 1,
+                parameters: tool.parameters.clone(),
+            },
+            Utc::now(),
+        )
+        .await
+        .expect("inserted");
+    Fixture {
+        owner: owner.id,
+        tool,
+        session: session.id,
+    }
+}
+
+/// A claimed job of `kind` (the only one queued).
+async fn claimed_job(app: &TestApp, owner: Uuid, kind: JobKind) -> (Job, JobClaim) {
+    let new = NewJob {
+        id: Uuid::now_v7(),
+        kind,
+        owner_id: owner,
+        priority: 0,
+        max_attempts: 3,
+        payload: json!({}),
+    };
+    app.store
+        .create_job(&new, Utc::now())
+        .await
+        .expect("created");
+    let job = app
+        .store
+        .claim_job(kind, "w1", Utc::now(), Duration::from_secs(30))
+        .await
+        .expect("claim runs")
+        .expect("claimed");
+    let claim = JobClaim {
+        job_id: job.id,
+        worker_id: "w1".into(),
+        attempt: job.attempts,
+    };
+    (job, claim)
+}
+
+fn params(fast: i64, slow: i64) -> Map<String, Value> {
+    json!({"fast": fast, "slow": slow})
+        .as_object()
+        .cloned()
+        .expect("object")
+}
+
+fn record(
+    f: &Fixture,
+    job: Uuid,
+    improvement: f64,
+    passed: bool,
+    after: Map<String, Value>,
+) -> OptimizationRecord {
+    OptimizationRecord {
+        id: Uuid::now_v7(),
+        session_id: f.session,
+        tool_id: f.tool.id,
+        owner_id: f.owner,
+        job_id: job,
+        base_version: 1,
+        study: StudySpec {
+            method: Method::Random,
+            trials: 10,
+            seed: 1,
+        },
+        config: json!({"trials": 10}),
+        trials_run: 10,
+        params_before: f.tool.parameters.clone(),
+        params_after: after,
+        metrics_before: vec![Metrics::default(); 2],
+        metrics_after: vec![Metrics::default(); 2],
+        improvement: Some(improvement),
+        standards_report: StandardsReport {
+            passed,
+            improvement: Some(improvement),
+            checks: Vec::new(),
+        },
+        status: RecordStatus::Applied,
+        dataset_hash: "hash".into(),
+        search: json!({}),
+        promoted_version: None,
+        last_check: None,
+        created_at: Utc::now(),
+        updated_at: Utc::now(),
+    }
+}
+
+fn done() -> JobOutcome {
+    JobOutcome::Succeeded { result: json!({}) }
+}
+
+/// Runs an optimize job to success with `r` as its effect.
+async fn land(
+    app: &TestApp,
+    f: &Fixture,
+    improvement: f64,
+    after: Map<String, Value>,
+) -> OptimizationRecord {
+    let (job, claim) = claimed_job(app, f.owner, JobKind::Optimize).await;
+    let r = record(f, job.id, improvement, true, after);
+    let effect = JobEffect::RecordOptimization(Box::new(r.clone()));
+    let written = app
+        .store
+        .finish_job_with(&claim, &done(), Some(&effect), Utc::now())
+        .await
+        .expect("finishes");
+    assert!(written);
+    app.store
+        .optimization_record(r.id)
+        .await
+        .expect("read")
+        .expect("record stored")
+}
+
+store_test!(
+    a_record_is_written_once_and_only_by_the_claims_holder,
+    |app| {
+        // Arrange
+        let f = fixture(&app).await;
+        let (job, claim) = claimed_job(&app, f.owner, JobKind::Optimize).await;
+        let r = record(&f, job.id, 0.4, true, params(5, 50));
+        let effect = JobEffect::RecordOptimization(Box::new(r.clone()));
+        let stale = JobClaim {
+            worker_id: "w2".into(),
+            ..claim.clone()
+        };
+
+        // Act
+        let by_stale = app
+            .store
+            .finish_job_with(&stale, &done(), Some(&effect), Utc::now())
+            .await
+            .expect("runs");
+        let by_holder = app
+            .store
+            .finish_job_with(&claim, &done(), Some(&effect), Utc::now())
+            .await
+            .expect("runs");
+        let again = app
+            .store
+            .finish_job_with(&claim, &done(), Some(&effect), Utc::now())
+            .await
+            .expect("runs");
+
+        // Assert
+        assert_eq!((by_stale, by_holder, again), (false, true, false));
+        let records = app.store.session_records(f.session).await.expect("read");
+        assert_eq!(records.len(), 1, "one record per job");
+        assert_eq!(records[0].status, RecordStatus::Applied);
+        let tools = app.store.session_tools(f.session).await.expect("read");
+        assert_eq!(tools[0].parameters, params(5, 50), "the session uses it");
+        assert_eq!(tools[0].active_record_id, Some(r.id));
+        let job = app.store.job(job.id).await.expect("read").expect("job");
+        assert_eq!(job.status, JobStatus::Succeeded);
+        let tool = app
+            .store
+            .tool(f.tool.id)
+            .await
+            .expect("read")
+            .expect("tool");
+        assert_eq!(tool.parameters, f.tool.parameters, "the tool is untouched");
+    }
+);
+
+store_test!(only_a_better_record_replaces_the_one_in_use, |app| {
+    // Arrange
+    let f = fixture(&app).await;
+    let first = land(&app, &f, 0.5, params(5, 50)).await;
+
+    // Act
+    let worse = land(&app, &f, 0.3, params(6, 60)).await;
+    let better = land(&app, &f, 0.7, params(7, 70)).await;
+
+    // Assert
+    assert_eq!(
+        worse.status,
+        RecordStatus::Rejected,
+        "not better than the one in use"
+    );
+    assert_eq!(better.status, RecordStatus::Applied);
+    let first = app
+        .store
+        .optimization_record(first.id)
+        .await
+        .expect("read")
+        .expect("record");
+    assert_eq!(first.status, RecordStatus::Superseded);
+    let tools = app.store.session_tools(f.session).await.expect("read");
+    assert_eq!(tools[0].parameters, params(7, 70));
+    // Ending with promote_successful makes every passed record a candidate.
+    let ended = app
+        .store
+        .end_session(f.session, true, Utc::now())
+        .await
+        .expect("ended");
+    assert_eq!(ended.candidates.len(), 3);
+    let again = app.store.end_session(f.session, true, Utc::now()).await;
+    assert!(matches!(again, Err(StoreError::Conflict(_))), "{again:?}");
+});
+
+store_test!(
+    a_promotion_against_an_outdated_version_writes_nothing,
+    |app| {
+        // Arrange: a passed record, then the creator changes the tool (version 2).
+        let f = fixture(&app).await;
+        let r = land(&app, &f, 0.5, params(5, 50)).await;
+        let patch = ToolPatch {
+            parameters: Some(params(12, 40)),
+            ..ToolPatch::default()
+        };
+        app.store
+            .update_tool(f.tool.id, &patch, Utc::now())
+            .await
+            .expect("patched");
+        let promotion = |against: i32| {
+            JobEffect::Promote(Box::new(Promotion {
+                record_id: r.id,
+                tool_id: f.tool.id,
+                against_version: against,
+                parameters: r.params_after.clone(),
+                lineage: json!({"record_id": r.id}),
+                check: json!({"passed": true}),
+            }))
+        };
+
+        // Act: a re-check made against version 1 is out of date.
+        let (job, claim) = claimed_job(&app, f.owner, JobKind::Promote).await;
+        let outdated = app
+            .store
+            .finish_job_with(&claim, &done(), Some(&promotion(1)), Utc::now())
+            .await;
+
+        // Assert: refused, and neither the job nor the tool nor the record moved.
+        assert!(
+            matches!(outdated, Err(StoreError::Conflict(_))),
+            "{outdated:?}"
+        );
+        let job_now = app.store.job(job.id).await.expect("read").expect("job");
+        assert_eq!(
+            job_now.status,
+            JobStatus::Running,
+            "the job's success rolled back too"
+        );
+        let tool = app
+            .store
+            .tool(f.tool.id)
+            .await
+            .expect("read")
+            .expect("tool");
+        assert_eq!(tool.current_version, 2);
+        let rec = app
+            .store
+            .optimization_record(r.id)
+            .await
+            .expect("read")
+            .expect("record");
+        assert_eq!(rec.status, RecordStatus::Applied);
+
+        // Act: against the current version it goes through, once.
+        let written = app
+            .store
+            .finish_job_with(&claim, &done(), Some(&promotion(2)), Utc::now())
+            .await
+            .expect("promoted");
+        assert!(written);
+        let tool = app
+            .store
+            .tool(f.tool.id)
+            .await
+            .expect("read")
+            .expect("tool");
+        assert_eq!(
+            (tool.current_version, tool.parameters.clone()),
+            (3, params(5, 50))
+        );
+        let versions = app.store.tool_versions(f.tool.id).await.expect("read");
+        assert_eq!(versions[2].source, "promotion");
+        assert_eq!(versions[2].lineage, Some(json!({"record_id": r.id})));
+        let rec = app
+            .store
+            .optimization_record(r.id)
+            .await
+            .expect("read")
+            .expect("record");
+        assert_eq!(
+            (rec.status, rec.promoted_version),
+            (RecordStatus::Promoted, Some(3))
+        );
+        let (_, second) = claimed_job(&app, f.owner, JobKind::Promote).await;
+        let twice = app
+            .store
+            .finish_job_with(&second, &done(), Some(&promotion(3)), Utc::now())
+            .await;
+        assert!(
+            matches!(twice, Err(StoreError::Conflict(_))),
+            "promoted once: {twice:?}"
+        );
+    }
+);
