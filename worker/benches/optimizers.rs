@@ -70,7 +70,12 @@ fn main() {
     println!("| function | method | best @50 | best @100 | regret @100 | optimizer ms/trial |");
     println!("|---|---|---|---|---|---|");
     for (name, space, f, optimum) in &problems {
-        for method in [Method::Bayesian, Method::Random, Method::Local] {
+        for method in [
+            Method::Bayesian,
+            Method::Cmaes,
+            Method::Random,
+            Method::Local,
+        ] {
             let mut at50 = Vec::new();
             let mut at100 = Vec::new();
             let started = Instant::now();
