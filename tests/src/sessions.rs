@@ -81,17 +81,7 @@ impl TestApp {
             .as_str()
             .expect("dataset id")
             .to_owned();
-        let session = self
-            .post(
-                "/v1/sessions",
-                &renter.key,
-                &json!({"dataset_id": dataset, "config": config}),
-            )
-            .await
-            .expect(201)["session"]["id"]
-            .as_str()
-            .expect("session id")
-            .to_owned();
+        let session = self.open_session(&renter, &json!(dataset), config).await;
         SessionSetup {
             creator,
             renter,
@@ -126,6 +116,30 @@ impl TestApp {
             "optimization ran: {done}"
         );
         done
+    }
+
+    /// Opens a session of `owner` on `dataset` (an id) with `config`; returns its id.
+    pub async fn open_session(&self, owner: &User, dataset: &Value, config: Value) -> String {
+        self.post(
+            "/v1/sessions",
+            &owner.key,
+            &json!({"dataset_id": dataset, "config": config}),
+        )
+        .await
+        .expect(201)["session"]["id"]
+            .as_str()
+            .expect("session id")
+            .to_owned()
+    }
+
+    /// `POST /v1/optimizations/{record}/promote` as `key`'s account.
+    pub async fn promote(&self, record: &str, key: &str) -> crate::Resp {
+        self.post(
+            &format!("/v1/optimizations/{record}/promote"),
+            key,
+            &json!({}),
+        )
+        .await
     }
 
     /// The session as its owner sees it (`{session, optimizations}`).

@@ -97,13 +97,7 @@ queue_test!(
             .problem(404);
 
         // Only the creator promotes.
-        app.post(
-            &format!("/v1/optimizations/{rid}/promote"),
-            &s.renter.key,
-            &json!({}),
-        )
-        .await
-        .problem(403);
+        app.promote(&rid, &s.renter.key).await.problem(403);
         let promoted = app
             .post(
                 &format!("/v1/optimizations/{rid}/promote"),
@@ -131,13 +125,7 @@ queue_test!(
             .expect(200);
         assert_eq!(after["optimization"]["status"], json!("promoted"));
         assert_eq!(after["optimization"]["promoted_version"], json!(2));
-        app.post(
-            &format!("/v1/optimizations/{rid}/promote"),
-            &s.creator.key,
-            &json!({}),
-        )
-        .await
-        .problem(409);
+        app.promote(&rid, &s.creator.key).await.problem(409);
     }
 );
 
@@ -212,17 +200,7 @@ store_test!(
             .await;
         let outsider = app.user("outsider").await;
         let data = app.generated_dataset(&outsider, trending_data()).await;
-        let outsider_session = app
-            .post(
-                "/v1/sessions",
-                &outsider.key,
-                &json!({"dataset_id": data["id"]}),
-            )
-            .await
-            .expect(201)["session"]["id"]
-            .as_str()
-            .expect("id")
-            .to_owned();
+        let outsider_session = app.open_session(&outsider, &data["id"], json!({})).await;
         let free = app.user("free").await;
         app.post(
             "/v1/subscriptions",
@@ -232,17 +210,7 @@ store_test!(
         .await
         .expect(201);
         let free_data = app.generated_dataset(&free, trending_data()).await;
-        let free_session = app
-            .post(
-                "/v1/sessions",
-                &free.key,
-                &json!({"dataset_id": free_data["id"]}),
-            )
-            .await
-            .expect(201)["session"]["id"]
-            .as_str()
-            .expect("id")
-            .to_owned();
+        let free_session = app.open_session(&free, &free_data["id"], json!({})).await;
         let insert = |session: &str, body: Value| {
             let path = format!("/v1/sessions/{session}/tools");
             async move { (path, body) }
@@ -459,13 +427,7 @@ store_test!(
         .problem(409);
         // The candidate is promoted by the creator like any passed record.
         let rid = listed["candidates"][0]["record_id"].as_str().expect("id");
-        app.post(
-            &format!("/v1/optimizations/{rid}/promote"),
-            &s.creator.key,
-            &json!({}),
-        )
-        .await
-        .expect(201);
+        app.promote(rid, &s.creator.key).await.expect(201);
     }
 );
 
@@ -580,13 +542,7 @@ store_test!(rollback_makes_a_new_version_equal_to_an_old_one, |app| {
     app.insert_and_optimize(&s.renter, &s.session, &s.tool, json!({"trials": 40}))
         .await;
     let rid = record_id(&app.session_view(&s.renter, &s.session).await);
-    app.post(
-        &format!("/v1/optimizations/{rid}/promote"),
-        &s.creator.key,
-        &json!({}),
-    )
-    .await
-    .expect(201);
+    app.promote(&rid, &s.creator.key).await.expect(201);
 
     // Act
     let rolled = app
@@ -656,16 +612,8 @@ store_test!(
         // Arrange: two sessions of the same renter on the same data, the tool in both.
         let s = passing_setup(&app).await;
         let second = app
-            .post(
-                "/v1/sessions",
-                &s.renter.key,
-                &json!({"dataset_id": s.dataset, "config": {"seed": 7}}),
-            )
-            .await
-            .expect(201)["session"]["id"]
-            .as_str()
-            .expect("id")
-            .to_owned();
+            .open_session(&s.renter, &json!(s.dataset), json!({"seed": 7}))
+            .await;
         app.post(
             &format!("/v1/sessions/{second}/tools"),
             &s.renter.key,

@@ -16,7 +16,7 @@ use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
-use shared::domain::{Account, OptimizationRecord, RecordStatus, Tool};
+use shared::domain::{Account, RecordStatus};
 use shared::jobs::{JobKind, JobStatus, PromoteRecordJob};
 use utoipa::{IntoParams, ToSchema};
 use utoipa_axum::{router::OpenApiRouter, routes};
@@ -27,6 +27,7 @@ use crate::error::{ApiError, ApiResult};
 use crate::extract::{ApiPath, ApiQuery};
 use crate::pagination::{decode_cursor, page_limit, paginate};
 use crate::routes::jobs::{JobEnvelope, accepted, enqueue};
+use crate::routes::tools::owned_tool;
 use crate::state::AppState;
 use crate::views::{RecordView, ToolView, VersionView};
 
@@ -48,32 +49,27 @@ pub struct RecordEnvelope {
     pub optimization: RecordView,
 }
 
-/// The record and the tool it belongs to, if the caller is the session's owner or the tool's
-/// creator; 404 for anyone else.
-async fn visible_record(
-    state: &AppState,
-    caller: &Account,
-    id: Uuid,
-) -> ApiResult<(OptimizationRecord, Option<Tool>, RecordView)> {
+/// The record as the caller may see it: in full for the session's owner, without the renter's
+/// data for the tool's creator; 404 for anyone else.
+async fn visible_record(state: &AppState, caller: &Account, id: Uuid) -> ApiResult<RecordView> {
     let record = state
         .store
         .optimization_record(id)
         .await?
         .ok_or(ApiError::NotFound("optimization"))?;
     let tool = state.store.tool(record.tool_id).await?;
-    let view = if record.owner_id == caller.id {
+    if record.owner_id == caller.id {
         let dataset = state
             .store
             .session(record.session_id)
             .await?
             .map(|s| s.dataset_id);
-        RecordView::of(&record, dataset)
-    } else if tool.as_ref().is_some_and(|t| t.creator_id == caller.id) {
-        RecordView::of(&record, None)
+        Ok(RecordView::of(&record, dataset))
+    } else if tool.is_some_and(|t| t.creator_id == caller.id) {
+        Ok(RecordView::of(&record, None))
     } else {
-        return Err(ApiError::NotFound("optimization"));
-    };
-    Ok((record, tool, view))
+        Err(ApiError::NotFound("optimization"))
+    }
 }
 
 /// An optimization record: its session's owner sees everything, the tool's creator sees
@@ -86,7 +82,7 @@ async fn get_optimization(
     AccountCaller(caller): AccountCaller,
     ApiPath(id): ApiPath<Uuid>,
 ) -> ApiResult<Json<RecordEnvelope>> {
-    let (_, _, view) = visible_record(&state, &caller, id).await?;
+    let view = visible_record(&state, &caller, id).await?;
     Ok(Json(RecordEnvelope { optimization: view }))
 }
 
@@ -253,22 +249,6 @@ pub struct CandidateList {
     pub next_cursor: Option<String>,
 }
 
-/// The creator's tool, 403 for anyone else who can see it, 404 otherwise.
-async fn created_tool(state: &AppState, caller: &Account, id: Uuid) -> ApiResult<Tool> {
-    let tool = state
-        .store
-        .tool(id)
-        .await?
-        .filter(|t| t.deleted_at.is_none())
-        .ok_or(ApiError::NotFound("tool"))?;
-    if tool.creator_id != caller.id {
-        return Err(ApiError::Forbidden(
-            "only the tool's creator may do this".into(),
-        ));
-    }
-    Ok(tool)
-}
-
 /// Records of ended sessions that passed the gate and wait for the creator's promotion.
 #[utoipa::path(get, path = "/v1/tools/{id}/promotion-candidates", tag = "sessions", security(("bearer" = [])),
     params(("id" = Uuid, Path, description = "tool id"), CandidateQuery),
@@ -280,7 +260,7 @@ async fn list_promotion_candidates(
     ApiPath(id): ApiPath<Uuid>,
     ApiQuery(q): ApiQuery<CandidateQuery>,
 ) -> ApiResult<Json<CandidateList>> {
-    let tool = created_tool(&state, &caller, id).await?;
+    let tool = owned_tool(&state, &caller, id).await?;
     let limit = page_limit(q.limit)?;
     let after = decode_cursor(q.cursor.as_deref())?;
     let rows = state
@@ -313,7 +293,7 @@ async fn rollback_version(
     AccountCaller(caller): AccountCaller,
     ApiPath((id, n)): ApiPath<(Uuid, i32)>,
 ) -> ApiResult<(StatusCode, Json<RollbackView>)> {
-    created_tool(&state, &caller, id).await?;
+    owned_tool(&state, &caller, id).await?;
     let tool = state
         .store
         .rollback_tool(id, n, state.now())

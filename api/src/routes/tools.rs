@@ -353,7 +353,9 @@ where
     Option::<T>::deserialize(d).map(Some)
 }
 
-async fn owned_tool(state: &AppState, caller: &Account, id: Uuid) -> ApiResult<Tool> {
+/// The caller's live tool: 404 when it does not exist (or was deleted), 403 for anyone but its
+/// creator.
+pub(crate) async fn owned_tool(state: &AppState, caller: &Account, id: Uuid) -> ApiResult<Tool> {
     let tool = state
         .store
         .tool(id)
@@ -362,7 +364,7 @@ async fn owned_tool(state: &AppState, caller: &Account, id: Uuid) -> ApiResult<T
         .ok_or(ApiError::NotFound("tool"))?;
     if tool.creator_id != caller.id {
         return Err(ApiError::Forbidden(
-            "only the tool's creator may change it".into(),
+            "only the tool's creator may change it or manage its versions".into(),
         ));
     }
     Ok(tool)

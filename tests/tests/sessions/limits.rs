@@ -18,16 +18,8 @@ store_test!(the_time_limit_keeps_the_best_trials_found_in_time, |app| {
         .await;
     let data = app.generated_dataset(&creator, long_data(20_000)).await;
     let session = app
-        .post(
-            "/v1/sessions",
-            &creator.key,
-            &json!({"dataset_id": data["id"], "config": {"time_limit_secs": 1}}),
-        )
-        .await
-        .expect(201)["session"]["id"]
-        .as_str()
-        .expect("id")
-        .to_owned();
+        .open_session(&creator, &data["id"], json!({"time_limit_secs": 1}))
+        .await;
 
     // Act
     let job = app
@@ -55,18 +47,8 @@ store_test!(ending_a_session_cancels_its_running_optimization, |app| {
         .tool(&creator, momentum_tool("Mine", untimed_standards()))
         .await;
     let tool_id = tool["id"].as_str().expect("id");
-    let data = app.generated_dataset(&creator, long_data(20_000)).await;
-    let session = app
-        .post(
-            "/v1/sessions",
-            &creator.key,
-            &json!({"dataset_id": data["id"]}),
-        )
-        .await
-        .expect(201)["session"]["id"]
-        .as_str()
-        .expect("id")
-        .to_owned();
+    let data = app.generated_dataset(&creator, long_data(50_000)).await;
+    let session = app.open_session(&creator, &data["id"], json!({})).await;
     let inserted = app
         .post(
             &format!("/v1/sessions/{session}/tools"),
