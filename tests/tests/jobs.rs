@@ -326,7 +326,15 @@ queue_test!(operators_see_live_workers_and_queue_counts, |app| {
         w["id"].as_str().unwrap_or_default().starts_with("worker-"),
         "{workers}"
     );
-    assert_eq!(w["queues"], json!(["evaluate", "noop"]));
+    let every: Vec<&str> = shared::jobs::JobKind::ALL
+        .iter()
+        .map(|k| k.queue())
+        .collect();
+    assert_eq!(
+        w["queues"],
+        json!(every),
+        "an unconfigured worker takes every queue"
+    );
     let queues = app.get("/v1/admin/queues", ADMIN_KEY).await.expect(200);
     let backend = if app.backend == tests::Backend::Redis {
         "redis"

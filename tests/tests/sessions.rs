@@ -5,6 +5,8 @@
 
 #[path = "sessions/limits.rs"]
 mod limits;
+#[path = "sessions/promotion.rs"]
+mod promotion;
 
 use serde_json::{Value, json};
 use tests::{
@@ -277,6 +279,26 @@ store_test!(
         );
         let view = app.session_view(&s.renter, &s.session).await;
         assert_eq!(view["session"]["tools"], json!([]));
+
+        // Enterprise subscribers' optimizations are queued first.
+        let big = app.funded_user("big", 1_000.0).await;
+        app.post(
+            "/v1/subscriptions",
+            &big.key,
+            &json!({"tool_id": s.tool, "tier": "enterprise", "months": 1}),
+        )
+        .await
+        .expect(201);
+        let big_data = app.generated_dataset(&big, trending_data()).await;
+        let big_session = app.open_session(&big, &big_data["id"], json!({})).await;
+        let (path, body) = insert(
+            &big_session,
+            json!({"tool_id": s.tool, "auto_optimize": true, "optimization_config": {"trials": 5000}}),
+        )
+        .await;
+        let accepted = app.post(&path, &big.key, &body).await.expect(202);
+        assert_eq!(accepted["job"]["priority"], json!(10), "{accepted}");
+        assert_eq!(accepted["job"]["kind"], json!("optimize"));
     }
 );
 
@@ -354,231 +376,6 @@ store_test!(sessions_are_private_and_validated, |app| {
     )
     .await
     .problem(409);
-});
-
-store_test!(
-    ending_a_session_makes_candidates_and_refuses_more_work,
-    |app| {
-        // Arrange
-        let s = passing_setup(&app).await;
-        app.insert_and_optimize(&s.renter, &s.session, &s.tool, json!({"trials": 40}))
-            .await;
-
-        // Act
-        let ended = app
-            .post(
-                &format!("/v1/sessions/{}/end", s.session),
-                &s.renter.key,
-                &json!({"promote_successful": true}),
-            )
-            .await
-            .expect(200);
-
-        // Assert
-        assert_eq!(ended["session"]["status"], json!("ended"));
-        assert_eq!(
-            ended["candidates"].as_array().map(Vec::len),
-            Some(1),
-            "{ended}"
-        );
-        assert_eq!(
-            ended["promotion_jobs"],
-            json!([]),
-            "no auto_promote on this tool"
-        );
-        let listed = app
-            .get(
-                &format!("/v1/tools/{}/promotion-candidates", s.tool),
-                &s.creator.key,
-            )
-            .await
-            .expect(200);
-        assert_eq!(listed["candidates"][0]["status"], json!("promotable"));
-        assert!(
-            listed["candidates"][0].get("dataset_id").is_none(),
-            "no renter data: {listed}"
-        );
-        app.get(
-            &format!("/v1/tools/{}/promotion-candidates", s.tool),
-            &s.renter.key,
-        )
-        .await
-        .problem(403);
-        app.post(
-            &format!("/v1/sessions/{}/tools", s.session),
-            &s.renter.key,
-            &json!({"tool_id": s.tool}),
-        )
-        .await
-        .problem(409);
-        app.post(
-            &format!("/v1/sessions/{}/tools/{}/optimizations", s.session, s.tool),
-            &s.renter.key,
-            &json!({"method": "random"}),
-        )
-        .await
-        .problem(409);
-        app.post(
-            &format!("/v1/sessions/{}/end", s.session),
-            &s.renter.key,
-            &json!({}),
-        )
-        .await
-        .problem(409);
-        // The candidate is promoted by the creator like any passed record.
-        let rid = listed["candidates"][0]["record_id"].as_str().expect("id");
-        app.promote(rid, &s.creator.key).await.expect(201);
-    }
-);
-
-store_test!(
-    a_tool_with_auto_promote_is_promoted_when_the_session_ends,
-    |app| {
-        // Arrange
-        let mut body = momentum_tool("Auto", untimed_standards());
-        body["auto_promote"] = json!(true);
-        let s = app
-            .session_setup(body, "pro", trending_data(), json!({"seed": 7}))
-            .await;
-        app.insert_and_optimize(&s.renter, &s.session, &s.tool, json!({"trials": 40}))
-            .await;
-
-        // Act
-        let ended = app
-            .post(
-                &format!("/v1/sessions/{}/end", s.session),
-                &s.renter.key,
-                &json!({"promote_successful": true}),
-            )
-            .await
-            .expect(200);
-
-        // Assert: the promotion job belongs to the creator and makes version 2.
-        let job = ended["promotion_jobs"][0]["id"]
-            .as_str()
-            .expect("a promotion job");
-        let done = app.wait_job(job, &s.creator.key, 60).await;
-        assert_eq!(done["result"]["passed"], json!(true), "{done}");
-        let tool = app
-            .get(&format!("/v1/tools/{}", s.tool), &s.creator.key)
-            .await
-            .expect(200);
-        assert_eq!(tool["tool"]["version"], json!(2));
-        let versions = app
-            .get(&format!("/v1/tools/{}/versions", s.tool), &s.creator.key)
-            .await
-            .expect(200);
-        assert_eq!(
-            versions["versions"][1]["lineage"]["promoted_by"],
-            json!("auto_promote")
-        );
-    }
-);
-
-store_test!(
-    promotion_is_rechecked_against_the_tools_current_version,
-    |app| {
-        // Arrange: a passed record, then the creator changes the tool twice over.
-        let s = passing_setup(&app).await;
-        app.insert_and_optimize(&s.renter, &s.session, &s.tool, json!({"trials": 40}))
-            .await;
-        let view = app.session_view(&s.renter, &s.session).await;
-        let rid = record_id(&view);
-        let after = view["optimizations"][0]["params_after"].clone();
-
-        // Act 1: the tool moved to exactly the candidate's parameters: nothing left to gain.
-        app.patch(
-            &format!("/v1/tools/{}", s.tool),
-            &s.creator.key,
-            &json!({"parameters": after}),
-        )
-        .await
-        .expect(200);
-        let p = app
-            .post(
-                &format!("/v1/optimizations/{rid}/promote"),
-                &s.creator.key,
-                &json!({}),
-            )
-            .await
-            .problem(422);
-        assert_eq!(p["standards_report"]["passed"], json!(false), "{p}");
-        let rec = app
-            .get(&format!("/v1/optimizations/{rid}"), &s.creator.key)
-            .await
-            .expect(200);
-        assert_eq!(
-            rec["optimization"]["last_check"]["against_version"],
-            json!(2)
-        );
-
-        // Act 2: the tool moved somewhere worse: the candidate beats version 3 and becomes 4.
-        app.patch(
-            &format!("/v1/tools/{}", s.tool),
-            &s.creator.key,
-            &json!({"parameters": {"lookback_period": 2, "threshold": 0.0}}),
-        )
-        .await
-        .expect(200);
-        let promoted = app
-            .post(
-                &format!("/v1/optimizations/{rid}/promote"),
-                &s.creator.key,
-                &json!({}),
-            )
-            .await
-            .expect(201);
-
-        // Assert
-        assert_eq!(promoted["version"]["version"], json!(4));
-        assert_eq!(promoted["version"]["lineage"]["previous_version"], json!(3));
-        assert_eq!(promoted["version"]["parameters"], after);
-    }
-);
-
-store_test!(rollback_makes_a_new_version_equal_to_an_old_one, |app| {
-    // Arrange: version 2 by promotion.
-    let s = passing_setup(&app).await;
-    app.insert_and_optimize(&s.renter, &s.session, &s.tool, json!({"trials": 40}))
-        .await;
-    let rid = record_id(&app.session_view(&s.renter, &s.session).await);
-    app.promote(&rid, &s.creator.key).await.expect(201);
-
-    // Act
-    let rolled = app
-        .post(
-            &format!("/v1/tools/{}/versions/1/rollback", s.tool),
-            &s.creator.key,
-            &json!({}),
-        )
-        .await
-        .expect(201);
-
-    // Assert
-    let versions = app
-        .get(&format!("/v1/tools/{}/versions", s.tool), &s.creator.key)
-        .await
-        .expect(200);
-    let v1 = &versions["versions"][0];
-    assert_eq!(rolled["version"]["version"], json!(3));
-    assert_eq!(rolled["version"]["source"], json!("rollback"));
-    assert_eq!(rolled["version"]["lineage"]["rollback_of"], json!(1));
-    assert_eq!(rolled["version"]["parameters"], v1["parameters"]);
-    assert_eq!(rolled["tool"]["parameters"], v1["parameters"]);
-    app.post(
-        &format!("/v1/tools/{}/versions/1/rollback", s.tool),
-        &s.renter.key,
-        &json!({}),
-    )
-    .await
-    .problem(403);
-    app.post(
-        &format!("/v1/tools/{}/versions/99/rollback", s.tool),
-        &s.creator.key,
-        &json!({}),
-    )
-    .await
-    .problem(404);
 });
 
 /// The parts of a record that a seed fixes (ids, timestamps and timings aside).
