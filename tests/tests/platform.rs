@@ -50,6 +50,16 @@ store_test!(openapi_document_covers_every_route, |app| {
         ("/v1/subscriptions/{id}", "get"),
         ("/v1/subscriptions/{id}/cancel", "post"),
         ("/v1/admin/ledger/check", "get"),
+        ("/v1/sessions", "post"),
+        ("/v1/sessions", "get"),
+        ("/v1/sessions/{id}", "get"),
+        ("/v1/sessions/{id}/end", "post"),
+        ("/v1/sessions/{id}/tools", "post"),
+        ("/v1/sessions/{id}/tools/{tool_id}/optimizations", "post"),
+        ("/v1/optimizations/{id}", "get"),
+        ("/v1/optimizations/{id}/promote", "post"),
+        ("/v1/tools/{id}/promotion-candidates", "get"),
+        ("/v1/tools/{id}/versions/{n}/rollback", "post"),
     ] {
         assert!(
             paths.get(path).and_then(|p| p.get(method)).is_some(),
@@ -64,6 +74,10 @@ store_test!(openapi_document_covers_every_route, |app| {
         "AccountView",
         "CreateTool",
         "CreateSubscription",
+        "SessionEnvelope",
+        "RecordView",
+        "StandardsReport",
+        "SessionConfig",
     ] {
         assert!(schemas.contains_key(name), "schema {name} is documented");
     }

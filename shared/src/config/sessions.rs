@@ -79,7 +79,7 @@ pub struct SessionSettings {
     /// Enterprise subscribers' optimizations are queued with this priority (others 0).
     pub enterprise_priority: i32,
     /// How long `POST /v1/optimizations/{id}/promote` waits for its re-check before answering
-    /// 202 with the job instead.
+    /// 202 with the job instead (kept a few seconds under the API's request timeout).
     pub promote_wait_secs: u64,
 }
 
@@ -90,7 +90,7 @@ impl Default for SessionSettings {
             creator_max_trials: 5_000,
             default_trials: 50,
             enterprise_priority: 10,
-            promote_wait_secs: 60,
+            promote_wait_secs: 20,
         }
     }
 }

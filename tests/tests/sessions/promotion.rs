@@ -3,7 +3,7 @@
 //! reference dataset, and a rollback makes a new version equal to an old one.
 
 use serde_json::json;
-use tests::{momentum_tool, store_test, trending_data, untimed_standards};
+use tests::{momentum_tool, store_test, store_test_with, trending_data, untimed_standards};
 
 use super::{passing_setup, record_id};
 
@@ -300,5 +300,31 @@ store_test!(
         .expect(204);
         let tool = app.get(&path, &s.creator.key).await.expect(200);
         assert_eq!(tool["tool"]["reference_dataset_id"], json!(null));
+    }
+);
+
+store_test_with!(
+    a_promotion_that_outlasts_the_wait_answers_202_and_still_lands,
+    |s: &mut shared::config::Settings| s.sessions.promote_wait_secs = 0,
+    |app| {
+        // Arrange
+        let s = passing_setup(&app).await;
+        app.insert_and_optimize(&s.renter, &s.session, &s.tool, json!({"trials": 40}))
+            .await;
+        let rid = record_id(&app.session_view(&s.renter, &s.session).await);
+
+        // Act: no time to wait: the answer is the re-check's job.
+        let accepted = app.promote(&rid, &s.creator.key).await.expect(202);
+        let job = accepted["job"]["id"].as_str().expect("job").to_owned();
+        let done = app.wait_job(&job, &s.creator.key, 60).await;
+
+        // Assert: the creator follows the job to the new version.
+        assert_eq!(accepted["job"]["kind"], json!("promote"));
+        assert_eq!(done["result"]["version"], json!(2), "{done}");
+        let tool = app
+            .get(&format!("/v1/tools/{}", s.tool), &s.creator.key)
+            .await
+            .expect(200);
+        assert_eq!(tool["tool"]["version"], json!(2));
     }
 );
