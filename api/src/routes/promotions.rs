@@ -162,7 +162,12 @@ async fn promote_optimization(
     )
     .await?;
     // Answer before the request timeout would: a slow re-check is a 202 with its job.
-    let ceiling = state.settings.api.request_timeout_secs.saturating_sub(5).max(1);
+    let ceiling = state
+        .settings
+        .api
+        .request_timeout_secs
+        .saturating_sub(5)
+        .max(1);
     let wait = Duration::from_secs(state.settings.sessions.promote_wait_secs.min(ceiling));
     let deadline = tokio::time::Instant::now() + wait;
     let job = loop {
