@@ -23,6 +23,15 @@ use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, S
 use crate::config::{DatabaseKind, Settings};
 use crate::jobs::{JobKind, JobMessage};
 
+/// How often a queue consumer beats. apalis' interval polling was seen to stop waking an idle
+/// consumer, which then only looked at its queue again on its next heartbeat (30 s by default):
+/// a promotion's message sat for 20 s in a test with four consumers sharing a queue file. A
+/// beat every second bounds such a stall to about a second; its write is cheap.
+const CONSUMER_HEARTBEAT: Duration = Duration::from_secs(1);
+/// Missed beats before apalis calls a consumer dead. Liveness of *jobs* is the store's leases';
+/// this only keeps apalis from re-queuing messages of a consumer that is merely busy.
+const MISSED_HEARTBEATS: usize = 30;
+
 /// Why a message could not be pushed.
 #[derive(Debug, thiserror::Error)]
 pub enum QueueError {
@@ -104,8 +113,11 @@ impl Queues {
             SqliteStorage::<()>::setup(&setup).await?;
             setup.close().await;
         }
+        // Every kind's consumer fetches, acknowledges and beats on the queue file, and pushes
+        // and the recovery sweep need connections too: two per kind and two to spare.
+        let connections = u32::try_from(JobKind::ALL.len() * 2 + 2).unwrap_or(u32::MAX);
         let pool = SqlitePoolOptions::new()
-            .max_connections(4)
+            .max_connections(connections)
             .connect_with(options.synchronous(SqliteSynchronous::Normal))
             .await?;
         Ok(Queues::Sqlite {
@@ -135,8 +147,12 @@ impl Queues {
     pub fn redis_storage(&self, kind: JobKind) -> Option<RedisStorage<JobMessage>> {
         match self {
             Queues::Redis { conn, .. } => Some(
-                RedisStorage::new(conn.clone())
-                    .with_config(apalis_redis::Config::default().queue(self.name(kind))),
+                RedisStorage::new(conn.clone()).with_config(
+                    apalis_redis::Config::default()
+                        .queue(self.name(kind))
+                        .heartbeat_interval(CONSUMER_HEARTBEAT)
+                        .missed_heartbeats(MISSED_HEARTBEATS),
+                ),
             ),
             Queues::Sqlite { .. } => None,
         }
@@ -146,8 +162,12 @@ impl Queues {
     pub fn sqlite_storage(&self, kind: JobKind) -> Option<SqliteStorage<JobMessage>> {
         match self {
             Queues::Sqlite { pool, .. } => Some(
-                SqliteStorage::new(pool)
-                    .with_config(apalis_sqlite::Config::default().queue(self.name(kind))),
+                SqliteStorage::new(pool).with_config(
+                    apalis_sqlite::Config::default()
+                        .queue(self.name(kind))
+                        .heartbeat_interval(CONSUMER_HEARTBEAT)
+                        .missed_heartbeats(MISSED_HEARTBEATS),
+                ),
             ),
             Queues::Redis { .. } => None,
         }

@@ -178,6 +178,7 @@ impl Runtime {
                     return;
                 }
                 Ok(None) => {
+                    tracing::debug!(kind = kind.as_str(), pause_ms, "claim found nothing");
                     self.in_flight.fetch_sub(1, Ordering::SeqCst);
                 }
                 Err(e) => {
@@ -423,7 +424,8 @@ impl Runtime {
     }
 }
 
-async fn on_message(_message: JobMessage, ctx: Data<KindContext>) -> Result<(), BoxDynError> {
+async fn on_message(message: JobMessage, ctx: Data<KindContext>) -> Result<(), BoxDynError> {
+    tracing::debug!(job_id = %message.job_id, kind = ctx.kind.as_str(), "message received");
     // The message only says a job of this kind waits: claim the best due one. Always
     // acknowledge; attempts and recovery are the store's business, not apalis'.
     ctx.rt.take_one(ctx.kind).await;
