@@ -142,6 +142,22 @@ impl TestApp {
         .await
     }
 
+    /// Ends `session` as its owner (200 expected) and returns the answer.
+    pub async fn end_session(
+        &self,
+        owner: &User,
+        session: &str,
+        promote_successful: bool,
+    ) -> Value {
+        self.post(
+            &format!("/v1/sessions/{session}/end"),
+            &owner.key,
+            &json!({"promote_successful": promote_successful}),
+        )
+        .await
+        .expect(200)
+    }
+
     /// The session as its owner sees it (`{session, optimizations}`).
     pub async fn session_view(&self, owner: &User, session: &str) -> Value {
         self.get(&format!("/v1/sessions/{session}"), &owner.key)

@@ -30,6 +30,15 @@ async fn passing_setup(app: &TestApp) -> tests::SessionSetup {
     .await
 }
 
+/// [`passing_setup`] with its tool optimized (40 trials) and the record's id.
+async fn passed_record(app: &TestApp) -> (tests::SessionSetup, String) {
+    let s = passing_setup(app).await;
+    app.insert_and_optimize(&s.renter, &s.session, &s.tool, json!({"trials": 40}))
+        .await;
+    let rid = record_id(&app.session_view(&s.renter, &s.session).await);
+    (s, rid)
+}
+
 queue_test!(
     quick_start_optimizes_for_the_session_and_the_creator_promotes,
     |app| {
@@ -100,14 +109,7 @@ queue_test!(
 
         // Only the creator promotes.
         app.promote(&rid, &s.renter.key).await.problem(403);
-        let promoted = app
-            .post(
-                &format!("/v1/optimizations/{rid}/promote"),
-                &s.creator.key,
-                &json!({}),
-            )
-            .await
-            .expect(201);
+        let promoted = app.promote(&rid, &s.creator.key).await.expect(201);
         let version = &promoted["version"];
         assert_eq!(version["version"], json!(2));
         assert_eq!(version["source"], json!("promotion"));

@@ -5,7 +5,7 @@
 use serde_json::json;
 use tests::{momentum_tool, store_test, store_test_with, trending_data, untimed_standards};
 
-use super::{passing_setup, record_id};
+use super::{passed_record, passing_setup, record_id};
 
 store_test!(
     ending_a_session_makes_candidates_and_refuses_more_work,
@@ -16,14 +16,7 @@ store_test!(
             .await;
 
         // Act
-        let ended = app
-            .post(
-                &format!("/v1/sessions/{}/end", s.session),
-                &s.renter.key,
-                &json!({"promote_successful": true}),
-            )
-            .await
-            .expect(200);
+        let ended = app.end_session(&s.renter, &s.session, true).await;
 
         // Assert
         assert_eq!(ended["session"]["status"], json!("ended"));
@@ -95,14 +88,7 @@ store_test!(
             .await;
 
         // Act
-        let ended = app
-            .post(
-                &format!("/v1/sessions/{}/end", s.session),
-                &s.renter.key,
-                &json!({"promote_successful": true}),
-            )
-            .await
-            .expect(200);
+        let ended = app.end_session(&s.renter, &s.session, true).await;
 
         // Assert: the promotion job belongs to the creator and makes version 2.
         let job = ended["promotion_jobs"][0]["id"]
@@ -189,10 +175,7 @@ store_test!(
 
 store_test!(rollback_makes_a_new_version_equal_to_an_old_one, |app| {
     // Arrange: version 2 by promotion.
-    let s = passing_setup(&app).await;
-    app.insert_and_optimize(&s.renter, &s.session, &s.tool, json!({"trials": 40}))
-        .await;
-    let rid = record_id(&app.session_view(&s.renter, &s.session).await);
+    let (s, rid) = passed_record(&app).await;
     app.promote(&rid, &s.creator.key).await.expect(201);
 
     // Act
@@ -236,10 +219,7 @@ store_test!(
     a_promotion_is_also_judged_on_the_creators_reference_dataset,
     |app| {
         // Arrange: a passed record, and a reference dataset of the creator's own.
-        let s = passing_setup(&app).await;
-        app.insert_and_optimize(&s.renter, &s.session, &s.tool, json!({"trials": 40}))
-            .await;
-        let rid = record_id(&app.session_view(&s.renter, &s.session).await);
+        let (s, rid) = passed_record(&app).await;
         let reference = app
             .generated_dataset(&s.creator, json!({"kind": "gbm", "bars": 1500, "seed": 9}))
             .await;
@@ -308,10 +288,7 @@ store_test_with!(
     |s: &mut shared::config::Settings| s.sessions.promote_wait_secs = 0,
     |app| {
         // Arrange
-        let s = passing_setup(&app).await;
-        app.insert_and_optimize(&s.renter, &s.session, &s.tool, json!({"trials": 40}))
-            .await;
-        let rid = record_id(&app.session_view(&s.renter, &s.session).await);
+        let (s, rid) = passed_record(&app).await;
 
         // Act: no time to wait: the answer is the re-check's job.
         let accepted = app.promote(&rid, &s.creator.key).await.expect(202);
