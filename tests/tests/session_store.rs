@@ -153,6 +153,13 @@ fn done() -> JobOutcome {
     JobOutcome::Succeeded { result: json!({}) }
 }
 
+/// Ends the claimed attempt as succeeded, with `effect`.
+async fn succeed(app: &TestApp, claim: &JobClaim, effect: &JobEffect) -> Result<bool, StoreError> {
+    app.store
+        .finish_job_with(claim, &done(), Some(effect), Utc::now())
+        .await
+}
+
 /// Runs an optimize job to success with `r` as its effect.
 async fn land(
     app: &TestApp,
@@ -163,11 +170,7 @@ async fn land(
     let (job, claim) = claimed_job(app, f.owner, JobKind::Optimize).await;
     let r = record(f, job.id, improvement, true, after);
     let effect = JobEffect::RecordOptimization(Box::new(r.clone()));
-    let written = app
-        .store
-        .finish_job_with(&claim, &done(), Some(&effect), Utc::now())
-        .await
-        .expect("finishes");
+    let written = succeed(app, &claim, &effect).await.expect("finishes");
     assert!(written);
     app.store
         .optimization_record(r.id)
@@ -190,21 +193,9 @@ store_test!(
         };
 
         // Act
-        let by_stale = app
-            .store
-            .finish_job_with(&stale, &done(), Some(&effect), Utc::now())
-            .await
-            .expect("runs");
-        let by_holder = app
-            .store
-            .finish_job_with(&claim, &done(), Some(&effect), Utc::now())
-            .await
-            .expect("runs");
-        let again = app
-            .store
-            .finish_job_with(&claim, &done(), Some(&effect), Utc::now())
-            .await
-            .expect("runs");
+        let by_stale = succeed(&app, &stale, &effect).await.expect("runs");
+        let by_holder = succeed(&app, &claim, &effect).await.expect("runs");
+        let again = succeed(&app, &claim, &effect).await.expect("runs");
 
         // Assert
         assert_eq!((by_stale, by_holder, again), (false, true, false));
@@ -289,10 +280,7 @@ store_test!(
 
         // Act: a re-check made against version 1 is out of date.
         let (job, claim) = claimed_job(&app, f.owner, JobKind::Promote).await;
-        let outdated = app
-            .store
-            .finish_job_with(&claim, &done(), Some(&promotion(1)), Utc::now())
-            .await;
+        let outdated = succeed(&app, &claim, &promotion(1)).await;
 
         // Assert: refused, and neither the job nor the tool nor the record moved.
         assert!(
@@ -321,9 +309,7 @@ store_test!(
         assert_eq!(rec.status, RecordStatus::Applied);
 
         // Act: against the current version it goes through, once.
-        let written = app
-            .store
-            .finish_job_with(&claim, &done(), Some(&promotion(2)), Utc::now())
+        let written = succeed(&app, &claim, &promotion(2))
             .await
             .expect("promoted");
         assert!(written);
@@ -351,10 +337,7 @@ store_test!(
             (RecordStatus::Promoted, Some(3))
         );
         let (_, second) = claimed_job(&app, f.owner, JobKind::Promote).await;
-        let twice = app
-            .store
-            .finish_job_with(&second, &done(), Some(&promotion(3)), Utc::now())
-            .await;
+        let twice = succeed(&app, &second, &promotion(3)).await;
         assert!(
             matches!(twice, Err(StoreError::Conflict(_))),
             "promoted once: {twice:?}"

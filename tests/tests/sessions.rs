@@ -215,13 +215,10 @@ store_test!(
         .expect(201);
         let free_data = app.generated_dataset(&free, trending_data()).await;
         let free_session = app.open_session(&free, &free_data["id"], json!({})).await;
-        let insert = |session: &str, body: Value| {
-            let path = format!("/v1/sessions/{session}/tools");
-            async move { (path, body) }
-        };
+        let insert = |session: &str, body: Value| (format!("/v1/sessions/{session}/tools"), body);
 
         // Act + Assert: no subscription, no insert.
-        let (path, body) = insert(&outsider_session, json!({"tool_id": s.tool})).await;
+        let (path, body) = insert(&outsider_session, json!({"tool_id": s.tool}));
         let p = app.post(&path, &outsider.key, &body).await.problem(403);
         assert!(
             p["detail"]
@@ -235,19 +232,17 @@ store_test!(
         let (path, body) = insert(
             &free_session,
             json!({"tool_id": s.tool, "auto_optimize": true}),
-        )
-        .await;
+        );
         let p = app.post(&path, &free.key, &body).await.problem(403);
         assert_eq!(p["limit"], json!(0), "{p}");
-        let (path, body) = insert(&free_session, json!({"tool_id": s.tool})).await;
+        let (path, body) = insert(&free_session, json!({"tool_id": s.tool}));
         app.post(&path, &free.key, &body).await.expect(201);
 
         // Basic allows 50 trials; asking 51 names the limit and inserts nothing.
         let (path, body) = insert(
-        &s.session,
-        json!({"tool_id": s.tool, "auto_optimize": true, "optimization_config": {"trials": 51}}),
-    )
-    .await;
+            &s.session,
+            json!({"tool_id": s.tool, "auto_optimize": true, "optimization_config": {"trials": 51}}),
+        );
         let p = app.post(&path, &s.renter.key, &body).await.problem(403);
         assert_eq!(
             (p["limit"].clone(), p["tier"].clone()),
@@ -267,10 +262,9 @@ store_test!(
 
         // Bad input is a 422 naming the field, also changing nothing.
         let (path, body) = insert(
-        &s.session,
-        json!({"tool_id": s.tool, "auto_optimize": true, "optimization_config": {"method": "magic"}}),
-    )
-    .await;
+            &s.session,
+            json!({"tool_id": s.tool, "auto_optimize": true, "optimization_config": {"method": "magic"}}),
+        );
         let p = app.post(&path, &s.renter.key, &body).await.problem(422);
         assert!(
             p["errors"][0]["field"]
@@ -296,8 +290,7 @@ store_test!(
         let (path, body) = insert(
             &big_session,
             json!({"tool_id": s.tool, "auto_optimize": true, "optimization_config": {"trials": 5000}}),
-        )
-        .await;
+        );
         let accepted = app.post(&path, &big.key, &body).await.expect(202);
         assert_eq!(accepted["job"]["priority"], json!(10), "{accepted}");
         assert_eq!(accepted["job"]["kind"], json!("optimize"));

@@ -104,17 +104,7 @@ impl Gp {
     ) -> Option<Self> {
         let n = values.len();
         let cap = n + extra;
-        let inv_ls: Vec<f64> = hyper[..dims].iter().map(|l| (-l).exp()).collect();
-        let noise = hyper[dims].exp();
-        let scaled: Vec<f64> = points
-            .chunks(dims)
-            .flat_map(|p| {
-                p.iter()
-                    .zip(&inv_ls)
-                    .map(|(x, s)| x * s)
-                    .collect::<Vec<_>>()
-            })
-            .collect();
+        let (inv_ls, noise, scaled) = scaled_points(points, dims, hyper);
         let mut chol = vec![0.0; cap * cap];
         for i in 0..n {
             for j in 0..i {
@@ -211,6 +201,18 @@ impl Gp {
     }
 }
 
+/// The inverse length scales and the noise variance of log hyper-parameters `hyper`, and the
+/// points (rows of `dims`) divided by their length scales.
+fn scaled_points(points: &[f64], dims: usize, hyper: &[f64]) -> (Vec<f64>, f64, Vec<f64>) {
+    let inv_ls: Vec<f64> = hyper[..dims].iter().map(|l| (-l).exp()).collect();
+    let noise = hyper[dims].exp();
+    let scaled = points
+        .chunks(dims)
+        .flat_map(|p| p.iter().zip(&inv_ls).map(|(x, s)| x * s))
+        .collect();
+    (inv_ls, noise, scaled)
+}
+
 fn dist2(scaled: &[f64], dims: usize, i: usize, j: usize) -> f64 {
     scaled[i * dims..i * dims + dims]
         .iter()
@@ -228,17 +230,7 @@ fn log_likelihood(
     hyper: &[f64],
 ) -> Option<(f64, Vec<f64>)> {
     let n = y.len();
-    let inv_ls: Vec<f64> = hyper[..dims].iter().map(|l| (-l).exp()).collect();
-    let noise = hyper[dims].exp();
-    let scaled: Vec<f64> = points
-        .chunks(dims)
-        .flat_map(|p| {
-            p.iter()
-                .zip(&inv_ls)
-                .map(|(x, s)| x * s)
-                .collect::<Vec<_>>()
-        })
-        .collect();
+    let (_, noise, scaled) = scaled_points(points, dims, hyper);
     let mut r = vec![0.0; n * n];
     let mut g = vec![0.0; n * n];
     for i in 0..n {
