@@ -1,0 +1,479 @@
+//! Tabular Q-learning of an execution policy: state (tool signal, return bucket, vol bucket,
+//! position), actions [`ACTIONS`]; independent learners run on rayon and are averaged.
+
+use std::ops::{ControlFlow, Range};
+
+use rand::rngs::SmallRng;
+use rand::{Rng, SeedableRng};
+use rayon::prelude::*;
+
+/// Target positions of the actions, by action index: 0 flat, 1 long, 2 short.
+pub const ACTIONS: [i8; 3] = [0, 1, -1];
+
+/// Errors of the Q-learning module.
+#[derive(Debug, thiserror::Error)]
+pub enum QlError {
+    /// A configuration value or an input is invalid; the message names it.
+    #[error("invalid input: {0}")]
+    Invalid(String),
+    /// The training range leaves too few environment steps after warmup.
+    #[error("training range too short: {bars} bars, need at least {needed}")]
+    TooShort {
+        /// Bars in the requested range.
+        bars: usize,
+        /// Bars the range needs (warmup inside the range plus 3).
+        needed: usize,
+    },
+    /// `on_episode` asked to stop.
+    #[error("training canceled")]
+    Canceled,
+    /// A serialized Q-table has the wrong length for its spec.
+    #[error("q-table bytes: expected {expected} bytes, got {got}")]
+    Bytes {
+        /// Expected byte count (states × 3 × 8).
+        expected: usize,
+        /// Byte count received.
+        got: usize,
+    },
+}
+
+/// How the market part of the state is discretized.
+#[derive(Clone, Debug, PartialEq, serde::Serialize, serde::Deserialize)]
+pub struct StateSpec {
+    /// Bars of the recent return `close[t] / close[t - return_lookback] - 1`.
+    pub return_lookback: usize,
+    /// Window (bars) of the rolling standard deviation of one-bar returns.
+    pub vol_window: usize,
+    /// Ascending inner edges of the return buckets (`R - 1` values).
+    pub return_edges: Vec<f64>,
+    /// Ascending inner edges of the volatility buckets (`V - 1` values).
+    pub vol_edges: Vec<f64>,
+}
+
+impl StateSpec {
+    /// Bucket edges fitted on `range` only (quantiles of the recent return over
+    /// `return_lookback` bars and of the rolling `vol_window`-bar std of one-bar returns):
+    /// `return_buckets` and `vol_buckets` buckets. Features use `close[range]` alone.
+    /// Lookback/window are raised to >= 1, bucket counts clamped to `1..=256` (stored as
+    /// `u8`); with no usable sample the edges are all 0.
+    pub fn fit(
+        close: &[f64],
+        range: Range<usize>,
+        return_lookback: usize,
+        vol_window: usize,
+        return_buckets: usize,
+        vol_buckets: usize,
+    ) -> Self {
+        let (lookback, window) = (return_lookback.max(1), vol_window.max(1));
+        let end = range.end.min(close.len());
+        let slice = &close[range.start.min(end)..end];
+        let (mut rets, mut vols) = (Vec::new(), Vec::new());
+        for t in lookback.max(window)..slice.len() {
+            rets.push(recent_return(slice, t, lookback));
+            vols.push(rolling_vol(slice, t, window));
+        }
+        Self {
+            return_lookback: lookback,
+            vol_window: window,
+            return_edges: quantile_edges(rets, return_buckets.clamp(1, 256)),
+            vol_edges: quantile_edges(vols, vol_buckets.clamp(1, 256)),
+        }
+    }
+
+    /// Number of return buckets `R`.
+    pub fn return_buckets(&self) -> usize {
+        self.return_edges.len() + 1
+    }
+
+    /// Number of volatility buckets `V`.
+    pub fn vol_buckets(&self) -> usize {
+        self.vol_edges.len() + 1
+    }
+
+    /// Number of states: 3 (signal) × R × V × 3 (current position).
+    pub fn states(&self) -> usize {
+        9 * self.return_buckets() * self.vol_buckets()
+    }
+
+    /// First bar with a complete state: `max(return_lookback, vol_window)`.
+    pub fn warmup(&self) -> usize {
+        self.return_lookback.max(self.vol_window)
+    }
+}
+
+/// Recent return at bar `t` (requires `t >= l`).
+fn recent_return(c: &[f64], t: usize, l: usize) -> f64 {
+    c[t] / c[t - l] - 1.0
+}
+
+/// Population std of the `w` one-bar returns ending at bar `t` (requires `t >= w`).
+fn rolling_vol(c: &[f64], t: usize, w: usize) -> f64 {
+    let (ks, n) = (t + 1 - w..t + 1, w as f64);
+    let mean = ks.clone().map(|k| c[k] / c[k - 1] - 1.0).sum::<f64>() / n;
+    let sq = |k: usize| (c[k] / c[k - 1] - 1.0 - mean).powi(2);
+    (ks.map(sq).sum::<f64>() / n).sqrt()
+}
+
+/// `buckets - 1` inner quantile edges (linear interpolation) of the finite values.
+fn quantile_edges(mut v: Vec<f64>, buckets: usize) -> Vec<f64> {
+    v.retain(|x| x.is_finite());
+    v.sort_by(f64::total_cmp);
+    if v.is_empty() {
+        return vec![0.0; buckets - 1];
+    }
+    (1..buckets)
+        .map(|i| {
+            let pos = i as f64 / buckets as f64 * (v.len() - 1) as f64;
+            let lo = pos.floor() as usize;
+            let hi = (lo + 1).min(v.len() - 1);
+            v[lo] + (v[hi] - v[lo]) * (pos - lo as f64)
+        })
+        .collect()
+}
+
+/// Bucket of `x`: the number of edges `<= x` (NaN goes to bucket 0).
+fn bucket(x: f64, edges: &[f64]) -> u8 {
+    edges.partition_point(|e| *e <= x).min(255) as u8
+}
+
+/// Per-bar market part of the state, computed once and shared by every learner (no copies
+/// per thread): bucket of the recent return and of volatility at bar t, from `close[..=t]`
+/// only; and the one-bar forward return `close[t+1]/close[t]-1` used as reward.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Market {
+    /// Recent-return bucket per bar (0 before warmup).
+    pub return_bucket: Vec<u8>,
+    /// Volatility bucket per bar (0 before warmup).
+    pub vol_bucket: Vec<u8>,
+    /// One-bar forward return per bar (0 at the last bar and where not finite).
+    pub next_return: Vec<f64>,
+}
+
+/// Computes the [`Market`] of a close series (buckets before `spec.warmup()` are 0).
+pub fn market(close: &[f64], spec: &StateSpec) -> Market {
+    let n = close.len();
+    let (mut return_bucket, mut vol_bucket) = (vec![0u8; n], vec![0u8; n]);
+    for t in spec.warmup()..n {
+        let ret = recent_return(close, t, spec.return_lookback);
+        return_bucket[t] = bucket(ret, &spec.return_edges);
+        vol_bucket[t] = bucket(rolling_vol(close, t, spec.vol_window), &spec.vol_edges);
+    }
+    let mut next_return = vec![0.0; n];
+    for (r, w) in next_return.iter_mut().zip(close.windows(2)) {
+        let x = w[1] / w[0] - 1.0;
+        *r = if x.is_finite() { x } else { 0.0 };
+    }
+    Market {
+        return_bucket,
+        vol_bucket,
+        next_return,
+    }
+}
+
+/// Index of a position (or signal) in the state by sign: -1 -> 0, 0 -> 1, +1 -> 2.
+#[inline]
+fn pos_index(p: i8) -> usize {
+    (p.signum() + 1) as usize
+}
+
+/// State index without the position part (a multiple of 3).
+#[inline]
+fn state_base(r: usize, v: usize, signal: i8, rb: u8, vb: u8) -> usize {
+    ((pos_index(signal) * r + usize::from(rb).min(r - 1)) * v + usize::from(vb).min(v - 1)) * 3
+}
+
+/// State `((signal * R + return_bucket) * V + vol_bucket) * 3 + position`, signal and
+/// position mapped -1/0/+1 -> 0/1/2: a bijection onto `0..spec.states()` (larger buckets
+/// are clamped to the last one).
+pub fn state_index(
+    spec: &StateSpec,
+    signal: i8,
+    return_bucket: u8,
+    vol_bucket: u8,
+    position: i8,
+) -> usize {
+    let (r, v) = (spec.return_buckets(), spec.vol_buckets());
+    state_base(r, v, signal, return_bucket, vol_bucket) + pos_index(position)
+}
+
+/// The Q-learning update `Q[s,a] += alpha * (reward + gamma * max_a' Q[s',a'] - Q[s,a])`
+/// on a table laid out as states × 3; `next` None = terminal (no bootstrap).
+#[inline]
+pub fn q_update(
+    q: &mut [f64],
+    state: usize,
+    action: usize,
+    reward: f64,
+    next: Option<usize>,
+    alpha: f64,
+    gamma: f64,
+) {
+    let target = match next {
+        Some(s) => reward + gamma * q[3 * s].max(q[3 * s + 1]).max(q[3 * s + 2]),
+        None => reward,
+    };
+    let cell = &mut q[3 * state + action];
+    *cell += alpha * (target - *cell);
+}
+
+/// Training configuration.
+#[derive(Clone, Debug, PartialEq, serde::Serialize, serde::Deserialize)]
+pub struct QlConfig {
+    /// Episodes (passes over the training range), at least 1.
+    pub episodes: usize,
+    /// Learning rate alpha, in (0, 1].
+    pub learning_rate: f64,
+    /// Discount factor gamma, in [0, 1).
+    pub discount_factor: f64,
+    /// Initial exploration rate epsilon (first episode), in [0, 1].
+    pub exploration_rate: f64,
+    /// Final exploration rate (last episode), in [0, exploration_rate].
+    pub min_exploration: f64,
+    /// Independent learners, at least 1.
+    pub learners: usize,
+    /// Base seed; learner `i` uses a generator seeded from (seed, i).
+    pub seed: u64,
+    /// Fraction paid per unit of position change, >= 0.
+    pub cost: f64,
+}
+
+/// Exploration rate of 1-based `episode`: linear from `exploration_rate` (episode 1) to
+/// `min_exploration` (last episode).
+pub fn exploration_at(cfg: &QlConfig, episode: usize) -> f64 {
+    if cfg.episodes <= 1 {
+        return cfg.exploration_rate;
+    }
+    let frac = (episode.saturating_sub(1) as f64 / (cfg.episodes - 1) as f64).min(1.0);
+    cfg.exploration_rate + (cfg.min_exploration - cfg.exploration_rate) * frac
+}
+
+/// Statistics of one training episode.
+#[derive(Clone, Debug, PartialEq, serde::Serialize)]
+pub struct EpisodeStats {
+    /// Episode number, 1-based.
+    pub episode: usize,
+    /// Mean over learners of the episode's total reward.
+    pub reward: f64,
+    /// Exploration rate used in the episode.
+    pub exploration: f64,
+}
+
+/// A learned Q-table with the spec that defines its states.
+#[derive(Clone, Debug, PartialEq, serde::Serialize, serde::Deserialize)]
+pub struct QTable {
+    /// State discretization.
+    pub spec: StateSpec,
+    /// Q values, states × 3 (row-major by state, columns in action order).
+    pub q: Vec<f64>,
+}
+
+impl QTable {
+    /// The q values as little-endian f64 (the spec travels separately as JSON).
+    pub fn to_bytes(&self) -> Vec<u8> {
+        self.q.iter().flat_map(|v| v.to_le_bytes()).collect()
+    }
+
+    /// Rebuilds a table from [`QTable::to_bytes`]; length must be `spec.states() * 24`.
+    pub fn from_bytes(spec: StateSpec, bytes: &[u8]) -> Result<Self, QlError> {
+        let expected = spec.states() * 3 * 8;
+        if bytes.len() != expected {
+            let got = bytes.len();
+            return Err(QlError::Bytes { expected, got });
+        }
+        let q = bytes
+            .chunks_exact(8)
+            .map(|c| f64::from_le_bytes([c[0], c[1], c[2], c[3], c[4], c[5], c[6], c[7]]))
+            .collect();
+        Ok(Self { spec, q })
+    }
+
+    /// Greedy action: argmax, ties -> lowest index (flat first); 0 outside the table.
+    pub fn greedy(&self, state: usize) -> usize {
+        self.q.get(3 * state..3 * state + 3).map_or(0, argmax3)
+    }
+
+    /// Number of states with any non-zero value.
+    pub fn visited_states(&self) -> usize {
+        self.q
+            .chunks_exact(3)
+            .filter(|r| r.iter().any(|v| *v != 0.0))
+            .count()
+    }
+}
+
+/// Argmax of a 3-value row, ties -> lowest index.
+#[inline]
+fn argmax3(row: &[f64]) -> usize {
+    let b = usize::from(row[1] > row[0]);
+    if row[2] > row[b] { 2 } else { b }
+}
+
+/// Result of [`train`].
+#[derive(Clone, Debug)]
+pub struct QlOutcome {
+    /// The learners' Q-tables averaged per state-action.
+    pub table: QTable,
+    /// Per-episode statistics.
+    pub curve: Vec<EpisodeStats>,
+    /// Environment steps over all learners and episodes.
+    pub steps: u64,
+}
+
+/// One learner: its own table and generator.
+struct Learner {
+    q: Vec<f64>,
+    rng: SmallRng,
+}
+
+/// Walks one episode (`base`: state bases per bar, `rets` one shorter); the last step
+/// bootstraps (truncation, not a terminal state). Returns the total reward.
+fn run_episode(l: &mut Learner, base: &[usize], rets: &[f64], cfg: &QlConfig, eps: f64) -> f64 {
+    let (q, rng) = (&mut l.q, &mut l.rng);
+    let (mut pos, mut pos_idx, mut total) = (0i8, 1usize, 0.0);
+    let (alpha, gamma, cost) = (cfg.learning_rate, cfg.discount_factor, cfg.cost);
+    for (i, (&b, &ret)) in base.iter().zip(rets).enumerate() {
+        let s = b + pos_idx;
+        let a = if eps > 0.0 && rng.random::<f64>() < eps {
+            rng.random_range(0..3)
+        } else {
+            argmax3(&q[3 * s..3 * s + 3])
+        };
+        let p = ACTIONS[a];
+        let reward = f64::from(p) * ret - cost * f64::from((p - pos).abs());
+        let next_idx = (p + 1) as usize;
+        let next = Some(base[i + 1] + next_idx);
+        q_update(q, s, a, reward, next, alpha, gamma);
+        total += reward;
+        pos = p;
+        pos_idx = next_idx;
+    }
+    total
+}
+
+/// `Ok` when `ok`, else an `Invalid` error naming the field and rule.
+fn check(ok: bool, rule: &str, got: f64) -> Result<(), QlError> {
+    match ok {
+        true => Ok(()),
+        false => Err(QlError::Invalid(format!("{rule} required, got {got}"))),
+    }
+}
+
+/// Checks the configuration; messages name the offending field.
+fn validate(c: &QlConfig) -> Result<(), QlError> {
+    let (lr, g, k) = (c.learning_rate, c.discount_factor, c.cost);
+    let (x, m) = (c.exploration_rate, c.min_exploration);
+    check(c.episodes >= 1, "episodes >= 1", c.episodes as f64)?;
+    check(lr > 0.0 && lr <= 1.0, "learning_rate in (0, 1]", lr)?;
+    check((0.0..1.0).contains(&g), "discount_factor in [0, 1)", g)?;
+    check((0.0..=1.0).contains(&x), "exploration_rate in [0, 1]", x)?;
+    check(
+        (0.0..=x).contains(&m),
+        "min_exploration in [0, exploration_rate]",
+        m,
+    )?;
+    check(c.learners >= 1, "learners >= 1", c.learners as f64)?;
+    check(k.is_finite() && k >= 0.0, "cost finite and >= 0", k)
+}
+
+/// Trains `cfg.learners` independent learners over the bars of `range`: each episode walks
+/// it once from its first bar with complete state (`max(range.start, warmup)`), starting
+/// flat, to its second-to-last bar (rewards use closes inside the range only; the last step
+/// bootstraps). Learners of one episode run in parallel on rayon, each with its own
+/// `SmallRng` seeded from (cfg.seed, learner index): the result is the same whatever the
+/// thread count. Epsilon-greedy, epsilon decaying linearly ([`exploration_at`]). Step at
+/// bar t: state (signal[t], buckets at t, position), action -> new position p, reward
+/// `p * next_return[t] - cost * |p - previous position|`. After each episode `on_episode`
+/// gets its stats (`Break(())` -> [`QlError::Canceled`]). At the end the learners'
+/// Q-tables are averaged per state-action.
+pub fn train(
+    market: &Market,
+    signal: &[i8],
+    range: Range<usize>,
+    spec: &StateSpec,
+    cfg: &QlConfig,
+    mut on_episode: impl FnMut(&EpisodeStats) -> ControlFlow<()>,
+) -> Result<QlOutcome, QlError> {
+    validate(cfg)?;
+    let (rb, vb) = (&market.return_bucket, &market.vol_bucket);
+    let n = rb.len().min(vb.len()).min(market.next_return.len());
+    if range.end > n.min(signal.len()) {
+        let msg = format!("range end {} beyond market/signal lengths", range.end);
+        return Err(QlError::Invalid(msg));
+    }
+    let start = range.start.max(spec.warmup());
+    let needed = start - range.start + 3;
+    if range.len() < needed {
+        let bars = range.len();
+        return Err(QlError::TooShort { bars, needed });
+    }
+    let (r, v) = (spec.return_buckets(), spec.vol_buckets());
+    let outside = |t: &usize| usize::from(rb[*t]) >= r || usize::from(vb[*t]) >= v;
+    if let Some(t) = (start..range.end).find(outside) {
+        let msg = format!("market bucket at bar {t} outside spec (R = {r}, V = {v})");
+        return Err(QlError::Invalid(msg));
+    }
+    // State index of each bar without its position part, shared by all learners.
+    let base: Vec<usize> = (start..range.end)
+        .map(|t| state_base(r, v, signal[t], rb[t], vb[t]))
+        .collect();
+    let rets = &market.next_return[start..range.end - 1];
+    let cells = spec.states() * 3;
+    let mut learners: Vec<Learner> = (0..cfg.learners as u64)
+        .map(|i| Learner {
+            q: vec![0.0; cells],
+            rng: SmallRng::seed_from_u64(cfg.seed ^ i.wrapping_mul(0x9E37_79B9_7F4A_7C15)),
+        })
+        .collect();
+    let mut curve = Vec::with_capacity(cfg.episodes);
+    for episode in 1..=cfg.episodes {
+        let exploration = exploration_at(cfg, episode);
+        let run = |l: &mut Learner| run_episode(l, &base, rets, cfg, exploration);
+        let totals: Vec<f64> = learners.par_iter_mut().map(run).collect();
+        let reward = totals.iter().sum::<f64>() / cfg.learners as f64;
+        let stats = EpisodeStats {
+            episode,
+            reward,
+            exploration,
+        };
+        let flow = on_episode(&stats);
+        curve.push(stats);
+        if flow.is_break() {
+            return Err(QlError::Canceled);
+        }
+    }
+    let mut q = vec![0.0; cells];
+    for l in &learners {
+        q.iter_mut().zip(&l.q).for_each(|(a, b)| *a += b);
+    }
+    q.iter_mut().for_each(|x| *x /= cfg.learners as f64);
+    let steps = (cfg.episodes * cfg.learners * rets.len()) as u64;
+    let table = QTable {
+        spec: spec.clone(),
+        q,
+    };
+    Ok(QlOutcome {
+        table,
+        curve,
+        steps,
+    })
+}
+
+/// The learned execution policy: walks bars from flat, at each bar t >= warmup picks the
+/// greedy action of (signal[t], buckets at t, current position) and writes its position to
+/// out[t] (earlier bars 0). Expects `out.len() == signal.len()`; extra bars are left 0.
+pub fn policy_targets(table: &QTable, market: &Market, signal: &[i8], out: &mut [i8]) {
+    out.fill(0);
+    let spec = &table.spec;
+    let (rb, vb) = (&market.return_bucket, &market.vol_bucket);
+    let n = out.len().min(signal.len()).min(rb.len()).min(vb.len());
+    let mut pos = 0i8;
+    for t in spec.warmup()..n {
+        let s = state_index(spec, signal[t], rb[t], vb[t], pos);
+        pos = ACTIONS[table.greedy(s)];
+        out[t] = pos;
+    }
+}
+
+#[cfg(test)]
+#[path = "ql_tests.rs"]
+mod tests;
