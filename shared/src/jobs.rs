@@ -27,6 +27,9 @@ pub enum JobKind {
     /// Re-check an optimization record against the tool's current version and, when it still
     /// passes, make it a new tool version.
     Promote,
+    /// Train a tool with one method (deep learning, Q-learning or the optimization engine; a
+    /// hybrid run is three of these).
+    Train,
     /// Does nothing but sleep cooperatively for `sleep_ms` (operators' smoke tests and the
     /// platform's own throughput benchmark; admin only).
     Noop,
@@ -34,10 +37,11 @@ pub enum JobKind {
 
 impl JobKind {
     /// Every kind.
-    pub const ALL: [JobKind; 4] = [
+    pub const ALL: [JobKind; 5] = [
         JobKind::Evaluate,
         JobKind::Optimize,
         JobKind::Promote,
+        JobKind::Train,
         JobKind::Noop,
     ];
 
@@ -47,6 +51,7 @@ impl JobKind {
             JobKind::Evaluate => "evaluate",
             JobKind::Optimize => "optimize",
             JobKind::Promote => "promote",
+            JobKind::Train => "train",
             JobKind::Noop => "noop",
         }
     }
@@ -74,6 +79,8 @@ impl JobKind {
             // it and loading the data take the rest.
             JobKind::Optimize => Duration::from_secs(3_900),
             JobKind::Promote => Duration::from_secs(600),
+            // Budgets are bounded by the config's limits (epochs, episodes, trials).
+            JobKind::Train => Duration::from_secs(3_600),
             JobKind::Noop => Duration::from_secs(60),
         }
     }
@@ -218,6 +225,13 @@ pub struct PromoteRecordJob {
     pub record_id: Uuid,
     /// Started by the tool's `auto_promote` when its session ended (not by the creator).
     pub auto: bool,
+}
+
+/// Input of [`JobKind::Train`].
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct TrainToolJob {
+    /// The run (its tool, dataset, method and config).
+    pub training_id: Uuid,
 }
 
 /// Input of [`JobKind::Noop`].

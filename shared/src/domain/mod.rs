@@ -1,7 +1,9 @@
 //! The domain model: plain types and the rules that need no I/O.
 
 pub mod account;
+pub mod advice;
 pub mod dataset;
+pub mod hybrid;
 pub mod ledger;
 pub mod metrics;
 pub mod money;
@@ -11,6 +13,7 @@ pub mod stats;
 pub mod subscription;
 pub mod tier;
 pub mod tool;
+pub mod training;
 
 pub use account::{Account, AccountKind};
 pub use dataset::{Dataset, DatasetSource};
@@ -23,3 +26,7 @@ pub use session::{
 pub use subscription::{BillingPolicy, NextCharge, Subscription, SubscriptionStatus};
 pub use tier::Tier;
 pub use tool::{Tool, ToolVersion};
+pub use training::{
+    Artifact, ArtifactSummary, ResolvedConfig, SplitMetrics, TrainingConfig, TrainingMethod,
+    TrainingResult, TrainingRun,
+};

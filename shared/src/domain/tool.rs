@@ -44,6 +44,8 @@ pub struct Tool {
     pub auto_promote: bool,
     /// One of the creator's datasets that every promotion must also pass on.
     pub reference_dataset_id: Option<Uuid>,
+    /// The learned artifact of the current version (network weights, a Q-table), if any.
+    pub artifact_id: Option<Uuid>,
 }
 
 impl Tool {
@@ -62,11 +64,13 @@ pub struct ToolVersion {
     pub version: i32,
     /// The parameters of this version, defaults filled in.
     pub parameters: Map<String, Value>,
-    /// Why the version exists (`created`, `updated`, `promotion`, `rollback`, later `training`).
+    /// Why the version exists (`created`, `updated`, `promotion`, `rollback`, `training`).
     pub source: String,
     /// Where it came from: for a promotion the record, session, dataset hash, seed and the
     /// re-check's report; for a rollback the version it restores.
     pub lineage: Option<Value>,
+    /// The learned artifact the engine loads when evaluating this version, if any.
+    pub artifact_id: Option<Uuid>,
     /// Created.
     pub created_at: DateTime<Utc>,
 }

@@ -327,6 +327,27 @@ fn build() -> Vec<Family> {
                 right: "upper",
             }],
         },
+        Family {
+            name: "neural",
+            description: "An MLP over a lookback window of normalized returns and indicator features predicts the probability that the next move is up; long above 0.5 + threshold, short below 0.5 - threshold, flat between. Holds no position until trained (deep learning).",
+            parameters: vec![
+                float(
+                    "threshold",
+                    0.0,
+                    0.45,
+                    0.02,
+                    "distance of the predicted probability from 0.5 needed to take a position",
+                ),
+                int(
+                    "smoothing",
+                    1.0,
+                    20.0,
+                    1.0,
+                    "bars over which the predicted probability is averaged",
+                ),
+            ],
+            constraints: vec![],
+        },
     ]
 }
 
@@ -389,7 +410,13 @@ mod tests {
         let names: Vec<_> = all().iter().map(|f| f.name).collect();
         assert_eq!(
             names,
-            ["momentum", "sma_crossover", "mean_reversion", "rsi"]
+            [
+                "momentum",
+                "sma_crossover",
+                "mean_reversion",
+                "rsi",
+                "neural"
+            ]
         );
     }
 }

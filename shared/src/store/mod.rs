@@ -16,6 +16,8 @@ mod rows;
 mod session_rows;
 pub mod sessions;
 pub mod sqlite;
+mod training_rows;
+pub mod trainings;
 
 use std::sync::Arc;
 
@@ -39,6 +41,9 @@ pub use jobs::{
 };
 pub use model::*;
 pub use sessions::{EndedSession, JobEffect, NewSession, NewSessionTool, Promotion, SessionStore};
+pub use trainings::{
+    NewArtifact, NewTraining, TrainingApplication, TrainingOutcome, TrainingStore,
+};
 
 /// Errors of the store.
 #[derive(thiserror::Error)]
@@ -111,7 +116,9 @@ pub type Render<'a, T> = &'a (dyn Fn(&T) -> (u16, Value) + Send + Sync);
 
 /// The persistence interface of the marketplace.
 #[async_trait]
-pub trait Store: jobs::JobStore + sessions::SessionStore + Send + Sync + std::fmt::Debug {
+pub trait Store:
+    jobs::JobStore + sessions::SessionStore + trainings::TrainingStore + Send + Sync + std::fmt::Debug
+{
     /// Which backend this is.
     fn kind(&self) -> DatabaseKind;
 

@@ -60,6 +60,7 @@ pub(super) struct ToolRow {
     standards: Option<Json<crate::standards::StandardsConfig>>,
     auto_promote: bool,
     reference_dataset_id: Option<Uuid>,
+    artifact_id: Option<Uuid>,
 }
 
 impl TryFrom<ToolRow> for Tool {
@@ -83,6 +84,7 @@ impl TryFrom<ToolRow> for Tool {
             standards: r.standards.map(|j| j.0),
             auto_promote: r.auto_promote,
             reference_dataset_id: r.reference_dataset_id,
+            artifact_id: r.artifact_id,
         })
     }
 }
@@ -95,6 +97,7 @@ pub(super) struct VersionRow {
     source: String,
     created_at: DateTime<Utc>,
     lineage: Option<Json<Value>>,
+    artifact_id: Option<Uuid>,
 }
 
 impl From<VersionRow> for ToolVersion {
@@ -106,6 +109,7 @@ impl From<VersionRow> for ToolVersion {
             source: r.source,
             created_at: r.created_at,
             lineage: r.lineage.map(|j| j.0),
+            artifact_id: r.artifact_id,
         }
     }
 }

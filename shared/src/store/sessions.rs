@@ -65,6 +65,8 @@ pub enum JobEffect {
     RecordOptimization(Box<OptimizationRecord>),
     /// A promotion re-check passed: make the new tool version and mark the record promoted.
     Promote(Box<Promotion>),
+    /// A training run finished: store its result and learned artifact.
+    RecordTraining(Box<super::TrainingOutcome>),
     /// A promotion re-check failed: keep its report on the record.
     RecordCheck {
         /// The record checked.

@@ -16,6 +16,7 @@ use super::rows::{
     AccountRow, DatasetRow, EntryRow, InvoiceRow, SubscriptionRow, ToolRow, VersionRow, convert,
 };
 use super::session_rows::{RecordRow, SessionRow, SessionToolRow};
+use super::training_rows::{ArtifactRow, TrainingRow};
 use super::*;
 use crate::clock::{Clock, SystemClock};
 use crate::dataset::{Bars, codec};
@@ -28,6 +29,7 @@ use crate::domain::stats::{
 };
 use crate::domain::subscription::ProRata;
 use crate::domain::{AccountKind, BillingPolicy, NextCharge, SubscriptionStatus, TransactionKind};
+use crate::domain::{Artifact, TrainingRun};
 use crate::domain::{OptimizationRecord, RecordStatus, Session, SessionStatus, SessionTool};
 
 type Db = sqlx::Sqlite;
@@ -95,3 +97,4 @@ include!("sql/datasets.rs");
 include!("sql/jobs.rs");
 include!("sql/job_workers.rs");
 include!("sql/sessions.rs");
+include!("sql/trainings.rs");

@@ -172,7 +172,14 @@ async fn apply_promotion(tx: &mut Tx, p: &Promotion, now: DateTime<Utc>) -> Stor
     if moved == 0 {
         return Err(StoreError::Conflict("the tool changed during the re-check".into()));
     }
-    insert_version(tx, p.tool_id, new_version, &p.parameters, "promotion", Some(&p.lineage), now).await
+    // The new parameters run with the learned artifact of the version they replace.
+    let (artifact,): (Option<Uuid>,) =
+        sqlx::query_as("SELECT artifact_id FROM tool_versions WHERE tool_id = $1 AND version = $2")
+            .bind(p.tool_id)
+            .bind(p.against_version)
+            .fetch_one(&mut **tx)
+            .await?;
+    insert_version(tx, p.tool_id, new_version, &p.parameters, "promotion", Some(&p.lineage), artifact, now).await
 }
 
 /// Applies a job's effect inside the transaction that marks it succeeded.
@@ -180,6 +187,7 @@ async fn apply_effect(tx: &mut Tx, effect: &JobEffect, now: DateTime<Utc>) -> St
     match effect {
         JobEffect::RecordOptimization(record) => apply_record(tx, record, now).await,
         JobEffect::Promote(p) => apply_promotion(tx, p, now).await,
+        JobEffect::RecordTraining(o) => apply_training_outcome(tx, o, now).await,
         JobEffect::RecordCheck { record_id, check } => {
             sqlx::query("UPDATE optimization_records SET last_check = $1, updated_at = $2 WHERE id = $3")
                 .bind(Json(check))
@@ -383,19 +391,19 @@ impl SessionStore for This {
         if locked == 0 {
             return Err(StoreError::NotFound);
         }
-        let target: Option<(Json<Map<String, Value>>,)> =
-            sqlx::query_as("SELECT parameters FROM tool_versions WHERE tool_id = $1 AND version = $2")
+        let target: Option<(Json<Map<String, Value>>, Option<Uuid>)> =
+            sqlx::query_as("SELECT parameters, artifact_id FROM tool_versions WHERE tool_id = $1 AND version = $2")
                 .bind(tool)
                 .bind(version)
                 .fetch_optional(&mut *tx)
                 .await?;
-        let Some((Json(parameters),)) = target else {
+        let Some((Json(parameters), artifact)) = target else {
             return Err(StoreError::NotFound);
         };
         let current = fetch_tool(&mut tx, tool).await?;
         let new_version = current.current_version + 1;
         let lineage = serde_json::json!({"rollback_of": version, "previous_version": current.current_version});
-        insert_version(&mut tx, tool, new_version, &parameters, "rollback", Some(&lineage), now).await?;
+        insert_version(&mut tx, tool, new_version, &parameters, "rollback", Some(&lineage), artifact, now).await?;
         sqlx::query("UPDATE tools SET current_version = $1 WHERE id = $2")
             .bind(new_version)
             .bind(tool)

@@ -157,7 +157,7 @@ impl Store for This {
         .bind(tool.reference_dataset_id)
         .execute(&mut *tx)
         .await?;
-        insert_version(&mut tx, id, 1, &tool.parameters, "created", None, now).await?;
+        insert_version(&mut tx, id, 1, &tool.parameters, "created", None, None, now).await?;
         let out = fetch_tool(&mut tx, id).await?;
         tx.commit().await?;
         Ok(out)
@@ -236,7 +236,8 @@ impl Store for This {
             let current = fetch_tool(&mut tx, id).await?;
             if &current.parameters != parameters {
                 let version = current.current_version + 1;
-                insert_version(&mut tx, id, version, parameters, "updated", None, now).await?;
+                // A parameter change keeps the learned artifact (it reads the family's signal).
+                insert_version(&mut tx, id, version, parameters, "updated", None, current.artifact_id, now).await?;
                 sqlx::query("UPDATE tools SET current_version = $1 WHERE id = $2")
                     .bind(version)
                     .bind(id)
@@ -261,7 +262,7 @@ impl Store for This {
 
     async fn tool_versions(&self, id: Uuid) -> StoreResult<Vec<ToolVersion>> {
         let rows: Vec<VersionRow> = sqlx::query_as(
-            "SELECT tool_id, version, parameters, source, created_at, lineage FROM tool_versions WHERE tool_id = $1 ORDER BY version",
+            "SELECT tool_id, version, parameters, source, created_at, lineage, artifact_id FROM tool_versions WHERE tool_id = $1 ORDER BY version",
         )
         .bind(id)
         .fetch_all(&self.pool)
@@ -517,6 +518,7 @@ impl Store for This {
     }
 }
 
+#[allow(clippy::too_many_arguments)]
 async fn insert_version(
     tx: &mut Tx,
     tool: Uuid,
@@ -524,16 +526,19 @@ async fn insert_version(
     parameters: &Map<String, Value>,
     source: &str,
     lineage: Option<&Value>,
+    artifact: Option<Uuid>,
     now: DateTime<Utc>,
 ) -> StoreResult<()> {
     sqlx::query(
-        "INSERT INTO tool_versions (tool_id, version, parameters, source, lineage, created_at) VALUES ($1, $2, $3, $4, $5, $6)",
+        "INSERT INTO tool_versions (tool_id, version, parameters, source, lineage, artifact_id, created_at) \
+         VALUES ($1, $2, $3, $4, $5, $6, $7)",
     )
     .bind(tool)
     .bind(version)
     .bind(Json(parameters))
     .bind(source)
     .bind(lineage.map(Json))
+    .bind(artifact)
     .bind(now)
     .execute(&mut **tx)
     .await?;
