@@ -146,6 +146,7 @@ fn session_optimizations() {
                         &bars,
                         family,
                         &baseline,
+                        None,
                         &study,
                         EvalConfig::default(),
                         &standards,

@@ -3,6 +3,7 @@
 //! - [`engine`]: the evaluation engine (pure computation: signals, backtest, metrics, folds).
 //! - [`jobs`]: one handler per job kind (load inputs, call the engine, return the result).
 //! - [`optimize`]: ask/tell samplers (grid, random, TPE, local) and the rayon study loop.
+//! - [`train`]: creator training (burn deep learning, rayon Q-learning, optimizer sweeps).
 //! - `runtime`: claims, leases, timeouts, retries, cancellation, heartbeats and recovery.
 
 pub mod engine;
@@ -19,6 +20,7 @@ use tokio_util::sync::CancellationToken;
 pub mod jobs;
 pub mod optimize;
 mod runtime;
+pub mod train;
 
 /// A worker process (or the embedded worker pool of the API process).
 #[derive(Debug, Clone)]

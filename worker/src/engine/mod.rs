@@ -9,6 +9,7 @@
 
 pub mod backtest;
 mod metrics;
+pub mod model;
 pub mod signals;
 
 use std::ops::Range;
@@ -20,6 +21,7 @@ use shared::domain::Metrics;
 use utoipa::ToSchema;
 
 pub use backtest::{BacktestConfig, BacktestRun, Costs, Trade};
+pub use model::Prepared;
 pub use shared::evaluation::{
     ConfigError, EvalConfig, Fold, FoldScheme, FoldSpec, MAX_FOLDS, MIN_FOLD_BARS,
 };
@@ -119,7 +121,9 @@ pub struct Evaluator<'a> {
     bars: &'a Bars,
     config: EvalConfig,
     periods_per_year: f64,
+    model: Option<&'a Prepared>,
     scratch: Scratch,
+    signal: Vec<Position>,
     targets: Vec<Position>,
 }
 
@@ -135,9 +139,29 @@ impl<'a> Evaluator<'a> {
             config,
             // One bar a day, trading days, when the timestamps say nothing (fewer than 2 bars).
             periods_per_year: bars.periods_per_year().unwrap_or(252.0),
+            model: None,
             scratch: Scratch::default(),
+            signal: Vec::new(),
             targets: Vec::new(),
         })
+    }
+
+    /// Evaluates with a learned artifact prepared for these bars (see [`model`]).
+    pub fn with_model(mut self, model: Option<&'a Prepared>) -> Self {
+        self.model = model;
+        self
+    }
+
+    /// Computes the targets over the first `end` bars into `self.targets`.
+    fn compute_targets(&mut self, strategy: &Strategy, end: usize) {
+        model::targets(
+            strategy,
+            self.model,
+            &self.bars.close[..end],
+            &mut self.scratch,
+            &mut self.signal,
+            &mut self.targets,
+        );
     }
 
     /// The bars.
@@ -190,11 +214,7 @@ impl<'a> Evaluator<'a> {
             .max()
             .unwrap_or(0)
             .min(self.bars.len());
-        strategy.targets(
-            &self.bars.close[..end],
-            &mut self.scratch,
-            &mut self.targets,
-        );
+        self.compute_targets(strategy, end);
         let cfg = self.backtest_config(true);
         Ok(ranges
             .iter()
@@ -211,13 +231,14 @@ impl<'a> Evaluator<'a> {
             .collect())
     }
 
-    /// Milliseconds per 1,000 bars to compute `strategy`'s targets over the whole series,
+    /// Milliseconds per 1,000 bars to compute `strategy`'s targets (with the prepared artifact's
+    /// rule, not its one-off preparation) over the whole series,
     /// median of the configured repeats, and the repeats' relative spread. Leaves the targets in `self.targets`.
     fn time_signals(&mut self, strategy: &Strategy) -> (f64, f64) {
         let mut samples: Vec<f64> = (0..self.config.timing_repeats)
             .map(|_| {
                 let started = Instant::now();
-                strategy.targets(&self.bars.close, &mut self.scratch, &mut self.targets);
+                self.compute_targets(strategy, self.bars.len());
                 started.elapsed().as_secs_f64()
             })
             .collect();

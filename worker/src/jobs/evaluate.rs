@@ -10,7 +10,7 @@ use shared::evaluation::EvalConfig;
 use shared::jobs::{EvaluateToolJob, Job};
 use shared::store::Store;
 
-use super::{JobControl, JobError, blocking};
+use super::{JobControl, JobError, blocking, load_model};
 use crate::engine::{Evaluator, Strategy};
 
 /// Most equity-curve points in a result.
@@ -47,15 +47,18 @@ pub(super) async fn run(
         .dataset_bars(input.dataset_id)
         .await?
         .ok_or_else(|| JobError::invalid("Dataset not found", "the dataset was deleted"))?;
+    let model = load_model(store, version.artifact_id).await?;
     control.check()?;
     control.report(0.2, "evaluating");
     let family = tool.family.clone();
     let versions = (tool.id, version.version);
+    let artifact = model.as_ref().map(|m| m.summary());
     blocking(move || {
         let strategy = Strategy::from_params(&family, &version.parameters)
             .map_err(|e| JobError::invalid("Invalid tool", e.to_string()))?;
+        let prepared = model.as_ref().map(|m| m.prepare(&bars));
         let evaluation = Evaluator::new(&bars, config)
-            .and_then(|mut ev| ev.evaluate(&strategy))
+            .and_then(|ev| ev.with_model(prepared.as_ref()).evaluate(&strategy))
             .map_err(|e| JobError::invalid("Cannot evaluate", e.to_string()))?;
         control.check()?;
         let curve_len = evaluation.equity_curve.len();
@@ -72,6 +75,7 @@ pub(super) async fn run(
             "version": versions.1,
             "family": family,
             "parameters": version.parameters,
+            "artifact": artifact,
             "config": config,
             "bars": bars.len(),
             "overall": evaluation.overall,

@@ -7,6 +7,7 @@ mod evaluate;
 mod noop;
 mod optimize;
 mod promote;
+mod train;
 
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
@@ -14,6 +15,8 @@ use std::sync::{Arc, Mutex};
 use serde_json::{Value, json};
 use shared::jobs::{Job, JobKind};
 use shared::store::{JobEffect, Store, StoreError};
+
+use crate::train::LoadedModel;
 
 /// What a successful attempt produced: the job's result and, for jobs that change other state
 /// (an optimization's record, a promotion's version), the change to apply atomically with it.
@@ -162,6 +165,7 @@ pub async fn run(
         JobKind::Evaluate => evaluate::run(store, job, control).await.map(Into::into),
         JobKind::Optimize => optimize::run(store, job, control).await,
         JobKind::Promote => promote::run(store, job, control).await,
+        JobKind::Train => train::run(store, job, control).await,
         JobKind::Noop => noop::run(job, control).await.map(Into::into),
     }
 }
@@ -170,6 +174,27 @@ pub async fn run(
 pub(crate) fn payload<T: serde::de::DeserializeOwned>(job: &Job) -> Result<T, JobError> {
     serde_json::from_value(job.payload.clone())
         .map_err(|e| JobError::invalid("Invalid job payload", e.to_string()))
+}
+
+/// Loads a version's learned artifact, if it has one. An artifact that cannot be read fails the
+/// job (it will not read better next time).
+pub(crate) async fn load_model(
+    store: &Arc<dyn Store>,
+    artifact: Option<uuid::Uuid>,
+) -> Result<Option<Arc<LoadedModel>>, JobError> {
+    let Some(id) = artifact else {
+        return Ok(None);
+    };
+    let artifact = store
+        .artifact(id)
+        .await?
+        .ok_or_else(|| JobError::invalid("Artifact not found", "the version's artifact is gone"))?;
+    blocking(move || {
+        LoadedModel::from_artifact(&artifact)
+            .map(|m| Some(Arc::new(m)))
+            .map_err(|e| JobError::invalid("Unreadable artifact", e))
+    })
+    .await
 }
 
 /// Runs CPU-bound work on the blocking pool, never on a tokio worker thread (a busy tokio thread

@@ -14,7 +14,7 @@ use shared::domain::{OptimizationRecord, RecordStatus, SessionStatus};
 use shared::jobs::{Job, OptimizeSessionToolJob};
 use shared::store::{JobEffect, Store};
 
-use super::{JobControl, JobError, JobOutput, blocking, payload};
+use super::{JobControl, JobError, JobOutput, blocking, load_model, payload};
 use crate::optimize::{StudyConfig, optimize_tool};
 
 /// Trials asked together and evaluated in parallel. Fixed, so a seed gives the same trials
@@ -66,6 +66,7 @@ pub(super) async fn run(
     let bars = store.dataset_bars(dataset.id).await?.ok_or_else(|| {
         JobError::invalid("Dataset not found", "the session's dataset was deleted")
     })?;
+    let model = load_model(store, version.artifact_id).await?;
     control.check()?;
 
     let standards = tool.standards();
@@ -97,6 +98,7 @@ pub(super) async fn run(
         let control = control.clone();
         let standards = standards.clone();
         move || {
+            let prepared = model.as_ref().map(|m| m.prepare(&bars));
             let timed_out = AtomicBool::new(false);
             let deadline = started + time_limit;
             let total = study.trials.max(1) as f64;
@@ -104,6 +106,7 @@ pub(super) async fn run(
                 &bars,
                 &family,
                 &baseline,
+                prepared.as_ref(),
                 &study,
                 eval,
                 &standards,

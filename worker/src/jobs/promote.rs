@@ -13,7 +13,7 @@ use shared::jobs::{Job, PromoteRecordJob};
 use shared::standards::{Check, StandardsReport};
 use shared::store::{JobEffect, Promotion, Store};
 
-use super::{JobControl, JobError, JobOutput, blocking, payload};
+use super::{JobControl, JobError, JobOutput, blocking, load_model, payload};
 use crate::optimize::judge_out_of_sample;
 
 pub(super) async fn run(
@@ -69,6 +69,7 @@ pub(super) async fn run(
         })?),
         None => None,
     };
+    let model = load_model(store, tool.artifact_id).await?;
     control.check()?;
     control.report(
         0.2,
@@ -81,15 +82,32 @@ pub(super) async fn run(
     let current = tool.parameters.clone();
     let candidate = record.params_after.clone();
     let (session_check, reference_check) = blocking(move || {
-        let judged = judge_out_of_sample(&bars, &family, &current, &candidate, eval, &standards)
-            .map_err(|e| JobError::invalid("Cannot re-check", e.to_string()))?;
+        let prepared = model.as_ref().map(|m| m.prepare(&bars));
+        let judged = judge_out_of_sample(
+            &bars,
+            &family,
+            &current,
+            &candidate,
+            prepared.as_ref(),
+            eval,
+            &standards,
+        )
+        .map_err(|e| JobError::invalid("Cannot re-check", e.to_string()))?;
         let reference = reference
             .map(|bars| {
-                judge_out_of_sample(&bars, &family, &current, &candidate, eval, &standards).map_err(
-                    |e| {
-                        JobError::invalid("Cannot re-check on the reference dataset", e.to_string())
-                    },
+                let prepared = model.as_ref().map(|m| m.prepare(&bars));
+                judge_out_of_sample(
+                    &bars,
+                    &family,
+                    &current,
+                    &candidate,
+                    prepared.as_ref(),
+                    eval,
+                    &standards,
                 )
+                .map_err(|e| {
+                    JobError::invalid("Cannot re-check on the reference dataset", e.to_string())
+                })
             })
             .transpose()?;
         Ok((judged, reference))

@@ -13,7 +13,7 @@ use shared::standards::{Noise, StandardsConfig, StandardsReport, gate_score, jud
 use super::Trial;
 
 use super::{Space, Study, StudyConfig, run_study};
-use crate::engine::{EngineError, Evaluator, Strategy};
+use crate::engine::{EngineError, Evaluator, Prepared, Strategy};
 
 /// What an optimization found and what the gate said.
 #[derive(Clone, Debug, PartialEq)]
@@ -49,7 +49,8 @@ pub struct Judgment {
 
 /// Judges `candidate` against `baseline` (both `family` parameters) on the out-of-sample folds
 /// of `bars` under `eval`, by the gate: what an optimization ends with and what a promotion
-/// re-checks against the tool's current version.
+/// re-checks against the tool's current version. Both run with `model`, the version's learned
+/// artifact prepared for `bars`, if any.
 ///
 /// # Errors
 /// [`EngineError`] for invalid parameters, bad settings or a series too short for the folds.
@@ -58,12 +59,13 @@ pub fn judge_out_of_sample(
     family: &str,
     baseline: &Map<String, Value>,
     candidate: &Map<String, Value>,
+    model: Option<&Prepared>,
     eval: EvalConfig,
     standards: &StandardsConfig,
 ) -> Result<Judgment, EngineError> {
     let base = Strategy::from_params(family, baseline)?;
     let cand = Strategy::from_params(family, candidate)?;
-    let mut evaluator = Evaluator::new(bars, eval)?;
+    let mut evaluator = Evaluator::new(bars, eval)?.with_model(model);
     let before_eval = evaluator.evaluate(&base)?;
     let after_eval = evaluator.evaluate(&cand)?;
     let oos = |e: &crate::engine::Evaluation| -> Vec<Metrics> {
@@ -86,7 +88,8 @@ pub fn judge_out_of_sample(
     })
 }
 
-/// Optimizes `family`'s parameters on `bars` starting from `baseline`. `on_batch` sees the
+/// Optimizes `family`'s parameters on `bars` starting from `baseline`, evaluated with `model`
+/// (the version's prepared artifact, if any). `on_batch` sees the
 /// trials so far after each batch (progress); `should_stop` is checked between batches.
 ///
 /// # Errors
@@ -97,6 +100,7 @@ pub fn optimize_tool(
     bars: &Bars,
     family: &str,
     baseline: &Map<String, Value>,
+    model: Option<&Prepared>,
     study: &StudyConfig,
     eval: EvalConfig,
     standards: &StandardsConfig,
@@ -110,7 +114,7 @@ pub fn optimize_tool(
     let params_before = schema
         .validate(baseline)
         .map_err(|_| EngineError::InvalidParameters("baseline".into()))?;
-    let mut evaluator = Evaluator::new(bars, eval)?;
+    let mut evaluator = Evaluator::new(bars, eval)?.with_model(model);
     let folds = evaluator.folds()?;
     let in_sample: Vec<_> = folds.iter().map(|f| f.in_sample.clone()).collect();
     let base_in_sample = evaluator.metrics(&base, &in_sample)?;
@@ -120,9 +124,10 @@ pub fn optimize_tool(
         let Ok(strategy) = Strategy::from_params(family, &params) else {
             return f64::NAN;
         };
-        let Ok(mut ev) = Evaluator::new(bars, eval) else {
+        let Ok(ev) = Evaluator::new(bars, eval) else {
             return f64::NAN;
         };
+        let mut ev = ev.with_model(model);
         ev.metrics(&strategy, &in_sample)
             .ok()
             .and_then(|m| gate_score(standards, &base_in_sample, &m))
@@ -142,7 +147,15 @@ pub fn optimize_tool(
         before,
         after,
         report,
-    } = judge_out_of_sample(bars, family, &params_before, &params_after, eval, standards)?;
+    } = judge_out_of_sample(
+        bars,
+        family,
+        &params_before,
+        &params_after,
+        model,
+        eval,
+        standards,
+    )?;
     Ok(ToolOptimization {
         params_before,
         params_after,

@@ -42,6 +42,14 @@ pub enum Strategy {
         /// |z| within which a position is closed.
         exit_z: f64,
     },
+    /// The `neural` family: targets from a trained network's probabilities (see
+    /// [`super::model`]); flat without one.
+    Neural {
+        /// Distance from 0.5 needed to take a position.
+        threshold: f64,
+        /// Bars over which the probability is averaged.
+        smoothing: usize,
+    },
     /// See the `rsi` module.
     Rsi {
         /// Bars in Wilder's RSI.
@@ -101,6 +109,10 @@ impl Strategy {
                 lower: float("lower"),
                 upper: float("upper"),
             },
+            "neural" => Strategy::Neural {
+                threshold: float("threshold"),
+                smoothing: int("smoothing"),
+            },
             other => return Err(EngineError::UnknownFamily(other.to_owned())),
         })
     }
@@ -112,10 +124,13 @@ impl Strategy {
             Strategy::SmaCrossover { slow, .. } => slow,
             Strategy::MeanReversion { lookback, .. } => lookback - 1,
             Strategy::Rsi { period, .. } => period,
+            Strategy::Neural { smoothing, .. } => smoothing - 1,
         }
     }
 
-    /// Writes the target after each bar's close into `out` (resized to `close.len()`).
+    /// Writes the target after each bar's close into `out` (resized to `close.len()`). The
+    /// `neural` family needs its network's probabilities ([`super::model::Prepared`]) and is
+    /// flat here.
     pub fn targets(&self, close: &[f64], scratch: &mut Scratch, out: &mut Vec<Position>) {
         out.clear();
         out.resize(close.len(), 0);
@@ -135,6 +150,7 @@ impl Strategy {
                 lower,
                 upper,
             } => rsi::targets(close, period, lower, upper, &mut scratch.a, out),
+            Strategy::Neural { .. } => {}
         }
     }
 }

@@ -1,0 +1,174 @@
+//! Learned artifacts: what a training run stores (kind, meta, bytes) and what the engine loads
+//! back to evaluate a version that carries one.
+
+use serde::{Deserialize, Serialize};
+use serde_json::{Value, json};
+use shared::dataset::Bars;
+use shared::domain::Artifact;
+use shared::store::NewArtifact;
+
+use super::dl::{MlpMeta, TrainedMlp};
+use super::features::{FeatureSpec, feature_matrix};
+use super::ql::{QTable, StateSpec, market};
+use crate::engine::Prepared;
+
+/// Kind of the `neural` family's network.
+pub const MLP_DIRECTION: &str = "mlp_direction";
+/// Kind of a meta-labeling filter.
+pub const MLP_META_FILTER: &str = "mlp_meta_filter";
+/// Kind of a Q-learning policy.
+pub const Q_TABLE: &str = "q_table";
+
+/// What travels with a network's weights.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+struct NetMeta {
+    features: FeatureSpec,
+    mlp: MlpMeta,
+}
+
+/// A learned artifact, ready to prepare for a series.
+pub enum LoadedModel {
+    /// The `neural` family's network.
+    Direction {
+        /// The network.
+        net: TrainedMlp,
+        /// Its input features.
+        features: FeatureSpec,
+    },
+    /// A meta-labeling filter.
+    MetaFilter {
+        /// The network.
+        net: TrainedMlp,
+        /// Its input features (with the direction column).
+        features: FeatureSpec,
+    },
+    /// A Q-learning policy.
+    Policy(QTable),
+}
+
+impl std::fmt::Debug for LoadedModel {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.kind())
+    }
+}
+
+impl LoadedModel {
+    /// The artifact kind.
+    pub fn kind(&self) -> &'static str {
+        match self {
+            LoadedModel::Direction { .. } => MLP_DIRECTION,
+            LoadedModel::MetaFilter { .. } => MLP_META_FILTER,
+            LoadedModel::Policy(_) => Q_TABLE,
+        }
+    }
+
+    /// Reads a stored artifact.
+    ///
+    /// # Errors
+    /// An unknown kind, or meta or bytes that do not fit each other.
+    pub fn from_artifact(a: &Artifact) -> Result<Self, String> {
+        match a.kind.as_str() {
+            MLP_DIRECTION | MLP_META_FILTER => {
+                let meta: NetMeta = serde_json::from_value(a.meta.clone())
+                    .map_err(|e| format!("artifact meta: {e}"))?;
+                let net = TrainedMlp::from_bytes(meta.mlp, &a.bytes).map_err(|e| e.to_string())?;
+                Ok(if a.kind == MLP_DIRECTION {
+                    LoadedModel::Direction {
+                        net,
+                        features: meta.features,
+                    }
+                } else {
+                    LoadedModel::MetaFilter {
+                        net,
+                        features: meta.features,
+                    }
+                })
+            }
+            Q_TABLE => {
+                let spec: StateSpec = serde_json::from_value(a.meta["states"].clone())
+                    .map_err(|e| format!("artifact meta: {e}"))?;
+                QTable::from_bytes(spec, &a.bytes)
+                    .map(LoadedModel::Policy)
+                    .map_err(|e| e.to_string())
+            }
+            other => Err(format!("unknown artifact kind {other}")),
+        }
+    }
+
+    /// The artifact to store (a fresh id).
+    pub fn to_artifact(&self) -> NewArtifact {
+        let (meta, bytes) = match self {
+            LoadedModel::Direction { net, features }
+            | LoadedModel::MetaFilter { net, features } => {
+                let meta = NetMeta {
+                    features: features.clone(),
+                    mlp: net.meta().clone(),
+                };
+                (json!(meta), net.to_bytes())
+            }
+            LoadedModel::Policy(table) => (
+                json!({"states": table.spec, "actions": ["flat", "long", "short"]}),
+                table.to_bytes(),
+            ),
+        };
+        NewArtifact {
+            id: uuid::Uuid::now_v7(),
+            kind: self.kind().to_owned(),
+            meta,
+            bytes,
+        }
+    }
+
+    /// Shape: `[in, out]` per layer, or `[states, actions]`.
+    pub fn shape(&self) -> Vec<Vec<usize>> {
+        match self {
+            LoadedModel::Direction { net, .. } | LoadedModel::MetaFilter { net, .. } => {
+                net.shapes().iter().map(|s| s.to_vec()).collect()
+            }
+            LoadedModel::Policy(table) => vec![vec![table.spec.states(), 3]],
+        }
+    }
+
+    /// A short description for results (kind and shape).
+    pub fn summary(&self) -> Value {
+        json!({"kind": self.kind(), "shape": self.shape()})
+    }
+
+    /// Prepares the artifact for `bars`: the network's probability for every bar, or the
+    /// series' state buckets.
+    pub fn prepare(&self, bars: &Bars) -> Prepared {
+        match self {
+            LoadedModel::Direction { net, features } => Prepared::Direction {
+                p_up: warm(
+                    net.predict(&feature_matrix(&bars.close, features, 1)),
+                    features,
+                    0.5,
+                ),
+            },
+            LoadedModel::MetaFilter { net, features } => Prepared::MetaFilter {
+                p_long: warm(
+                    net.predict(&feature_matrix(&bars.close, features, 1)),
+                    features,
+                    0.0,
+                ),
+                p_short: warm(
+                    net.predict(&feature_matrix(&bars.close, features, -1)),
+                    features,
+                    0.0,
+                ),
+            },
+            LoadedModel::Policy(table) => Prepared::Policy {
+                table: table.clone(),
+                market: market(&bars.close, &table.spec),
+            },
+        }
+    }
+}
+
+/// Bars before the features are complete get `fill`: no direction (0.5) for the `neural`
+/// rule, no approval (0) for a filter.
+fn warm(mut p: Vec<f32>, features: &FeatureSpec, fill: f32) -> Vec<f32> {
+    let n = features.warmup().min(p.len());
+    p[..n].fill(fill);
+    p
+}

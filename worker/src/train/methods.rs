@@ -1,0 +1,326 @@
+//! The three methods, each on the training split (the validation split only where the method
+//! itself needs it: early stopping).
+
+use std::ops::ControlFlow;
+
+use serde_json::{Value, json};
+use shared::families;
+use shared::standards::gate_score;
+
+use super::LoadedModel;
+use super::dl::{self, DlConfig, DlError, TrainedMlp};
+use super::features::{FeatureSpec, Samples, direction_samples, meta_samples};
+use super::ql::{self, QlConfig, QlError, StateSpec, market};
+use super::tool::{Hooks, Learned, TrainError, TrainInput, chunks, range};
+use crate::engine::{Evaluator, Prepared, Scratch, Strategy};
+use crate::optimize::{Space, StudyConfig, run_study, score};
+use shared::domain::training::Splits;
+
+/// Fewest training samples a network is trained on.
+const MIN_SAMPLES: usize = 30;
+/// Trials asked together (fixed, so a seed gives the same trials on any thread count).
+const BATCH: usize = 8;
+/// Most points of a curve kept in a result.
+const MAX_CURVE_POINTS: usize = 1_000;
+/// State of the Q-learning environment: bars of the recent return, of the volatility window,
+/// and bucket counts.
+const RETURN_LOOKBACK: usize = 5;
+const VOL_WINDOW: usize = 20;
+const RETURN_BUCKETS: usize = 5;
+const VOL_BUCKETS: usize = 3;
+
+fn family_signal(input: &TrainInput<'_>) -> Result<Vec<i8>, TrainError> {
+    let strategy = Strategy::from_params(input.family, input.params)?;
+    let mut signal = Vec::new();
+    strategy.targets(&input.bars.close, &mut Scratch::default(), &mut signal);
+    Ok(signal)
+}
+
+fn accuracy(net: &TrainedMlp, s: &Samples) -> Option<f64> {
+    if s.is_empty() {
+        return None;
+    }
+    let p = net.predict(&s.x);
+    let right = p
+        .iter()
+        .zip(&s.y)
+        .filter(|(p, y)| (**p >= 0.5) == (**y >= 0.5))
+        .count();
+    Some(right as f64 / s.len() as f64)
+}
+
+/// Deep learning: the `neural` family's next-move network, or a meta-labeling filter of the
+/// family's signal.
+pub(super) fn deep_learning(
+    input: &TrainInput<'_>,
+    splits: &Splits,
+    hooks: Hooks<'_>,
+) -> Result<Learned, TrainError> {
+    let cfg = input
+        .config
+        .deep_learning
+        .as_ref()
+        .ok_or_else(|| TrainError::Invalid("no deep learning settings".into()))?;
+    let neural = input.family == "neural";
+    let spec = FeatureSpec {
+        lookback: cfg.lookback as usize,
+        horizon: cfg.horizon as usize,
+        with_direction: !neural,
+    };
+    let (open, close) = (&input.bars.open, &input.bars.close);
+    let cost = input.eval.commission + input.eval.slippage;
+    let (train, validation) = if neural {
+        (
+            direction_samples(open, close, &spec, range(splits.train)),
+            direction_samples(open, close, &spec, range(splits.validation)),
+        )
+    } else {
+        let signal = family_signal(input)?;
+        (
+            meta_samples(open, close, &signal, &spec, cost, range(splits.train)),
+            meta_samples(open, close, &signal, &spec, cost, range(splits.validation)),
+        )
+    };
+    if train.len() < MIN_SAMPLES || validation.is_empty() {
+        return Err(TrainError::Invalid(format!(
+            "too few samples to train a network: {} in the training split and {} in the validation split (at least {MIN_SAMPLES} and 1); {}",
+            train.len(),
+            validation.len(),
+            if neural {
+                "use a longer dataset"
+            } else {
+                "the tool's signal is rarely on; use a longer dataset or parameters that trade more"
+            }
+        )));
+    }
+    let dl_cfg = DlConfig {
+        epochs: cfg.epochs as usize,
+        learning_rate: cfg.learning_rate,
+        batch_size: cfg.batch_size as usize,
+        hidden: cfg.hidden.iter().map(|&h| h as usize).collect(),
+        patience: cfg.patience as usize,
+        seed: input.config.seed,
+    };
+    let outcome = dl::train(&train, &validation, &dl_cfg, |e| {
+        (hooks.progress)(
+            0.05 + 0.85 * e.epoch as f64 / dl_cfg.epochs.max(1) as f64,
+            format!(
+                "epoch {} of {}: train loss {:.4}, validation loss {:.4}",
+                e.epoch, dl_cfg.epochs, e.train_loss, e.validation_loss
+            ),
+        );
+        if (hooks.stop)() {
+            ControlFlow::Break(())
+        } else {
+            ControlFlow::Continue(())
+        }
+    })
+    .map_err(|e| match e {
+        DlError::Canceled => TrainError::Canceled,
+        other => TrainError::Invalid(other.to_string()),
+    })?;
+    let details = json!({
+        "network": if neural { "next-move classifier (the neural family's signal)" } else { "meta-labeling filter: takes the family's signal only where it predicts the signal pays" },
+        "features": spec,
+        "label": if neural {
+            format!("1 when close[t+{h}] > open[t+1]", h = spec.horizon)
+        } else {
+            format!("1 when the signal's direction times close[t+{h}] / open[t+1] - 1 exceeds the round-trip cost {c}", h = spec.horizon, c = 2.0 * cost)
+        },
+        "samples": {"train": train.len(), "validation": validation.len()},
+        "positive_share": {"train": train.positive_share(), "validation": validation.positive_share()},
+        "accuracy": {"train": accuracy(&outcome.net, &train), "validation": accuracy(&outcome.net, &validation)},
+        "epochs_run": outcome.curve.len(),
+        "best_epoch": outcome.best_epoch,
+        "stopped_early": outcome.stopped_early,
+        "samples_seen": outcome.samples_seen,
+        "trainable_parameters": outcome.net.meta().parameters,
+    });
+    let model = if neural {
+        LoadedModel::Direction {
+            net: outcome.net,
+            features: spec,
+        }
+    } else {
+        LoadedModel::MetaFilter {
+            net: outcome.net,
+            features: spec,
+        }
+    };
+    Ok(Learned {
+        parameters: input.params.clone(),
+        model: Some(model),
+        curves: json!({"loss": thin(&outcome.curve)}),
+        details,
+    })
+}
+
+/// Q-learning of an execution policy over the family's signal.
+pub(super) fn q_learning(
+    input: &TrainInput<'_>,
+    splits: &Splits,
+    hooks: Hooks<'_>,
+) -> Result<Learned, TrainError> {
+    let cfg = input
+        .config
+        .q_learning
+        .as_ref()
+        .ok_or_else(|| TrainError::Invalid("no Q-learning settings".into()))?;
+    let close = &input.bars.close;
+    let signal = family_signal(input)?;
+    let train_range = range(splits.train);
+    let spec = StateSpec::fit(
+        close,
+        train_range.clone(),
+        RETURN_LOOKBACK,
+        VOL_WINDOW,
+        RETURN_BUCKETS,
+        VOL_BUCKETS,
+    );
+    let env = market(close, &spec);
+    let ql_cfg = QlConfig {
+        episodes: cfg.episodes as usize,
+        learning_rate: cfg.learning_rate,
+        discount_factor: cfg.discount_factor,
+        exploration_rate: cfg.exploration_rate,
+        min_exploration: cfg.min_exploration,
+        learners: cfg.learners as usize,
+        seed: input.config.seed,
+        cost: input.eval.commission + input.eval.slippage,
+    };
+    let outcome = ql::train(&env, &signal, train_range, &spec, &ql_cfg, |e| {
+        (hooks.progress)(
+            0.05 + 0.85 * e.episode as f64 / ql_cfg.episodes.max(1) as f64,
+            format!(
+                "episode {} of {}: reward {:+.4}, exploration {:.3}",
+                e.episode, ql_cfg.episodes, e.reward, e.exploration
+            ),
+        );
+        if (hooks.stop)() {
+            ControlFlow::Break(())
+        } else {
+            ControlFlow::Continue(())
+        }
+    })
+    .map_err(|e| match e {
+        QlError::Canceled => TrainError::Canceled,
+        other => TrainError::Invalid(other.to_string()),
+    })?;
+    let details = json!({
+        "state": format!(
+            "family signal (3) x return over {RETURN_LOOKBACK} bars ({RETURN_BUCKETS} buckets) x volatility over {VOL_WINDOW} bars ({VOL_BUCKETS} buckets) x position (3)"
+        ),
+        "actions": ["flat", "long", "short"],
+        "reward": "position x next return - cost x |position change|",
+        "states": spec.states(),
+        "visited_states": outcome.table.visited_states(),
+        "learners": ql_cfg.learners,
+        "steps": outcome.steps,
+    });
+    Ok(Learned {
+        parameters: input.params.clone(),
+        model: Some(LoadedModel::Policy(outcome.table)),
+        curves: json!({"reward": thin(&outcome.curve)}),
+        details,
+    })
+}
+
+/// The session optimizers on the training split (cut into folds), with the version's artifact.
+pub(super) fn optimization_engine(
+    input: &TrainInput<'_>,
+    splits: &Splits,
+    base: Option<&Prepared>,
+    hooks: Hooks<'_>,
+) -> Result<Learned, TrainError> {
+    let cfg = input
+        .config
+        .optimization_engine
+        .as_ref()
+        .ok_or_else(|| TrainError::Invalid("no optimization engine settings".into()))?;
+    let schema = families::get(input.family)
+        .ok_or_else(|| TrainError::Invalid(format!("unknown family {}", input.family)))?;
+    let space = Space::of_family(schema);
+    let folds = chunks(range(splits.train), 3);
+    let base_strategy = Strategy::from_params(input.family, input.params)?;
+    let base_metrics = Evaluator::new(input.bars, input.eval)?
+        .with_model(base)
+        .metrics(&base_strategy, &folds)?;
+    let objective = |values: &[f64]| -> f64 {
+        let params = space.params(values);
+        let Ok(strategy) = Strategy::from_params(input.family, &params) else {
+            return f64::NAN;
+        };
+        let Ok(ev) = Evaluator::new(input.bars, input.eval) else {
+            return f64::NAN;
+        };
+        ev.with_model(base)
+            .metrics(&strategy, &folds)
+            .ok()
+            .and_then(|m| gate_score(input.standards, &base_metrics, &m))
+            .unwrap_or(f64::NAN)
+    };
+    let study = StudyConfig {
+        method: cfg.optimizer,
+        trials: cfg.trials,
+        seed: input.config.seed,
+        batch: BATCH,
+    };
+    let result = run_study(
+        &space,
+        &study,
+        objective,
+        |trials| {
+            let best = trials
+                .iter()
+                .map(|t| score(t.value))
+                .fold(f64::NEG_INFINITY, f64::max);
+            (hooks.progress)(
+                0.05 + 0.85 * trials.len() as f64 / study.trials.max(1) as f64,
+                format!(
+                    "trial {} of {}: best score {:+.2}%",
+                    trials.len(),
+                    study.trials,
+                    if best.is_finite() { best * 100.0 } else { 0.0 }
+                ),
+            );
+        },
+        || (hooks.stop)(),
+    );
+    if (hooks.stop)() {
+        return Err(TrainError::Canceled);
+    }
+    let best = result.best().cloned();
+    let (parameters, best_score) = match &best {
+        Some(t) if t.value > 0.0 => (space.decode(&t.unit), t.value),
+        _ => (input.params.clone(), 0.0),
+    };
+    let curve: Vec<Value> = result
+        .best_curve()
+        .iter()
+        .enumerate()
+        .map(|(i, v)| json!({"trial": i + 1, "best": v.is_finite().then_some(*v)}))
+        .collect();
+    Ok(Learned {
+        parameters,
+        model: None,
+        curves: json!({"best_score": thin(&curve)}),
+        details: json!({
+            "optimizer": cfg.optimizer,
+            "trials_run": result.trials.len(),
+            "objective": "gate score (overall improvement less the gate's penalties) over the base version on three folds of the training split",
+            "best_score": best_score,
+            "kept_base_parameters": best.is_none_or(|t| t.value <= 0.0),
+        }),
+    })
+}
+
+/// At most [`MAX_CURVE_POINTS`] evenly spaced points, the last always kept.
+fn thin<T: serde::Serialize>(points: &[T]) -> Vec<Value> {
+    let step = points.len().div_ceil(MAX_CURVE_POINTS).max(1);
+    points
+        .iter()
+        .enumerate()
+        .filter(|(i, _)| i % step == 0 || i + 1 == points.len())
+        .map(|(_, p)| json!(p))
+        .collect()
+}
