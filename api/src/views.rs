@@ -14,8 +14,10 @@ use utoipa::ToSchema;
 use uuid::Uuid;
 
 mod sessions;
+mod trainings;
 
 pub use sessions::{FoldMetrics, RecordView, SessionToolView, SessionView};
+pub use trainings::{TrainingPartView, TrainingView};
 
 /// An account.
 #[derive(Debug, Serialize, ToSchema)]
@@ -83,6 +85,8 @@ pub struct ToolView {
     pub auto_promote: bool,
     /// The creator's dataset every promotion must also pass on.
     pub reference_dataset_id: Option<Uuid>,
+    /// The learned artifact (network weights, Q-table) the current version evaluates with.
+    pub artifact_id: Option<Uuid>,
 }
 
 impl From<&Tool> for ToolView {
@@ -105,6 +109,7 @@ impl From<&Tool> for ToolView {
             standards: t.standards(),
             auto_promote: t.auto_promote,
             reference_dataset_id: t.reference_dataset_id,
+            artifact_id: t.artifact_id,
         }
     }
 }
@@ -117,12 +122,14 @@ pub struct VersionView {
     /// Parameters.
     #[schema(value_type = Object)]
     pub parameters: Map<String, Value>,
-    /// Why it exists (`created`, `updated`, `promotion`, `rollback`).
+    /// Why it exists (`created`, `updated`, `promotion`, `rollback`, `training`).
     pub source: String,
     /// Where it came from: a promotion's record, session, dataset hash, seed and re-check
     /// report; a rollback's restored version.
     #[schema(value_type = Option<Object>)]
     pub lineage: Option<Value>,
+    /// The learned artifact the engine loads when evaluating this version.
+    pub artifact_id: Option<Uuid>,
     /// Created.
     pub created_at: DateTime<Utc>,
 }
@@ -134,6 +141,7 @@ impl From<&ToolVersion> for VersionView {
             parameters: v.parameters.clone(),
             source: v.source.clone(),
             lineage: v.lineage.clone(),
+            artifact_id: v.artifact_id,
             created_at: v.created_at,
         }
     }

@@ -21,8 +21,10 @@ use uuid::Uuid;
 mod jobs;
 mod services;
 mod sessions;
+mod trainings;
 
 pub use sessions::{SessionSetup, momentum_tool, trending_data, untimed_standards};
+pub use trainings::{TrainingSetup, training_data};
 
 use services::{PgDatabase, create_pg_database, redis_available, redis_url};
 

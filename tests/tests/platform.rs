@@ -90,7 +90,13 @@ store_test!(families_list_parameter_schemas_and_constraints, |app| {
     let names: Vec<_> = families.iter().filter_map(|f| f["name"].as_str()).collect();
     assert_eq!(
         names,
-        ["momentum", "sma_crossover", "mean_reversion", "rsi"]
+        [
+            "momentum",
+            "sma_crossover",
+            "mean_reversion",
+            "rsi",
+            "neural"
+        ]
     );
 
     let sma = app

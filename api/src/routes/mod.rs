@@ -13,6 +13,7 @@ pub mod sessions;
 pub mod stats;
 pub mod subscriptions;
 pub mod tools;
+pub mod trainings;
 
 use utoipa_axum::router::OpenApiRouter;
 
@@ -31,6 +32,7 @@ pub fn router() -> OpenApiRouter<AppState> {
         .merge(jobs::router())
         .merge(sessions::router())
         .merge(promotions::router())
+        .merge(trainings::router())
         .merge(fleet::router())
         .merge(admin::router())
         .merge(stats::router())

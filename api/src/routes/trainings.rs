@@ -1,0 +1,490 @@
+//! Creator training: start a run of one method (or a hybrid of three) on one of the creator's
+//! datasets, read it live (status, progress, result), cancel it, apply it as a new tool version,
+//! and ask which method to try next.
+//!
+//! Every run is a `train` job (a hybrid run is three, so several workers share it); nothing
+//! heavy happens here. Only the tool's creator may train it (403), on their own dataset (422).
+
+use axum::Json;
+use axum::extract::State;
+use axum::http::StatusCode;
+use serde::{Deserialize, Serialize};
+use serde_json::{Value, json};
+use shared::domain::advice::{Recommendation, RecommendationInput, recommend};
+use shared::domain::{Account, TrainingConfig, TrainingMethod, TrainingRun};
+use shared::jobs::{Job, JobKind, TrainToolJob};
+use shared::store::{NewTraining, StoreError, TrainingApplication};
+use utoipa::{IntoParams, ToSchema};
+use utoipa_axum::{router::OpenApiRouter, routes};
+use uuid::Uuid;
+
+use crate::auth::AccountCaller;
+use crate::error::{ApiError, ApiResult, FieldError};
+use crate::extract::{ApiJson, ApiPath, ApiQuery};
+use crate::pagination::{decode_cursor, page_limit, paginate};
+use crate::routes::jobs::{JobView, enqueue};
+use crate::routes::tools::owned_tool;
+use crate::state::AppState;
+use crate::views::{ToolView, TrainingView, VersionView};
+
+pub(crate) fn router() -> OpenApiRouter<AppState> {
+    OpenApiRouter::new()
+        .routes(routes!(create_training, list_trainings))
+        .routes(routes!(get_training))
+        .routes(routes!(cancel_training))
+        .routes(routes!(apply_training))
+        .routes(routes!(training_recommendations))
+}
+
+/// Body of `POST /v1/tools/{id}/trainings`.
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct CreateTraining {
+    /// `deep_learning`, `q_learning`, `optimization_engine` or `hybrid`.
+    pub method: TrainingMethod,
+    /// Settings of the method (every field optional; see the config schema for defaults).
+    #[serde(default)]
+    pub config: TrainingConfig,
+    /// One of the creator's datasets.
+    pub dataset_id: Uuid,
+}
+
+/// `{training, job}` (a hybrid run's `job` is its first part's; `jobs` lists all three).
+#[derive(Debug, Serialize, ToSchema)]
+pub struct TrainingStarted {
+    /// The run.
+    pub training: TrainingView,
+    /// Its job.
+    pub job: JobView,
+    /// Every job of the run (one, or three for a hybrid run).
+    pub jobs: Vec<JobView>,
+}
+
+/// `{training}`.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct TrainingEnvelope {
+    /// The run.
+    pub training: TrainingView,
+}
+
+/// A page of runs.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct TrainingList {
+    /// Runs, newest first (hybrid parts are shown inside their hybrid run).
+    pub trainings: Vec<TrainingView>,
+    /// Cursor of the next page.
+    pub next_cursor: Option<String>,
+}
+
+/// Paging.
+#[derive(Debug, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
+pub struct ListQuery {
+    /// Page size (1..=100, default 20).
+    pub limit: Option<u32>,
+    /// Cursor from the previous page.
+    pub cursor: Option<String>,
+}
+
+/// `{tool, version, training}` after apply.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct AppliedTraining {
+    /// The tool, now at the new version.
+    pub tool: ToolView,
+    /// The new version (parameters and artifact).
+    pub version: VersionView,
+    /// The run, now applied.
+    pub training: TrainingView,
+}
+
+/// `{recommendations}`.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct RecommendationList {
+    /// Best first, each with its reason.
+    pub recommendations: Vec<Recommendation>,
+    /// What they were derived from.
+    #[schema(value_type = Object)]
+    pub basis: Value,
+}
+
+/// The run as its creator sees it (404 for anyone else).
+async fn owned_run(state: &AppState, caller: &Account, id: Uuid) -> ApiResult<TrainingRun> {
+    state
+        .store
+        .training(id)
+        .await?
+        .filter(|t| t.creator_id == caller.id)
+        .ok_or(ApiError::NotFound("training"))
+}
+
+async fn job_of(state: &AppState, id: Option<Uuid>) -> ApiResult<Option<Job>> {
+    Ok(match id {
+        Some(id) => state.store.job(id).await?,
+        None => None,
+    })
+}
+
+/// The view of a run: a single run with its job, a hybrid run with its parts.
+async fn view(state: &AppState, run: &TrainingRun) -> ApiResult<TrainingView> {
+    if run.method != TrainingMethod::Hybrid {
+        let job = job_of(state, run.job_id).await?;
+        return Ok(TrainingView::single(run, job.as_ref()));
+    }
+    let mut parts = Vec::new();
+    for p in state.store.training_parts(run.id).await? {
+        let job = job_of(state, p.job_id).await?;
+        parts.push((p, job));
+    }
+    Ok(TrainingView::hybrid(run, &parts))
+}
+
+/// Starts a training run (creator only): 202 with the run and its job (three jobs for a hybrid
+/// run). A config field out of range or not used by the method is a 422 naming it.
+#[utoipa::path(post, path = "/v1/tools/{id}/trainings", tag = "training", security(("bearer" = [])),
+    params(("id" = Uuid, Path, description = "tool id")), request_body = CreateTraining,
+    responses((status = 202, body = TrainingStarted), (status = 403, body = crate::error::Problem),
+        (status = 404, body = crate::error::Problem), (status = 422, body = crate::error::Problem),
+        (status = 503, body = crate::error::Problem)))]
+async fn create_training(
+    State(state): State<AppState>,
+    AccountCaller(caller): AccountCaller,
+    ApiPath(id): ApiPath<Uuid>,
+    ApiJson(body): ApiJson<CreateTraining>,
+) -> ApiResult<(StatusCode, Json<TrainingStarted>)> {
+    let tool = owned_tool(&state, &caller, id).await?;
+    let config = body
+        .config
+        .resolve(
+            body.method,
+            tool.family == "neural",
+            state.settings.sessions.creator_max_trials,
+        )
+        .map_err(|errors| {
+            ApiError::invalid_fields(
+                errors
+                    .into_iter()
+                    .map(|e| FieldError::new(e.field, e.message))
+                    .collect(),
+            )
+        })?;
+    let dataset = state
+        .store
+        .dataset(caller.id, body.dataset_id)
+        .await?
+        .ok_or_else(|| ApiError::invalid("dataset_id", "no such dataset of yours"))?;
+    if dataset.rows < MIN_TRAINING_BARS as u64 {
+        return Err(ApiError::invalid(
+            "dataset_id",
+            format!(
+                "the dataset has {} bars; training needs at least {MIN_TRAINING_BARS}",
+                dataset.rows
+            ),
+        ));
+    }
+    let run = NewTraining {
+        id: Uuid::now_v7(),
+        tool_id: tool.id,
+        creator_id: caller.id,
+        dataset_id: dataset.id,
+        method: body.method,
+        config: config.clone(),
+        base_version: tool.current_version,
+        parent_id: None,
+    };
+    let mut new = vec![run.clone()];
+    if body.method == TrainingMethod::Hybrid {
+        new.extend(TrainingMethod::HYBRID_PARTS.map(|method| NewTraining {
+            id: Uuid::now_v7(),
+            method,
+            parent_id: Some(run.id),
+            ..run.clone()
+        }));
+    }
+    let created = state.store.create_trainings(&new, state.now()).await?;
+    let runners: Vec<&TrainingRun> = created
+        .iter()
+        .filter(|t| t.method != TrainingMethod::Hybrid)
+        .collect();
+    let mut jobs = Vec::new();
+    for r in &runners {
+        let payload = serde_json::to_value(TrainToolJob { training_id: r.id })
+            .map_err(|e| ApiError::Unexpected(e.into()))?;
+        match enqueue(&state, caller.id, JobKind::Train, 0, payload).await {
+            Ok(job) => {
+                state
+                    .store
+                    .set_training_job(r.id, job.id, state.now())
+                    .await?;
+                jobs.push(job);
+            }
+            Err(e) => {
+                // Nothing half-started: cancel what was enqueued (a canceled job stores no
+                // result) and drop the runs, parts before their hybrid run.
+                for j in &jobs {
+                    let _ = state
+                        .store
+                        .cancel_job(caller.id, j.id, state.job_now())
+                        .await;
+                }
+                let ids: Vec<Uuid> = created.iter().rev().map(|t| t.id).collect();
+                state.store.discard_trainings(&ids).await?;
+                return Err(e);
+            }
+        }
+    }
+    let run = owned_run(&state, &caller, run.id).await?;
+    let training = view(&state, &run).await?;
+    tracing::info!(training_id = %run.id, tool_id = %tool.id, method = run.method.as_str(), "training started");
+    let views: Vec<JobView> = jobs.iter().map(JobView::from).collect();
+    let first = jobs
+        .first()
+        .map(JobView::from)
+        .ok_or_else(|| ApiError::Unexpected(anyhow::anyhow!("a training run without a job")))?;
+    Ok((
+        StatusCode::ACCEPTED,
+        Json(TrainingStarted {
+            training,
+            job: first,
+            jobs: views,
+        }),
+    ))
+}
+
+/// Fewest bars of a training dataset (each split needs samples).
+const MIN_TRAINING_BARS: usize = 200;
+
+/// A tool's training runs, newest first (creator only).
+#[utoipa::path(get, path = "/v1/tools/{id}/trainings", tag = "training", security(("bearer" = [])),
+    params(("id" = Uuid, Path, description = "tool id"), ListQuery),
+    responses((status = 200, body = TrainingList), (status = 403, body = crate::error::Problem),
+        (status = 404, body = crate::error::Problem)))]
+async fn list_trainings(
+    State(state): State<AppState>,
+    AccountCaller(caller): AccountCaller,
+    ApiPath(id): ApiPath<Uuid>,
+    ApiQuery(q): ApiQuery<ListQuery>,
+) -> ApiResult<Json<TrainingList>> {
+    owned_tool(&state, &caller, id).await?;
+    let limit = page_limit(q.limit)?;
+    let cursor = decode_cursor(q.cursor.as_deref())?;
+    let mut rows = Vec::new();
+    let mut before = cursor;
+    // Parts are listed inside their hybrid run: skip them while filling the page.
+    loop {
+        let batch = state
+            .store
+            .tool_trainings(id, before, i64::from(limit) + 1)
+            .await?;
+        let done = batch.len() <= limit as usize;
+        before = batch.last().map(|t| t.id);
+        rows.extend(batch.into_iter().filter(|t| t.parent_id.is_none()));
+        if done || rows.len() > limit as usize {
+            break;
+        }
+    }
+    let (rows, next_cursor) = paginate(rows, limit, |t| t.id);
+    let mut trainings = Vec::with_capacity(rows.len());
+    for r in &rows {
+        trainings.push(view(&state, r).await?);
+    }
+    Ok(Json(TrainingList {
+        trainings,
+        next_cursor,
+    }))
+}
+
+/// A training run: status, progress and, once finished, the result with metrics on the
+/// train/validation/test splits, curves, the artifact's summary, duration and seed (its creator;
+/// 404 for anyone else).
+#[utoipa::path(get, path = "/v1/trainings/{id}", tag = "training", security(("bearer" = [])),
+    params(("id" = Uuid, Path, description = "training id")),
+    responses((status = 200, body = TrainingEnvelope), (status = 404, body = crate::error::Problem)))]
+async fn get_training(
+    State(state): State<AppState>,
+    AccountCaller(caller): AccountCaller,
+    ApiPath(id): ApiPath<Uuid>,
+) -> ApiResult<Json<TrainingEnvelope>> {
+    let run = owned_run(&state, &caller, id).await?;
+    Ok(Json(TrainingEnvelope {
+        training: view(&state, &run).await?,
+    }))
+}
+
+/// Cancels a run (every part of a hybrid run): queued jobs at once, running ones at their next
+/// epoch, episode or batch of trials; a canceled run stores no result.
+#[utoipa::path(post, path = "/v1/trainings/{id}/cancel", tag = "training", security(("bearer" = [])),
+    params(("id" = Uuid, Path, description = "training id")),
+    responses((status = 200, body = TrainingEnvelope), (status = 404, body = crate::error::Problem)))]
+async fn cancel_training(
+    State(state): State<AppState>,
+    AccountCaller(caller): AccountCaller,
+    ApiPath(id): ApiPath<Uuid>,
+) -> ApiResult<Json<TrainingEnvelope>> {
+    let run = owned_run(&state, &caller, id).await?;
+    let jobs: Vec<Uuid> = if run.method == TrainingMethod::Hybrid {
+        state
+            .store
+            .training_parts(run.id)
+            .await?
+            .iter()
+            .filter_map(|p| p.job_id)
+            .collect()
+    } else {
+        run.job_id.into_iter().collect()
+    };
+    for job in jobs {
+        state
+            .store
+            .cancel_job(caller.id, job, state.job_now())
+            .await?;
+    }
+    let run = owned_run(&state, &caller, id).await?;
+    Ok(Json(TrainingEnvelope {
+        training: view(&state, &run).await?,
+    }))
+}
+
+/// Applies a finished run as a new tool version (creator only): its parameters and its learned
+/// artifact (the optimization engine keeps the base version's artifact). A hybrid run applies
+/// its winning part. 409 while it runs, when it failed, or when it was applied already.
+#[utoipa::path(post, path = "/v1/trainings/{id}/apply", tag = "training", security(("bearer" = [])),
+    params(("id" = Uuid, Path, description = "training id")),
+    responses((status = 201, body = AppliedTraining), (status = 403, body = crate::error::Problem),
+        (status = 404, body = crate::error::Problem), (status = 409, body = crate::error::Problem)))]
+async fn apply_training(
+    State(state): State<AppState>,
+    AccountCaller(caller): AccountCaller,
+    ApiPath(id): ApiPath<Uuid>,
+) -> ApiResult<(StatusCode, Json<AppliedTraining>)> {
+    let run = state
+        .store
+        .training(id)
+        .await?
+        .ok_or(ApiError::NotFound("training"))?;
+    owned_tool(&state, &caller, run.tool_id).await?;
+    if run.creator_id != caller.id {
+        return Err(ApiError::NotFound("training"));
+    }
+    let shown = view(&state, &run).await?;
+    let (applied, parent) = if run.method == TrainingMethod::Hybrid {
+        let winner = shown
+            .judgment
+            .as_ref()
+            .and_then(|j| j.winner_training_id)
+            .ok_or_else(|| {
+                ApiError::Conflict(
+                    "the hybrid run has no winner yet (or none of its parts succeeded)".into(),
+                )
+            })?;
+        let part = owned_run(&state, &caller, winner).await?;
+        (part, Some(run.id))
+    } else {
+        (run.clone(), None)
+    };
+    let result = applied.result.clone().ok_or_else(|| {
+        ApiError::Conflict(format!(
+            "the training run is {}; only a finished run can be applied",
+            shown.status.as_str()
+        ))
+    })?;
+    let artifact_id = match applied.artifact_id {
+        Some(a) => Some(a),
+        None => state
+            .store
+            .tool_versions(applied.tool_id)
+            .await?
+            .into_iter()
+            .find(|v| v.version == applied.base_version)
+            .and_then(|v| v.artifact_id),
+    };
+    let lineage = json!({
+        "training_id": applied.id,
+        "hybrid_training_id": parent,
+        "method": applied.method,
+        "base_version": applied.base_version,
+        "dataset_hash": result.dataset_hash,
+        "seed": result.seed,
+        "validation_score": result.validation.score,
+        "artifact": result.artifact,
+    });
+    let application = TrainingApplication {
+        training_id: applied.id,
+        tool_id: applied.tool_id,
+        parameters: result.parameters.clone(),
+        artifact_id,
+        lineage,
+        parent_id: parent,
+    };
+    let tool = state
+        .store
+        .apply_training(&application, state.now())
+        .await
+        .map_err(|e| match e {
+            StoreError::NotFound => ApiError::NotFound("tool"),
+            e => e.into(),
+        })?;
+    let versions = state.store.tool_versions(tool.id).await?;
+    let version = versions
+        .iter()
+        .find(|v| v.version == tool.current_version)
+        .ok_or_else(|| ApiError::Unexpected(anyhow::anyhow!("applied version missing")))?;
+    tracing::info!(training_id = %applied.id, tool_id = %tool.id, version = tool.current_version, "training applied");
+    let run = owned_run(&state, &caller, id).await?;
+    Ok((
+        StatusCode::CREATED,
+        Json(AppliedTraining {
+            tool: ToolView::from(&tool),
+            version: VersionView::from(version),
+            training: view(&state, &run).await?,
+        }),
+    ))
+}
+
+/// Query of the recommendations.
+#[derive(Debug, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
+pub struct RecommendationQuery {
+    /// The dataset to train on (its size shapes the advice; without it the advice says so).
+    pub dataset_id: Option<Uuid>,
+}
+
+/// Which method and config to try next (creator only), from the dataset's size, the size of the
+/// family's parameter space and the tool's earlier runs, each with its reason.
+#[utoipa::path(get, path = "/v1/tools/{id}/training-recommendations", tag = "training",
+    security(("bearer" = [])), params(("id" = Uuid, Path, description = "tool id"), RecommendationQuery),
+    responses((status = 200, body = RecommendationList), (status = 403, body = crate::error::Problem),
+        (status = 404, body = crate::error::Problem), (status = 422, body = crate::error::Problem)))]
+async fn training_recommendations(
+    State(state): State<AppState>,
+    AccountCaller(caller): AccountCaller,
+    ApiPath(id): ApiPath<Uuid>,
+    ApiQuery(q): ApiQuery<RecommendationQuery>,
+) -> ApiResult<Json<RecommendationList>> {
+    let tool = owned_tool(&state, &caller, id).await?;
+    let rows = match q.dataset_id {
+        Some(d) => Some(
+            state
+                .store
+                .dataset(caller.id, d)
+                .await?
+                .ok_or_else(|| ApiError::invalid("dataset_id", "no such dataset of yours"))?
+                .rows,
+        ),
+        None => None,
+    };
+    let history = state.store.tool_trainings(tool.id, None, 50).await?;
+    let family = shared::families::get(&tool.family)
+        .ok_or_else(|| ApiError::Unexpected(anyhow::anyhow!("unknown family {}", tool.family)))?;
+    let input = RecommendationInput {
+        family,
+        dataset_rows: rows.map(|r| usize::try_from(r).unwrap_or(usize::MAX)),
+        has_artifact: tool.artifact_id.is_some(),
+        history: &history,
+        max_trials: state.settings.sessions.creator_max_trials,
+    };
+    let (recommendations, basis) = recommend(&input);
+    Ok(Json(RecommendationList {
+        recommendations,
+        basis,
+    }))
+}
