@@ -5,6 +5,8 @@
 
 #[path = "trainings/hybrid.rs"]
 mod hybrid;
+#[path = "trainings/sessions.rs"]
+mod sessions;
 
 use serde_json::{Value, json};
 use tests::{TestApp, TrainingSetup, momentum_tool, store_test, training_data, untimed_standards};
@@ -252,38 +254,32 @@ store_test!(
         let other_data = app.dataset(&other).await;
         let path = format!("/v1/tools/{}/trainings", s.tool);
 
-        let refused = app
-            .post(
-                &path,
-                &other.key,
-                &json!({"method": "q_learning", "dataset_id": other_data}),
-            )
-            .await
-            .problem(403);
-        let bad = app
-            .post(
-                &path,
-                &s.creator.key,
-                &json!({"method": "deep_learning", "dataset_id": s.dataset, "config": {"epochs": 0, "discount_factor": 0.5}}),
-            )
-            .await
-            .problem(422);
-        let not_mine = app
-            .post(
-                &path,
-                &s.creator.key,
-                &json!({"method": "q_learning", "dataset_id": other_data}),
-            )
-            .await
-            .problem(422);
-        let unknown = app
-            .post(
-                &path,
-                &s.creator.key,
-                &json!({"method": "gradient_boosting", "dataset_id": s.dataset}),
-            )
-            .await
-            .problem(422);
+        let post = async |key: &str, body: Value| app.post(&path, key, &body).await;
+
+        let refused = post(
+            &other.key,
+            json!({"method": "q_learning", "dataset_id": other_data}),
+        )
+        .await
+        .problem(403);
+        let bad = post(
+            &s.creator.key,
+            json!({"method": "deep_learning", "dataset_id": s.dataset, "config": {"epochs": 0, "discount_factor": 0.5}}),
+        )
+        .await
+        .problem(422);
+        let not_mine = post(
+            &s.creator.key,
+            json!({"method": "q_learning", "dataset_id": other_data}),
+        )
+        .await
+        .problem(422);
+        let unknown = post(
+            &s.creator.key,
+            json!({"method": "gradient_boosting", "dataset_id": s.dataset}),
+        )
+        .await
+        .problem(422);
         let started = app
             .start_training(&s, "q_learning", json!({"epochs": 5}))
             .await;

@@ -82,30 +82,24 @@ pub(super) async fn run(
     let current = tool.parameters.clone();
     let candidate = record.params_after.clone();
     let (session_check, reference_check) = blocking(move || {
-        let prepared = model.as_ref().map(|m| m.prepare(&bars));
-        let judged = judge_out_of_sample(
-            &bars,
-            &family,
-            &current,
-            &candidate,
-            prepared.as_ref(),
-            eval,
-            &standards,
-        )
-        .map_err(|e| JobError::invalid("Cannot re-check", e.to_string()))?;
+        // The candidate and the current version both run with the current version's artifact.
+        let judge = |bars: &shared::dataset::Bars| {
+            let prepared = model.as_ref().map(|m| m.prepare(bars));
+            judge_out_of_sample(
+                bars,
+                &family,
+                &current,
+                &candidate,
+                prepared.as_ref(),
+                eval,
+                &standards,
+            )
+        };
+        let judged =
+            judge(&bars).map_err(|e| JobError::invalid("Cannot re-check", e.to_string()))?;
         let reference = reference
             .map(|bars| {
-                let prepared = model.as_ref().map(|m| m.prepare(&bars));
-                judge_out_of_sample(
-                    &bars,
-                    &family,
-                    &current,
-                    &candidate,
-                    prepared.as_ref(),
-                    eval,
-                    &standards,
-                )
-                .map_err(|e| {
+                judge(&bars).map_err(|e| {
                     JobError::invalid("Cannot re-check on the reference dataset", e.to_string())
                 })
             })

@@ -172,3 +172,97 @@ fn warm(mut p: Vec<f32>, features: &FeatureSpec, fill: f32) -> Vec<f32> {
     p[..n].fill(fill);
     p
 }
+
+#[cfg(test)]
+mod tests {
+    use std::ops::ControlFlow;
+
+    use shared::domain::Artifact;
+
+    use super::*;
+    use crate::train::dl::{DlConfig, train};
+    use crate::train::features::meta_samples;
+
+    fn bars() -> Bars {
+        let spec = serde_json::from_value(json!({"kind": "gbm", "bars": 600, "seed": 4}))
+            .expect("a generator spec");
+        shared::dataset::synth::generate(&spec).expect("generates")
+    }
+
+    fn stored(model: &LoadedModel) -> Artifact {
+        let a = model.to_artifact();
+        Artifact {
+            id: a.id,
+            tool_id: uuid::Uuid::nil(),
+            training_id: uuid::Uuid::nil(),
+            kind: a.kind,
+            meta: a.meta,
+            bytes: a.bytes,
+            sha256: String::new(),
+            created_at: chrono::Utc::now(),
+        }
+    }
+
+    #[test]
+    fn stored_artifacts_load_back_and_prepare_identically() {
+        let bars = bars();
+        let signal: Vec<i8> = bars
+            .close
+            .iter()
+            .enumerate()
+            .map(|(t, c)| {
+                if t > 0 && *c > bars.close[t - 1] {
+                    1
+                } else {
+                    -1
+                }
+            })
+            .collect();
+        let features = FeatureSpec {
+            lookback: 5,
+            horizon: 3,
+            with_direction: true,
+        };
+        let train_s = meta_samples(&bars.open, &bars.close, &signal, &features, 0.001, 0..400);
+        let val_s = meta_samples(&bars.open, &bars.close, &signal, &features, 0.001, 400..600);
+        let cfg = DlConfig {
+            epochs: 3,
+            learning_rate: 1e-2,
+            batch_size: 32,
+            hidden: vec![8],
+            patience: 3,
+            seed: 1,
+        };
+        let net = train(&train_s, &val_s, &cfg, |_| ControlFlow::Continue(()))
+            .expect("trains")
+            .net;
+        let filter = LoadedModel::MetaFilter { net, features };
+        let spec = StateSpec::fit(&bars.close, 0..400, 5, 20, 5, 3);
+        let mut table = QTable {
+            q: vec![0.0; spec.states() * 3],
+            spec,
+        };
+        table.q[7] = 1.5;
+        let policy = LoadedModel::Policy(table);
+
+        for model in [filter, policy] {
+            let back = LoadedModel::from_artifact(&stored(&model)).expect("loads");
+            assert_eq!(back.kind(), model.kind());
+            assert_eq!(back.shape(), model.shape());
+            assert_eq!(
+                back.prepare(&bars),
+                model.prepare(&bars),
+                "{}",
+                model.kind()
+            );
+        }
+        let mut broken = stored(&LoadedModel::Policy(QTable {
+            q: vec![0.0; 4],
+            spec: StateSpec::fit(&bars.close, 0..400, 5, 20, 5, 3),
+        }));
+        broken.bytes.truncate(8);
+        assert!(LoadedModel::from_artifact(&broken).is_err());
+        broken.kind = "svm".into();
+        assert!(LoadedModel::from_artifact(&broken).is_err());
+    }
+}

@@ -1,8 +1,6 @@
 //! The three methods, each on the training split (the validation split only where the method
 //! itself needs it: early stopping).
 
-use std::ops::ControlFlow;
-
 use serde_json::{Value, json};
 use shared::families;
 use shared::standards::gate_score;
@@ -102,18 +100,14 @@ pub(super) fn deep_learning(
         seed: input.config.seed,
     };
     let outcome = dl::train(&train, &validation, &dl_cfg, |e| {
-        (hooks.progress)(
-            0.05 + 0.85 * e.epoch as f64 / dl_cfg.epochs.max(1) as f64,
+        hooks.step(
+            e.epoch,
+            dl_cfg.epochs,
             format!(
                 "epoch {} of {}: train loss {:.4}, validation loss {:.4}",
                 e.epoch, dl_cfg.epochs, e.train_loss, e.validation_loss
             ),
-        );
-        if (hooks.stop)() {
-            ControlFlow::Break(())
-        } else {
-            ControlFlow::Continue(())
-        }
+        )
     })
     .map_err(|e| match e {
         DlError::Canceled => TrainError::Canceled,
@@ -189,18 +183,14 @@ pub(super) fn q_learning(
         cost: input.eval.commission + input.eval.slippage,
     };
     let outcome = ql::train(&env, &signal, train_range, &spec, &ql_cfg, |e| {
-        (hooks.progress)(
-            0.05 + 0.85 * e.episode as f64 / ql_cfg.episodes.max(1) as f64,
+        hooks.step(
+            e.episode,
+            ql_cfg.episodes,
             format!(
                 "episode {} of {}: reward {:+.4}, exploration {:.3}",
                 e.episode, ql_cfg.episodes, e.reward, e.exploration
             ),
-        );
-        if (hooks.stop)() {
-            ControlFlow::Break(())
-        } else {
-            ControlFlow::Continue(())
-        }
+        )
     })
     .map_err(|e| match e {
         QlError::Canceled => TrainError::Canceled,

@@ -1,7 +1,7 @@
 //! Training a tool with one method: the time-ordered splits, the method, and the trained tool's
 //! metrics on every split next to the version it started from.
 
-use std::ops::Range;
+use std::ops::{ControlFlow, Range};
 
 use serde_json::{Map, Value};
 use shared::dataset::Bars;
@@ -46,6 +46,19 @@ pub struct Hooks<'a> {
     pub progress: &'a (dyn Fn(f64, String) + Sync),
     /// Checked between steps; true stops with [`TrainError::Canceled`].
     pub stop: &'a (dyn Fn() -> bool + Sync),
+}
+
+impl Hooks<'_> {
+    /// After step `done` of `total` (epoch, episode): reports progress (5% to 90% of the job)
+    /// with `message` and says whether to go on.
+    pub(super) fn step(&self, done: usize, total: usize, message: String) -> ControlFlow<()> {
+        (self.progress)(0.05 + 0.85 * done as f64 / total.max(1) as f64, message);
+        if (self.stop)() {
+            ControlFlow::Break(())
+        } else {
+            ControlFlow::Continue(())
+        }
+    }
 }
 
 /// Why training did not finish.
