@@ -291,4 +291,76 @@ mod tests {
         assert_eq!(r[0].config.hidden, Some(vec![64, 32]));
         assert!(recommend(&input("rsi", Some(100), &[])).0.is_empty());
     }
+
+    fn finished(method: TrainingMethod, score: f64) -> TrainingRun {
+        use crate::domain::training::{SplitMetrics, Splits, ValidationJudgment};
+        let config = TrainingConfig::default()
+            .resolve(method, false, 5_000)
+            .expect("defaults");
+        let split = SplitMetrics {
+            train: Default::default(),
+            validation: Default::default(),
+            test: Default::default(),
+        };
+        TrainingRun {
+            id: uuid::Uuid::now_v7(),
+            tool_id: uuid::Uuid::nil(),
+            creator_id: uuid::Uuid::nil(),
+            dataset_id: uuid::Uuid::nil(),
+            method,
+            config,
+            base_version: 1,
+            parent_id: None,
+            job_id: None,
+            result: Some(crate::domain::TrainingResult {
+                method,
+                parameters: Default::default(),
+                artifact: None,
+                metrics: split,
+                baseline: split,
+                splits: Splits {
+                    train: [0, 6],
+                    validation: [6, 8],
+                    test: [8, 10],
+                },
+                validation: ValidationJudgment {
+                    score: Some(score),
+                    baseline: vec![],
+                    trained: vec![],
+                },
+                curves: json!({}),
+                details: json!({}),
+                duration_ms: 1,
+                seed: 42,
+                dataset_hash: String::new(),
+            }),
+            artifact_id: None,
+            applied_version: None,
+            created_at: chrono::Utc::now(),
+            updated_at: chrono::Utc::now(),
+        }
+    }
+
+    #[test]
+    fn history_brings_the_best_method_back_with_another_seed_and_a_larger_budget() {
+        let history = [
+            finished(TrainingMethod::DeepLearning, 0.1),
+            finished(TrainingMethod::QLearning, 0.3),
+        ];
+        let (r, basis) = recommend(&input("momentum", Some(3_000), &history));
+        assert_eq!(r[0].method, TrainingMethod::QLearning);
+        assert_eq!(r[0].config.seed, Some(43));
+        assert_eq!(r[0].config.epochs, Some(300), "twice the 150 episodes");
+        assert!(r[0].reason.contains("+30.00%"), "{}", r[0].reason);
+        // Untried methods follow; a tried one is not proposed again as new.
+        let methods: Vec<_> = r.iter().map(|x| x.method).collect();
+        assert_eq!(
+            methods,
+            [
+                TrainingMethod::QLearning,
+                TrainingMethod::OptimizationEngine
+            ]
+        );
+        assert_eq!(basis["finished_runs"], 2);
+    }
 }
