@@ -21,6 +21,10 @@ store_test!(
             )
             .await;
         let applied = apply(&app, &s, &run).await;
+    let listed = app
+        .get(&format!("/v1/tools/{}/trainings", s.tool), &s.creator.key)
+        .await
+        .expect(200);
 
         // Assert: three parts, every score, a winner with its reason.
         assert_eq!(run["status"], json!("succeeded"), "{run}");
