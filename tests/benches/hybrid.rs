@@ -33,10 +33,18 @@ fn main() -> anyhow::Result<()> {
                 let s = app
                     .training_setup(
                         momentum_tool("Momentum", untimed_standards()),
-                        json!({"kind": "regime_switching", "bars": 4000, "seed": 9}),
+                        json!({"kind": "regime_switching", "bars": 20000, "seed": 9}),
                     )
                     .await;
-                let config = json!({"seed": 1, "epochs": 60, "trials": 200, "learners": 4});
+                let config = std::env::var("HYBRID_CONFIG")
+                    .ok()
+                    .and_then(|c| serde_json::from_str(&c).ok())
+                    .unwrap_or_else(|| {
+                        json!({
+                            "seed": 1, "epochs": 300, "patience": 300, "hidden": [64, 32],
+                            "trials": 1000, "learners": 4
+                        })
+                    });
                 let started = Instant::now();
                 let answer = app.start_training(&s, "hybrid", config).await;
                 let mut parts = Vec::new();
