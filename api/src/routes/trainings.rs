@@ -9,11 +9,9 @@ use axum::Json;
 use axum::extract::State;
 use axum::http::StatusCode;
 use serde::{Deserialize, Serialize};
-use serde_json::{Value, json};
-use shared::domain::advice::{Recommendation, RecommendationInput, recommend};
 use shared::domain::{Account, TrainingConfig, TrainingMethod, TrainingRun};
 use shared::jobs::{Job, JobKind, TrainToolJob};
-use shared::store::{NewTraining, StoreError, TrainingApplication};
+use shared::store::NewTraining;
 use utoipa::{IntoParams, ToSchema};
 use utoipa_axum::{router::OpenApiRouter, routes};
 use uuid::Uuid;
@@ -25,15 +23,18 @@ use crate::pagination::{decode_cursor, page_limit, paginate};
 use crate::routes::jobs::{JobView, enqueue};
 use crate::routes::tools::owned_tool;
 use crate::state::AppState;
-use crate::views::{ToolView, TrainingView, VersionView};
+
+pub mod advice;
+pub mod apply;
+use crate::views::TrainingView;
 
 pub(crate) fn router() -> OpenApiRouter<AppState> {
     OpenApiRouter::new()
         .routes(routes!(create_training, list_trainings))
         .routes(routes!(get_training))
         .routes(routes!(cancel_training))
-        .routes(routes!(apply_training))
-        .routes(routes!(training_recommendations))
+        .merge(apply::router())
+        .merge(advice::router())
 }
 
 /// Body of `POST /v1/tools/{id}/trainings`.
@@ -86,29 +87,12 @@ pub struct ListQuery {
     pub cursor: Option<String>,
 }
 
-/// `{tool, version, training}` after apply.
-#[derive(Debug, Serialize, ToSchema)]
-pub struct AppliedTraining {
-    /// The tool, now at the new version.
-    pub tool: ToolView,
-    /// The new version (parameters and artifact).
-    pub version: VersionView,
-    /// The run, now applied.
-    pub training: TrainingView,
-}
-
-/// `{recommendations}`.
-#[derive(Debug, Serialize, ToSchema)]
-pub struct RecommendationList {
-    /// Best first, each with its reason.
-    pub recommendations: Vec<Recommendation>,
-    /// What they were derived from.
-    #[schema(value_type = Object)]
-    pub basis: Value,
-}
-
 /// The run as its creator sees it (404 for anyone else).
-async fn owned_run(state: &AppState, caller: &Account, id: Uuid) -> ApiResult<TrainingRun> {
+pub(super) async fn owned_run(
+    state: &AppState,
+    caller: &Account,
+    id: Uuid,
+) -> ApiResult<TrainingRun> {
     state
         .store
         .training(id)
@@ -125,7 +109,7 @@ async fn job_of(state: &AppState, id: Option<Uuid>) -> ApiResult<Option<Job>> {
 }
 
 /// The view of a run: a single run with its job, a hybrid run with its parts.
-async fn view(state: &AppState, run: &TrainingRun) -> ApiResult<TrainingView> {
+pub(super) async fn view(state: &AppState, run: &TrainingRun) -> ApiResult<TrainingView> {
     if run.method != TrainingMethod::Hybrid {
         let job = job_of(state, run.job_id).await?;
         return Ok(TrainingView::single(run, job.as_ref()));
@@ -341,150 +325,5 @@ async fn cancel_training(
     let run = owned_run(&state, &caller, id).await?;
     Ok(Json(TrainingEnvelope {
         training: view(&state, &run).await?,
-    }))
-}
-
-/// Applies a finished run as a new tool version (creator only): its parameters and its learned
-/// artifact (the optimization engine keeps the base version's artifact). A hybrid run applies
-/// its winning part. 409 while it runs, when it failed, or when it was applied already.
-#[utoipa::path(post, path = "/v1/trainings/{id}/apply", tag = "training", security(("bearer" = [])),
-    params(("id" = Uuid, Path, description = "training id")),
-    responses((status = 201, body = AppliedTraining), (status = 403, body = crate::error::Problem),
-        (status = 404, body = crate::error::Problem), (status = 409, body = crate::error::Problem)))]
-async fn apply_training(
-    State(state): State<AppState>,
-    AccountCaller(caller): AccountCaller,
-    ApiPath(id): ApiPath<Uuid>,
-) -> ApiResult<(StatusCode, Json<AppliedTraining>)> {
-    let run = state
-        .store
-        .training(id)
-        .await?
-        .ok_or(ApiError::NotFound("training"))?;
-    owned_tool(&state, &caller, run.tool_id).await?;
-    if run.creator_id != caller.id {
-        return Err(ApiError::NotFound("training"));
-    }
-    let shown = view(&state, &run).await?;
-    let (applied, parent) = if run.method == TrainingMethod::Hybrid {
-        let winner = shown
-            .judgment
-            .as_ref()
-            .and_then(|j| j.winner_training_id)
-            .ok_or_else(|| {
-                ApiError::Conflict(
-                    "the hybrid run has no winner yet (or none of its parts succeeded)".into(),
-                )
-            })?;
-        let part = owned_run(&state, &caller, winner).await?;
-        (part, Some(run.id))
-    } else {
-        (run.clone(), None)
-    };
-    let result = applied.result.clone().ok_or_else(|| {
-        ApiError::Conflict(format!(
-            "the training run is {}; only a finished run can be applied",
-            shown.status.as_str()
-        ))
-    })?;
-    let artifact_id = match applied.artifact_id {
-        Some(a) => Some(a),
-        None => state
-            .store
-            .tool_versions(applied.tool_id)
-            .await?
-            .into_iter()
-            .find(|v| v.version == applied.base_version)
-            .and_then(|v| v.artifact_id),
-    };
-    let lineage = json!({
-        "training_id": applied.id,
-        "hybrid_training_id": parent,
-        "method": applied.method,
-        "base_version": applied.base_version,
-        "dataset_hash": result.dataset_hash,
-        "seed": result.seed,
-        "validation_score": result.validation.score,
-        "artifact": result.artifact,
-    });
-    let application = TrainingApplication {
-        training_id: applied.id,
-        tool_id: applied.tool_id,
-        parameters: result.parameters.clone(),
-        artifact_id,
-        lineage,
-        parent_id: parent,
-    };
-    let tool = state
-        .store
-        .apply_training(&application, state.now())
-        .await
-        .map_err(|e| match e {
-            StoreError::NotFound => ApiError::NotFound("tool"),
-            e => e.into(),
-        })?;
-    let versions = state.store.tool_versions(tool.id).await?;
-    let version = versions
-        .iter()
-        .find(|v| v.version == tool.current_version)
-        .ok_or_else(|| ApiError::Unexpected(anyhow::anyhow!("applied version missing")))?;
-    tracing::info!(training_id = %applied.id, tool_id = %tool.id, version = tool.current_version, "training applied");
-    let run = owned_run(&state, &caller, id).await?;
-    Ok((
-        StatusCode::CREATED,
-        Json(AppliedTraining {
-            tool: ToolView::from(&tool),
-            version: VersionView::from(version),
-            training: view(&state, &run).await?,
-        }),
-    ))
-}
-
-/// Query of the recommendations.
-#[derive(Debug, Deserialize, IntoParams)]
-#[into_params(parameter_in = Query)]
-pub struct RecommendationQuery {
-    /// The dataset to train on (its size shapes the advice; without it the advice says so).
-    pub dataset_id: Option<Uuid>,
-}
-
-/// Which method and config to try next (creator only), from the dataset's size, the size of the
-/// family's parameter space and the tool's earlier runs, each with its reason.
-#[utoipa::path(get, path = "/v1/tools/{id}/training-recommendations", tag = "training",
-    security(("bearer" = [])), params(("id" = Uuid, Path, description = "tool id"), RecommendationQuery),
-    responses((status = 200, body = RecommendationList), (status = 403, body = crate::error::Problem),
-        (status = 404, body = crate::error::Problem), (status = 422, body = crate::error::Problem)))]
-async fn training_recommendations(
-    State(state): State<AppState>,
-    AccountCaller(caller): AccountCaller,
-    ApiPath(id): ApiPath<Uuid>,
-    ApiQuery(q): ApiQuery<RecommendationQuery>,
-) -> ApiResult<Json<RecommendationList>> {
-    let tool = owned_tool(&state, &caller, id).await?;
-    let rows = match q.dataset_id {
-        Some(d) => Some(
-            state
-                .store
-                .dataset(caller.id, d)
-                .await?
-                .ok_or_else(|| ApiError::invalid("dataset_id", "no such dataset of yours"))?
-                .rows,
-        ),
-        None => None,
-    };
-    let history = state.store.tool_trainings(tool.id, None, 50).await?;
-    let family = shared::families::get(&tool.family)
-        .ok_or_else(|| ApiError::Unexpected(anyhow::anyhow!("unknown family {}", tool.family)))?;
-    let input = RecommendationInput {
-        family,
-        dataset_rows: rows.map(|r| usize::try_from(r).unwrap_or(usize::MAX)),
-        has_artifact: tool.artifact_id.is_some(),
-        history: &history,
-        max_trials: state.settings.sessions.creator_max_trials,
-    };
-    let (recommendations, basis) = recommend(&input);
-    Ok(Json(RecommendationList {
-        recommendations,
-        basis,
     }))
 }

@@ -21,10 +21,10 @@ store_test!(
             )
             .await;
         let applied = apply(&app, &s, &run).await;
-    let listed = app
-        .get(&format!("/v1/tools/{}/trainings", s.tool), &s.creator.key)
-        .await
-        .expect(200);
+        let listed = app
+            .get(&format!("/v1/tools/{}/trainings", s.tool), &s.creator.key)
+            .await
+            .expect(200);
 
         // Assert: three parts, every score, a winner with its reason.
         assert_eq!(run["status"], json!("succeeded"), "{run}");
@@ -69,5 +69,10 @@ store_test!(
         );
         assert_eq!(applied["version"]["lineage"]["method"], json!(winner));
         assert_eq!(applied["training"]["applied_version"], json!(2));
+        // The tool's runs list the hybrid run once, its parts inside it.
+        let runs = listed["trainings"].as_array().expect("runs");
+        assert_eq!(runs.len(), 1, "{listed}");
+        assert_eq!(runs[0]["id"], run["id"]);
+        assert_eq!(runs[0]["parts"].as_array().map(Vec::len), Some(3));
     }
 );
