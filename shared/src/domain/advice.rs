@@ -232,6 +232,22 @@ pub fn recommend(input: &RecommendationInput<'_>) -> (Vec<Recommendation>, Value
             "a learned execution policy decides when to follow the family's signal from recent return and volatility".into(),
         ));
     }
+    if !finished.is_empty() {
+        let seed = input
+            .history
+            .first()
+            .map_or(42, |r| r.config.seed.wrapping_add(1) % (i64::MAX as u64));
+        out.push((
+            TrainingMethod::Hybrid,
+            TrainingConfig {
+                seed: Some(seed),
+                trials: Some(trials),
+                optimizer: Some(optimizer),
+                ..TrainingConfig::default()
+            },
+            format!("a hybrid run with another seed ({seed}) re-judges all three methods side by side on the same validation folds"),
+        ));
+    }
     let mut seen = std::collections::HashSet::new();
     let recommendations = out
         .into_iter()
@@ -358,7 +374,8 @@ mod tests {
             methods,
             [
                 TrainingMethod::QLearning,
-                TrainingMethod::OptimizationEngine
+                TrainingMethod::OptimizationEngine,
+                TrainingMethod::Hybrid
             ]
         );
         assert_eq!(basis["finished_runs"], 2);
