@@ -23,16 +23,20 @@ fn num(v: &Value) -> f64 {
     v.as_f64().unwrap_or_else(|| panic!("a number: {v}"))
 }
 
-/// Applies a run (201) and returns `{tool, version, training}`.
-async fn apply(app: &TestApp, s: &TrainingSetup, training: &Value) -> Value {
-    let id = training["id"].as_str().expect("training id");
+/// `POST /v1/trainings/{id}/apply` as the creator.
+async fn apply_run(app: &TestApp, s: &TrainingSetup, id: &str) -> tests::Resp {
     app.post(
         &format!("/v1/trainings/{id}/apply"),
         &s.creator.key,
         &json!({}),
     )
     .await
-    .expect(201)
+}
+
+/// Applies a run (201) and returns `{tool, version, training}`.
+async fn apply(app: &TestApp, s: &TrainingSetup, training: &Value) -> Value {
+    let id = training["id"].as_str().expect("training id");
+    apply_run(app, s, id).await.expect(201)
 }
 
 fn assert_split_metrics(result: &Value) {
@@ -119,13 +123,7 @@ store_test!(
 
         // A run is applied once.
         let id = run["id"].as_str().expect("id");
-        app.post(
-            &format!("/v1/trainings/{id}/apply"),
-            &s.creator.key,
-            &json!({}),
-        )
-        .await
-        .problem(409);
+        apply_run(&app, &s, id).await.problem(409);
     }
 );
 
@@ -372,11 +370,5 @@ store_test!(a_canceled_run_stores_nothing, |app| {
     assert_eq!(done["status"], json!("canceled"));
     assert_eq!(run["status"], json!("canceled"));
     assert_eq!(run["result"], Value::Null);
-    app.post(
-        &format!("/v1/trainings/{id}/apply"),
-        &s.creator.key,
-        &json!({}),
-    )
-    .await
-    .problem(409);
+    apply_run(&app, &s, id).await.problem(409);
 });

@@ -14,6 +14,24 @@ use crate::engine::{Evaluator, Prepared, Scratch, Strategy};
 use crate::optimize::{Space, StudyConfig, run_study, score};
 use shared::domain::training::Splits;
 
+impl From<DlError> for TrainError {
+    fn from(e: DlError) -> Self {
+        match e {
+            DlError::Canceled => TrainError::Canceled,
+            other => TrainError::Invalid(other.to_string()),
+        }
+    }
+}
+
+impl From<QlError> for TrainError {
+    fn from(e: QlError) -> Self {
+        match e {
+            QlError::Canceled => TrainError::Canceled,
+            other => TrainError::Invalid(other.to_string()),
+        }
+    }
+}
+
 /// Fewest training samples a network is trained on.
 const MIN_SAMPLES: usize = 30;
 /// Trials asked together (fixed, so a seed gives the same trials on any thread count).
@@ -108,10 +126,6 @@ pub(super) fn deep_learning(
                 e.epoch, dl_cfg.epochs, e.train_loss, e.validation_loss
             ),
         )
-    })
-    .map_err(|e| match e {
-        DlError::Canceled => TrainError::Canceled,
-        other => TrainError::Invalid(other.to_string()),
     })?;
     let details = json!({
         "network": if neural { "next-move classifier (the neural family's signal)" } else { "meta-labeling filter: takes the family's signal only where it predicts the signal pays" },
@@ -191,10 +205,6 @@ pub(super) fn q_learning(
                 e.episode, ql_cfg.episodes, e.reward, e.exploration
             ),
         )
-    })
-    .map_err(|e| match e {
-        QlError::Canceled => TrainError::Canceled,
-        other => TrainError::Invalid(other.to_string()),
     })?;
     let details = json!({
         "state": format!(
