@@ -327,6 +327,7 @@ store_test!(
             started["training"]["config"]["q_learning"]["episodes"],
             json!(5)
         );
+        assert_eq!(started["training"]["config"]["commission"], json!(0.002));
         assert_eq!(started["jobs"].as_array().map(Vec::len), Some(1));
         let recs = recommendations["recommendations"].as_array().expect("list");
         // One earlier run (maybe unfinished): a hybrid when none finished, each with a reason.

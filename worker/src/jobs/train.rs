@@ -63,7 +63,11 @@ pub(super) async fn run(
                 family: &family,
                 params: &version.parameters,
                 base_model: base_model.as_deref(),
-                eval: EvalConfig::default(),
+                eval: EvalConfig {
+                    commission: config.commission,
+                    slippage: config.slippage,
+                    ..EvalConfig::default()
+                },
                 standards: &standards,
                 config: &config,
             };

@@ -16,6 +16,11 @@ use crate::optimization::Method;
 pub struct TrainingConfig {
     /// Seed of every random choice (0..=2^63-1; 42).
     pub seed: Option<u64>,
+    /// Commission per fill, fraction of traded value (0..=0.1; 0.002): every backtest, label and
+    /// reward of the run pays it.
+    pub commission: Option<f64>,
+    /// Slippage per fill, fraction of price (0..=0.1; 0).
+    pub slippage: Option<f64>,
     /// Deep learning: epochs (1..=2000; 60). Q-learning: episodes (1..=5000; 150).
     pub epochs: Option<u32>,
     /// Deep learning: Adam's step (0 < x <= 1; 0.001). Q-learning: alpha (0 < x <= 1; 0.1).
@@ -59,6 +64,12 @@ pub struct ConfigFieldError {
 pub struct ResolvedConfig {
     /// Seed.
     pub seed: u64,
+    /// Commission per fill.
+    #[serde(default = "default_commission")]
+    pub commission: f64,
+    /// Slippage per fill.
+    #[serde(default)]
+    pub slippage: f64,
     /// Deep learning settings (deep learning and hybrid).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub deep_learning: Option<DlSettings>,
@@ -115,6 +126,10 @@ pub struct OptSettings {
     pub optimizer: Method,
 }
 
+fn default_commission() -> f64 {
+    crate::evaluation::EvalConfig::default().commission
+}
+
 fn field(name: &str, message: impl Into<String>) -> ConfigFieldError {
     ConfigFieldError {
         field: format!("config.{name}"),
@@ -167,6 +182,23 @@ impl TrainingConfig {
     ) -> Result<ResolvedConfig, Vec<ConfigFieldError>> {
         let mut errors = Vec::new();
         let seed = range_u(&mut errors, "seed", self.seed, 42, (0, MAX_SEED));
+        let cost = |v: f64| (0.0..=0.1).contains(&v);
+        let commission = unit(
+            &mut errors,
+            "commission",
+            self.commission,
+            default_commission(),
+            cost,
+            "between 0 and 0.1",
+        );
+        let slippage = unit(
+            &mut errors,
+            "slippage",
+            self.slippage,
+            0.0,
+            cost,
+            "between 0 and 0.1",
+        );
         let wants = |m: TrainingMethod| method == m || method == TrainingMethod::Hybrid;
         let dl = wants(TrainingMethod::DeepLearning);
         let ql = wants(TrainingMethod::QLearning);
@@ -282,6 +314,8 @@ impl TrainingConfig {
         if errors.is_empty() {
             Ok(ResolvedConfig {
                 seed,
+                commission,
+                slippage,
                 deep_learning,
                 q_learning,
                 optimization_engine,
@@ -353,5 +387,12 @@ mod tests {
         .resolve(TrainingMethod::QLearning, false, 5_000)
         .expect_err("min above initial");
         assert_eq!(e[0].field, "config.min_exploration");
+        let e = TrainingConfig {
+            commission: Some(0.5),
+            ..TrainingConfig::default()
+        }
+        .resolve(TrainingMethod::Hybrid, false, 5_000)
+        .expect_err("costs are fractions");
+        assert_eq!(e[0].field, "config.commission");
     }
 }
