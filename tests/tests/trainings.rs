@@ -95,6 +95,11 @@ store_test!(
             "filtered beats unfiltered on the training split: {}",
             result["metrics"]["train"]
         );
+        let threshold = num(&result["details"]["approve_threshold"]);
+        assert!(
+            (0.0..1.0).contains(&threshold),
+            "an approval threshold chosen on the training split: {threshold}"
+        );
         let artifact = &result["artifact"];
         assert_eq!(artifact["kind"], json!("mlp_meta_filter"));
         assert!(num(&artifact["size_bytes"]) > 1_000.0, "{artifact}");

@@ -8,7 +8,8 @@
 //! - `Direction` (the `neural` family): the probability that the next move is up, averaged over
 //!   the last `smoothing` bars; long above `0.5 + threshold`, short below `0.5 - threshold`.
 //! - `MetaFilter` (any other family): the family's target is kept only where the network
-//!   approves it (probability that taking it pays at least 0.5), flat elsewhere.
+//!   approves it (probability that taking it pays at least the filter's threshold), flat
+//!   elsewhere.
 //! - `Policy` (Q-learning): the learned greedy policy over (the family's target, return and
 //!   volatility buckets, current position) decides the position.
 
@@ -29,6 +30,8 @@ pub enum Prepared {
         p_long: Vec<f32>,
         /// Per bar, for a short.
         p_short: Vec<f32>,
+        /// Probability a signal needs to be taken (chosen when the filter was trained).
+        approve: f32,
     },
     /// A Q-learning execution policy.
     Policy {
@@ -38,9 +41,6 @@ pub enum Prepared {
         market: Market,
     },
 }
-
-/// Probability a meta filter needs to let a signal through.
-pub const APPROVE: f32 = 0.5;
 
 /// Writes the targets of `strategy` shaped by `model` over the first `end` bars of `close` into
 /// `out`; `signal` is scratch space for the family's own targets under a policy.
@@ -63,14 +63,18 @@ pub(crate) fn targets(
         _ => strategy.targets(close, scratch, out),
     }
     match model {
-        Some(Prepared::MetaFilter { p_long, p_short }) => {
+        Some(Prepared::MetaFilter {
+            p_long,
+            p_short,
+            approve,
+        }) => {
             for (t, target) in out.iter_mut().enumerate() {
                 let p = match *target {
                     1 => p_long[t],
                     -1 => p_short[t],
                     _ => continue,
                 };
-                if p < APPROVE {
+                if p < *approve {
                     *target = 0;
                 }
             }
@@ -137,6 +141,7 @@ mod tests {
         let model = Prepared::MetaFilter {
             p_long: vec![0.9, 0.9, 0.2, 0.9, 0.9, 0.9],
             p_short: vec![0.9, 0.9, 0.9, 0.9, 0.3, 0.8],
+            approve: 0.5,
         };
         let mut out = Vec::new();
         targets(

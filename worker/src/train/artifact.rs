@@ -24,6 +24,13 @@ pub const Q_TABLE: &str = "q_table";
 struct NetMeta {
     features: FeatureSpec,
     mlp: MlpMeta,
+    /// A filter's approval threshold.
+    #[serde(default = "half")]
+    approve: f32,
+}
+
+fn half() -> f32 {
+    0.5
 }
 
 /// A learned artifact, ready to prepare for a series.
@@ -41,6 +48,8 @@ pub enum LoadedModel {
         net: TrainedMlp,
         /// Its input features (with the direction column).
         features: FeatureSpec,
+        /// Probability a signal needs to be taken.
+        approve: f32,
     },
     /// A Q-learning policy.
     Policy(QTable),
@@ -81,6 +90,7 @@ impl LoadedModel {
                     LoadedModel::MetaFilter {
                         net,
                         features: meta.features,
+                        approve: meta.approve,
                     }
                 })
             }
@@ -98,11 +108,23 @@ impl LoadedModel {
     /// The artifact to store (a fresh id).
     pub fn to_artifact(&self) -> NewArtifact {
         let (meta, bytes) = match self {
-            LoadedModel::Direction { net, features }
-            | LoadedModel::MetaFilter { net, features } => {
+            LoadedModel::Direction { net, features } => {
                 let meta = NetMeta {
                     features: features.clone(),
                     mlp: net.meta().clone(),
+                    approve: half(),
+                };
+                (json!(meta), net.to_bytes())
+            }
+            LoadedModel::MetaFilter {
+                net,
+                features,
+                approve,
+            } => {
+                let meta = NetMeta {
+                    features: features.clone(),
+                    mlp: net.meta().clone(),
+                    approve: *approve,
                 };
                 (json!(meta), net.to_bytes())
             }
@@ -145,7 +167,12 @@ impl LoadedModel {
                     0.5,
                 ),
             },
-            LoadedModel::MetaFilter { net, features } => Prepared::MetaFilter {
+            LoadedModel::MetaFilter {
+                net,
+                features,
+                approve,
+            } => Prepared::MetaFilter {
+                approve: *approve,
                 p_long: warm(
                     net.predict(&feature_matrix(&bars.close, features, 1)),
                     features,
@@ -236,7 +263,11 @@ mod tests {
         let net = train(&train_s, &val_s, &cfg, |_| ControlFlow::Continue(()))
             .expect("trains")
             .net;
-        let filter = LoadedModel::MetaFilter { net, features };
+        let filter = LoadedModel::MetaFilter {
+            net,
+            features,
+            approve: 0.42,
+        };
         let spec = StateSpec::fit(&bars.close, 0..400, 5, 20, 5, 3);
         let mut table = QTable {
             q: vec![0.0; spec.states() * 3],

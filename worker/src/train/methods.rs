@@ -127,7 +127,7 @@ pub(super) fn deep_learning(
             ),
         )
     })?;
-    let details = json!({
+    let mut details = json!({
         "network": if neural { "next-move classifier (the neural family's signal)" } else { "meta-labeling filter: takes the family's signal only where it predicts the signal pays" },
         "features": spec,
         "label": if neural {
@@ -150,10 +150,19 @@ pub(super) fn deep_learning(
             features: spec,
         }
     } else {
-        LoadedModel::MetaFilter {
+        let candidates = approval_candidates(&outcome.net.predict(&train.x));
+        let mut filter = LoadedModel::MetaFilter {
             net: outcome.net,
             features: spec,
+            approve: 0.5,
+        };
+        let (approve, score) = calibrate(input, splits, &filter, &candidates)?;
+        if let LoadedModel::MetaFilter { approve: a, .. } = &mut filter {
+            *a = approve;
         }
+        details["approve_threshold"] = json!(approve);
+        details["approve_threshold_train_score"] = json!(score);
+        filter
     };
     Ok(Learned {
         parameters: input.params.clone(),
@@ -161,6 +170,54 @@ pub(super) fn deep_learning(
         curves: json!({"loss": thin(&outcome.curve)}),
         details,
     })
+}
+
+/// Approval thresholds a filter may use: 0.5 and the deciles of its probabilities on the
+/// training samples (the top 90%, 80%, ... 10% of signals), ascending, without repeats.
+fn approval_candidates(probabilities: &[f32]) -> Vec<f32> {
+    let mut sorted: Vec<f32> = probabilities
+        .iter()
+        .copied()
+        .filter(|p| p.is_finite())
+        .collect();
+    sorted.sort_by(f32::total_cmp);
+    let mut out = vec![0.5];
+    if !sorted.is_empty() {
+        out.extend((1..10).map(|k| sorted[(sorted.len() - 1) * k / 10]));
+    }
+    out.sort_by(f32::total_cmp);
+    out.dedup();
+    out
+}
+
+/// The filter's approval threshold: of `candidates`, the one whose filtered tool scores best
+/// (the gate's score against the unfiltered rule) on three folds of the training split, the
+/// most permissive of equals; the validation and test splits are not looked at. Returns the
+/// threshold and its score.
+fn calibrate(
+    input: &TrainInput<'_>,
+    splits: &Splits,
+    filter: &LoadedModel,
+    candidates: &[f32],
+) -> Result<(f32, f64), TrainError> {
+    let folds = chunks(range(splits.train), 3);
+    let strategy = Strategy::from_params(input.family, input.params)?;
+    let unfiltered = Evaluator::new(input.bars, input.eval)?.metrics(&strategy, &folds)?;
+    let mut prepared = filter.prepare(input.bars);
+    let mut best = (0.5, f64::NEG_INFINITY);
+    for &c in candidates {
+        if let Prepared::MetaFilter { approve, .. } = &mut prepared {
+            *approve = c;
+        }
+        let filtered = Evaluator::new(input.bars, input.eval)?
+            .with_model(Some(&prepared))
+            .metrics(&strategy, &folds)?;
+        let score = gate_score(input.standards, &unfiltered, &filtered).unwrap_or(f64::NAN);
+        if score > best.1 {
+            best = (c, score);
+        }
+    }
+    Ok(best)
 }
 
 /// Q-learning of an execution policy over the family's signal.
@@ -323,4 +380,22 @@ fn thin<T: serde::Serialize>(points: &[T]) -> Vec<Value> {
         .filter(|(i, _)| i % step == 0 || i + 1 == points.len())
         .map(|(_, p)| json!(p))
         .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn approval_candidates_are_half_and_the_deciles() {
+        let p: Vec<f32> = (0..=100).map(|i| i as f32 / 100.0).collect();
+        let c = approval_candidates(&p);
+        assert_eq!(
+            c,
+            [0.1, 0.2, 0.3, 0.4, 0.5, 0.6, 0.7, 0.8, 0.9],
+            "0.5 is also the fifth decile here"
+        );
+        assert_eq!(approval_candidates(&[]), [0.5]);
+        assert_eq!(approval_candidates(&[0.2; 7]), [0.2, 0.5]);
+    }
 }
