@@ -9,20 +9,17 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant};
 
-use serde_json::{Value, json};
+use serde_json::json;
 use shared::domain::{OptimizationRecord, RecordStatus, SessionStatus};
 use shared::jobs::{Job, OptimizeSessionToolJob};
 use shared::store::{JobEffect, Store};
 
 use super::{JobControl, JobError, JobOutput, blocking, load_model, payload};
-use crate::optimize::{StudyConfig, optimize_tool};
+use crate::optimize::{StudyConfig, best_curve_points, optimize_tool};
 
 /// Trials asked together and evaluated in parallel. Fixed, so a seed gives the same trials
 /// whatever the number of threads or workers.
 pub(crate) const BATCH: usize = 8;
-
-/// Most points of the best-so-far curve kept in a record.
-const MAX_CURVE_POINTS: usize = 1_000;
 
 pub(super) async fn run(
     store: &Arc<dyn Store>,
@@ -150,14 +147,7 @@ pub(super) async fn run(
         } else {
             RecordStatus::Rejected
         };
-    let step = outcome.best_curve.len().div_ceil(MAX_CURVE_POINTS).max(1);
-    let curve: Vec<Value> = outcome
-        .best_curve
-        .iter()
-        .enumerate()
-        .filter(|(i, _)| i % step == 0 || *i + 1 == outcome.best_curve.len())
-        .map(|(i, v)| json!({"trial": i + 1, "best": if v.is_finite() { json!(v) } else { Value::Null }}))
-        .collect();
+    let curve = best_curve_points(&outcome.best_curve);
     let now = chrono::Utc::now();
     let record = OptimizationRecord {
         id: uuid::Uuid::now_v7(),

@@ -18,6 +18,7 @@ use serde::{Deserialize, Serialize};
 
 pub use samplers::Method;
 pub use space::{Dim, Space};
+pub(crate) use tool::GateObjective;
 pub use tool::{Judgment, ToolOptimization, judge_out_of_sample, optimize_tool};
 
 /// One evaluated trial (maximization: higher `value` is better).
@@ -74,6 +75,31 @@ impl Study {
             })
             .collect()
     }
+}
+
+/// Most points of a curve kept in a stored result.
+const MAX_CURVE_POINTS: usize = 1_000;
+
+/// At most [`MAX_CURVE_POINTS`] evenly spaced points as JSON, the last always kept.
+pub(crate) fn thin<T: Serialize>(points: &[T]) -> Vec<serde_json::Value> {
+    let step = points.len().div_ceil(MAX_CURVE_POINTS).max(1);
+    points
+        .iter()
+        .enumerate()
+        .filter(|(i, _)| i % step == 0 || i + 1 == points.len())
+        .map(|(_, p)| serde_json::json!(p))
+        .collect()
+}
+
+/// A study's best-so-far curve as stored: `{trial, best}` points (1-based trials, `null` before
+/// any finite value), thinned.
+pub(crate) fn best_curve_points(best_curve: &[f64]) -> Vec<serde_json::Value> {
+    let points: Vec<serde_json::Value> = best_curve
+        .iter()
+        .enumerate()
+        .map(|(i, v)| serde_json::json!({"trial": i + 1, "best": v.is_finite().then_some(*v)}))
+        .collect();
+    thin(&points)
 }
 
 pub(crate) fn score(v: f64) -> f64 {

@@ -4,6 +4,8 @@
 //! [`gate_score`]); the winner is then judged against the baseline on the out-of-sample folds
 //! only, by the gate. Pure: bars in, outcome out.
 
+use std::ops::Range;
+
 use serde_json::{Map, Value};
 use shared::dataset::Bars;
 use shared::domain::{Metric, Metrics};
@@ -34,6 +36,63 @@ pub struct ToolOptimization {
     pub after: Vec<Metrics>,
     /// The gate's verdict on the out-of-sample folds.
     pub report: StandardsReport,
+}
+
+/// What every parameter search maximizes: the gate's score ([`gate_score`]) of a candidate over
+/// the baseline on fixed ranges of one series (a session's in-sample folds, a training split's
+/// folds), both evaluated with the same prepared artifact.
+pub(crate) struct GateObjective<'a> {
+    bars: &'a Bars,
+    family: &'a str,
+    model: Option<&'a Prepared>,
+    eval: EvalConfig,
+    standards: &'a StandardsConfig,
+    ranges: Vec<Range<usize>>,
+    baseline: Vec<Metrics>,
+}
+
+impl<'a> GateObjective<'a> {
+    /// The objective against `baseline` on `ranges`.
+    ///
+    /// # Errors
+    /// [`EngineError`] for bad settings or a series too short for the baseline.
+    pub(crate) fn new(
+        bars: &'a Bars,
+        family: &'a str,
+        baseline: &Strategy,
+        model: Option<&'a Prepared>,
+        eval: EvalConfig,
+        standards: &'a StandardsConfig,
+        ranges: Vec<Range<usize>>,
+    ) -> Result<Self, EngineError> {
+        let baseline = Evaluator::new(bars, eval)?
+            .with_model(model)
+            .metrics(baseline, &ranges)?;
+        Ok(Self {
+            bars,
+            family,
+            model,
+            eval,
+            standards,
+            ranges,
+            baseline,
+        })
+    }
+
+    /// The score of `params` (NaN when they cannot be evaluated: the worst).
+    pub(crate) fn score(&self, params: &Map<String, Value>) -> f64 {
+        let Ok(strategy) = Strategy::from_params(self.family, params) else {
+            return f64::NAN;
+        };
+        let Ok(ev) = Evaluator::new(self.bars, self.eval) else {
+            return f64::NAN;
+        };
+        ev.with_model(self.model)
+            .metrics(&strategy, &self.ranges)
+            .ok()
+            .and_then(|m| gate_score(self.standards, &self.baseline, &m))
+            .unwrap_or(f64::NAN)
+    }
 }
 
 /// Out-of-sample judgment of a candidate against a baseline.
@@ -114,26 +173,16 @@ pub fn optimize_tool(
     let params_before = schema
         .validate(baseline)
         .map_err(|_| EngineError::InvalidParameters("baseline".into()))?;
-    let mut evaluator = Evaluator::new(bars, eval)?.with_model(model);
-    let folds = evaluator.folds()?;
+    let folds = Evaluator::new(bars, eval)?.folds()?;
     let in_sample: Vec<_> = folds.iter().map(|f| f.in_sample.clone()).collect();
-    let base_in_sample = evaluator.metrics(&base, &in_sample)?;
-
-    let objective = |values: &[f64]| -> f64 {
-        let params = space.params(values);
-        let Ok(strategy) = Strategy::from_params(family, &params) else {
-            return f64::NAN;
-        };
-        let Ok(ev) = Evaluator::new(bars, eval) else {
-            return f64::NAN;
-        };
-        let mut ev = ev.with_model(model);
-        ev.metrics(&strategy, &in_sample)
-            .ok()
-            .and_then(|m| gate_score(standards, &base_in_sample, &m))
-            .unwrap_or(f64::NAN)
-    };
-    let result: Study = run_study(&space, study, objective, on_batch, should_stop);
+    let objective = GateObjective::new(bars, family, &base, model, eval, standards, in_sample)?;
+    let result: Study = run_study(
+        &space,
+        study,
+        |values| objective.score(&space.params(values)),
+        on_batch,
+        should_stop,
+    );
     let best = result.best().cloned();
     let best_curve = result.best_curve();
     // Nothing better than the baseline in sample: the baseline stays the winner.

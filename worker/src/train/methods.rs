@@ -1,7 +1,7 @@
 //! The three methods, each on the training split (the validation split only where the method
 //! itself needs it: early stopping).
 
-use serde_json::{Value, json};
+use serde_json::json;
 use shared::families;
 use shared::standards::gate_score;
 
@@ -11,7 +11,9 @@ use super::features::{FeatureSpec, Samples, direction_samples, meta_samples};
 use super::ql::{self, QlConfig, QlError, StateSpec, market};
 use super::tool::{Hooks, Learned, TrainError, TrainInput, chunks, range};
 use crate::engine::{Evaluator, Prepared, Scratch, Strategy};
-use crate::optimize::{Space, StudyConfig, run_study, score};
+use crate::optimize::{
+    GateObjective, Space, StudyConfig, best_curve_points, run_study, score, thin,
+};
 use shared::domain::training::Splits;
 
 impl From<DlError> for TrainError {
@@ -36,8 +38,6 @@ impl From<QlError> for TrainError {
 const MIN_SAMPLES: usize = 30;
 /// Trials asked together (fixed, so a seed gives the same trials on any thread count).
 const BATCH: usize = 8;
-/// Most points of a curve kept in a result.
-const MAX_CURVE_POINTS: usize = 1_000;
 /// State of the Q-learning environment: bars of the recent return, of the volatility window,
 /// and bucket counts.
 const RETURN_LOOKBACK: usize = 5;
@@ -299,23 +299,15 @@ pub(super) fn optimization_engine(
     let space = Space::of_family(schema);
     let folds = chunks(range(splits.train), 3);
     let base_strategy = Strategy::from_params(input.family, input.params)?;
-    let base_metrics = Evaluator::new(input.bars, input.eval)?
-        .with_model(base)
-        .metrics(&base_strategy, &folds)?;
-    let objective = |values: &[f64]| -> f64 {
-        let params = space.params(values);
-        let Ok(strategy) = Strategy::from_params(input.family, &params) else {
-            return f64::NAN;
-        };
-        let Ok(ev) = Evaluator::new(input.bars, input.eval) else {
-            return f64::NAN;
-        };
-        ev.with_model(base)
-            .metrics(&strategy, &folds)
-            .ok()
-            .and_then(|m| gate_score(input.standards, &base_metrics, &m))
-            .unwrap_or(f64::NAN)
-    };
+    let objective = GateObjective::new(
+        input.bars,
+        input.family,
+        &base_strategy,
+        base,
+        input.eval,
+        input.standards,
+        folds,
+    )?;
     let study = StudyConfig {
         method: cfg.optimizer,
         trials: cfg.trials,
@@ -325,7 +317,7 @@ pub(super) fn optimization_engine(
     let result = run_study(
         &space,
         &study,
-        objective,
+        |values| objective.score(&space.params(values)),
         |trials| {
             let best = trials
                 .iter()
@@ -351,16 +343,10 @@ pub(super) fn optimization_engine(
         Some(t) if t.value > 0.0 => (space.decode(&t.unit), t.value),
         _ => (input.params.clone(), 0.0),
     };
-    let curve: Vec<Value> = result
-        .best_curve()
-        .iter()
-        .enumerate()
-        .map(|(i, v)| json!({"trial": i + 1, "best": v.is_finite().then_some(*v)}))
-        .collect();
     Ok(Learned {
         parameters,
         model: None,
-        curves: json!({"best_score": thin(&curve)}),
+        curves: json!({"best_score": best_curve_points(&result.best_curve())}),
         details: json!({
             "optimizer": cfg.optimizer,
             "trials_run": result.trials.len(),
@@ -369,17 +355,6 @@ pub(super) fn optimization_engine(
             "kept_base_parameters": best.is_none_or(|t| t.value <= 0.0),
         }),
     })
-}
-
-/// At most [`MAX_CURVE_POINTS`] evenly spaced points, the last always kept.
-fn thin<T: serde::Serialize>(points: &[T]) -> Vec<Value> {
-    let step = points.len().div_ceil(MAX_CURVE_POINTS).max(1);
-    points
-        .iter()
-        .enumerate()
-        .filter(|(i, _)| i % step == 0 || i + 1 == points.len())
-        .map(|(_, p)| json!(p))
-        .collect()
 }
 
 #[cfg(test)]

@@ -165,7 +165,7 @@ impl TrainingStore for This {
         for id in std::iter::once(a.training_id).chain(a.parent_id) {
             let marked = sqlx::query(
                 "UPDATE trainings SET applied_version = $1, updated_at = $2 \
-                 WHERE id = $3 AND applied_version IS NULL AND (result IS NOT NULL OR parent_id IS NULL)",
+                 WHERE id = $3 AND applied_version IS NULL",
             )
             .bind(version)
             .bind(now)
