@@ -11,6 +11,12 @@
 //! out-of-sample window and `is = N - n * oos` bars in the first in-sample window (so the
 //! remainder goes to in-sample and the last window ends at the last bar). Fold i's out-of-sample
 //! window is `[is + i*oos, is + (i+1)*oos)`.
+//!
+//! A parameter search sees only the *search span*, the bars before the first out-of-sample
+//! window ([`search_span`]), cut into as many blocks as there are folds ([`blocks`]); every
+//! out-of-sample window lies after it, so the judgment is made on bars the search never read.
+//! The gate's stability runs cut the same out-of-sample bars into other seeded partitions
+//! ([`resample`]).
 
 use std::ops::Range;
 
@@ -103,6 +109,68 @@ impl FoldSpec {
             })
             .collect())
     }
+}
+
+/// The bars a parameter search may read: those before the first out-of-sample window.
+pub fn search_span(folds: &[Fold]) -> Range<usize> {
+    0..folds.first().map_or(0, |f| f.out_of_sample.start)
+}
+
+/// The span of all out-of-sample windows.
+pub fn out_of_sample_span(folds: &[Fold]) -> Range<usize> {
+    let start = folds.first().map_or(0, |f| f.out_of_sample.start);
+    start..folds.last().map_or(start, |f| f.out_of_sample.end)
+}
+
+/// `range` cut into `n` consecutive blocks of equal length (the remainder goes to the last),
+/// fewer when blocks would be shorter than [`MIN_FOLD_BARS`]; at least one.
+pub fn blocks(range: Range<usize>, n: usize) -> Vec<Range<usize>> {
+    let len = range.end.saturating_sub(range.start);
+    let n = n.min(len / MIN_FOLD_BARS).max(1);
+    let size = len / n;
+    (0..n)
+        .map(|i| {
+            let start = range.start + i * size;
+            start..if i + 1 == n { range.end } else { start + size }
+        })
+        .collect()
+}
+
+/// SplitMix64: a tiny generator whose stream is fixed by this code, so a partition drawn today
+/// is drawn the same by any later build (a certificate's verification depends on it).
+fn splitmix(state: &mut u64) -> u64 {
+    *state = state.wrapping_add(0x9E37_79B9_7F4A_7C15);
+    let mut z = *state;
+    z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
+    z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
+    z ^ (z >> 31)
+}
+
+/// Partition `run` of `span` into `n` consecutive windows with seeded random boundaries: each
+/// window gets at least half of an equal share and the rest of the bars fall where uniformly
+/// drawn cut points put them. The same `(span, n, seed, run)` always gives the same windows.
+pub fn resample(span: Range<usize>, n: usize, seed: u64, run: u32) -> Vec<Range<usize>> {
+    let len = span.end.saturating_sub(span.start);
+    let n = n.max(1).min(len.max(1));
+    let min_len = len / (2 * n);
+    let free = len - n * min_len;
+    let mut state = seed ^ u64::from(run).wrapping_mul(0xD1B5_4A32_D192_ED03);
+    let mut cuts: Vec<usize> = (0..n - 1)
+        .map(|_| (splitmix(&mut state) % (free as u64 + 1)) as usize)
+        .collect();
+    cuts.sort_unstable();
+    let mut start = span.start;
+    let mut previous = 0;
+    (0..n)
+        .map(|i| {
+            let extra_end = if i + 1 == n { free } else { cuts[i] };
+            let end = start + min_len + (extra_end - previous);
+            previous = extra_end;
+            let window = start..end;
+            start = end;
+            window
+        })
+        .collect()
 }
 
 /// A setting out of range.
@@ -218,6 +286,48 @@ mod tests {
                 .windows(2)
                 .all(|w| w[0].out_of_sample.end == w[1].out_of_sample.start)
         );
+    }
+
+    #[test]
+    fn the_search_span_ends_where_the_first_out_of_sample_window_starts() {
+        let folds = FoldSpec::default().split(700).expect("valid");
+        // oos = 100, first in-sample = 300.
+        assert_eq!(search_span(&folds), 0..300);
+        assert_eq!(out_of_sample_span(&folds), 300..700);
+        assert_eq!(blocks(0..300, 4), vec![0..75, 75..150, 150..225, 225..300]);
+        assert_eq!(blocks(0..303, 4).last(), Some(&(225..303)));
+        assert_eq!(
+            blocks(0..25, 4),
+            vec![0..12, 12..25],
+            "blocks of at least 10 bars"
+        );
+        assert_eq!(blocks(0..5, 4), vec![0..5]);
+    }
+
+    proptest::proptest! {
+        #[test]
+        fn resampled_windows_tile_the_span_and_repeat_for_a_seed(
+            start in 0usize..1_000, len in 40usize..5_000, n in 1usize..8, seed: u64, run in 0u32..32,
+        ) {
+            let span = start..start + len;
+            let w = resample(span.clone(), n, seed, run);
+            proptest::prop_assert_eq!(w.len(), n);
+            proptest::prop_assert_eq!(w[0].start, span.start);
+            proptest::prop_assert_eq!(w[n - 1].end, span.end);
+            for pair in w.windows(2) {
+                proptest::prop_assert_eq!(pair[0].end, pair[1].start);
+            }
+            proptest::prop_assert!(w.iter().all(|r| r.len() >= len / (2 * n)));
+            proptest::prop_assert_eq!(&w, &resample(span, n, seed, run));
+        }
+    }
+
+    #[test]
+    fn other_runs_draw_other_partitions() {
+        let a = resample(300..700, 4, 7, 1);
+        let b = resample(300..700, 4, 7, 2);
+        let c = resample(300..700, 4, 8, 1);
+        assert!(a != b && a != c, "{a:?} {b:?} {c:?}");
     }
 
     #[test]

@@ -27,6 +27,9 @@ pub enum JobKind {
     /// Re-check an optimization record against the tool's current version and, when it still
     /// passes, make it a new tool version.
     Promote,
+    /// Re-run a promotion certificate's re-check from the certificate alone and compare its
+    /// metrics bit for bit (and check the certificate's seal and chain).
+    Verify,
     /// Train a tool with one method (deep learning, Q-learning or the optimization engine; a
     /// hybrid run is three of these).
     Train,
@@ -37,10 +40,11 @@ pub enum JobKind {
 
 impl JobKind {
     /// Every kind.
-    pub const ALL: [JobKind; 5] = [
+    pub const ALL: [JobKind; 6] = [
         JobKind::Evaluate,
         JobKind::Optimize,
         JobKind::Promote,
+        JobKind::Verify,
         JobKind::Train,
         JobKind::Noop,
     ];
@@ -51,6 +55,7 @@ impl JobKind {
             JobKind::Evaluate => "evaluate",
             JobKind::Optimize => "optimize",
             JobKind::Promote => "promote",
+            JobKind::Verify => "verify",
             JobKind::Train => "train",
             JobKind::Noop => "noop",
         }
@@ -78,7 +83,7 @@ impl JobKind {
             // The session's time limit (at most an hour) bounds the search; the judgment after
             // it and loading the data take the rest.
             JobKind::Optimize => Duration::from_secs(3_900),
-            JobKind::Promote => Duration::from_secs(600),
+            JobKind::Promote | JobKind::Verify => Duration::from_secs(600),
             // Budgets are bounded by the config's limits (epochs, episodes, trials).
             JobKind::Train => Duration::from_secs(3_600),
             JobKind::Noop => Duration::from_secs(60),
@@ -232,6 +237,15 @@ pub struct PromoteRecordJob {
 pub struct TrainToolJob {
     /// The run (its tool, dataset, method and config).
     pub training_id: Uuid,
+}
+
+/// Input of [`JobKind::Verify`].
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct VerifyCertificateJob {
+    /// The tool.
+    pub tool_id: Uuid,
+    /// The version whose certificate is verified.
+    pub version: i32,
 }
 
 /// Input of [`JobKind::Noop`].

@@ -60,15 +60,20 @@ queue_test!(
         assert_eq!(folds[2]["out_of_sample"]["end_bar"], json!(500));
         assert_eq!(result["bars"], json!(500));
         assert!(
-            result["execution_time_spread"]
+            result["timing"]["measured_spread"]
                 .as_f64()
                 .is_some_and(|s| s >= 0.0),
             "{result}"
         );
+        assert_eq!(
+            result["timing"]["modeled_ms_per_1000_bars"],
+            result["overall"]["metrics"]["execution_time"],
+            "execution_time is the modeled cost"
+        );
         assert_eq!(result["parameters"], json!({"fast": 10, "slow": 30}));
         assert!(result["equity_curve"].as_array().expect("curve").len() <= 1_001);
 
-        // The same evaluation again gives the same metrics, bit for bit (timing aside).
+        // The same evaluation again gives the same metrics, bit for bit (execution_time too).
         let again = app
             .post(
                 &format!("/v1/tools/{tool}/evaluations"),
@@ -81,12 +86,10 @@ queue_test!(
             .expect("id")
             .to_owned();
         let again = app.wait_job(&again, &creator.key, 60).await;
-        let strip = |v: &Value| {
-            let mut m = v["result"]["overall"]["metrics"].clone();
-            m["execution_time"] = json!(0);
-            m
-        };
-        assert_eq!(strip(&done), strip(&again));
+        assert_eq!(
+            done["result"]["overall"]["metrics"],
+            again["result"]["overall"]["metrics"]
+        );
         assert_eq!(done["result"]["trades"], again["result"]["trades"]);
     }
 );

@@ -55,7 +55,8 @@ fn starts_and_stops_gracefully_on_sigterm() {
     assert_eq!(unknown.status.code(), Some(2));
     let stderr = String::from_utf8_lossy(&unknown.stderr);
     assert!(
-        stderr.contains("bogus") && stderr.contains("evaluate, optimize, promote, train, noop"),
+        stderr.contains("bogus")
+            && stderr.contains("evaluate, optimize, promote, verify, train, noop"),
         "{stderr}"
     );
 }

@@ -27,8 +27,9 @@ pub const RATIO_CAP: f64 = 1_000.0;
 pub struct Metrics {
     /// Share of closed trades with a positive P&L after costs (0 with no closed trade).
     pub success_rate: f64,
-    /// Milliseconds to compute the tool's signals per 1,000 bars (median of repeats); the only
-    /// metric that is measured rather than computed, so the only one that is not reproducible.
+    /// Milliseconds to compute the tool's signals per 1,000 bars, from a deterministic model of
+    /// the work its family's rule does for its parameters (and its learned artifact), calibrated
+    /// on this machine kind; reproducible like every other metric.
     pub execution_time: f64,
     /// Final equity over initial equity, minus one.
     pub total_return: f64,
@@ -119,7 +120,7 @@ impl Metric {
         match self {
             Metric::SuccessRate => "share of closed trades with a positive P&L after costs",
             Metric::ExecutionTime => {
-                "milliseconds to compute the signals per 1,000 bars (median of repeats)"
+                "milliseconds to compute the signals per 1,000 bars (modeled work, calibrated)"
             }
             Metric::TotalReturn => "final equity over initial equity, minus one",
             Metric::Cagr => "compound annual growth rate",
@@ -131,6 +132,11 @@ impl Metric {
             Metric::Exposure => "share of bars ending with a position open",
             Metric::BuyAndHoldReturn => "return of holding the asset over the same bars",
         }
+    }
+
+    /// Whether it is a cost of running the tool (modeled work, not a trading outcome).
+    pub fn is_cost(self) -> bool {
+        matches!(self, Metric::ExecutionTime)
     }
 
     /// The metric called `name`.
@@ -165,14 +171,6 @@ impl Metrics {
             Metric::NumTrades => self.num_trades,
             Metric::Exposure => self.exposure,
             Metric::BuyAndHoldReturn => self.buy_and_hold_return,
-        }
-    }
-
-    /// These metrics with `execution_time` zeroed: what must be bit-identical between runs.
-    pub fn reproducible(&self) -> Metrics {
-        Metrics {
-            execution_time: 0.0,
-            ..*self
         }
     }
 }

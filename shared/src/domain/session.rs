@@ -283,6 +283,15 @@ impl OptimizationRecord {
     pub fn can_promote(&self) -> bool {
         self.standards_report.passed && self.status.promotable()
     }
+
+    /// The search's trial statistics (`search.trial_stats`), which a promotion's re-check
+    /// deflates the candidate's Sharpe ratio with; `None` for records made before trials were
+    /// kept.
+    pub fn trial_stats(&self) -> Option<super::TrialStats> {
+        self.search
+            .get("trial_stats")
+            .and_then(|v| serde_json::from_value(v.clone()).ok())
+    }
 }
 
 #[cfg(test)]

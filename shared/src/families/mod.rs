@@ -93,6 +93,9 @@ impl Constraint {
 pub struct Family {
     /// Family name, e.g. `sma_crossover`.
     pub name: &'static str,
+    /// Revision of the family's rule: it changes whenever the same parameters would trade
+    /// differently (promotion certificates name it, so a verification knows what it re-runs).
+    pub version: u32,
     /// What the family's signal does.
     pub description: &'static str,
     /// Parameters.
@@ -258,7 +261,8 @@ fn build() -> Vec<Family> {
     vec![
         Family {
             name: "momentum",
-            description: "Long when the return over the lookback exceeds +threshold, short below -threshold, flat between.",
+            version: 2,
+            description: "Time-series momentum in units of volatility: long when the return over the lookback exceeds +threshold standard deviations of such returns (the one-bar volatility over max(lookback, 20) bars times sqrt(lookback)), short below -threshold, flat between. Scale-free: the same threshold means the same on daily stock indices and hourly FX.",
             parameters: vec![
                 int(
                     "lookback_period",
@@ -270,15 +274,16 @@ fn build() -> Vec<Family> {
                 float(
                     "threshold",
                     0.0,
+                    5.0,
                     0.5,
-                    0.02,
-                    "minimum absolute lookback return (fraction) to take a position",
+                    "minimum absolute lookback return, in standard deviations of the lookback return, to take a position",
                 ),
             ],
             constraints: vec![],
         },
         Family {
             name: "sma_crossover",
+            version: 1,
             description: "Long when the fast simple moving average crosses above the slow one, short when it crosses below.",
             parameters: vec![
                 int("fast", 2.0, 200.0, 10.0, "bars in the fast moving average"),
@@ -291,6 +296,7 @@ fn build() -> Vec<Family> {
         },
         Family {
             name: "mean_reversion",
+            version: 1,
             description: "Enter against a move when the close is entry_z standard deviations from its rolling mean; exit when back within exit_z.",
             parameters: vec![
                 int(
@@ -316,6 +322,7 @@ fn build() -> Vec<Family> {
         },
         Family {
             name: "rsi",
+            version: 1,
             description: "Long when Wilder's RSI falls below lower (oversold), short when it rises above upper (overbought).",
             parameters: vec![
                 int("period", 2.0, 100.0, 14.0, "bars in Wilder's RSI"),
@@ -329,6 +336,7 @@ fn build() -> Vec<Family> {
         },
         Family {
             name: "neural",
+            version: 1,
             description: "An MLP over a lookback window of normalized returns and indicator features predicts the probability that the next move is up; long above 0.5 + threshold, short below 0.5 - threshold, flat between. Holds no position until trained (deep learning).",
             parameters: vec![
                 float(
@@ -344,6 +352,28 @@ fn build() -> Vec<Family> {
                     20.0,
                     1.0,
                     "bars over which the predicted probability is averaged",
+                ),
+            ],
+            constraints: vec![],
+        },
+        Family {
+            name: "momentum_return",
+            version: 1,
+            description: "Legacy momentum with a raw-return threshold (the momentum rule before version 2; tools created before it keep trading exactly as they did): long when the return over the lookback exceeds +threshold, short below -threshold, flat between. Not scale-free: a threshold fit to one asset or bar size does not transfer; prefer momentum.",
+            parameters: vec![
+                int(
+                    "lookback_period",
+                    2.0,
+                    500.0,
+                    20.0,
+                    "bars over which the return is measured",
+                ),
+                float(
+                    "threshold",
+                    0.0,
+                    0.5,
+                    0.02,
+                    "minimum absolute lookback return (fraction) to take a position",
                 ),
             ],
             constraints: vec![],
@@ -415,7 +445,8 @@ mod tests {
                 "sma_crossover",
                 "mean_reversion",
                 "rsi",
-                "neural"
+                "neural",
+                "momentum_return"
             ]
         );
     }

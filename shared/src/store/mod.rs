@@ -282,6 +282,10 @@ pub trait Store:
     /// decode: about 41 bytes per bar.
     async fn dataset_bars(&self, id: Uuid) -> StoreResult<Option<Bars>>;
 
+    /// The bars of any stored dataset with this content hash (the same bars, whoever owns
+    /// them): what a certificate's verification re-runs on, knowing only the hash.
+    async fn dataset_bars_by_hash(&self, content_hash: &str) -> StoreResult<Option<Bars>>;
+
     /// Deletes the owner's dataset with its bars; `NotFound` for anyone else.
     async fn delete_dataset(&self, owner: Uuid, id: Uuid) -> StoreResult<()>;
 }

@@ -14,7 +14,7 @@ use uuid::Uuid;
 use super::rows::{
     AccountRow, DatasetRow, EntryRow, InvoiceRow, SubscriptionRow, ToolRow, VersionRow, convert,
 };
-use super::session_rows::{RecordRow, SessionRow, SessionToolRow};
+use super::session_rows::{CertificateRow, RecordRow, SessionRow, SessionToolRow, TrialRow};
 use super::training_rows::{ArtifactRow, TrainingRow};
 use super::*;
 use crate::clock::{Clock, SystemClock};
@@ -29,7 +29,10 @@ use crate::domain::stats::{
 use crate::domain::subscription::ProRata;
 use crate::domain::{AccountKind, BillingPolicy, NextCharge, SubscriptionStatus, TransactionKind};
 use crate::domain::{Artifact, TrainingRun};
-use crate::domain::{OptimizationRecord, RecordStatus, Session, SessionStatus, SessionTool};
+use crate::domain::{
+    Certificate, OptimizationRecord, OptimizationTrial, RecordStatus, Session, SessionStatus,
+    SessionTool,
+};
 
 type Db = sqlx::Postgres;
 type This = PgStore;

@@ -7,8 +7,8 @@ use uuid::Uuid;
 
 use super::StoreError;
 use crate::domain::{
-    Metrics, OptimizationRecord, RecordStatus, Session, SessionConfig, SessionStatus, SessionTool,
-    StudySpec,
+    Certificate, Metrics, OptimizationRecord, OptimizationTrial, RecordStatus, Session,
+    SessionConfig, SessionStatus, SessionTool, StudySpec,
 };
 use crate::optimization::Method;
 use crate::standards::StandardsReport;
@@ -143,5 +143,53 @@ impl TryFrom<RecordRow> for OptimizationRecord {
             created_at: r.created_at,
             updated_at: r.updated_at,
         })
+    }
+}
+
+#[derive(sqlx::FromRow)]
+pub(super) struct TrialRow {
+    trial: i64,
+    params: Json<Map<String, Value>>,
+    score: Option<f64>,
+    num_trades: f64,
+    sharpe: Option<f64>,
+    information_ratio: Option<f64>,
+    metrics: Json<Vec<Metrics>>,
+}
+
+impl From<TrialRow> for OptimizationTrial {
+    fn from(r: TrialRow) -> Self {
+        OptimizationTrial {
+            trial: u64::try_from(r.trial).unwrap_or_default(),
+            params: r.params.0,
+            score: r.score,
+            num_trades: r.num_trades,
+            sharpe: r.sharpe,
+            information_ratio: r.information_ratio,
+            metrics: r.metrics.0,
+        }
+    }
+}
+
+#[derive(sqlx::FromRow)]
+pub(super) struct CertificateRow {
+    tool_id: Uuid,
+    version: i32,
+    body: String,
+    hash: String,
+    previous_hash: Option<String>,
+    created_at: DateTime<Utc>,
+}
+
+impl From<CertificateRow> for Certificate {
+    fn from(r: CertificateRow) -> Self {
+        Certificate {
+            tool_id: r.tool_id,
+            version: r.version,
+            body: r.body,
+            hash: r.hash,
+            previous_hash: r.previous_hash,
+            created_at: r.created_at,
+        }
     }
 }

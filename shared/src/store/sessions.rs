@@ -13,7 +13,10 @@ use serde_json::{Map, Value};
 use uuid::Uuid;
 
 use super::StoreResult;
-use crate::domain::{OptimizationRecord, Session, SessionConfig, SessionTool, Tool};
+use crate::domain::{
+    Certificate, CertificateBody, OptimizationRecord, OptimizationTrial, Session, SessionConfig,
+    SessionTool, Tool,
+};
 
 /// A session to open (validated by the caller).
 #[derive(Clone, Debug)]
@@ -51,18 +54,27 @@ pub struct Promotion {
     pub against_version: i32,
     /// The new version's parameters (the record's `params_after`).
     pub parameters: Map<String, Value>,
-    /// Lineage of the new version (record, session, dataset hash, seed, report).
+    /// Lineage of the new version (record, session, dataset hash, seed, report); the store adds
+    /// the certificate's hash.
     pub lineage: Value,
     /// The re-check's report, kept on the record.
     pub check: Value,
+    /// The new version's certificate, sealed by the store (which sets when it was issued and
+    /// the hash of the tool's previous certificate) in the promotion's transaction.
+    pub certificate: Box<CertificateBody>,
 }
 
 /// What a job's success changes besides the job itself; applied atomically with it.
 #[derive(Clone, Debug, PartialEq)]
 pub enum JobEffect {
-    /// An optimization finished: store its record and, when it is applied, make its parameters
-    /// the session's (superseding the record applied before).
-    RecordOptimization(Box<OptimizationRecord>),
+    /// An optimization finished: store its record with every trial of its search and, when it
+    /// is applied, make its parameters the session's (superseding the record applied before).
+    RecordOptimization {
+        /// The record.
+        record: Box<OptimizationRecord>,
+        /// Every trial, in order.
+        trials: Vec<OptimizationTrial>,
+    },
     /// A promotion re-check passed: make the new tool version and mark the record promoted.
     Promote(Box<Promotion>),
     /// A training run finished: store its result and learned artifact.
@@ -139,6 +151,17 @@ pub trait SessionStore: Send + Sync {
 
     /// A session's records, oldest first.
     async fn session_records(&self, session: Uuid) -> StoreResult<Vec<OptimizationRecord>>;
+
+    /// A record's trials in order, after trial `after`, at most `limit`.
+    async fn optimization_trials(
+        &self,
+        record: Uuid,
+        after: Option<u64>,
+        limit: i64,
+    ) -> StoreResult<Vec<OptimizationTrial>>;
+
+    /// A tool's certificates, oldest first (the chain).
+    async fn certificates(&self, tool: Uuid) -> StoreResult<Vec<Certificate>>;
 
     /// A tool's promotion candidates (`promotable` records), oldest first, after the cursor.
     async fn promotion_candidates(

@@ -3,11 +3,13 @@
 //! ([`signals`]), trading them bar by bar ([`backtest`]) over the whole series and over every
 //! walk-forward fold ([`FoldSpec`]), and summarizing each range in [`Metrics`].
 //!
-//! Same inputs, same output, bit for bit (apart from `execution_time`, the one measured metric):
-//! every computation is sequential within an evaluation, and parallelism (rayon) is only ever
-//! across independent evaluations.
+//! Same inputs, same output, bit for bit (`execution_time` included: it is a deterministic cost
+//! model, see [`cost`]): every computation is sequential within an evaluation, and parallelism
+//! (rayon) is only ever across independent evaluations.
 
 pub mod backtest;
+pub mod cost;
+pub mod excess;
 mod metrics;
 pub mod model;
 pub mod signals;
@@ -21,11 +23,16 @@ use shared::domain::Metrics;
 use utoipa::ToSchema;
 
 pub use backtest::{BacktestConfig, BacktestRun, Costs, Trade};
+pub use excess::ExcessStats;
 pub use model::Prepared;
 pub use shared::evaluation::{
     ConfigError, EvalConfig, Fold, FoldScheme, FoldSpec, MAX_FOLDS, MIN_FOLD_BARS,
 };
 pub use signals::{Position, Scratch, Strategy};
+
+/// Revision of the engine's rules (fills, costs, metrics, folds): a promotion certificate names
+/// it, so a verification under another revision knows its metrics may legitimately differ.
+pub const ENGINE_VERSION: u32 = 2;
 
 /// Why an evaluation cannot run: always the caller's input, never a transient failure.
 #[derive(Debug, thiserror::Error, PartialEq)]
@@ -109,9 +116,22 @@ pub struct Evaluation {
     pub equity_curve: Vec<f64>,
     /// Closed trades of the whole series.
     pub trades: Vec<Trade>,
-    /// Spread of the `execution_time` repeats, `(max - min) / median`: how much of a timing
-    /// difference is noise (the standards gate's threshold for that metric).
-    pub execution_time_spread: f64,
+    /// The signal computation's cost: modeled (`execution_time`) and, for information, measured.
+    pub timing: Timing,
+}
+
+/// What computing the signals cost.
+#[derive(Clone, Debug, PartialEq, Serialize, ToSchema)]
+pub struct Timing {
+    /// `execution_time`: the deterministic cost model (see [`cost`]), ms per 1,000 bars.
+    pub modeled_ms_per_1000_bars: f64,
+    /// Wall-clock time of the same computation on this run, median of `repeats`, ms per
+    /// 1,000 bars: shown to compare the model with the machine, never judged.
+    pub measured_ms_per_1000_bars: f64,
+    /// `(max - min) / median` of the measured repeats.
+    pub measured_spread: f64,
+    /// How many times it was measured.
+    pub repeats: usize,
 }
 
 /// Evaluates strategies on one series, reusing its buffers between calls (an optimizer keeps one
@@ -169,6 +189,11 @@ impl<'a> Evaluator<'a> {
         self.bars
     }
 
+    /// Bars per year, from the bars' spacing (252 when it says nothing).
+    pub fn periods_per_year(&self) -> f64 {
+        self.periods_per_year
+    }
+
     /// The walk-forward folds of the series under this configuration.
     ///
     /// # Errors
@@ -197,8 +222,8 @@ impl<'a> Evaluator<'a> {
         }
     }
 
-    /// Metrics of `strategy` over each of `ranges` (trades closed at each range's end),
-    /// `execution_time` left 0: the optimizer's inner loop, allocation-free after the first call.
+    /// Metrics of `strategy` over each of `ranges` (trades closed at each range's end), with the
+    /// modeled `execution_time`: the optimizer's inner loop, allocation-free after the first call.
     ///
     /// # Errors
     /// [`EngineError::TooFewBars`].
@@ -216,24 +241,116 @@ impl<'a> Evaluator<'a> {
             .min(self.bars.len());
         self.compute_targets(strategy, end);
         let cfg = self.backtest_config(true);
+        let execution_time = cost::execution_time(strategy, self.model);
         Ok(ranges
             .iter()
             .map(|r| {
-                backtest::run(
+                let mut m = backtest::run(
                     self.bars,
                     &self.targets,
                     r.start..r.end.min(end),
                     &cfg,
                     false,
                 )
-                .metrics
+                .metrics;
+                m.execution_time = execution_time;
+                m
             })
             .collect())
     }
 
-    /// Milliseconds per 1,000 bars to compute `strategy`'s targets (with the prepared artifact's
-    /// rule, not its one-off preparation) over the whole series,
-    /// median of the configured repeats, and the repeats' relative spread. Leaves the targets in `self.targets`.
+    /// `strategy`'s targets over the whole series.
+    ///
+    /// # Errors
+    /// [`EngineError::TooFewBars`].
+    pub fn targets(&mut self, strategy: &Strategy) -> Result<Vec<Position>, EngineError> {
+        self.check_length(strategy)?;
+        self.compute_targets(strategy, self.bars.len());
+        Ok(self.targets.clone())
+    }
+
+    /// [`Evaluator::metrics`] with the running sums of `strategy`'s excess returns over a
+    /// baseline's `targets` (see [`excess`]) across the same ranges.
+    ///
+    /// # Errors
+    /// [`EngineError::TooFewBars`].
+    pub fn metrics_and_excess(
+        &mut self,
+        strategy: &Strategy,
+        ranges: &[Range<usize>],
+        baseline: &[Position],
+    ) -> Result<(Vec<Metrics>, ExcessStats), EngineError> {
+        let metrics = self.metrics(strategy, ranges)?;
+        let stats = excess::stats(
+            &self.bars.close,
+            &self.targets,
+            baseline,
+            ranges,
+            self.config.commission + self.config.slippage,
+        );
+        Ok((metrics, stats))
+    }
+
+    /// Every bar's excess return of `strategy` over a baseline's `targets` across `ranges`.
+    ///
+    /// # Errors
+    /// [`EngineError::TooFewBars`].
+    pub fn excess_returns(
+        &mut self,
+        strategy: &Strategy,
+        ranges: &[Range<usize>],
+        baseline: &[Position],
+    ) -> Result<Vec<f64>, EngineError> {
+        self.check_length(strategy)?;
+        self.compute_targets(strategy, self.bars.len());
+        let mut out = Vec::new();
+        excess::for_each(
+            &self.bars.close,
+            &self.targets,
+            baseline,
+            ranges,
+            self.config.commission + self.config.slippage,
+            |x| out.push(x),
+        );
+        Ok(out)
+    }
+
+    /// Per-bar returns of `strategy`'s equity over `range`, traded from flat and closed at its
+    /// end (what the deflated Sharpe ratio reads the shape of returns from).
+    ///
+    /// # Errors
+    /// [`EngineError::TooFewBars`].
+    pub fn returns(
+        &mut self,
+        strategy: &Strategy,
+        range: Range<usize>,
+    ) -> Result<Vec<f64>, EngineError> {
+        self.check_length(strategy)?;
+        let end = range.end.min(self.bars.len());
+        self.compute_targets(strategy, end);
+        let run = backtest::run(
+            self.bars,
+            &self.targets,
+            range.start..end,
+            &self.backtest_config(true),
+            true,
+        );
+        let mut prev = self.config.initial_cash;
+        Ok(run
+            .equity
+            .iter()
+            .map(|&e| {
+                let r = if prev > 0.0 { e / prev - 1.0 } else { 0.0 };
+                prev = e;
+                r
+            })
+            .collect())
+    }
+
+    /// Wall-clock milliseconds per 1,000 bars to compute `strategy`'s targets (with the prepared
+    /// artifact's rule, not its one-off preparation) over the whole series, median of the
+    /// configured repeats, and the repeats' relative spread: information beside the modeled
+    /// cost, never a metric. Leaves the targets in `self.targets`.
     fn time_signals(&mut self, strategy: &Strategy) -> (f64, f64) {
         let mut samples: Vec<f64> = (0..self.config.timing_repeats)
             .map(|_| {
@@ -269,7 +386,8 @@ impl<'a> Evaluator<'a> {
     pub fn evaluate(&mut self, strategy: &Strategy) -> Result<Evaluation, EngineError> {
         self.check_length(strategy)?;
         let folds = self.folds()?;
-        let (execution_time, execution_time_spread) = self.time_signals(strategy);
+        let (measured, measured_spread) = self.time_signals(strategy);
+        let execution_time = cost::execution_time(strategy, self.model);
         let timed = |mut m: Metrics| {
             m.execution_time = execution_time;
             m
@@ -315,7 +433,12 @@ impl<'a> Evaluator<'a> {
             folds: fold_reports,
             equity_curve: whole.equity,
             trades: whole.trades,
-            execution_time_spread,
+            timing: Timing {
+                modeled_ms_per_1000_bars: execution_time,
+                measured_ms_per_1000_bars: measured,
+                measured_spread,
+                repeats: self.config.timing_repeats,
+            },
         })
     }
 }

@@ -131,7 +131,7 @@ mod tests {
     #[test]
     fn a_meta_filter_only_removes_signals_it_does_not_approve() {
         let close = [1.0, 2.0, 3.0, 4.0, 3.0, 2.0];
-        let strategy = Strategy::Momentum {
+        let strategy = Strategy::MomentumReturn {
             lookback: 1,
             threshold: 0.0,
         };

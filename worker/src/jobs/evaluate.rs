@@ -81,7 +81,7 @@ pub(super) async fn run(
             "overall": evaluation.overall,
             "out_of_sample": evaluation.out_of_sample,
             "folds": evaluation.folds,
-            "execution_time_spread": evaluation.execution_time_spread,
+            "timing": evaluation.timing,
             "equity_curve": curve,
             "equity_curve_points": curve_len,
             "trades": trades,

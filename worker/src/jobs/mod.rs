@@ -7,12 +7,15 @@ mod evaluate;
 mod noop;
 mod optimize;
 mod promote;
+mod recheck;
 mod train;
+mod verify;
 
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 
 use serde_json::{Value, json};
+use shared::domain::certificate::CertifiedArtifact;
 use shared::jobs::{Job, JobKind};
 use shared::store::{JobEffect, Store, StoreError};
 
@@ -165,6 +168,7 @@ pub async fn run(
         JobKind::Evaluate => evaluate::run(store, job, control).await.map(Into::into),
         JobKind::Optimize => optimize::run(store, job, control).await,
         JobKind::Promote => promote::run(store, job, control).await,
+        JobKind::Verify => verify::run(store, job, control).await.map(Into::into),
         JobKind::Train => train::run(store, job, control).await,
         JobKind::Noop => noop::run(job, control).await.map(Into::into),
     }
@@ -182,6 +186,16 @@ pub(crate) async fn load_model(
     store: &Arc<dyn Store>,
     artifact: Option<uuid::Uuid>,
 ) -> Result<Option<Arc<LoadedModel>>, JobError> {
+    Ok(load_certified_model(store, artifact)
+        .await?
+        .map(|(model, _)| model))
+}
+
+/// [`load_model`] with the artifact's id and hash (what a certificate names).
+pub(crate) async fn load_certified_model(
+    store: &Arc<dyn Store>,
+    artifact: Option<uuid::Uuid>,
+) -> Result<Option<(Arc<LoadedModel>, CertifiedArtifact)>, JobError> {
     let Some(id) = artifact else {
         return Ok(None);
     };
@@ -189,9 +203,13 @@ pub(crate) async fn load_model(
         .artifact(id)
         .await?
         .ok_or_else(|| JobError::invalid("Artifact not found", "the version's artifact is gone"))?;
+    let certified = CertifiedArtifact {
+        id: artifact.id,
+        sha256: artifact.sha256.clone(),
+    };
     blocking(move || {
         LoadedModel::from_artifact(&artifact)
-            .map(|m| Some(Arc::new(m)))
+            .map(|m| Some((Arc::new(m), certified)))
             .map_err(|e| JobError::invalid("Unreadable artifact", e))
     })
     .await

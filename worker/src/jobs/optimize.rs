@@ -1,9 +1,9 @@
-//! `optimize`: optimizes a tool's parameters for one session. The study searches on the
-//! session's in-sample folds starting from the inserted version's parameters, the winner is
-//! judged against them on the out-of-sample folds by the tool's standards gate, and the record
-//! is stored with the job's success (a [`JobEffect`]); when it is better out of sample than what
-//! the session used, the session uses its parameters from then on. The tool itself, and every
-//! other session, stay as they were.
+//! `optimize`: optimizes a tool's parameters for one session. The study searches the bars before
+//! the session's first out-of-sample window, starting from the inserted version's parameters;
+//! the winner is judged against them by the tool's standards gate on the out-of-sample windows
+//! (never read by the search), and the record is stored with every trial and the job's success
+//! (a [`JobEffect`]); when it is better out of sample than what the session used, the session
+//! uses its parameters from then on. The tool itself, and every other session, stay as they were.
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -168,7 +168,9 @@ pub(super) async fn run(
         status,
         dataset_hash: dataset.content_hash,
         search: json!({
-            "objective": "gate score (overall improvement less the gate's penalties) over the baseline on the in-sample folds",
+            "objective": "gate score (overall improvement less the gate's penalties, evidence floors included) over the baseline on the search span's blocks",
+            "search_span": [outcome.search_span.start, outcome.search_span.end],
+            "trial_stats": outcome.trial_stats,
             "best_in_sample": outcome.best_in_sample,
             "best_curve": curve,
             "stopped": if timed_out { "time_limit" } else { "completed" },
@@ -191,6 +193,9 @@ pub(super) async fn run(
     });
     Ok(JobOutput {
         result,
-        effect: Some(JobEffect::RecordOptimization(Box::new(record))),
+        effect: Some(JobEffect::RecordOptimization {
+            record: Box::new(record),
+            trials: outcome.trials,
+        }),
     })
 }

@@ -3,18 +3,23 @@
 //! the creator set one, on the tool's reference dataset. Passing both makes a new tool version
 //! with its lineage, in the same transaction as the job's success and only while the tool is
 //! still at the version checked against (otherwise the job runs again against the new one).
-//! A failed re-check keeps its report on the record and changes nothing else.
+//! A failed re-check keeps its report on the record and changes nothing else. A passed one
+//! leaves the version a certificate (see [`shared::domain::certificate`]) with everything the
+//! re-check ran from and found.
 
 use std::sync::Arc;
 
 use serde_json::json;
 use shared::domain::RecordStatus;
+use shared::domain::certificate::{
+    CERTIFICATE_FORMAT, CertificateBody, CertifiedJudgment, CertifiedSearch,
+};
 use shared::jobs::{Job, PromoteRecordJob};
-use shared::standards::{Check, StandardsReport};
 use shared::store::{JobEffect, Promotion, Store};
 
-use super::{JobControl, JobError, JobOutput, blocking, load_model, payload};
-use crate::optimize::judge_out_of_sample;
+use super::recheck::{RecheckInput, recheck};
+use super::{JobControl, JobError, JobOutput, blocking, load_certified_model, payload};
+use crate::engine::ENGINE_VERSION;
 
 pub(super) async fn run(
     store: &Arc<dyn Store>,
@@ -60,16 +65,21 @@ pub(super) async fn run(
                 "the session's dataset was deleted, so the record cannot be re-checked",
             )
         })?;
+    let gone = || {
+        JobError::invalid(
+            "Reference dataset not found",
+            "the tool's reference dataset was deleted; set another or none",
+        )
+    };
     let reference = match tool.reference_dataset_id {
-        Some(id) => Some(store.dataset_bars(id).await?.ok_or_else(|| {
-            JobError::invalid(
-                "Reference dataset not found",
-                "the tool's reference dataset was deleted; set another or none",
-            )
-        })?),
+        Some(id) => {
+            let summary = store.dataset(tool.creator_id, id).await?.ok_or_else(gone)?;
+            let bars = store.dataset_bars(id).await?.ok_or_else(gone)?;
+            Some((summary.content_hash, bars))
+        }
         None => None,
     };
-    let model = load_model(store, tool.artifact_id).await?;
+    let (model, artifact) = load_certified_model(store, tool.artifact_id).await?.unzip();
     control.check()?;
     control.report(
         0.2,
@@ -78,50 +88,29 @@ pub(super) async fn run(
 
     let standards = tool.standards();
     let eval = session.config.eval_config();
-    let family = tool.family.clone();
-    let current = tool.parameters.clone();
-    let candidate = record.params_after.clone();
-    let (session_check, reference_check) = blocking(move || {
-        // The candidate and the current version both run with the current version's artifact.
-        let judge = |bars: &shared::dataset::Bars| {
-            let prepared = model.as_ref().map(|m| m.prepare(bars));
-            judge_out_of_sample(
-                bars,
-                &family,
-                &current,
-                &candidate,
-                prepared.as_ref(),
-                eval,
-                &standards,
-            )
+    let trial_stats = record.trial_stats();
+    let (reference_hash, reference_bars) = reference.unzip();
+    let session_bars = bars.len();
+    let reference_len = reference_bars.as_ref().map(|b| b.len());
+    let checked = blocking({
+        let input = RecheckInput {
+            bars,
+            reference: reference_bars,
+            family: tool.family.clone(),
+            current: tool.parameters.clone(),
+            candidate: record.params_after.clone(),
+            model,
+            eval,
+            standards: standards.clone(),
+            seed: record.study.seed,
+            trial_stats,
         };
-        let judged =
-            judge(&bars).map_err(|e| JobError::invalid("Cannot re-check", e.to_string()))?;
-        let reference = reference
-            .map(|bars| {
-                judge(&bars).map_err(|e| {
-                    JobError::invalid("Cannot re-check on the reference dataset", e.to_string())
-                })
-            })
-            .transpose()?;
-        Ok((judged, reference))
+        move || recheck(input)
     })
     .await?;
     control.check()?;
-
-    // One report: the session's checks as they are, the reference dataset's prefixed.
-    let mut checks: Vec<Check> = session_check.report.checks.clone();
-    if let Some(r) = &reference_check {
-        checks.extend(r.report.checks.iter().map(|c| Check {
-            name: format!("reference:{}", c.name),
-            ..c.clone()
-        }));
-    }
-    let report = StandardsReport {
-        passed: checks.iter().all(|c| c.passed),
-        improvement: session_check.report.improvement,
-        checks,
-    };
+    let report = checked.report();
+    let session_check = &checked.session;
     let check = json!({
         "job_id": job.id,
         "against_version": tool.current_version,
@@ -149,6 +138,54 @@ pub(super) async fn run(
         });
     }
     let version = tool.current_version + 1;
+    let certified =
+        |j: &crate::optimize::Judgment, dataset_hash: String, bars: usize| CertifiedJudgment {
+            dataset_hash,
+            bars,
+            before: j.before.clone(),
+            after: j.after.clone(),
+            report: j.report.clone(),
+        };
+    let certificate = CertificateBody {
+        format: CERTIFICATE_FORMAT,
+        tool_id: tool.id,
+        version,
+        against_version: tool.current_version,
+        family: tool.family.clone(),
+        family_version: shared::families::get(&tool.family).map_or(0, |f| f.version),
+        engine_version: ENGINE_VERSION,
+        params_before: tool.parameters.clone(),
+        params_after: record.params_after.clone(),
+        artifact,
+        record_id: record.id,
+        session_id: record.session_id,
+        optimization_job_id: record.job_id,
+        promotion_job_id: job.id,
+        promoted_by: if input.auto {
+            "auto_promote"
+        } else {
+            "creator"
+        }
+        .into(),
+        eval,
+        search: CertifiedSearch {
+            method: record.study.method,
+            seed: record.study.seed,
+            trials_run: record.trials_run,
+            trial_stats,
+        },
+        standards,
+        session: certified(session_check, record.dataset_hash.clone(), session_bars),
+        reference: checked
+            .reference
+            .as_ref()
+            .zip(reference_hash.zip(reference_len))
+            .map(|(j, (hash, len))| certified(j, hash, len)),
+        passed: report.passed,
+        // Set when the store seals it.
+        issued_at: chrono::DateTime::<chrono::Utc>::UNIX_EPOCH,
+        previous_certificate: None,
+    };
     let lineage = json!({
         "record_id": record.id,
         "session_id": record.session_id,
@@ -180,6 +217,7 @@ pub(super) async fn run(
             parameters: record.params_after,
             lineage,
             check,
+            certificate: Box::new(certificate),
         }))),
     })
 }

@@ -19,7 +19,7 @@ use serde::{Deserialize, Serialize};
 pub use samplers::Method;
 pub use space::{Dim, Space};
 pub(crate) use tool::GateObjective;
-pub use tool::{Judgment, ToolOptimization, judge_out_of_sample, optimize_tool};
+pub use tool::{Judgment, ToolOptimization, judge_candidate, optimize_tool};
 
 /// One evaluated trial (maximization: higher `value` is better).
 #[derive(Clone, Debug, PartialEq)]
@@ -121,10 +121,23 @@ pub fn run_study(
     space: &Space,
     config: &StudyConfig,
     objective: impl Fn(&[f64]) -> f64 + Sync,
-    mut on_batch: impl FnMut(&[Trial]),
+    on_batch: impl FnMut(&[Trial]),
     should_stop: impl Fn() -> bool,
 ) -> Study {
+    run_study_with(space, config, |x| (objective(x), ()), on_batch, should_stop).0
+}
+
+/// [`run_study`] whose objective also returns what it saw of each trial (kept in trial order
+/// beside the study: a backtest's metrics, say).
+pub fn run_study_with<T: Send>(
+    space: &Space,
+    config: &StudyConfig,
+    objective: impl Fn(&[f64]) -> (f64, T) + Sync,
+    mut on_batch: impl FnMut(&[Trial]),
+    should_stop: impl Fn() -> bool,
+) -> (Study, Vec<T>) {
     let mut trials: Vec<Trial> = Vec::with_capacity(config.trials as usize);
+    let mut outputs: Vec<T> = Vec::with_capacity(config.trials as usize);
     let mut sampler = samplers::sampler(config.method, space, config);
     let batch = config.batch.max(1) as u64;
     let mut next = 0u64;
@@ -138,17 +151,18 @@ pub fn run_study(
                 )
             })
             .collect();
-        let values: Vec<f64> = asked
+        let values: Vec<(f64, T)> = asked
             .par_iter()
             .map(|(_, u)| objective(&space.values(u)))
             .collect();
-        for ((index, unit), value) in asked.into_iter().zip(values) {
+        for ((index, unit), (value, output)) in asked.into_iter().zip(values) {
             trials.push(Trial { index, unit, value });
+            outputs.push(output);
         }
         on_batch(&trials);
         next = end;
     }
-    Study { trials }
+    (Study { trials }, outputs)
 }
 
 #[cfg(test)]

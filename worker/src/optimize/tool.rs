@@ -1,45 +1,55 @@
-//! Optimizing a tool's parameters for one dataset: the study maximizes the gate's own measure on
-//! the in-sample walk-forward folds (the overall, weighted, direction-aware improvement over the
-//! baseline, the tool's current parameters, less penalties for what the gate would refuse; see
-//! [`gate_score`]); the winner is then judged against the baseline on the out-of-sample folds
-//! only, by the gate. Pure: bars in, outcome out.
+//! Optimizing a tool's parameters for one dataset, honestly: the search reads only the bars
+//! before the first out-of-sample window (the *search span*, cut into as many blocks as there
+//! are folds) and maximizes the gate's own measure there (the overall improvement over the
+//! baseline less the gate's penalties, evidence floors included; see [`gate_score`]); the winner
+//! is then judged against the baseline by the gate on the out-of-sample windows, which the
+//! search never read, on seeded re-partitions of them, and with the deflated Sharpe ratio of
+//! the search. Pure: bars in, outcome out.
 
 use std::ops::Range;
 
 use serde_json::{Map, Value};
 use shared::dataset::Bars;
-use shared::domain::{Metric, Metrics};
-use shared::evaluation::EvalConfig;
-use shared::standards::{Noise, StandardsConfig, StandardsReport, gate_score, judge};
+use shared::domain::{Metrics, OptimizationTrial, TrialStats};
+use shared::evaluation::{EvalConfig, Fold, blocks, out_of_sample_span, resample, search_span};
+use shared::standards::dsr::moments;
+use shared::standards::{
+    Evidence, Run, Selection, StandardsConfig, StandardsReport, gate_score, judge,
+};
 
-use super::Trial;
-
-use super::{Space, Study, StudyConfig, run_study};
-use crate::engine::{EngineError, Evaluator, Prepared, Strategy};
+use super::{Space, StudyConfig, Trial, run_study_with};
+use crate::engine::{EngineError, Evaluator, Position, Prepared, Strategy};
 
 /// What an optimization found and what the gate said.
 #[derive(Clone, Debug, PartialEq)]
 pub struct ToolOptimization {
     /// The baseline's parameters (defaults filled in).
     pub params_before: Map<String, Value>,
-    /// The best trial's parameters.
+    /// The best trial's parameters (the baseline's when no trial beat it in the search span).
     pub params_after: Map<String, Value>,
     /// Trials evaluated.
     pub trials_run: u64,
-    /// The best trial's in-sample score over the baseline ([`gate_score`]).
+    /// The best trial's score in the search span ([`gate_score`]).
     pub best_in_sample: f64,
-    /// Best in-sample score after each trial.
+    /// Best score after each trial.
     pub best_curve: Vec<f64>,
+    /// Every trial: parameters, score, metrics per block of the search span.
+    pub trials: Vec<OptimizationTrial>,
+    /// How many trials ran and how their Sharpe ratios spread (the deflated Sharpe ratio's
+    /// inputs besides the winner's own returns).
+    pub trial_stats: TrialStats,
+    /// The bars the search read.
+    pub search_span: Range<usize>,
     /// Out-of-sample metrics per fold of the baseline.
     pub before: Vec<Metrics>,
     /// Out-of-sample metrics per fold of the winner.
     pub after: Vec<Metrics>,
-    /// The gate's verdict on the out-of-sample folds.
+    /// The gate's verdict.
     pub report: StandardsReport,
 }
 
 /// What every parameter search maximizes: the gate's score ([`gate_score`]) of a candidate over
-/// the baseline on fixed ranges of one series (a session's in-sample folds, a training split's
+/// the baseline on fixed ranges of one series (a session's search blocks, a training split's
 /// folds), both evaluated with the same prepared artifact.
 pub(crate) struct GateObjective<'a> {
     bars: &'a Bars,
@@ -49,6 +59,17 @@ pub(crate) struct GateObjective<'a> {
     standards: &'a StandardsConfig,
     ranges: Vec<Range<usize>>,
     baseline: Vec<Metrics>,
+    baseline_targets: Vec<Position>,
+}
+
+/// One trial as the objective saw it.
+pub(crate) struct Scored {
+    /// [`gate_score`], NaN when the parameters cannot be evaluated.
+    pub(crate) score: f64,
+    /// Metrics per range (empty then).
+    pub(crate) metrics: Vec<Metrics>,
+    /// Per-bar information ratio against the baseline over the ranges.
+    pub(crate) information_ratio: Option<f64>,
 }
 
 impl<'a> GateObjective<'a> {
@@ -65,9 +86,9 @@ impl<'a> GateObjective<'a> {
         standards: &'a StandardsConfig,
         ranges: Vec<Range<usize>>,
     ) -> Result<Self, EngineError> {
-        let baseline = Evaluator::new(bars, eval)?
-            .with_model(model)
-            .metrics(baseline, &ranges)?;
+        let mut evaluator = Evaluator::new(bars, eval)?.with_model(model);
+        let baseline_metrics = evaluator.metrics(baseline, &ranges)?;
+        let baseline_targets = evaluator.targets(baseline)?;
         Ok(Self {
             bars,
             family,
@@ -75,24 +96,56 @@ impl<'a> GateObjective<'a> {
             eval,
             standards,
             ranges,
-            baseline,
+            baseline: baseline_metrics,
+            baseline_targets,
         })
+    }
+
+    /// How `params` score (NaN when they cannot be evaluated: the worst), with what the score
+    /// came from.
+    pub(crate) fn score_with_metrics(&self, params: &Map<String, Value>) -> Scored {
+        let seen = Strategy::from_params(self.family, params)
+            .ok()
+            .and_then(|strategy| {
+                Evaluator::new(self.bars, self.eval)
+                    .ok()?
+                    .with_model(self.model)
+                    .metrics_and_excess(&strategy, &self.ranges, &self.baseline_targets)
+                    .ok()
+            });
+        let (metrics, excess) = seen.unwrap_or_default();
+        Scored {
+            score: gate_score(self.standards, &self.baseline, &metrics).unwrap_or(f64::NAN),
+            metrics,
+            information_ratio: excess.ratio(),
+        }
     }
 
     /// The score of `params` (NaN when they cannot be evaluated: the worst).
     pub(crate) fn score(&self, params: &Map<String, Value>) -> f64 {
-        let Ok(strategy) = Strategy::from_params(self.family, params) else {
-            return f64::NAN;
-        };
-        let Ok(ev) = Evaluator::new(self.bars, self.eval) else {
-            return f64::NAN;
-        };
-        ev.with_model(self.model)
-            .metrics(&strategy, &self.ranges)
-            .ok()
-            .and_then(|m| gate_score(self.standards, &self.baseline, &m))
-            .unwrap_or(f64::NAN)
+        self.score_with_metrics(params).score
     }
+}
+
+/// Per-bar Sharpe ratio of metrics per block: the mean of their annualized Sharpe ratios over
+/// `sqrt(periods_per_year)`.
+fn sharpe_per_bar(metrics: &[Metrics], periods_per_year: f64) -> Option<f64> {
+    if metrics.is_empty() {
+        return None;
+    }
+    let mean = metrics.iter().map(|m| m.sharpe).sum::<f64>() / metrics.len() as f64;
+    let v = mean / periods_per_year.sqrt();
+    v.is_finite().then_some(v)
+}
+
+/// The search blocks of a series' folds: the search span cut into blocks as long as an
+/// out-of-sample fold (at least one), so the evidence floor and the fold-win share read the
+/// same amount of data in the search as in the judgment.
+fn search_blocks(folds: &[Fold]) -> Vec<Range<usize>> {
+    let span = search_span(folds);
+    let fold_len = folds.first().map_or(1, |f| f.out_of_sample.len().max(1));
+    let k = (span.len() as f64 / fold_len as f64).round().max(1.0) as usize;
+    blocks(span, k)
 }
 
 /// Out-of-sample judgment of a candidate against a baseline.
@@ -102,18 +155,22 @@ pub struct Judgment {
     pub before: Vec<Metrics>,
     /// The candidate's out-of-sample metrics per fold.
     pub after: Vec<Metrics>,
-    /// The gate's verdict, with the measured timing noise.
+    /// The gate's verdict.
     pub report: StandardsReport,
 }
 
-/// Judges `candidate` against `baseline` (both `family` parameters) on the out-of-sample folds
-/// of `bars` under `eval`, by the gate: what an optimization ends with and what a promotion
-/// re-checks against the tool's current version. Both run with `model`, the version's learned
+/// Judges `candidate` against `baseline` (both `family` parameters) on `bars` under `eval`, by
+/// the gate: on the out-of-sample folds, on `standards.stability_runs - 1` seeded
+/// re-partitions of the same bars (drawn from `seed`), and, when the candidate came from a
+/// search of `trials`, with its deflated Sharpe ratio over the search span. What an
+/// optimization ends with, what a promotion re-checks against the tool's current version, and
+/// what a certificate's verification re-runs. Both run with `model`, the version's learned
 /// artifact prepared for `bars`, if any.
 ///
 /// # Errors
 /// [`EngineError`] for invalid parameters, bad settings or a series too short for the folds.
-pub fn judge_out_of_sample(
+#[allow(clippy::too_many_arguments)]
+pub fn judge_candidate(
     bars: &Bars,
     family: &str,
     baseline: &Map<String, Value>,
@@ -121,25 +178,85 @@ pub fn judge_out_of_sample(
     model: Option<&Prepared>,
     eval: EvalConfig,
     standards: &StandardsConfig,
+    seed: u64,
+    trials: Option<&TrialStats>,
 ) -> Result<Judgment, EngineError> {
     let base = Strategy::from_params(family, baseline)?;
     let cand = Strategy::from_params(family, candidate)?;
     let mut evaluator = Evaluator::new(bars, eval)?.with_model(model);
-    let before_eval = evaluator.evaluate(&base)?;
-    let after_eval = evaluator.evaluate(&cand)?;
-    let oos = |e: &crate::engine::Evaluation| -> Vec<Metrics> {
-        e.folds.iter().map(|f| f.out_of_sample.metrics).collect()
+    let folds = evaluator.folds()?;
+    let oos: Vec<Range<usize>> = folds.iter().map(|f| f.out_of_sample.clone()).collect();
+    let span = search_span(&folds);
+    let search_blocks = search_blocks(&folds);
+    let partitions: Vec<Vec<Range<usize>>> = (1..standards.stability_runs)
+        .map(|run| resample(out_of_sample_span(&folds), folds.len(), seed, run))
+        .collect();
+    // Every range in one pass per tool: folds, then each partition, then the search blocks.
+    let all: Vec<Range<usize>> = oos
+        .iter()
+        .chain(partitions.iter().flatten())
+        .chain(&search_blocks)
+        .cloned()
+        .collect();
+    let before_all = evaluator.metrics(&base, &all)?;
+    let after_all = evaluator.metrics(&cand, &all)?;
+    let n = oos.len();
+    let runs: Vec<Run> = partitions
+        .iter()
+        .scan(n, |at, windows| {
+            let range = *at..*at + windows.len();
+            *at += windows.len();
+            Some(Run {
+                windows: windows.iter().map(|w| [w.start, w.end]).collect(),
+                baseline: before_all[range.clone()].to_vec(),
+                candidate: after_all[range].to_vec(),
+            })
+        })
+        .collect();
+    let (selection, absolute) = match trials {
+        Some(stats) => {
+            let blocks_after = &after_all[all.len() - search_blocks.len()..];
+            let returns = evaluator.returns(&cand, span.clone())?;
+            let (_, _, skewness, kurtosis) = moments(&returns);
+            let absolute = Selection {
+                of: "returns".into(),
+                trials: stats.trials,
+                sharpe_variance: stats.sharpe_variance,
+                sharpe: sharpe_per_bar(blocks_after, evaluator.periods_per_year())
+                    .unwrap_or(f64::NAN),
+                bars: span.len() as u64,
+                skewness,
+                kurtosis,
+            };
+            let base_targets = evaluator.targets(&base)?;
+            let excess = evaluator.excess_returns(&cand, &search_blocks, &base_targets)?;
+            let (mean, sd, skewness, kurtosis) = moments(&excess);
+            let improvement = Selection {
+                of: "excess returns over the baseline".into(),
+                trials: stats.trials,
+                sharpe_variance: stats.information_ratio_variance,
+                sharpe: if sd > 0.0 { mean / sd } else { f64::NAN },
+                bars: excess.len() as u64,
+                skewness,
+                kurtosis,
+            };
+            (Some(improvement), Some(absolute))
+        }
+        None => (None, None),
     };
-    let (before, after) = (oos(&before_eval), oos(&after_eval));
-    let noise: Noise = [(
-        Metric::ExecutionTime,
-        before_eval
-            .execution_time_spread
-            .max(after_eval.execution_time_spread),
-    )]
-    .into_iter()
-    .collect();
-    let report = judge(&before, &after, &noise, standards);
+    let (before, after) = (before_all[..n].to_vec(), after_all[..n].to_vec());
+    let windows: Vec<[usize; 2]> = oos.iter().map(|w| [w.start, w.end]).collect();
+    let report = judge(
+        &Evidence {
+            baseline: &before,
+            candidate: &after,
+            windows: &windows,
+            runs: &runs,
+            selection: selection.as_ref(),
+            absolute: absolute.as_ref(),
+        },
+        standards,
+    );
     Ok(Judgment {
         before,
         after,
@@ -148,8 +265,8 @@ pub fn judge_out_of_sample(
 }
 
 /// Optimizes `family`'s parameters on `bars` starting from `baseline`, evaluated with `model`
-/// (the version's prepared artifact, if any). `on_batch` sees the
-/// trials so far after each batch (progress); `should_stop` is checked between batches.
+/// (the version's prepared artifact, if any). `on_batch` sees the trials so far after each
+/// batch (progress); `should_stop` is checked between batches.
 ///
 /// # Errors
 /// [`EngineError`] for an unknown family, invalid baseline parameters, bad settings or a series
@@ -173,30 +290,59 @@ pub fn optimize_tool(
     let params_before = schema
         .validate(baseline)
         .map_err(|_| EngineError::InvalidParameters("baseline".into()))?;
-    let folds = Evaluator::new(bars, eval)?.folds()?;
-    let in_sample: Vec<_> = folds.iter().map(|f| f.in_sample.clone()).collect();
-    let objective = GateObjective::new(bars, family, &base, model, eval, standards, in_sample)?;
-    let result: Study = run_study(
+    let evaluator = Evaluator::new(bars, eval)?;
+    let periods_per_year = evaluator.periods_per_year();
+    let folds = evaluator.folds()?;
+    let span = search_span(&folds);
+    let ranges = search_blocks(&folds);
+    // The evidence floor is per out-of-sample fold: search blocks of another length need trades
+    // at the same density.
+    let fold_len = folds[0].out_of_sample.len().max(1) as f64;
+    let block_len = span.len() as f64 / ranges.len() as f64;
+    let search_standards = StandardsConfig {
+        min_trades: standards.min_trades * block_len / fold_len,
+        ..standards.clone()
+    };
+    let objective =
+        GateObjective::new(bars, family, &base, model, eval, &search_standards, ranges)?;
+    let (result, outputs) = run_study_with(
         &space,
         study,
-        |values| objective.score(&space.params(values)),
+        |values| {
+            let params = space.params(values);
+            let scored = objective.score_with_metrics(&params);
+            (scored.score, (params, scored))
+        },
         on_batch,
         should_stop,
     );
+    let trials: Vec<OptimizationTrial> = result
+        .trials
+        .iter()
+        .zip(outputs)
+        .map(|(t, (params, scored))| OptimizationTrial {
+            trial: t.index,
+            params,
+            score: t.value.is_finite().then_some(t.value),
+            num_trades: scored.metrics.iter().map(|m| m.num_trades).sum(),
+            sharpe: sharpe_per_bar(&scored.metrics, periods_per_year),
+            information_ratio: scored.information_ratio,
+            metrics: scored.metrics,
+        })
+        .collect();
+    let trial_stats = TrialStats::of(&trials);
     let best = result.best().cloned();
     let best_curve = result.best_curve();
-    // Nothing better than the baseline in sample: the baseline stays the winner.
+    // Nothing better than the baseline in the search span: the baseline stays the winner.
     let (params_after, best_in_sample) = match &best {
         Some(t) if t.value > 0.0 => (space.decode(&t.unit), t.value),
         _ => (params_before.clone(), 0.0),
     };
-
-    // The judgment: out-of-sample folds only, with the measured timing noise.
     let Judgment {
         before,
         after,
         report,
-    } = judge_out_of_sample(
+    } = judge_candidate(
         bars,
         family,
         &params_before,
@@ -204,6 +350,8 @@ pub fn optimize_tool(
         model,
         eval,
         standards,
+        study.seed,
+        Some(&trial_stats),
     )?;
     Ok(ToolOptimization {
         params_before,
@@ -211,6 +359,9 @@ pub fn optimize_tool(
         trials_run: result.trials.len() as u64,
         best_in_sample,
         best_curve,
+        trials,
+        trial_stats,
+        search_span: span,
         before,
         after,
         report,

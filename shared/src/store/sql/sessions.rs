@@ -43,7 +43,12 @@ fn seed_i64(seed: u64) -> StoreResult<i64> {
 /// the session uses, makes its parameters the session's. The session row is written first so
 /// that concurrent records of one session serialize on it (PostgreSQL row lock; SQLite's
 /// write lock is taken by `BEGIN IMMEDIATE`).
-async fn apply_record(tx: &mut Tx, record: &OptimizationRecord, now: DateTime<Utc>) -> StoreResult<()> {
+async fn apply_record(
+    tx: &mut Tx,
+    record: &OptimizationRecord,
+    trials: &[OptimizationTrial],
+    now: DateTime<Utc>,
+) -> StoreResult<()> {
     let state: Option<(String, Option<bool>)> = sqlx::query_as(
         "UPDATE sessions SET updated_at = $1 WHERE id = $2 RETURNING status, promote_successful",
     )
@@ -112,7 +117,11 @@ async fn apply_record(tx: &mut Tx, record: &OptimizationRecord, now: DateTime<Ut
     .execute(&mut **tx)
     .await?
     .rows_affected();
-    if inserted == 0 || !active || status != RecordStatus::Applied {
+    if inserted == 0 {
+        return Ok(());
+    }
+    insert_trials(tx, record.id, trials).await?;
+    if !active || status != RecordStatus::Applied {
         return Ok(());
     }
     sqlx::query(
@@ -137,6 +146,61 @@ async fn apply_record(tx: &mut Tx, record: &OptimizationRecord, now: DateTime<Ut
     .execute(&mut **tx)
     .await?;
     Ok(())
+}
+
+/// Rows of trials per statement (8 parameters each, well under both databases' limits).
+const TRIALS_PER_INSERT: usize = 500;
+
+/// Stores a record's trials, in chunks of multi-row inserts.
+async fn insert_trials(tx: &mut Tx, record: Uuid, trials: &[OptimizationTrial]) -> StoreResult<()> {
+    for chunk in trials.chunks(TRIALS_PER_INSERT) {
+        let mut insert = sqlx::QueryBuilder::<Db>::new(
+            "INSERT INTO optimization_trials (record_id, trial, params, score, num_trades, sharpe, information_ratio, metrics) ",
+        );
+        insert.push_values(chunk, |mut row, t| {
+            row.push_bind(record)
+                .push_bind(i64::try_from(t.trial).unwrap_or(i64::MAX))
+                .push_bind(Json(&t.params))
+                .push_bind(t.score.filter(|x| x.is_finite()))
+                .push_bind(t.num_trades)
+                .push_bind(t.sharpe.filter(|x| x.is_finite()))
+                .push_bind(t.information_ratio.filter(|x| x.is_finite()))
+                .push_bind(Json(&t.metrics));
+        });
+        insert.build().execute(&mut **tx).await?;
+    }
+    Ok(())
+}
+
+/// Seals the promotion's certificate after the tool's latest one and stores it; returns its
+/// hash.
+async fn insert_certificate(tx: &mut Tx, p: &Promotion, version: i32, now: DateTime<Utc>) -> StoreResult<String> {
+    let previous: Option<(String,)> =
+        sqlx::query_as("SELECT hash FROM certificates WHERE tool_id = $1 ORDER BY version DESC LIMIT 1")
+            .bind(p.tool_id)
+            .fetch_optional(&mut **tx)
+            .await?;
+    let previous = previous.map(|(h,)| h);
+    let (body, hash) = p
+        .certificate
+        .as_ref()
+        .clone()
+        .seal(previous.clone(), now)
+        .map_err(|e| StoreError::Corrupt(format!("the certificate cannot be written: {e}")))?;
+    sqlx::query(
+        "INSERT INTO certificates (tool_id, version, record_id, body, hash, previous_hash, created_at) \
+         VALUES ($1, $2, $3, $4, $5, $6, $7)",
+    )
+    .bind(p.tool_id)
+    .bind(version)
+    .bind(p.record_id)
+    .bind(body)
+    .bind(&hash)
+    .bind(previous)
+    .bind(now)
+    .execute(&mut **tx)
+    .await?;
+    Ok(hash)
 }
 
 /// Makes the promoted version, if the record is still promotable and the tool is still at the
@@ -179,13 +243,18 @@ async fn apply_promotion(tx: &mut Tx, p: &Promotion, now: DateTime<Utc>) -> Stor
             .bind(p.against_version)
             .fetch_one(&mut **tx)
             .await?;
-    insert_version(tx, p.tool_id, new_version, &p.parameters, "promotion", Some(&p.lineage), artifact, now).await
+    let hash = insert_certificate(tx, p, new_version, now).await?;
+    let mut lineage = p.lineage.clone();
+    if let Some(l) = lineage.as_object_mut() {
+        l.insert("certificate".into(), Value::String(hash));
+    }
+    insert_version(tx, p.tool_id, new_version, &p.parameters, "promotion", Some(&lineage), artifact, now).await
 }
 
 /// Applies a job's effect inside the transaction that marks it succeeded.
 async fn apply_effect(tx: &mut Tx, effect: &JobEffect, now: DateTime<Utc>) -> StoreResult<()> {
     match effect {
-        JobEffect::RecordOptimization(record) => apply_record(tx, record, now).await,
+        JobEffect::RecordOptimization { record, trials } => apply_record(tx, record, trials, now).await,
         JobEffect::Promote(p) => apply_promotion(tx, p, now).await,
         JobEffect::RecordTraining(o) => apply_training_outcome(tx, o, now).await,
         JobEffect::RecordCheck { record_id, check } => {
@@ -364,6 +433,31 @@ impl SessionStore for This {
             .fetch_all(&self.pool)
             .await?;
         records(rows)
+    }
+
+    async fn optimization_trials(&self, record: Uuid, after: Option<u64>, limit: i64) -> StoreResult<Vec<OptimizationTrial>> {
+        let after = after.map(|a| i64::try_from(a).unwrap_or(i64::MAX));
+        let rows: Vec<TrialRow> = sqlx::query_as(
+            "SELECT trial, params, score, num_trades, sharpe, information_ratio, metrics FROM optimization_trials \
+             WHERE record_id = $1 AND ($2 IS NULL OR trial > $2) ORDER BY trial LIMIT $3",
+        )
+        .bind(record)
+        .bind(after)
+        .bind(limit)
+        .fetch_all(&self.pool)
+        .await?;
+        Ok(rows.into_iter().map(OptimizationTrial::from).collect())
+    }
+
+    async fn certificates(&self, tool: Uuid) -> StoreResult<Vec<Certificate>> {
+        let rows: Vec<CertificateRow> = sqlx::query_as(
+            "SELECT tool_id, version, body, hash, previous_hash, created_at FROM certificates \
+             WHERE tool_id = $1 ORDER BY version",
+        )
+        .bind(tool)
+        .fetch_all(&self.pool)
+        .await?;
+        Ok(rows.into_iter().map(Certificate::from).collect())
     }
 
     async fn promotion_candidates(&self, tool: Uuid, after: Option<Uuid>, limit: i64) -> StoreResult<Vec<OptimizationRecord>> {

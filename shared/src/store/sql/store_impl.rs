@@ -513,6 +513,18 @@ impl Store for This {
         self.load_bars(id).await
     }
 
+    async fn dataset_bars_by_hash(&self, content_hash: &str) -> StoreResult<Option<Bars>> {
+        let id: Option<(Uuid,)> =
+            sqlx::query_as("SELECT id FROM datasets WHERE content_hash = $1 ORDER BY id LIMIT 1")
+                .bind(content_hash)
+                .fetch_optional(&self.pool)
+                .await?;
+        match id {
+            Some((id,)) => self.load_bars(id).await,
+            None => Ok(None),
+        }
+    }
+
     async fn delete_dataset(&self, owner: Uuid, id: Uuid) -> StoreResult<()> {
         self.remove_dataset(owner, id).await
     }

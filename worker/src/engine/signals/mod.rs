@@ -4,7 +4,7 @@
 //! depends on bars `..=t` only (no look-ahead; property-tested in `tests`).
 
 mod mean_reversion;
-mod momentum;
+pub(crate) mod momentum;
 pub(crate) mod rolling;
 mod rsi;
 mod sma;
@@ -19,11 +19,18 @@ pub type Position = i8;
 /// A tool's signal rule with typed parameters, built from a family name and its parameters.
 #[derive(Clone, Debug, PartialEq)]
 pub enum Strategy {
-    /// See the `momentum` module.
+    /// See the `momentum` module (family version 2).
     Momentum {
         /// Bars over which the return is measured.
         lookback: usize,
-        /// Minimum absolute return to take a position.
+        /// Minimum absolute lookback return, in standard deviations of such returns.
+        threshold: f64,
+    },
+    /// The legacy `momentum_return` family (see the `momentum` module).
+    MomentumReturn {
+        /// Bars over which the return is measured.
+        lookback: usize,
+        /// Minimum absolute return (fraction) to take a position.
         threshold: f64,
     },
     /// See the `sma` module.
@@ -95,6 +102,10 @@ impl Strategy {
                 lookback: int("lookback_period"),
                 threshold: float("threshold"),
             },
+            "momentum_return" => Strategy::MomentumReturn {
+                lookback: int("lookback_period"),
+                threshold: float("threshold"),
+            },
             "sma_crossover" => Strategy::SmaCrossover {
                 fast: int("fast"),
                 slow: int("slow"),
@@ -120,7 +131,8 @@ impl Strategy {
     /// Bars of history the rule needs before its first decision.
     pub fn warmup(&self) -> usize {
         match *self {
-            Strategy::Momentum { lookback, .. } => lookback,
+            Strategy::Momentum { lookback, .. } => momentum::vol_window(lookback),
+            Strategy::MomentumReturn { lookback, .. } => lookback,
             Strategy::SmaCrossover { slow, .. } => slow,
             Strategy::MeanReversion { lookback, .. } => lookback - 1,
             Strategy::Rsi { period, .. } => period,
@@ -139,6 +151,10 @@ impl Strategy {
                 lookback,
                 threshold,
             } => momentum::targets(close, lookback, threshold, out),
+            Strategy::MomentumReturn {
+                lookback,
+                threshold,
+            } => momentum::return_targets(close, lookback, threshold, out),
             Strategy::SmaCrossover { fast, slow } => sma::targets(close, fast, slow, out),
             Strategy::MeanReversion {
                 lookback,

@@ -24,8 +24,10 @@ impl KahanSum {
     }
 }
 
-/// Bars between exact recomputations of a rolling window sum.
-pub(crate) const RESYNC: usize = 512;
+/// Rolling window sums are recomputed exactly every this many lengths of the windows summed, so
+/// rounding cannot drift (at most a few thousand updates between recomputations) and the
+/// recomputation costs every bar the same share of an addition, whatever the window lengths.
+pub(crate) const RESYNC_WINDOWS: usize = 16;
 
 #[cfg(test)]
 mod tests {

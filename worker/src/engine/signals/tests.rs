@@ -65,14 +65,124 @@ fn sma_crossover_matches_a_direct_computation_across_resync_blocks() {
 }
 
 #[test]
-fn momentum_follows_the_lookback_return_beyond_the_threshold() {
+fn legacy_momentum_follows_the_raw_lookback_return_beyond_the_threshold() {
     // r[2] = 12/10-1 = 0.2 > 0.1; r[3] = 0; r[4] = 9/12-1 = -0.25; r[5] = 9.9/10-1 = -0.01.
     let close = [10.0, 10.0, 12.0, 10.0, 9.0, 9.9];
-    let s = Strategy::Momentum {
+    let s = Strategy::MomentumReturn {
         lookback: 2,
         threshold: 0.1,
     };
     assert_eq!(targets(&s, &close), [0, 0, 1, 0, -1, 0]);
+}
+
+/// The version-2 rule by hand: the lookback return over the sample deviation of the last
+/// `max(lookback, 20)` one-bar returns times sqrt(lookback).
+fn momentum_by_hand(close: &[f64], lookback: usize, threshold: f64) -> Vec<Position> {
+    let w = lookback.max(20);
+    (0..close.len())
+        .map(|t| {
+            if t < w {
+                return 0;
+            }
+            let r: Vec<f64> = (t + 1 - w..=t)
+                .map(|i| close[i] / close[i - 1] - 1.0)
+                .collect();
+            let mean = r.iter().sum::<f64>() / w as f64;
+            let var = r.iter().map(|x| (x - mean).powi(2)).sum::<f64>() / (w - 1) as f64;
+            if var <= 0.0 {
+                return 0;
+            }
+            let z =
+                (close[t] / close[t - lookback] - 1.0) / (var.sqrt() * (lookback as f64).sqrt());
+            if z > threshold {
+                1
+            } else if z < -threshold {
+                -1
+            } else {
+                0
+            }
+        })
+        .collect()
+}
+
+#[test]
+fn momentum_reads_the_lookback_return_in_standard_deviations() {
+    // A zig-zag with a drift: up 1.2%, down 1%, and a late slump.
+    let mut close = vec![100.0];
+    for i in 1..80 {
+        let step = if i > 60 {
+            -0.015
+        } else if i % 2 == 0 {
+            0.012
+        } else {
+            -0.01
+        };
+        close.push(close[i - 1] * (1.0 + step));
+    }
+    for (lookback, threshold) in [(5, 0.5), (20, 0.5), (30, 1.0), (3, 0.0)] {
+        let s = Strategy::Momentum {
+            lookback,
+            threshold,
+        };
+        let got = targets(&s, &close);
+        assert_eq!(
+            got,
+            momentum_by_hand(&close, lookback, threshold),
+            "{lookback} {threshold}"
+        );
+        assert_eq!(s.warmup(), lookback.max(20));
+    }
+    let s = Strategy::Momentum {
+        lookback: 5,
+        threshold: 0.5,
+    };
+    let got = targets(&s, &close);
+    assert!(
+        got[..20].iter().all(|&p| p == 0),
+        "no decision before 20 returns"
+    );
+    assert_eq!(got[79], -1, "the slump is short");
+}
+
+#[test]
+fn the_same_threshold_means_the_same_at_any_scale_of_moves() {
+    // The same path with moves ten times smaller (an FX hour against an index day): the
+    // version-2 signal is unchanged, the raw-return rule goes flat.
+    // Noise around trends that turn every 60 bars (an LCG, so the test needs no generator).
+    let path = |scale: f64| {
+        let mut close = vec![1.0];
+        let mut state: u64 = 7;
+        for i in 1..300 {
+            state = state
+                .wrapping_mul(6_364_136_223_846_793_005)
+                .wrapping_add(1_442_695_040_888_963_407);
+            let u = (state >> 11) as f64 / (1u64 << 53) as f64 - 0.5;
+            let trend = if (i / 60) % 2 == 0 { 0.004 } else { -0.004 };
+            close.push(close[i - 1] * (1.0 + scale * (0.02 * u + trend)));
+        }
+        close
+    };
+    let (big, small) = (path(1.0), path(0.1));
+    let v2 = |threshold| Strategy::Momentum {
+        lookback: 20,
+        threshold,
+    };
+    let a = targets(&v2(0.5), &big);
+    let b = targets(&v2(0.5), &small);
+    let agree = a.iter().zip(&b).filter(|(x, y)| x == y).count();
+    assert!(agree >= 290, "{agree} of 300 bars agree");
+    assert!(a.iter().filter(|&&p| p != 0).count() > 50, "it trades");
+    let raw = Strategy::MomentumReturn {
+        lookback: 20,
+        threshold: 0.05,
+    };
+    let positions = |c: &[f64]| targets(&raw, c).iter().filter(|&&p| p != 0).count();
+    assert!(
+        positions(&small) < positions(&big) / 4,
+        "{} vs {}",
+        positions(&small),
+        positions(&big)
+    );
 }
 
 #[test]
@@ -132,7 +242,11 @@ fn parameters_go_through_the_family_schema() {
 
 fn any_strategy() -> impl proptest::strategy::Strategy<Value = Strategy> + 'static {
     prop_oneof![
-        (2usize..30, 0.0f64..0.05).prop_map(|(lookback, threshold)| Strategy::Momentum {
+        (2usize..30, 0.0f64..2.0).prop_map(|(lookback, threshold)| Strategy::Momentum {
+            lookback,
+            threshold
+        }),
+        (2usize..30, 0.0f64..0.05).prop_map(|(lookback, threshold)| Strategy::MomentumReturn {
             lookback,
             threshold
         }),
