@@ -10,7 +10,7 @@
 use std::time::Instant;
 
 use serde_json::json;
-use tests::{Backend, momentum_tool, spawn_app_with, untimed_standards};
+use tests::{Backend, default_standards, momentum_tool, spawn_app_with};
 
 fn main() -> anyhow::Result<()> {
     let reps: usize = std::env::var("HYBRID_REPS")
@@ -32,7 +32,7 @@ fn main() -> anyhow::Result<()> {
                     .expect("sqlite app");
                 let s = app
                     .training_setup(
-                        momentum_tool("Momentum", untimed_standards()),
+                        momentum_tool("Momentum", default_standards()),
                         json!({"kind": "regime_switching", "bars": 20000, "seed": 9}),
                     )
                     .await;

@@ -23,7 +23,7 @@ mod services;
 mod sessions;
 mod trainings;
 
-pub use sessions::{SessionSetup, momentum_tool, trending_data, untimed_standards};
+pub use sessions::{SessionSetup, default_standards, momentum_tool, trending_data};
 pub use trainings::{TrainingSetup, training_data};
 
 use services::{PgDatabase, create_pg_database, redis_available, redis_url};
@@ -201,6 +201,37 @@ pub fn test_epoch() -> DateTime<Utc> {
     DateTime::parse_from_rfc3339("2027-01-31T12:00:00Z")
         .expect("valid literal")
         .with_timezone(&Utc)
+}
+
+/// An empty database of `backend` (SQLite file or PostgreSQL database), removed when dropped.
+pub struct EmptyDatabase {
+    /// Its URL.
+    pub url: String,
+    _dir: tempfile::TempDir,
+    _pg: Option<PgDatabase>,
+}
+
+/// A new empty database; `None` only when PostgreSQL is not configured outside CI.
+pub async fn empty_database(backend: Backend) -> Option<EmptyDatabase> {
+    let dir = tempfile::tempdir().expect("temporary directory");
+    let (url, pg) = match backend {
+        Backend::Sqlite => (
+            format!(
+                "sqlite://{}?mode=rwc",
+                dir.path().join("empty.db").display()
+            ),
+            None,
+        ),
+        Backend::Postgres | Backend::Redis => {
+            let (url, db) = create_pg_database().await?;
+            (url, Some(db))
+        }
+    };
+    Some(EmptyDatabase {
+        url,
+        _dir: dir,
+        _pg: pg,
+    })
 }
 
 /// Settings for a test app on `database_url`, port 0.

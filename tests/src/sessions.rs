@@ -19,23 +19,16 @@ pub struct SessionSetup {
     pub session: String,
 }
 
-/// A standards gate without the timing metric (measured, so never bit-reproducible): tests
-/// that need a deterministic verdict use it; the default gate is exercised where timing cannot
-/// change the outcome.
-pub fn untimed_standards() -> Value {
-    json!({
-        "required": ["success_rate"],
-        "weights": {
-            "success_rate": 1.0, "total_return": 1.0, "cagr": 1.0, "sharpe": 1.0,
-            "sortino": 1.0, "max_drawdown": 1.0, "profit_factor": 1.0
-        }
-    })
+/// The product's default standards gate (`null`: the tool keeps no gate of its own). Every
+/// verdict is reproducible: `execution_time` is a deterministic cost model.
+pub fn default_standards() -> Value {
+    Value::Null
 }
 
-/// A momentum tool whose optimization passes the untimed gate on [`trending_data`]: its 5-bar
-/// lookback without a threshold trades noise and pays commission on every flip; a long
-/// lookback with a threshold rides the regimes, out of sample too (35 of 36 studies passed
-/// over 12 seeds of bayesian, random and local at 32 trials).
+/// A momentum tool whose optimization passes the default gate on [`trending_data`] with the
+/// session seed 7 (and 8 of 18 other pairs of data and session seeds at 40 trials): its 5-bar
+/// lookback without a threshold trades noise and pays commission on every flip; a long lookback
+/// with a threshold rides the regimes, out of sample too.
 pub fn momentum_tool(name: &str, standards: Value) -> Value {
     json!({
         "name": name,
@@ -55,6 +48,39 @@ pub fn trending_data() -> Value {
 }
 
 impl TestApp {
+    /// Overwrites a stored certificate's text and hash behind the application's back, as
+    /// someone with access to the database would (tests of tamper evidence).
+    pub async fn tamper_certificate(&self, tool: uuid::Uuid, version: i32, body: &str, hash: &str) {
+        use secrecy::ExposeSecret;
+        let url = self.settings.database.url.expose_secret().to_owned();
+        let sql =
+            "UPDATE certificates SET body = $1, hash = $2 WHERE tool_id = $3 AND version = $4";
+        let changed = if url.starts_with("sqlite") {
+            let pool = sqlx::SqlitePool::connect(&url).await.expect("sqlite");
+            let r = sqlx::query(sql)
+                .bind(body)
+                .bind(hash)
+                .bind(tool)
+                .bind(version)
+                .execute(&pool)
+                .await;
+            pool.close().await;
+            r.expect("updated").rows_affected()
+        } else {
+            let pool = sqlx::PgPool::connect(&url).await.expect("postgres");
+            let r = sqlx::query(sql)
+                .bind(body)
+                .bind(hash)
+                .bind(tool)
+                .bind(version)
+                .execute(&pool)
+                .await;
+            pool.close().await;
+            r.expect("updated").rows_affected()
+        };
+        assert_eq!(changed, 1, "one certificate edited");
+    }
+
     /// Creator, renter (subscribed at `tier` with enough credit), tool from `tool_body`, the
     /// renter's dataset from `generator`, and a session on it with `config`.
     pub async fn session_setup(

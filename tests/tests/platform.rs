@@ -95,8 +95,21 @@ store_test!(families_list_parameter_schemas_and_constraints, |app| {
             "sma_crossover",
             "mean_reversion",
             "rsi",
-            "neural"
+            "neural",
+            "momentum_return"
         ]
+    );
+    let version = |name: &str| {
+        families
+            .iter()
+            .find(|f| f["name"] == json!(name))
+            .map(|f| f["version"].clone())
+    };
+    assert_eq!(version("momentum"), Some(json!(2)), "scale-free momentum");
+    assert_eq!(
+        version("momentum_return"),
+        Some(json!(1)),
+        "the legacy rule"
     );
 
     let sma = app

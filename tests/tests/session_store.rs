@@ -1,16 +1,23 @@
 //! Job effects through the store: an optimization's record and a promotion's new version are
 //! written in the transaction that marks the job succeeded, only by the holder of the job's
-//! claim, once; an effect the current state refuses writes nothing at all. Every test runs on
-//! SQLite and on PostgreSQL.
+//! claim, once; an effect the current state refuses writes nothing at all. A record's trials
+//! land with it; a promotion's certificate is sealed after the tool's previous one. Every test
+//! runs on SQLite and on PostgreSQL.
 
 use std::time::Duration;
 
 use chrono::Utc;
 use serde_json::{Map, Value, json};
-use shared::domain::{Metrics, OptimizationRecord, RecordStatus, SessionConfig, StudySpec, Tool};
+use shared::domain::certificate::{
+    CERTIFICATE_FORMAT, CertificateBody, CertifiedJudgment, CertifiedSearch, chain_breaks,
+};
+use shared::domain::{
+    Metrics, OptimizationRecord, OptimizationTrial, RecordStatus, SessionConfig, StudySpec, Tool,
+};
+use shared::evaluation::EvalConfig;
 use shared::jobs::{Job, JobKind, JobStatus};
 use shared::optimization::Method;
-use shared::standards::StandardsReport;
+use shared::standards::{StandardsConfig, StandardsReport};
 use shared::store::{
     JobClaim, JobEffect, JobOutcome, NewJob, NewSession, NewSessionTool, Promotion, StoreError,
     ToolPatch,
@@ -134,11 +141,7 @@ fn record(
         metrics_before: vec![Metrics::default(); 2],
         metrics_after: vec![Metrics::default(); 2],
         improvement: Some(improvement),
-        standards_report: StandardsReport {
-            passed,
-            improvement: Some(improvement),
-            checks: Vec::new(),
-        },
+        standards_report: report(passed, improvement),
         status: RecordStatus::Applied,
         dataset_hash: "hash".into(),
         search: json!({}),
@@ -146,6 +149,83 @@ fn record(
         last_check: None,
         created_at: Utc::now(),
         updated_at: Utc::now(),
+    }
+}
+
+fn report(passed: bool, improvement: f64) -> StandardsReport {
+    StandardsReport {
+        passed,
+        improvement: Some(improvement),
+        checks: Vec::new(),
+        evidence: Vec::new(),
+        runs: Vec::new(),
+        deflated_sharpe: None,
+        deflated_sharpe_absolute: None,
+    }
+}
+
+fn trials(n: u64) -> Vec<OptimizationTrial> {
+    (0..n)
+        .map(|i| OptimizationTrial {
+            trial: i,
+            params: params(2 + i as i64, 50),
+            score: Some(i as f64 / 10.0),
+            num_trades: 12.0,
+            sharpe: Some(0.01 * i as f64),
+            information_ratio: (i > 0).then_some(0.002 * i as f64),
+            metrics: vec![
+                Metrics {
+                    sharpe: 0.1 * i as f64,
+                    ..Metrics::default()
+                };
+                3
+            ],
+        })
+        .collect()
+}
+
+/// A certificate body for `version` of `f`'s tool, judged against `against`.
+fn certificate(
+    f: &Fixture,
+    record: &OptimizationRecord,
+    version: i32,
+    against: i32,
+) -> CertificateBody {
+    CertificateBody {
+        format: CERTIFICATE_FORMAT,
+        tool_id: f.tool.id,
+        version,
+        against_version: against,
+        family: f.tool.family.clone(),
+        family_version: 1,
+        engine_version: 2,
+        params_before: f.tool.parameters.clone(),
+        params_after: record.params_after.clone(),
+        artifact: None,
+        record_id: record.id,
+        session_id: record.session_id,
+        optimization_job_id: record.job_id,
+        promotion_job_id: Uuid::now_v7(),
+        promoted_by: "creator".into(),
+        eval: EvalConfig::default(),
+        search: CertifiedSearch {
+            method: Method::Random,
+            seed: 1,
+            trials_run: 10,
+            trial_stats: None,
+        },
+        standards: StandardsConfig::default(),
+        session: CertifiedJudgment {
+            dataset_hash: "hash".into(),
+            bars: 500,
+            before: vec![Metrics::default(); 2],
+            after: vec![Metrics::default(); 2],
+            report: report(true, 0.5),
+        },
+        reference: None,
+        passed: true,
+        issued_at: Utc::now(),
+        previous_certificate: None,
     }
 }
 
@@ -169,7 +249,10 @@ async fn land(
 ) -> OptimizationRecord {
     let (job, claim) = claimed_job(app, f.owner, JobKind::Optimize).await;
     let r = record(f, job.id, improvement, true, after);
-    let effect = JobEffect::RecordOptimization(Box::new(r.clone()));
+    let effect = JobEffect::RecordOptimization {
+        record: Box::new(r.clone()),
+        trials: trials(3),
+    };
     let written = succeed(app, &claim, &effect).await.expect("finishes");
     assert!(written);
     app.store
@@ -186,7 +269,10 @@ store_test!(
         let f = fixture(&app).await;
         let (job, claim) = claimed_job(&app, f.owner, JobKind::Optimize).await;
         let r = record(&f, job.id, 0.4, true, params(5, 50));
-        let effect = JobEffect::RecordOptimization(Box::new(r.clone()));
+        let effect = JobEffect::RecordOptimization {
+            record: Box::new(r.clone()),
+            trials: trials(1_203),
+        };
         let stale = JobClaim {
             worker_id: "w2".into(),
             ..claim.clone()
@@ -214,6 +300,20 @@ store_test!(
             .expect("read")
             .expect("tool");
         assert_eq!(tool.parameters, f.tool.parameters, "the tool is untouched");
+        // Every trial landed once (in chunks of multi-row inserts), in order, paged by number.
+        let first = app
+            .store
+            .optimization_trials(r.id, None, 1_000)
+            .await
+            .expect("read");
+        let rest = app
+            .store
+            .optimization_trials(r.id, Some(999), 1_000)
+            .await
+            .expect("read");
+        assert_eq!((first.len(), rest.len()), (1_000, 203), "no trial twice");
+        assert_eq!(first[..3], trials(3)[..], "stored as given");
+        assert_eq!(rest.last().map(|t| t.trial), Some(1_202));
     }
 );
 
@@ -275,6 +375,7 @@ store_test!(
                 parameters: r.params_after.clone(),
                 lineage: json!({"record_id": r.id}),
                 check: json!({"passed": true}),
+                certificate: Box::new(certificate(&f, &r, against + 1, against)),
             }))
         };
 
@@ -325,7 +426,12 @@ store_test!(
         );
         let versions = app.store.tool_versions(f.tool.id).await.expect("read");
         assert_eq!(versions[2].source, "promotion");
-        assert_eq!(versions[2].lineage, Some(json!({"record_id": r.id})));
+        let chain = app.store.certificates(f.tool.id).await.expect("read");
+        assert_eq!(chain.len(), 1, "the refused promotion sealed nothing");
+        assert_eq!(
+            versions[2].lineage,
+            Some(json!({"record_id": r.id, "certificate": chain[0].hash}))
+        );
         let rec = app
             .store
             .optimization_record(r.id)
@@ -341,6 +447,71 @@ store_test!(
         assert!(
             matches!(twice, Err(StoreError::Conflict(_))),
             "promoted once: {twice:?}"
+        );
+    }
+);
+
+store_test!(
+    each_promotion_is_sealed_and_chained_to_the_tools_previous_certificate,
+    |app| {
+        // Arrange: two passed records of one tool.
+        let f = fixture(&app).await;
+        let first = land(&app, &f, 0.5, params(5, 50)).await;
+        let (job, _) = claimed_job(&app, f.owner, JobKind::Optimize).await;
+        let second = record(&f, job.id, 0.2, true, params(6, 60));
+        let promote = |r: &OptimizationRecord, against: i32| {
+            JobEffect::Promote(Box::new(Promotion {
+                record_id: r.id,
+                tool_id: f.tool.id,
+                against_version: against,
+                parameters: r.params_after.clone(),
+                lineage: json!({}),
+                check: json!({"passed": true}),
+                certificate: Box::new(certificate(&f, r, against + 1, against)),
+            }))
+        };
+        // The second record lands without its job's claim helper: store it through the same
+        // effect on a fresh claim.
+        let (_, claim) = claimed_job(&app, f.owner, JobKind::Optimize).await;
+        let effect = JobEffect::RecordOptimization {
+            record: Box::new(second.clone()),
+            trials: Vec::new(),
+        };
+        assert!(succeed(&app, &claim, &effect).await.expect("lands"));
+
+        // Act: promote both, one after the other.
+        let (_, a) = claimed_job(&app, f.owner, JobKind::Promote).await;
+        assert!(
+            succeed(&app, &a, &promote(&first, 1))
+                .await
+                .expect("promoted")
+        );
+        let (_, b) = claimed_job(&app, f.owner, JobKind::Promote).await;
+        assert!(
+            succeed(&app, &b, &promote(&second, 2))
+                .await
+                .expect("promoted")
+        );
+
+        // Assert: a chain of two, each sealed, the second naming the first.
+        let chain = app.store.certificates(f.tool.id).await.expect("read");
+        assert_eq!(chain.iter().map(|c| c.version).collect::<Vec<_>>(), [2, 3]);
+        assert!(chain.iter().all(|c| c.sealed()), "every text has its hash");
+        assert_eq!(chain[0].previous_hash, None, "the first has no predecessor");
+        assert_eq!(
+            chain[1].previous_hash.as_deref(),
+            Some(chain[0].hash.as_str())
+        );
+        assert!(
+            chain_breaks(&chain).is_empty(),
+            "{:?}",
+            chain_breaks(&chain)
+        );
+        let body = chain[1].content().expect("parses");
+        assert_eq!((body.version, body.against_version), (3, 2));
+        assert_eq!(
+            body.previous_certificate.as_deref(),
+            Some(chain[0].hash.as_str())
         );
     }
 );

@@ -3,6 +3,8 @@
 //! tool's or another session's), and the tool's creator promotes a record that passed the
 //! standards gate into a new permanent version, re-checked against the tool's current version.
 
+#[path = "sessions/certificates.rs"]
+mod certificates;
 #[path = "sessions/limits.rs"]
 mod limits;
 #[path = "sessions/promotion.rs"]
@@ -10,7 +12,7 @@ mod promotion;
 
 use serde_json::{Value, json};
 use tests::{
-    ADMIN_KEY, TestApp, momentum_tool, queue_test, store_test, trending_data, untimed_standards,
+    ADMIN_KEY, TestApp, default_standards, momentum_tool, queue_test, store_test, trending_data,
 };
 
 fn record_id(session: &Value) -> String {
@@ -22,7 +24,7 @@ fn record_id(session: &Value) -> String {
 
 async fn passing_setup(app: &TestApp) -> tests::SessionSetup {
     app.session_setup(
-        momentum_tool("Momentum", untimed_standards()),
+        momentum_tool("Momentum", default_standards()),
         "pro",
         trending_data(),
         json!({"seed": 7}),
@@ -138,7 +140,7 @@ store_test!(
     |app| {
         // Arrange: a creator whose gate also requires more trades than the baseline, which trades
         // on nearly every bar already: no parameters can give both that and better results.
-        let mut standards = untimed_standards();
+        let mut standards = default_standards();
         standards["required"] = json!(["success_rate", "num_trades"]);
         let s = app
             .session_setup(
@@ -197,7 +199,7 @@ store_test!(
     inserting_needs_a_subscription_and_optimizing_needs_the_tier,
     |app| {
         // Arrange: a free-tier tool with a free and a basic subscriber, and an outsider.
-        let mut body = momentum_tool("Free momentum", untimed_standards());
+        let mut body = momentum_tool("Free momentum", default_standards());
         body["tier"] = json!("free");
         let s = app
             .session_setup(body, "basic", trending_data(), json!({}))

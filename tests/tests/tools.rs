@@ -39,7 +39,7 @@ store_test!(
         assert_eq!(fetched["tier"], json!("pro"));
         assert_eq!(
             fetched["parameters"],
-            json!({"lookback_period": 50, "threshold": 0.02}),
+            json!({"lookback_period": 50, "threshold": 0.5}),
             "defaults fill in"
         );
         let versions = app

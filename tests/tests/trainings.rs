@@ -9,11 +9,11 @@ mod hybrid;
 mod sessions;
 
 use serde_json::{Value, json};
-use tests::{TestApp, TrainingSetup, momentum_tool, store_test, training_data, untimed_standards};
+use tests::{TestApp, TrainingSetup, default_standards, momentum_tool, store_test, training_data};
 
 async fn momentum_setup(app: &TestApp) -> TrainingSetup {
     app.training_setup(
-        momentum_tool("Momentum", untimed_standards()),
+        momentum_tool("Momentum", default_standards()),
         training_data(),
     )
     .await

@@ -3,10 +3,15 @@
 //! over seeds 0..9, and the optimizer's own time per trial.
 //!
 //! Then the product's own hot path: `optimize_tool` (a session's optimization) on a 5,000-bar
-//! series, trials per second on 1 and 2 threads (each trial backtests the 4 in-sample folds;
-//! the judgment at the end backtests the baseline and the winner once more).
+//! series, trials per second on 1 and 2 threads (each trial backtests the search span's 3
+//! blocks and tracks its excess returns over the baseline; the judgment at the end backtests
+//! the baseline and the winner on the folds, the 7 resampled partitions and the search blocks).
 //!
-//! Run: `cargo bench -p worker --bench optimizers`.
+//! Last, what the honest gate's checks cost per optimization: the judgment with the stability
+//! runs and the deflated Sharpe ratio against the folds-only judgment, and the per-trial excess
+//! returns that feed the deflated Sharpe ratio, each beside the whole optimization.
+//!
+//! Run: `cargo bench -p worker --bench optimizers` (`-- session` or `-- gate` for one part).
 
 use std::time::Instant;
 
@@ -14,7 +19,8 @@ use serde_json::json;
 use shared::dataset::synth::{GeneratorSpec, generate};
 use shared::evaluation::EvalConfig;
 use shared::standards::StandardsConfig;
-use worker::optimize::{Method, Space, StudyConfig, optimize_tool, run_study};
+use worker::engine::{Evaluator, Strategy};
+use worker::optimize::{Method, Space, StudyConfig, judge_candidate, optimize_tool, run_study};
 
 fn branin(x: &[f64]) -> f64 {
     let (x1, x2) = (x[0], x[1]);
@@ -61,6 +67,16 @@ fn quartiles(mut v: Vec<f64>) -> (f64, f64, f64) {
 type Problem = (&'static str, Space, fn(&[f64]) -> f64, f64);
 
 fn main() {
+    // `cargo bench` passes `--bench`; a word after `--` picks one part.
+    let part = std::env::args()
+        .skip(1)
+        .find(|a| !a.starts_with("--"))
+        .unwrap_or_default();
+    match part.as_str() {
+        "session" => return session_optimizations(),
+        "gate" => return gate_cost(),
+        _ => {}
+    }
     let problems: [Problem; 2] = [
         (
             "Branin",
@@ -109,6 +125,7 @@ fn main() {
         }
     }
     session_optimizations();
+    gate_cost();
 }
 
 /// Trials per second of a session's optimization, the study and the final judgment included.
@@ -162,6 +179,124 @@ fn session_optimizations() {
                     trials as f64 / wall
                 );
             }
+        }
+    }
+}
+
+/// Median wall time of `f` over `n` runs, milliseconds.
+fn median_ms(n: usize, mut f: impl FnMut()) -> f64 {
+    let mut t: Vec<f64> = (0..n)
+        .map(|_| {
+            let started = Instant::now();
+            f();
+            started.elapsed().as_secs_f64() * 1e3
+        })
+        .collect();
+    t.sort_by(f64::total_cmp);
+    t[n / 2]
+}
+
+/// What the honest gate adds to an optimization, on one thread.
+fn gate_cost() {
+    let spec: GeneratorSpec = serde_json::from_value(json!({
+        "kind": "regime_switching", "bars": 5000, "seed": 2
+    }))
+    .expect("spec");
+    let bars = generate(&spec).expect("bars");
+    let eval = EvalConfig::default();
+    let full = StandardsConfig::default();
+    // The judgment as it was: folds only (no resampled runs, no deflated Sharpe ratio).
+    let folds_only = StandardsConfig {
+        stability_runs: 1,
+        ..StandardsConfig::default()
+    };
+    let pool = rayon::ThreadPoolBuilder::new()
+        .num_threads(1)
+        .build()
+        .expect("pool");
+    println!();
+    println!(
+        "| family | trials | optimization ms | judgment, folds only ms | judgment, full gate ms | excess returns, all trials ms | added, share of the optimization |"
+    );
+    println!("|---|---|---|---|---|---|---|");
+    for (family, baseline) in [
+        ("sma_crossover", json!({"fast": 10, "slow": 30})),
+        ("momentum", json!({"lookback_period": 5, "threshold": 0.0})),
+    ] {
+        let baseline = baseline.as_object().cloned().expect("object");
+        for trials in [100u64, 1_000] {
+            let study = StudyConfig {
+                method: Method::Bayesian,
+                trials,
+                seed: 1,
+                batch: 8,
+            };
+            let run = || {
+                optimize_tool(
+                    &bars,
+                    family,
+                    &baseline,
+                    None,
+                    &study,
+                    eval,
+                    &full,
+                    |_| {},
+                    || false,
+                )
+                .expect("optimizes")
+            };
+            let outcome = pool.install(run);
+            let optimization = median_ms(5, || {
+                pool.install(run);
+            });
+            let judge = |standards: &StandardsConfig, stats| {
+                judge_candidate(
+                    &bars,
+                    family,
+                    &outcome.params_before,
+                    &outcome.params_after,
+                    None,
+                    eval,
+                    standards,
+                    1,
+                    stats,
+                )
+                .expect("judges")
+            };
+            let plain = median_ms(21, || {
+                judge(&folds_only, None);
+            });
+            let gated = median_ms(21, || {
+                judge(&full, Some(&outcome.trial_stats));
+            });
+            // Per trial, the excess returns beside the metrics the search computes anyway.
+            let blocks = shared::evaluation::blocks(outcome.search_span.clone(), 3);
+            let base = Strategy::from_params(family, &baseline).expect("baseline");
+            let mut evaluator = Evaluator::new(&bars, eval).expect("evaluator");
+            let base_targets = evaluator.targets(&base).expect("targets");
+            let strategies: Vec<Strategy> = outcome
+                .trials
+                .iter()
+                .map(|t| Strategy::from_params(family, &t.params).expect("params"))
+                .collect();
+            let metrics_only = median_ms(5, || {
+                for s in &strategies {
+                    evaluator.metrics(s, &blocks).expect("metrics");
+                }
+            });
+            let with_excess = median_ms(5, || {
+                for s in &strategies {
+                    evaluator
+                        .metrics_and_excess(s, &blocks, &base_targets)
+                        .expect("metrics");
+                }
+            });
+            let excess = (with_excess - metrics_only).max(0.0);
+            let added = gated - plain + excess;
+            println!(
+                "| {family} | {trials} | {optimization:.2} | {plain:.2} | {gated:.2} | {excess:.2} | {:.1}% |",
+                100.0 * added / optimization
+            );
         }
     }
 }

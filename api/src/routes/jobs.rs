@@ -163,6 +163,32 @@ pub(crate) async fn enqueue(
 }
 
 /// The 202 answer of every endpoint that enqueues.
+/// Waits for a job a request is answered with (a promotion's re-check, a certificate's
+/// verification) to end, at most `sessions.promote_wait_secs` and never past the request
+/// timeout less 5 s; returns it as it then is (still running means the caller answers 202).
+pub(crate) async fn wait_for_job(state: &AppState, id: Uuid) -> ApiResult<Job> {
+    let ceiling = state
+        .settings
+        .api
+        .request_timeout_secs
+        .saturating_sub(5)
+        .max(1);
+    let wait =
+        std::time::Duration::from_secs(state.settings.sessions.promote_wait_secs.min(ceiling));
+    let deadline = tokio::time::Instant::now() + wait;
+    loop {
+        let current = state
+            .store
+            .job(id)
+            .await?
+            .ok_or(ApiError::NotFound("job"))?;
+        if current.status.is_final() || tokio::time::Instant::now() >= deadline {
+            return Ok(current);
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
+}
+
 pub(crate) fn accepted(job: &Job) -> (StatusCode, Json<JobEnvelope>) {
     (StatusCode::ACCEPTED, Json(JobEnvelope { job: job.into() }))
 }

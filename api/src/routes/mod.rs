@@ -2,6 +2,7 @@
 
 pub mod accounts;
 pub mod admin;
+pub mod certificates;
 pub mod datasets;
 pub mod evaluations;
 pub mod families;
@@ -32,6 +33,7 @@ pub fn router() -> OpenApiRouter<AppState> {
         .merge(jobs::router())
         .merge(sessions::router())
         .merge(promotions::router())
+        .merge(certificates::router())
         .merge(trainings::router())
         .merge(fleet::router())
         .merge(admin::router())

@@ -8,15 +8,13 @@
 //! `sessions.promote_wait_secs`: 201 with the new version when it passes, 422 with the report
 //! when it does not; a re-check still running then is answered 202 with its job.
 
-use std::time::Duration;
-
 use axum::Json;
 use axum::extract::State;
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
-use shared::domain::{Account, RecordStatus};
+use shared::domain::{Account, OptimizationTrial, RecordStatus};
 use shared::jobs::{JobKind, JobStatus, PromoteRecordJob};
 use utoipa::{IntoParams, ToSchema};
 use utoipa_axum::{router::OpenApiRouter, routes};
@@ -26,7 +24,7 @@ use crate::auth::AccountCaller;
 use crate::error::{ApiError, ApiResult};
 use crate::extract::{ApiPath, ApiQuery};
 use crate::pagination::{decode_cursor, page_limit, paginate};
-use crate::routes::jobs::{JobEnvelope, accepted, enqueue};
+use crate::routes::jobs::{JobEnvelope, accepted, enqueue, wait_for_job};
 use crate::routes::tools::owned_tool;
 use crate::state::AppState;
 use crate::views::{RecordView, ToolView, VersionView};
@@ -34,6 +32,7 @@ use crate::views::{RecordView, ToolView, VersionView};
 pub(crate) fn router() -> OpenApiRouter<AppState> {
     OpenApiRouter::new()
         .routes(routes!(get_optimization))
+        .routes(routes!(list_trials))
         .routes(routes!(promote_optimization))
         .routes(routes!(list_promotion_candidates))
         .routes(routes!(rollback_version))
@@ -84,6 +83,61 @@ async fn get_optimization(
 ) -> ApiResult<Json<RecordEnvelope>> {
     let view = visible_record(&state, &caller, id).await?;
     Ok(Json(RecordEnvelope { optimization: view }))
+}
+
+/// Page of `GET /v1/optimizations/{id}/trials`.
+#[derive(Debug, Deserialize, IntoParams)]
+#[serde(deny_unknown_fields)]
+pub struct TrialQuery {
+    /// Page size (1..=1000, default 100).
+    pub limit: Option<u32>,
+    /// Trials after this trial number (a previous page's `next_after`).
+    pub after: Option<u64>,
+}
+
+/// `{trials, next_after}`.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct TrialList {
+    /// Trials in the order the search asked them.
+    pub trials: Vec<OptimizationTrial>,
+    /// Pass as `after` for the next page; absent on the last one.
+    pub next_after: Option<u64>,
+}
+
+/// Most trials a page holds.
+const MAX_TRIALS_PAGE: u32 = 1_000;
+
+/// Every trial of the record's search: parameters, in-sample score, metrics per block of the
+/// search span, closed trades and the Sharpe and information ratios (the study, not only its
+/// best-so-far curve). Visible to whoever may see the record.
+#[utoipa::path(get, path = "/v1/optimizations/{id}/trials", tag = "sessions", security(("bearer" = [])),
+    params(("id" = Uuid, Path, description = "record id"), TrialQuery),
+    responses((status = 200, body = TrialList), (status = 404, body = crate::error::Problem),
+        (status = 422, body = crate::error::Problem)))]
+async fn list_trials(
+    State(state): State<AppState>,
+    AccountCaller(caller): AccountCaller,
+    ApiPath(id): ApiPath<Uuid>,
+    ApiQuery(q): ApiQuery<TrialQuery>,
+) -> ApiResult<Json<TrialList>> {
+    visible_record(&state, &caller, id).await?;
+    let limit = q.limit.unwrap_or(100);
+    if !(1..=MAX_TRIALS_PAGE).contains(&limit) {
+        return Err(ApiError::invalid(
+            "limit",
+            format!("must be between 1 and {MAX_TRIALS_PAGE}"),
+        ));
+    }
+    let mut trials = state
+        .store
+        .optimization_trials(id, q.after, i64::from(limit) + 1)
+        .await?;
+    let more = trials.len() > limit as usize;
+    trials.truncate(limit as usize);
+    Ok(Json(TrialList {
+        next_after: more.then(|| trials.last().map(|t| t.trial)).flatten(),
+        trials,
+    }))
 }
 
 /// A promotion that passed: the new version and the tool now.
@@ -161,26 +215,7 @@ async fn promote_optimization(
         payload,
     )
     .await?;
-    // Answer before the request timeout would: a slow re-check is a 202 with its job.
-    let ceiling = state
-        .settings
-        .api
-        .request_timeout_secs
-        .saturating_sub(5)
-        .max(1);
-    let wait = Duration::from_secs(state.settings.sessions.promote_wait_secs.min(ceiling));
-    let deadline = tokio::time::Instant::now() + wait;
-    let job = loop {
-        let current = state
-            .store
-            .job(job.id)
-            .await?
-            .ok_or(ApiError::NotFound("job"))?;
-        if current.status.is_final() || tokio::time::Instant::now() >= deadline {
-            break current;
-        }
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    };
+    let job = wait_for_job(&state, job.id).await?;
     let result = job.result.clone().unwrap_or(Value::Null);
     match job.status {
         JobStatus::Succeeded if result.get("passed") == Some(&Value::Bool(true)) => {

@@ -276,7 +276,7 @@ async fn list_tools(
 
 /// The tool if the caller may see it: listed tools are public; a deleted one stays visible to
 /// its creator and to subscribers whose paid period has not ended.
-async fn visible_tool(state: &AppState, caller: &Account, id: Uuid) -> ApiResult<Tool> {
+pub(crate) async fn visible_tool(state: &AppState, caller: &Account, id: Uuid) -> ApiResult<Tool> {
     let tool = state
         .store
         .tool(id)

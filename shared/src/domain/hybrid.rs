@@ -1,6 +1,7 @@
 //! The hybrid run's judgment: its three parts (deep learning, Q-learning, the optimization
 //! engine) ran as separate jobs on the same splits, each scored on the same validation folds by
-//! the standards' overall score against the same base version; the best score wins. A pure rule
+//! the standards' score (the overall improvement less the gate's penalties) against the same
+//! base version; the best score wins. A pure rule
 //! over the parts' results, applied whenever the hybrid run is read.
 
 use serde::Serialize;
@@ -72,7 +73,7 @@ pub fn judge_hybrid(parts: &[PartScore]) -> Option<HybridJudgment> {
         None => format!("no part succeeded ({})", others.join(", ")),
         Some(w) => {
             let mut r = format!(
-                "{} has the best overall score on the validation folds ({}) against {}",
+                "{} has the best standards score on the validation folds ({}) against {}",
                 w.method.as_str(),
                 pct(w.score),
                 if others.is_empty() {
@@ -120,7 +121,7 @@ mod tests {
         assert_eq!(j.winner, Some(QLearning));
         assert_eq!(
             j.reason,
-            "q_learning has the best overall score on the validation folds (+23.40%) against deep_learning +5.00%, optimization_engine failed"
+            "q_learning has the best standards score on the validation folds (+23.40%) against deep_learning +5.00%, optimization_engine failed"
         );
         let running = [part(DeepLearning, JobStatus::Running, None)];
         assert!(judge_hybrid(&running).is_none());

@@ -104,8 +104,10 @@ pub struct ArtifactSummary {
 /// The validation folds' judgment of a run against the version it started from.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize, ToSchema)]
 pub struct ValidationJudgment {
-    /// The standards' overall score (weighted, direction-aware change over the base version,
-    /// the same measure the gate reads) on the validation folds; `null` when not comparable.
+    /// The standards' score on the validation folds: the overall improvement over the base
+    /// version (the measure the gate reads) less what the gate would hold against it (a
+    /// required metric that falls, a regression beyond the limit, folds not won, folds without
+    /// the evidence floor's trades or exposure); `null` when not comparable.
     pub score: Option<f64>,
     /// The base version's metrics per validation fold.
     pub baseline: Vec<Metrics>,

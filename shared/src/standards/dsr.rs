@@ -32,8 +32,9 @@ pub struct Selection {
     pub trials: u64,
     /// Variance of the trials' Sharpe ratios of the same returns (`V`, per bar).
     pub sharpe_variance: f64,
-    /// The selected trial's Sharpe ratio (per bar) where it was selected.
-    pub sharpe: f64,
+    /// The selected trial's Sharpe ratio (per bar) where it was selected; `None` when it has
+    /// none (no spread of returns: the same positions as the baseline throughout, say).
+    pub sharpe: Option<f64>,
     /// Bars of returns behind `sharpe` (`T`).
     pub bars: u64,
     /// Skewness of those returns.
@@ -75,7 +76,7 @@ pub fn expected_max_sharpe(trials: u64, variance: f64) -> f64 {
 /// The deflated Sharpe ratio of `selection`.
 pub fn deflated_sharpe(selection: &Selection) -> DeflatedSharpe {
     let sr0 = expected_max_sharpe(selection.trials, selection.sharpe_variance);
-    let sr = selection.sharpe;
+    let sr = selection.sharpe.unwrap_or(f64::NAN);
     let t = selection.bars as f64;
     let denominator = 1.0 - selection.skewness * sr + (selection.kurtosis - 1.0) / 4.0 * sr * sr;
     let value = (t >= 2.0 && sr.is_finite() && denominator.is_finite() && denominator > 0.0)
@@ -128,7 +129,7 @@ mod tests {
             of: "returns".into(),
             trials: 100,
             sharpe_variance: 0.5 / days,
-            sharpe: 2.5 / days.sqrt(),
+            sharpe: Some(2.5 / days.sqrt()),
             bars: 1_250,
             skewness: -3.0,
             kurtosis: 10.0,
@@ -149,7 +150,7 @@ mod tests {
                 of: "returns".into(),
                 trials,
                 sharpe_variance: 1e-4,
-                sharpe: 0.05,
+                sharpe: Some(0.05),
                 bars: 1_000,
                 skewness: 0.0,
                 kurtosis: 3.0,
@@ -175,7 +176,7 @@ mod tests {
             of: "returns".into(),
             trials: 200,
             sharpe_variance: 4e-4,
-            sharpe: 0.02,
+            sharpe: Some(0.02),
             bars: 1_500,
             skewness: 0.0,
             kurtosis: 3.0,
@@ -190,7 +191,7 @@ mod tests {
             of: "returns".into(),
             trials: 10,
             sharpe_variance: 1e-4,
-            sharpe: 0.05,
+            sharpe: Some(0.05),
             bars: 1,
             skewness: 0.0,
             kurtosis: 3.0,
@@ -198,7 +199,7 @@ mod tests {
         assert_eq!(deflated_sharpe(&base).value, None);
         let nan = Selection {
             bars: 100,
-            sharpe: f64::NAN,
+            sharpe: None,
             ..base
         };
         assert_eq!(deflated_sharpe(&nan).value, None);

@@ -467,7 +467,7 @@ fn the_deflated_sharpe_check_reads_the_search() {
         of: "excess returns over the baseline".into(),
         trials: 16,
         sharpe_variance: 1e-4,
-        sharpe: 0.08,
+        sharpe: Some(0.08),
         bars: 1_500,
         skewness: 0.0,
         kurtosis: 3.0,

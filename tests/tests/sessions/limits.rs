@@ -3,7 +3,7 @@
 
 use serde_json::Value;
 use serde_json::json;
-use tests::{momentum_tool, store_test, untimed_standards};
+use tests::{default_standards, momentum_tool, store_test};
 
 /// A series long enough that 5,000 trials take far longer than a second.
 fn long_data(bars: u64) -> Value {
@@ -14,7 +14,7 @@ store_test!(the_time_limit_keeps_the_best_trials_found_in_time, |app| {
     // Arrange: a creator optimizing their own tool (5,000 trials allowed) for one second.
     let creator = app.user("creator").await;
     let tool = app
-        .tool(&creator, momentum_tool("Mine", untimed_standards()))
+        .tool(&creator, momentum_tool("Mine", default_standards()))
         .await;
     let data = app.generated_dataset(&creator, long_data(20_000)).await;
     let session = app
@@ -44,7 +44,7 @@ store_test!(ending_a_session_cancels_its_running_optimization, |app| {
     // Arrange: a long search of the creator's own tool.
     let creator = app.user("creator").await;
     let tool = app
-        .tool(&creator, momentum_tool("Mine", untimed_standards()))
+        .tool(&creator, momentum_tool("Mine", default_standards()))
         .await;
     let tool_id = tool["id"].as_str().expect("id");
     let data = app.generated_dataset(&creator, long_data(50_000)).await;

@@ -3,7 +3,7 @@
 //! reference dataset, and a rollback makes a new version equal to an old one.
 
 use serde_json::json;
-use tests::{momentum_tool, store_test, store_test_with, trending_data, untimed_standards};
+use tests::{default_standards, momentum_tool, store_test, store_test_with, trending_data};
 
 use super::{passed_record, passing_setup, record_id};
 
@@ -79,7 +79,7 @@ store_test!(
     a_tool_with_auto_promote_is_promoted_when_the_session_ends,
     |app| {
         // Arrange
-        let mut body = momentum_tool("Auto", untimed_standards());
+        let mut body = momentum_tool("Auto", default_standards());
         body["auto_promote"] = json!(true);
         let s = app
             .session_setup(body, "pro", trending_data(), json!({"seed": 7}))
@@ -149,11 +149,12 @@ store_test!(
             json!(2)
         );
 
-        // Act 2: the tool moved somewhere worse: the candidate beats version 3 and becomes 4.
+        // Act 2: the tool moved back to its first parameters (version 3), which the candidate
+        // beat: it beats version 3 and becomes 4.
         app.patch(
             &format!("/v1/tools/{}", s.tool),
             &s.creator.key,
-            &json!({"parameters": {"lookback_period": 2, "threshold": 0.0}}),
+            &json!({"parameters": {"lookback_period": 5, "threshold": 0.0}}),
         )
         .await
         .expect(200);

@@ -3,7 +3,7 @@
 
 use serde_json::json;
 use tests::{
-    TrainingSetup, momentum_tool, store_test, training_data, trending_data, untimed_standards,
+    TrainingSetup, default_standards, momentum_tool, store_test, training_data, trending_data,
 };
 
 use super::{apply, num};
@@ -14,7 +14,7 @@ store_test!(
         // Arrange: the creator trains a Q-learning policy on their own data and applies it.
         let s = app
             .session_setup(
-                momentum_tool("Momentum", untimed_standards()),
+                momentum_tool("Momentum", default_standards()),
                 "pro",
                 trending_data(),
                 json!({"seed": 7}),

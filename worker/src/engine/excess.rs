@@ -95,9 +95,8 @@ mod tests {
         let candidate = [1, 1, 1, 1];
         let baseline = [0, 0, 0, 0];
         let mut got = Vec::new();
-        for_each(&close, &candidate, &baseline, &[0..4], 0.01, |x| {
-            got.push(x)
-        });
+        let whole = std::slice::from_ref(&(0..4));
+        for_each(&close, &candidate, &baseline, whole, 0.01, |x| got.push(x));
         // Bar 1: long from bar 0's decision, +10%, less the entry cost. Then -10% and 0.
         assert_eq!(got.len(), 3);
         assert!((got[0] - (0.10 - 0.01)).abs() < 1e-12, "{got:?}");
@@ -109,7 +108,7 @@ mod tests {
     fn the_same_positions_have_no_excess_and_no_ratio() {
         let close = [1.0, 2.0, 3.0, 2.0];
         let p = [1, -1, 1, 0];
-        let s = stats(&close, &p, &p, &[0..4], 0.002);
+        let s = stats(&close, &p, &p, std::slice::from_ref(&(0..4)), 0.002);
         assert_eq!((s.n, s.sum, s.sum_sq), (3.0, 0.0, 0.0));
         assert_eq!(s.ratio(), None);
     }

@@ -222,8 +222,7 @@ pub fn judge_candidate(
                 of: "returns".into(),
                 trials: stats.trials,
                 sharpe_variance: stats.sharpe_variance,
-                sharpe: sharpe_per_bar(blocks_after, evaluator.periods_per_year())
-                    .unwrap_or(f64::NAN),
+                sharpe: sharpe_per_bar(blocks_after, evaluator.periods_per_year()),
                 bars: span.len() as u64,
                 skewness,
                 kurtosis,
@@ -235,7 +234,7 @@ pub fn judge_candidate(
                 of: "excess returns over the baseline".into(),
                 trials: stats.trials,
                 sharpe_variance: stats.information_ratio_variance,
-                sharpe: if sd > 0.0 { mean / sd } else { f64::NAN },
+                sharpe: (sd > 0.0).then(|| mean / sd).filter(|r| r.is_finite()),
                 bars: excess.len() as u64,
                 skewness,
                 kurtosis,

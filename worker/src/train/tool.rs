@@ -8,7 +8,7 @@ use shared::dataset::Bars;
 use shared::domain::training::{Splits, ValidationJudgment};
 use shared::domain::{Metrics, ResolvedConfig, SplitMetrics, TrainingMethod};
 use shared::evaluation::EvalConfig;
-use shared::standards::{StandardsConfig, overall_change};
+use shared::standards::{StandardsConfig, gate_score};
 
 use super::LoadedModel;
 use super::methods;
@@ -33,7 +33,7 @@ pub struct TrainInput<'a> {
     pub base_model: Option<&'a LoadedModel>,
     /// Costs and cash of every backtest (and of labels and rewards).
     pub eval: EvalConfig,
-    /// The tool's standards (the judgment's overall score).
+    /// The tool's standards (the judgment's score).
     pub standards: &'a StandardsConfig,
     /// The resolved config.
     pub config: &'a ResolvedConfig,
@@ -212,7 +212,7 @@ pub fn train_tool(
     )?;
     Ok(TrainedTool {
         validation: ValidationJudgment {
-            score: overall_change(input.standards, &base_folds, &trained_folds),
+            score: gate_score(input.standards, &base_folds, &trained_folds),
             baseline: base_folds,
             trained: trained_folds,
         },
