@@ -10,7 +10,7 @@
 //! return is +50%). A zero baseline gives +100% (or -100%) for any move away from zero in the
 //! good (bad) direction and 0 for a tie. Changes are clamped to +-100% so one metric cannot
 //! carry the verdict. How a metric is read over several folds (pooled trades for the
-//! trade-based ones) and the evidence floor are in [`aggregate`].
+//! trade-based ones) and the evidence floor are in the `aggregate` module.
 //!
 //! Checks, in report order:
 //! - `overall_improvement`: the weighted mean of the per-metric changes >= `min_improvement`;

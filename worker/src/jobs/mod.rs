@@ -1,5 +1,5 @@
 //! Job handlers, one per kind: load the inputs from the store, run the pure computation off the
-//! async runtime (`spawn_blocking`), and return the result. The runtime ([`crate::runtime`])
+//! async runtime (`spawn_blocking`), and return the result. The runtime (`crate::runtime`)
 //! claims, times out, retries and records; a handler only says what happened through
 //! [`JobError`].
 

@@ -228,7 +228,7 @@ fn validate(c: &QlConfig) -> Result<(), QlError> {
 /// bootstraps). Learners of one episode run in parallel on rayon, each with its own
 /// `SmallRng` seeded from (cfg.seed, learner index): the result is the same whatever the
 /// thread count. Epsilon-greedy, epsilon decaying linearly ([`exploration_at`]). Step at
-/// bar t: state (signal[t], buckets at t, position), action -> new position p, reward
+/// bar t: state (`signal[t]`, buckets at t, position), action -> new position p, reward
 /// `p * next_return[t] - cost * |p - previous position|`. After each episode `on_episode`
 /// gets its stats (`Break(())` -> [`QlError::Canceled`]). At the end the learners'
 /// Q-tables are averaged per state-action.
@@ -306,8 +306,8 @@ pub fn train(
 }
 
 /// The learned execution policy: walks bars from flat, at each bar t >= warmup picks the
-/// greedy action of (signal[t], buckets at t, current position) and writes its position to
-/// out[t] (earlier bars 0). Expects `out.len() == signal.len()`; extra bars are left 0.
+/// greedy action of (`signal[t]`, buckets at t, current position) and writes its position to
+/// `out[t]` (earlier bars 0). Expects `out.len() == signal.len()`; extra bars are left 0.
 pub fn policy_targets(table: &QTable, market: &Market, signal: &[i8], out: &mut [i8]) {
     out.fill(0);
     let spec = &table.spec;
