@@ -7,36 +7,15 @@
 //! Run: `cargo bench -p worker --bench cost_model` (release). Copy the measured medians into
 //! `ns` in `cost.rs` when they drift on a new machine kind.
 
-use shared::dataset::Bars;
 use worker::engine::model::Prepared;
 use worker::engine::{EvalConfig, Evaluator, FoldSpec, Strategy};
 use worker::train::ql::{self, QTable, StateSpec};
 
-fn series(n: usize) -> Bars {
-    let mut bars = Bars::with_capacity(n);
-    let mut state: u64 = 0x9E37_79B9_7F4A_7C15;
-    let mut price = 100.0;
-    for i in 0..n {
-        state = state
-            .wrapping_mul(6_364_136_223_846_793_005)
-            .wrapping_add(1_442_695_040_888_963_407);
-        let u = (state >> 11) as f64 / (1u64 << 53) as f64 - 0.5;
-        let open = price;
-        price *= 1.0 + u * 0.02;
-        bars.push(
-            i as i64 * 3_600,
-            open,
-            open.max(price),
-            open.min(price),
-            price,
-            1.0,
-        );
-    }
-    bars
-}
+#[path = "common/series.rs"]
+mod series;
 
 fn main() {
-    let bars = series(1_000_000);
+    let bars = series::series(1_000_000, 3_600);
     let config = EvalConfig {
         timing_repeats: 21,
         folds: FoldSpec {

@@ -257,6 +257,17 @@ const fn float(
     }
 }
 
+/// The momentum families' lookback.
+const fn lookback_period() -> ParamSpec {
+    int(
+        "lookback_period",
+        2.0,
+        500.0,
+        20.0,
+        "bars over which the return is measured",
+    )
+}
+
 fn build() -> Vec<Family> {
     vec![
         Family {
@@ -264,13 +275,7 @@ fn build() -> Vec<Family> {
             version: 2,
             description: "Time-series momentum in units of volatility: long when the return over the lookback exceeds +threshold standard deviations of such returns (the one-bar volatility over max(lookback, 20) bars times sqrt(lookback)), short below -threshold, flat between. Scale-free: the same threshold means the same on daily stock indices and hourly FX.",
             parameters: vec![
-                int(
-                    "lookback_period",
-                    2.0,
-                    500.0,
-                    20.0,
-                    "bars over which the return is measured",
-                ),
+                lookback_period(),
                 float(
                     "threshold",
                     0.0,
@@ -361,13 +366,7 @@ fn build() -> Vec<Family> {
             version: 1,
             description: "Legacy momentum with a raw-return threshold (the momentum rule before version 2; tools created before it keep trading exactly as they did): long when the return over the lookback exceeds +threshold, short below -threshold, flat between. Not scale-free: a threshold fit to one asset or bar size does not transfer; prefer momentum.",
             parameters: vec![
-                int(
-                    "lookback_period",
-                    2.0,
-                    500.0,
-                    20.0,
-                    "bars over which the return is measured",
-                ),
+                lookback_period(),
                 float(
                     "threshold",
                     0.0,
