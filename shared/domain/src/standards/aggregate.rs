@@ -11,8 +11,8 @@
 //!   from fewer than `min_trades` trades per fold (pooled) on either side cannot count as an
 //!   improvement: its change is capped at 0.
 
-use crate::domain::metrics::RATIO_CAP;
-use crate::domain::{Direction, Metric, Metrics};
+use crate::metrics::RATIO_CAP;
+use crate::{Direction, Metric, Metrics};
 
 use super::StandardsConfig;
 

@@ -1,7 +1,7 @@
 //! The gate's checks on hand-made metrics, edge cases included.
 
 use super::*;
-use crate::domain::metrics::RATIO_CAP;
+use crate::metrics::RATIO_CAP;
 
 fn base() -> Metrics {
     Metrics {

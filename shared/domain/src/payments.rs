@@ -1,10 +1,10 @@
 //! Where money enters the marketplace. The only provider here is a sandbox: it approves every
 //! well-formed top-up without touching a real payment network, and its counter-account in the
-//! ledger is [`crate::domain::account::SANDBOX_PROVIDER_ACCOUNT_ID`].
+//! ledger is [`crate::account::SANDBOX_PROVIDER_ACCOUNT_ID`].
 
 use uuid::Uuid;
 
-use crate::domain::Money;
+use crate::Money;
 
 /// A payment the provider accepted.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -45,7 +45,7 @@ impl PaymentProvider for SandboxPaymentProvider {
         }
         Ok(PaymentReceipt {
             reference: format!("sandbox_{}", Uuid::now_v7().simple()),
-            source_account: crate::domain::account::SANDBOX_PROVIDER_ACCOUNT_ID,
+            source_account: crate::account::SANDBOX_PROVIDER_ACCOUNT_ID,
             amount,
         })
     }

@@ -309,7 +309,7 @@ mod tests {
     }
 
     fn finished(method: TrainingMethod, score: f64) -> TrainingRun {
-        use crate::domain::training::{SplitMetrics, Splits, ValidationJudgment};
+        use crate::training::{SplitMetrics, Splits, ValidationJudgment};
         let config = TrainingConfig::default()
             .resolve(method, false, 5_000)
             .expect("defaults");
@@ -328,7 +328,7 @@ mod tests {
             base_version: 1,
             parent_id: None,
             job_id: None,
-            result: Some(crate::domain::TrainingResult {
+            result: Some(crate::TrainingResult {
                 method,
                 parameters: Default::default(),
                 artifact: None,

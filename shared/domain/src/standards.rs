@@ -43,7 +43,7 @@ use std::collections::BTreeMap;
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
-use crate::domain::{Metric, Metrics};
+use crate::{Metric, Metrics};
 
 pub use aggregate::relative_change;
 use aggregate::{

@@ -12,7 +12,10 @@
 pub mod codec;
 pub mod csv;
 pub mod stats;
+mod summary;
 pub mod synth;
+
+pub use summary::{Dataset, DatasetSource};
 
 use sha2::{Digest, Sha256};
 

@@ -220,7 +220,7 @@ pub struct OptimizeSessionToolJob {
     /// The tool inserted into it.
     pub tool_id: Uuid,
     /// The study.
-    pub study: crate::domain::StudySpec,
+    pub study: crate::StudySpec,
 }
 
 /// Input of [`JobKind::Promote`].

@@ -6,8 +6,8 @@ use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
 use super::TrainingMethod;
-use crate::domain::session::MAX_SEED;
 use crate::optimization::Method;
+use crate::session::MAX_SEED;
 
 /// A training config as sent: every field optional, defaults by method. Unknown fields are
 /// refused.
