@@ -1,8 +1,8 @@
 //! The `marketplace-scheduler` binary starts against a store and stops gracefully on SIGTERM.
 
-use std::io::Read;
+use std::io::{BufRead, BufReader};
 use std::process::{Command, Stdio};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 #[test]
 fn starts_and_stops_gracefully_on_sigterm() {
@@ -17,17 +17,22 @@ fn starts_and_stops_gracefully_on_sigterm() {
         .stdout(Stdio::piped())
         .spawn()
         .expect("starts");
-    let mut out = child.stdout.take().expect("stdout");
+    // Send SIGTERM only once the scheduler says it started (its signal handler is installed by
+    // then); a fixed sleep raced with migrations on a loaded machine.
+    let out = child.stdout.take().expect("stdout");
+    let (started_tx, started_rx) = std::sync::mpsc::channel();
     let reader = std::thread::spawn(move || {
-        let mut s = String::new();
-        let _ = out.read_to_string(&mut s);
-        s
+        let mut log = String::new();
+        for line in BufReader::new(out).lines().map_while(Result::ok) {
+            if line.contains("scheduler started") {
+                let _ = started_tx.send(());
+            }
+            log.push_str(&line);
+            log.push('\n');
+        }
+        log
     });
-    let deadline = Instant::now() + Duration::from_secs(30);
-    while !dir.path().join("s.db").exists() && Instant::now() < deadline {
-        std::thread::sleep(Duration::from_millis(50));
-    }
-    std::thread::sleep(Duration::from_millis(300));
+    let started = started_rx.recv_timeout(Duration::from_secs(60)).is_ok();
     Command::new("kill")
         .arg("-TERM")
         .arg(child.id().to_string())
@@ -35,7 +40,7 @@ fn starts_and_stops_gracefully_on_sigterm() {
         .expect("kill runs");
     let status = child.wait().expect("exits");
     let log = reader.join().expect("reader");
+    assert!(started, "started within 60 s: {log}");
     assert!(status.success(), "exit 0 on SIGTERM: {log}");
-    assert!(log.contains("scheduler started"), "started: {log}");
     assert!(log.contains("scheduler stopped"), "{log}");
 }

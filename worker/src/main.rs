@@ -69,8 +69,9 @@ async fn main() -> ExitCode {
     };
     let token = CancellationToken::new();
     let stop = token.clone();
+    let signal = shared::shutdown::signal();
     tokio::spawn(async move {
-        shared::shutdown::signal().await;
+        signal.await;
         stop.cancel();
     });
     match Worker::new(Arc::new(settings), store, queues)
