@@ -1,12 +1,9 @@
 //! The worker role: takes jobs from the queues and runs them.
 //!
-//! - [`engine`]: the evaluation engine (pure computation: signals, backtest, metrics, folds).
-//! - [`jobs`]: one handler per job kind (load inputs, call the engine, return the result).
-//! - [`optimize`]: ask/tell samplers (grid, random, TPE, local) and the rayon study loop.
-//! - [`train`]: creator training (burn deep learning, rayon Q-learning, optimizer sweeps).
+//! - [`jobs`]: one handler per job kind (load inputs, call the computation, store the result).
 //! - `runtime`: claims, leases, timeouts, retries, cancellation, heartbeats and recovery.
-
-pub mod engine;
+//! - [`engine`], [`optimize`], [`train`]: the pure computation, re-exported from the `compute`
+//!   crate (`worker/compute`), which has no store, queue or async runtime.
 
 use std::sync::Arc;
 
@@ -18,9 +15,9 @@ use shared::store::Store;
 use tokio_util::sync::CancellationToken;
 
 pub mod jobs;
-pub mod optimize;
 mod runtime;
-pub mod train;
+
+pub use compute::{engine, optimize, train};
 
 /// A worker process (or the embedded worker pool of the API process).
 #[derive(Debug, Clone)]

@@ -52,8 +52,8 @@ pub use subscription::{BillingPolicy, NextCharge, Subscription, SubscriptionStat
 pub use tier::Tier;
 pub use tool::{Tool, ToolVersion};
 pub use training::{
-    Artifact, ArtifactSummary, ResolvedConfig, SplitMetrics, TrainingConfig, TrainingMethod,
-    TrainingResult, TrainingRun,
+    Artifact, ArtifactSummary, NewArtifact, ResolvedConfig, SplitMetrics, TrainingConfig,
+    TrainingMethod, TrainingResult, TrainingRun,
 };
 
 /// Formats an error with its whole source chain, one cause per line (for `Debug` of error

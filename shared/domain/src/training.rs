@@ -179,6 +179,19 @@ pub struct TrainingRun {
     pub updated_at: DateTime<Utc>,
 }
 
+/// A learned artifact to store with its run's result.
+#[derive(Clone, Debug, PartialEq)]
+pub struct NewArtifact {
+    /// Id.
+    pub id: Uuid,
+    /// See [`ArtifactSummary::kind`].
+    pub kind: String,
+    /// What is needed to use the bytes.
+    pub meta: Value,
+    /// The bytes.
+    pub bytes: Vec<u8>,
+}
+
 /// A learned artifact with its bytes.
 #[derive(Clone, Debug, PartialEq)]
 pub struct Artifact {

@@ -11,6 +11,7 @@ use serde_json::{Map, Value};
 use uuid::Uuid;
 
 use super::StoreResult;
+pub use crate::domain::NewArtifact;
 use crate::domain::{Artifact, ResolvedConfig, Tool, TrainingMethod, TrainingResult, TrainingRun};
 
 /// A run to create.
@@ -32,19 +33,6 @@ pub struct NewTraining {
     pub base_version: i32,
     /// The hybrid run it is part of.
     pub parent_id: Option<Uuid>,
-}
-
-/// A learned artifact to store with its run's result.
-#[derive(Clone, Debug, PartialEq)]
-pub struct NewArtifact {
-    /// Id.
-    pub id: Uuid,
-    /// See [`crate::domain::ArtifactSummary::kind`].
-    pub kind: String,
-    /// What is needed to use the bytes.
-    pub meta: Value,
-    /// The bytes.
-    pub bytes: Vec<u8>,
 }
 
 /// A finished run's result (the job effect's content).

@@ -1,15 +1,15 @@
-//! Calibration of `execution_time`'s cost model (`worker/src/engine/cost.rs`): for every family
+//! Calibration of `execution_time`'s cost model (`worker/compute/src/engine/cost.rs`): for every family
 //! (and a family behind each kind of learned artifact), the modeled nanoseconds per bar beside
 //! the wall-clock time of the same signal computation over 1,000,000 bars, median of 21 runs,
 //! one thread. Also checks the model's claim that parameters do not change the work: each family
 //! is timed at small and large windows.
 //!
-//! Run: `cargo bench -p worker --bench cost_model` (release). Copy the measured medians into
+//! Run: `cargo bench -p compute --bench cost_model` (release). Copy the measured medians into
 //! `ns` in `cost.rs` when they drift on a new machine kind.
 
-use worker::engine::model::Prepared;
-use worker::engine::{EvalConfig, Evaluator, FoldSpec, Strategy};
-use worker::train::ql::{self, QTable, StateSpec};
+use compute::engine::model::Prepared;
+use compute::engine::{EvalConfig, Evaluator, FoldSpec, Strategy};
+use compute::train::ql::{self, QTable, StateSpec};
 
 #[path = "common/series.rs"]
 mod series;

@@ -9,14 +9,14 @@
 //! - `floor/stream_2000` and `floor/stream_1m`: one streaming pass that reads every bar's open
 //!   and close once, the physical floor a backtest is compared with.
 //!
-//! Run: `cargo bench -p worker --bench engine`.
+//! Run: `cargo bench -p compute --bench engine`.
 
 use std::hint::black_box;
 
+use compute::engine::{EvalConfig, Evaluator, Strategy};
 use criterion::{Criterion, Throughput, criterion_group, criterion_main};
+use domain::dataset::Bars;
 use rayon::prelude::*;
-use shared::dataset::Bars;
-use worker::engine::{EvalConfig, Evaluator, Strategy};
 
 #[path = "common/series.rs"]
 mod series;

@@ -11,16 +11,16 @@
 //! runs and the deflated Sharpe ratio against the folds-only judgment, and the per-trial excess
 //! returns that feed the deflated Sharpe ratio, each beside the whole optimization.
 //!
-//! Run: `cargo bench -p worker --bench optimizers` (`-- session` or `-- gate` for one part).
+//! Run: `cargo bench -p compute --bench optimizers` (`-- session` or `-- gate` for one part).
 
 use std::time::Instant;
 
+use compute::engine::{Evaluator, Strategy};
+use compute::optimize::{Method, Space, StudyConfig, judge_candidate, optimize_tool, run_study};
+use domain::dataset::synth::{GeneratorSpec, generate};
+use domain::evaluation::EvalConfig;
+use domain::standards::StandardsConfig;
 use serde_json::json;
-use shared::dataset::synth::{GeneratorSpec, generate};
-use shared::evaluation::EvalConfig;
-use shared::standards::StandardsConfig;
-use worker::engine::{Evaluator, Strategy};
-use worker::optimize::{Method, Space, StudyConfig, judge_candidate, optimize_tool, run_study};
 
 fn branin(x: &[f64]) -> f64 {
     let (x1, x2) = (x[0], x[1]);
@@ -270,7 +270,7 @@ fn gate_cost() {
                 judge(&full, Some(&outcome.trial_stats));
             });
             // Per trial, the excess returns beside the metrics the search computes anyway.
-            let blocks = shared::evaluation::blocks(outcome.search_span.clone(), 3);
+            let blocks = domain::evaluation::blocks(outcome.search_span.clone(), 3);
             let base = Strategy::from_params(family, &baseline).expect("baseline");
             let mut evaluator = Evaluator::new(&bars, eval).expect("evaluator");
             let base_targets = evaluator.targets(&base).expect("targets");

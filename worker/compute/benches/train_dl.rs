@@ -6,11 +6,11 @@ use std::hint::black_box;
 use std::ops::ControlFlow;
 use std::time::Duration;
 
+use compute::train::dl::{DlConfig, train};
+use compute::train::features::Samples;
 use criterion::{Criterion, Throughput, criterion_group, criterion_main};
 use rand::rngs::StdRng;
 use rand::{Rng, SeedableRng};
-use worker::train::dl::{DlConfig, train};
-use worker::train::features::Samples;
 
 const WIDTH: usize = 32;
 const ROWS: usize = 100_000;

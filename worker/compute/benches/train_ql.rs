@@ -5,10 +5,10 @@ use std::hint::black_box;
 use std::ops::ControlFlow;
 use std::time::Duration;
 
+use compute::train::ql::{Market, QlConfig, StateSpec, market, train};
 use criterion::{BenchmarkId, Criterion, Throughput, criterion_group, criterion_main};
 use rand::rngs::SmallRng;
 use rand::{Rng, SeedableRng};
-use worker::train::ql::{Market, QlConfig, StateSpec, market, train};
 
 const BARS: usize = 100_000;
 

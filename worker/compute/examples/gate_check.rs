@@ -6,7 +6,7 @@
 //! beat the defaults there far more often than records in general do.
 //!
 //! ```sh
-//! cargo run --release -p worker --example gate_check -- data/SP500.csv data/NASDAQ.csv \
+//! cargo run --release -p compute --example gate_check -- data/SP500.csv data/NASDAQ.csv \
 //!     [--seeds 1,2] [--trials 100] [--method bayesian] [--families momentum,rsi] [--split 0.7] \
 //!     [--folds 4,3] [--dump records.json]
 //! ```
@@ -18,12 +18,12 @@
 
 use std::time::Instant;
 
+use compute::engine::evaluate;
+use compute::optimize::{Method, StudyConfig, optimize_tool};
+use domain::SessionConfig;
+use domain::dataset::Bars;
+use domain::standards::StandardsConfig;
 use serde_json::Map;
-use shared::dataset::Bars;
-use shared::domain::SessionConfig;
-use shared::standards::StandardsConfig;
-use worker::engine::evaluate;
-use worker::optimize::{Method, StudyConfig, optimize_tool};
 
 struct Args {
     files: Vec<String>,
@@ -119,14 +119,14 @@ fn main() -> Result<(), String> {
     for file in &args.files {
         let bytes = std::fs::read(file).map_err(|e| format!("{file}: {e}"))?;
         let bars =
-            shared::dataset::csv::parse(&bytes, 10_000_000).map_err(|e| format!("{file}: {e}"))?;
+            domain::dataset::csv::parse(&bytes, 10_000_000).map_err(|e| format!("{file}: {e}"))?;
         let cut = (bars.len() as f64 * args.split).round() as usize;
         let (mine, future) = (slice(&bars, 0..cut), slice(&bars, cut..bars.len()));
         let name = std::path::Path::new(file)
             .file_stem()
             .map_or(file.clone(), |s| s.to_string_lossy().into_owned());
         for family in &args.families {
-            let schema = shared::families::get(family).ok_or(format!("no family {family}"))?;
+            let schema = domain::families::get(family).ok_or(format!("no family {family}"))?;
             let defaults = schema.defaults();
             for &seed in &args.seeds {
                 let study = StudyConfig {
@@ -148,7 +148,7 @@ fn main() -> Result<(), String> {
                 )
                 .map_err(|e| format!("{name} {family}: {e}"))?;
                 let future_of = |params: &Map<String, serde_json::Value>| {
-                    let strategy = worker::engine::Strategy::from_params(family, params)
+                    let strategy = compute::engine::Strategy::from_params(family, params)
                         .map_err(|e| e.to_string())?;
                     evaluate(&future, &strategy, eval)
                         .map(|e| e.overall.metrics)

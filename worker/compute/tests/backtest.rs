@@ -1,7 +1,7 @@
 //! The backtest's execution and cost model on hand-computed cases, through the public API.
 
-use shared::dataset::Bars;
-use worker::engine::backtest::{self, BacktestConfig, Costs};
+use compute::engine::backtest::{self, BacktestConfig, Costs};
+use domain::dataset::Bars;
 
 fn bars(open: &[f64], close: &[f64]) -> Bars {
     let mut b = Bars::with_capacity(open.len());
@@ -119,7 +119,7 @@ fn drawdown_sharpe_and_profit_factor_follow_their_definitions() {
     assert!(close_to(m.sortino, mean / downside * 252f64.sqrt()));
     // One winning trade (closed at bar 4's open by the flat target), no loss: capped.
     assert_eq!(m.num_trades, 1.0);
-    assert_eq!(m.profit_factor, shared::domain::metrics::RATIO_CAP);
+    assert_eq!(m.profit_factor, domain::metrics::RATIO_CAP);
     assert!(close_to(m.cagr, 1.35f64.powf(252.0 / 5.0) - 1.0));
 }
 
@@ -136,10 +136,10 @@ fn a_range_starting_later_takes_the_previous_bars_target_at_its_first_open() {
 }
 
 mod no_look_ahead {
+    use compute::engine::backtest;
+    use compute::engine::signals::Scratch;
+    use domain::dataset::Bars;
     use proptest::prelude::*;
-    use shared::dataset::Bars;
-    use worker::engine::backtest;
-    use worker::engine::signals::Scratch;
 
     fn walk(steps: &[f64]) -> Bars {
         let mut b = Bars::with_capacity(steps.len());
@@ -164,10 +164,10 @@ mod no_look_ahead {
             family in 0usize..4,
         ) {
             let strategy = [
-                worker::engine::Strategy::Momentum { lookback: 5, threshold: 0.01 },
-                worker::engine::Strategy::SmaCrossover { fast: 3, slow: 8 },
-                worker::engine::Strategy::MeanReversion { lookback: 10, entry_z: 1.0, exit_z: 0.2 },
-                worker::engine::Strategy::Rsi { period: 6, lower: 35.0, upper: 65.0 },
+                compute::engine::Strategy::Momentum { lookback: 5, threshold: 0.01 },
+                compute::engine::Strategy::SmaCrossover { fast: 3, slow: 8 },
+                compute::engine::Strategy::MeanReversion { lookback: 10, entry_z: 1.0, exit_z: 0.2 },
+                compute::engine::Strategy::Rsi { period: 6, lower: 35.0, upper: 65.0 },
             ][family].clone();
             let a = walk(&steps);
             let t = (cut * (steps.len() - 1) as f64) as usize;

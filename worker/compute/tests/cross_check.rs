@@ -6,13 +6,13 @@
 
 use std::path::PathBuf;
 
-use shared::dataset::Bars;
-use worker::engine::backtest::{self, BacktestConfig, Costs};
-use worker::engine::{EvalConfig, Evaluator, Strategy};
+use compute::engine::backtest::{self, BacktestConfig, Costs};
+use compute::engine::{EvalConfig, Evaluator, Strategy};
+use domain::dataset::Bars;
 
 fn testdata(name: &str) -> String {
     let path = PathBuf::from(env!("CARGO_MANIFEST_DIR"))
-        .join("../testdata")
+        .join("../../testdata")
         .join(name);
     std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("{}: {e}", path.display()))
 }

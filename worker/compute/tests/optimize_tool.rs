@@ -1,12 +1,12 @@
 //! Optimizing a tool on synthetic data: in-sample search, out-of-sample judgment, reproducible.
 
+use compute::optimize::{Method, StudyConfig, optimize_tool};
+use domain::dataset::synth::{GeneratorKind, GeneratorSpec, generate};
+use domain::evaluation::EvalConfig;
+use domain::standards::{StandardsConfig, overall_change};
 use serde_json::{Map, Value, json};
-use shared::dataset::synth::{GeneratorKind, GeneratorSpec, generate};
-use shared::evaluation::EvalConfig;
-use shared::standards::{StandardsConfig, overall_change};
-use worker::optimize::{Method, StudyConfig, optimize_tool};
 
-fn bars() -> shared::dataset::Bars {
+fn bars() -> domain::dataset::Bars {
     let spec: GeneratorSpec = serde_json::from_value(json!({
         "kind": "regime_switching", "bars": 3000, "seed": 3
     }))
@@ -53,7 +53,7 @@ fn the_search_improves_in_sample_and_the_gate_judges_out_of_sample() {
 
     assert_eq!(a.trials_run, 40);
     assert_eq!(a.params_before, baseline());
-    let family = shared::families::get("sma_crossover").expect("family");
+    let family = domain::families::get("sma_crossover").expect("family");
     assert!(
         family.validate(&a.params_after).is_ok(),
         "{:?}",

@@ -1,7 +1,7 @@
 //! The benches' price series: a deterministic random walk (an LCG, so the benches need no
 //! generator crate).
 
-use shared::dataset::Bars;
+use domain::dataset::Bars;
 
 /// A deterministic random walk (an LCG, so the bench needs no generator crate).
 pub(crate) fn series(n: usize, step_seconds: i64) -> Bars {

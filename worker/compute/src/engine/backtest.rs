@@ -21,9 +21,9 @@
 
 use std::ops::Range;
 
+use domain::Metrics;
+use domain::dataset::Bars;
 use serde::Serialize;
-use shared::dataset::Bars;
-use shared::domain::Metrics;
 use utoipa::ToSchema;
 
 use super::metrics::Accumulator;

@@ -12,7 +12,7 @@
 //! constant (its one-off preparation per series is not per-bar work and is not counted).
 //!
 //! The constants are nanoseconds per bar measured on this machine kind (release build, one
-//! thread, 1,000,000 bars; `cargo bench -p worker --bench cost_model` measures them again and
+//! thread, 1,000,000 bars; `cargo bench -p compute --bench cost_model` measures them again and
 //! prints them beside the model). The same strategy and artifact kind always cost the
 //! same, bit for bit; two parameter sets of a family whose work does not depend on them cost
 //! exactly the same, which the standards gate reports as unchanged.

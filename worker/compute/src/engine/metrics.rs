@@ -1,9 +1,9 @@
 //! Streaming metric accumulators: the backtest feeds every bar's equity and every closed trade,
 //! and the metrics come out at the end without storing the curve. The formulas are those
-//! documented on [`shared::domain::Metrics`].
+//! documented on [`domain::Metrics`].
 
-use shared::domain::Metrics;
-use shared::domain::metrics::RATIO_CAP;
+use domain::Metrics;
+use domain::metrics::RATIO_CAP;
 
 #[derive(Debug)]
 pub(crate) struct Accumulator {

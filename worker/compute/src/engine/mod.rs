@@ -17,17 +17,17 @@ pub mod signals;
 use std::ops::Range;
 use std::time::Instant;
 
+use domain::Metrics;
+use domain::dataset::Bars;
 use serde::Serialize;
-use shared::dataset::Bars;
-use shared::domain::Metrics;
 use utoipa::ToSchema;
 
 pub use backtest::{BacktestConfig, BacktestRun, Costs, Trade};
-pub use excess::ExcessStats;
-pub use model::Prepared;
-pub use shared::evaluation::{
+pub use domain::evaluation::{
     ConfigError, EvalConfig, Fold, FoldScheme, FoldSpec, MAX_FOLDS, MIN_FOLD_BARS,
 };
+pub use excess::ExcessStats;
+pub use model::Prepared;
 pub use signals::{Position, Scratch, Strategy};
 
 /// Revision of the engine's rules (fills, costs, metrics, folds): a promotion certificate names

@@ -93,7 +93,7 @@ pub(crate) fn thin<T: Serialize>(points: &[T]) -> Vec<serde_json::Value> {
 
 /// A study's best-so-far curve as stored: `{trial, best}` points (1-based trials, `null` before
 /// any finite value), thinned.
-pub(crate) fn best_curve_points(best_curve: &[f64]) -> Vec<serde_json::Value> {
+pub fn best_curve_points(best_curve: &[f64]) -> Vec<serde_json::Value> {
     let points: Vec<serde_json::Value> = best_curve
         .iter()
         .enumerate()

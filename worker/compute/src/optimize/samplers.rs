@@ -15,13 +15,13 @@ mod cmaes;
 mod gp;
 mod tpe;
 
+use domain::families::ParamKind;
 use rand::Rng;
 use rand::rngs::StdRng;
-use shared::families::ParamKind;
 
 use super::{Space, StudyConfig, Trial, score};
 
-pub use shared::optimization::Method;
+pub use domain::optimization::Method;
 
 pub(crate) trait Sampler: Send {
     fn ask(&mut self, space: &Space, history: &[Trial], rng: &mut StdRng, index: u64) -> Vec<f64>;

@@ -2,9 +2,9 @@
 //! cross-parameter constraints. Samplers work in the unit cube; [`Space::decode`] maps a point to
 //! parameters (ints rounded) and [`Space::feasible`] applies the constraints.
 
+use domain::families::{Constraint, Family, ParamKind};
 use rand::Rng;
 use serde_json::{Map, Value};
-use shared::families::{Constraint, Family, ParamKind};
 
 /// One dimension.
 #[derive(Clone, Debug, PartialEq)]

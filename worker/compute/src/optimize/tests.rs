@@ -63,7 +63,7 @@ fn the_same_seed_gives_the_same_trials_whatever_the_thread_count() {
 
 #[test]
 fn every_trial_of_a_family_space_satisfies_its_constraints() {
-    let family = shared::families::get("sma_crossover").expect("family");
+    let family = domain::families::get("sma_crossover").expect("family");
     let space = Space::of_family(family);
     for method in Method::ALL {
         let study = run_study(

@@ -8,14 +8,14 @@
 
 use std::ops::Range;
 
-use serde_json::{Map, Value};
-use shared::dataset::Bars;
-use shared::domain::{Metrics, OptimizationTrial, TrialStats};
-use shared::evaluation::{EvalConfig, Fold, blocks, out_of_sample_span, resample, search_span};
-use shared::standards::dsr::moments;
-use shared::standards::{
+use domain::dataset::Bars;
+use domain::evaluation::{EvalConfig, Fold, blocks, out_of_sample_span, resample, search_span};
+use domain::standards::dsr::moments;
+use domain::standards::{
     Evidence, Run, Selection, StandardsConfig, StandardsReport, gate_score, judge,
 };
+use domain::{Metrics, OptimizationTrial, TrialStats};
+use serde_json::{Map, Value};
 
 use super::{Space, StudyConfig, Trial, run_study_with};
 use crate::engine::{EngineError, Evaluator, Position, Prepared, Strategy};
@@ -282,7 +282,7 @@ pub fn optimize_tool(
     on_batch: impl FnMut(&[Trial]),
     should_stop: impl Fn() -> bool,
 ) -> Result<ToolOptimization, EngineError> {
-    let schema = shared::families::get(family)
+    let schema = domain::families::get(family)
         .ok_or_else(|| EngineError::UnknownFamily(family.to_owned()))?;
     let space = Space::of_family(schema);
     let base = Strategy::from_params(family, baseline)?;

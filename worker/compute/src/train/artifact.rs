@@ -1,11 +1,11 @@
 //! Learned artifacts: what a training run stores (kind, meta, bytes) and what the engine loads
 //! back to evaluate a version that carries one.
 
+use domain::Artifact;
+use domain::NewArtifact;
+use domain::dataset::Bars;
 use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
-use shared::dataset::Bars;
-use shared::domain::Artifact;
-use shared::store::NewArtifact;
 
 use super::dl::{MlpMeta, TrainedMlp};
 use super::features::{FeatureSpec, feature_matrix};
@@ -204,7 +204,7 @@ fn warm(mut p: Vec<f32>, features: &FeatureSpec, fill: f32) -> Vec<f32> {
 mod tests {
     use std::ops::ControlFlow;
 
-    use shared::domain::Artifact;
+    use domain::Artifact;
 
     use super::*;
     use crate::train::dl::{DlConfig, train};
@@ -213,7 +213,7 @@ mod tests {
     fn bars() -> Bars {
         let spec = serde_json::from_value(json!({"kind": "gbm", "bars": 600, "seed": 4}))
             .expect("a generator spec");
-        shared::dataset::synth::generate(&spec).expect("generates")
+        domain::dataset::synth::generate(&spec).expect("generates")
     }
 
     fn stored(model: &LoadedModel) -> Artifact {

@@ -1,9 +1,9 @@
 //! The three methods, each on the training split (the validation split only where the method
 //! itself needs it: early stopping).
 
+use domain::families;
+use domain::standards::gate_score;
 use serde_json::json;
-use shared::families;
-use shared::standards::gate_score;
 
 use super::LoadedModel;
 use super::dl::{self, DlConfig, DlError, TrainedMlp};
@@ -14,7 +14,7 @@ use crate::engine::{Evaluator, Prepared, Scratch, Strategy};
 use crate::optimize::{
     GateObjective, Space, StudyConfig, best_curve_points, run_study, score, thin,
 };
-use shared::domain::training::Splits;
+use domain::training::Splits;
 
 impl From<DlError> for TrainError {
     fn from(e: DlError) -> Self {

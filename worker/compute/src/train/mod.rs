@@ -8,7 +8,7 @@
 //! - the optimization engine: the session optimizers ([`crate::optimize`]) with creator budgets.
 //!
 //! A hybrid run is three jobs, one per method; its judgment (the best validation score) is a
-//! pure rule of the domain ([`shared::domain::hybrid::judge_hybrid`]) applied to their results.
+//! pure rule of the domain ([`domain::hybrid::judge_hybrid`]) applied to their results.
 //!
 //! Splits are time-ordered (train, then validation, then test) and never shuffled across time;
 //! labels and rewards near a split's end read no bar beyond it.

@@ -3,12 +3,12 @@
 
 use std::ops::{ControlFlow, Range};
 
+use domain::dataset::Bars;
+use domain::evaluation::EvalConfig;
+use domain::standards::{StandardsConfig, gate_score};
+use domain::training::{Splits, ValidationJudgment};
+use domain::{Metrics, ResolvedConfig, SplitMetrics, TrainingMethod};
 use serde_json::{Map, Value};
-use shared::dataset::Bars;
-use shared::domain::training::{Splits, ValidationJudgment};
-use shared::domain::{Metrics, ResolvedConfig, SplitMetrics, TrainingMethod};
-use shared::evaluation::EvalConfig;
-use shared::standards::{StandardsConfig, gate_score};
 
 use super::LoadedModel;
 use super::methods;

@@ -83,7 +83,7 @@ impl Strategy {
     /// # Errors
     /// [`EngineError::UnknownFamily`] or [`EngineError::InvalidParameters`].
     pub fn from_params(family: &str, params: &Map<String, Value>) -> Result<Self, EngineError> {
-        let schema = shared::families::get(family)
+        let schema = domain::families::get(family)
             .ok_or_else(|| EngineError::UnknownFamily(family.to_owned()))?;
         let p = schema.validate(params).map_err(|errors| {
             EngineError::InvalidParameters(

@@ -235,7 +235,7 @@ fn parameters_go_through_the_family_schema() {
         Strategy::from_params("astrology", &Map::new()),
         Err(EngineError::UnknownFamily(_))
     ));
-    for family in shared::families::all() {
+    for family in domain::families::all() {
         Strategy::from_params(family.name, &Map::new()).expect("defaults build");
     }
 }

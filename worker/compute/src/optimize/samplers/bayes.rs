@@ -18,9 +18,9 @@
 use std::collections::HashMap;
 use std::hash::{Hash, Hasher};
 
+use domain::families::ParamKind;
 use rand::Rng;
 use rand::rngs::StdRng;
-use shared::families::ParamKind;
 
 use super::super::{Space, Trial, score, trial_rng};
 use super::gp::{self, Gp, Hyper};
