@@ -404,5 +404,4 @@ store_test!(other_media_types_are_415_and_anonymous_callers_401, |app| {
     assert!(list(&app, &owner).await.is_empty());
 });
 
-#[path = "datasets/generated.rs"]
 mod generated;

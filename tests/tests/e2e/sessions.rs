@@ -3,11 +3,8 @@
 //! tool's or another session's), and the tool's creator promotes a record that passed the
 //! standards gate into a new permanent version, re-checked against the tool's current version.
 
-#[path = "sessions/certificates.rs"]
 mod certificates;
-#[path = "sessions/limits.rs"]
 mod limits;
-#[path = "sessions/promotion.rs"]
 mod promotion;
 
 use serde_json::{Value, json};

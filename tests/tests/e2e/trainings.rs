@@ -3,9 +3,7 @@
 //! version whose learned artifact every later evaluation loads, and only the creator may do
 //! any of it.
 
-#[path = "trainings/hybrid.rs"]
 mod hybrid;
-#[path = "trainings/sessions.rs"]
 mod sessions;
 
 use serde_json::{Value, json};

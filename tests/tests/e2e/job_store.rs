@@ -373,5 +373,4 @@ store_test!(discard_removes_only_a_job_never_claimed, |app| {
     assert!(app.store.job(claimed.id).await.expect("read").is_some());
 });
 
-#[path = "job_store/sweeps.rs"]
 mod sweeps;

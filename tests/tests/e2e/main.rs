@@ -1,0 +1,19 @@
+//! The end-to-end suite: the real application (API, workers, scheduler) on random ports, against
+//! SQLite and, when `DATABASE_URL` names one, PostgreSQL (a fresh database per test), and Redis
+//! for the distributed deployment. One test binary (linked once), one module per area; the
+//! harness is the `tests` library (`tests/src`).
+
+mod accounts;
+mod billing;
+mod datasets;
+mod families;
+mod job_store;
+mod jobs;
+mod migrations;
+mod platform;
+mod redis_restart;
+mod session_store;
+mod sessions;
+mod subscriptions;
+mod tools;
+mod trainings;

@@ -1,0 +1,7 @@
+//! The computation through its public interface: the backtest's conventions, the cross-check
+//! against backtesting.py's trades and statistics, and a session tool's optimization. One test
+//! binary, one module per area.
+
+mod backtest;
+mod cross_check;
+mod optimize_tool;
