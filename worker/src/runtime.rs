@@ -235,8 +235,14 @@ impl Runtime {
                 // job now); finishing below writes nothing.
                 JobOutcome::Canceled
             }
-            Ok(Err(e @ JobError::Invalid { .. })) => JobOutcome::Failed { error: e.problem() },
-            Ok(Err(e @ JobError::Transient(_))) => self.retry(&job, e.problem()),
+            Ok(Err(e)) => {
+                // Logged once per failed attempt, with the whole cause chain where there is one.
+                tracing::warn!(error = %e, cause = e.cause().unwrap_or_default(), "job attempt failed");
+                match e {
+                    JobError::Transient { .. } => self.retry(&job, e.problem()),
+                    _ => JobOutcome::Failed { error: e.problem() },
+                }
+            }
         };
         let (outcome, recorded) = self.finish(&job, &claim, outcome, effect).await;
         let status = match &outcome {

@@ -13,7 +13,7 @@ use chrono::{DateTime, Utc};
 use serde::Serialize;
 use serde_json::Value;
 use shared::domain::certificate::{CertificateBody, Verification};
-use shared::jobs::{JobKind, JobStatus, VerifyCertificateJob};
+use shared::jobs::{JobStatus, VerifyCertificateJob};
 use utoipa::ToSchema;
 use utoipa_axum::{router::OpenApiRouter, routes};
 use uuid::Uuid;
@@ -129,12 +129,11 @@ async fn verify_certificate(
     {
         return Err(ApiError::NotFound("certificate"));
     }
-    let payload = serde_json::to_value(VerifyCertificateJob {
+    let payload = VerifyCertificateJob {
         tool_id: id,
         version: n,
-    })
-    .map_err(|e| ApiError::Unexpected(e.into()))?;
-    let job = enqueue(&state, caller.id, JobKind::Verify, VERIFY_PRIORITY, payload).await?;
+    };
+    let job = enqueue(&state, caller.id, payload, VERIFY_PRIORITY).await?;
     let job = wait_for_job(&state, job.id).await?;
     match job.status {
         JobStatus::Succeeded => {

@@ -10,7 +10,7 @@ use serde::{Deserialize, Serialize};
 use serde_json::Value;
 use shared::domain::{Direction, Metric, Tier};
 use shared::evaluation::{EvalConfig, FoldSpec};
-use shared::jobs::{EvaluateToolJob, JobKind};
+use shared::jobs::EvaluateToolJob;
 use utoipa::ToSchema;
 use utoipa_axum::{router::OpenApiRouter, routes};
 use uuid::Uuid;
@@ -151,7 +151,6 @@ async fn create_evaluation(
         dataset_id: dataset.id,
         config: serde_json::to_value(config).unwrap_or(Value::Null),
     };
-    let payload = serde_json::to_value(payload).map_err(|e| ApiError::Unexpected(e.into()))?;
-    let job = enqueue(&state, caller.id, JobKind::Evaluate, priority, payload).await?;
+    let job = enqueue(&state, caller.id, payload, priority).await?;
     Ok(accepted(&job))
 }

@@ -100,15 +100,6 @@ async fn create_noop_job(
             "must be at most 600000",
         ));
     }
-    let payload =
-        serde_json::to_value(&body.payload).map_err(|e| ApiError::Unexpected(e.into()))?;
-    let job = enqueue(
-        &state,
-        PLATFORM_ACCOUNT_ID,
-        JobKind::Noop,
-        body.priority,
-        payload,
-    )
-    .await?;
+    let job = enqueue(&state, PLATFORM_ACCOUNT_ID, body.payload, body.priority).await?;
     Ok(accepted(&job))
 }

@@ -18,7 +18,7 @@ use chrono::{DateTime, Utc};
 use futures::Stream;
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
-use shared::jobs::{Job, JobKind, JobMessage, JobStatus};
+use shared::jobs::{Job, JobKind, JobMessage, JobPayload, JobStatus};
 use shared::store::{JobFilter, NewJob};
 use utoipa::{IntoParams, ToSchema};
 use utoipa_axum::{router::OpenApiRouter, routes};
@@ -120,15 +120,19 @@ pub struct JobList {
     pub next_cursor: Option<String>,
 }
 
-/// Creates a queued job and pushes it onto its queue. 503 (and no job) when the queue does not
-/// take it.
+/// Creates a queued job of the payload's kind and pushes it onto its queue. 503 (and no job)
+/// when the queue does not take it.
 pub(crate) async fn enqueue(
     state: &AppState,
     owner: Uuid,
-    kind: JobKind,
+    payload: impl Into<JobPayload>,
     priority: i32,
-    payload: Value,
 ) -> ApiResult<Job> {
+    let payload = payload.into();
+    let kind = payload.kind();
+    let payload = payload
+        .to_value()
+        .map_err(|e| ApiError::Unexpected(e.into()))?;
     // Admission control: a full queue refuses work rather than growing a backlog that the
     // queue backend cannot serve (apalis-redis workers fail at about 8,000 due messages).
     let depth = state.store.queued_jobs(kind).await?;

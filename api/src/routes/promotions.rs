@@ -15,7 +15,7 @@ use axum::response::{IntoResponse, Response};
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 use shared::domain::{Account, OptimizationTrial, RecordStatus};
-use shared::jobs::{JobKind, JobStatus, PromoteRecordJob};
+use shared::jobs::{JobStatus, PromoteRecordJob};
 use utoipa::{IntoParams, ToSchema};
 use utoipa_axum::{router::OpenApiRouter, routes};
 use uuid::Uuid;
@@ -202,19 +202,11 @@ async fn promote_optimization(
                 .map_err(|e| ApiError::Unexpected(e.into()))?,
         });
     }
-    let payload = serde_json::to_value(PromoteRecordJob {
+    let payload = PromoteRecordJob {
         record_id: record.id,
         auto: false,
-    })
-    .map_err(|e| ApiError::Unexpected(e.into()))?;
-    let job = enqueue(
-        &state,
-        caller.id,
-        JobKind::Promote,
-        PROMOTE_PRIORITY,
-        payload,
-    )
-    .await?;
+    };
+    let job = enqueue(&state, caller.id, payload, PROMOTE_PRIORITY).await?;
     let job = wait_for_job(&state, job.id).await?;
     let result = job.result.clone().unwrap_or(Value::Null);
     match job.status {

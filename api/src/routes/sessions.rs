@@ -15,7 +15,7 @@ use axum::http::StatusCode;
 use serde::{Deserialize, Serialize};
 use shared::domain::session::MAX_SEED;
 use shared::domain::{Account, Session, SessionConfig, SessionStatus, StudySpec, Tier, Tool};
-use shared::jobs::{JobKind, JobStatus, OptimizeSessionToolJob, PromoteRecordJob};
+use shared::jobs::{JobStatus, OptimizeSessionToolJob, PromoteRecordJob};
 use shared::optimization::Method;
 use shared::store::{NewSession, NewSessionTool};
 use utoipa::{IntoParams, ToSchema};
@@ -266,8 +266,7 @@ async fn end_session(
             record_id: record.id,
             auto: true,
         };
-        let payload = serde_json::to_value(payload).map_err(|e| ApiError::Unexpected(e.into()))?;
-        match enqueue(&state, tool.creator_id, JobKind::Promote, 0, payload).await {
+        match enqueue(&state, tool.creator_id, payload, 0).await {
             Ok(job) => promotion_jobs.push(JobView::from(&job)),
             // The record stays a candidate: the creator can still promote it by hand.
             Err(e) => {
@@ -405,8 +404,7 @@ async fn enqueue_optimization(
         tool_id: tool.id,
         study,
     };
-    let payload = serde_json::to_value(payload).map_err(|e| ApiError::Unexpected(e.into()))?;
-    let job = enqueue(state, caller.id, JobKind::Optimize, priority, payload).await?;
+    let job = enqueue(state, caller.id, payload, priority).await?;
     state
         .store
         .set_session_tool_job(session.id, tool.id, job.id, state.now())

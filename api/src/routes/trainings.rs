@@ -10,7 +10,7 @@ use axum::extract::State;
 use axum::http::StatusCode;
 use serde::{Deserialize, Serialize};
 use shared::domain::{Account, TrainingConfig, TrainingMethod, TrainingRun};
-use shared::jobs::{Job, JobKind, TrainToolJob};
+use shared::jobs::{Job, TrainToolJob};
 use shared::store::NewTraining;
 use utoipa::{IntoParams, ToSchema};
 use utoipa_axum::{router::OpenApiRouter, routes};
@@ -191,9 +191,7 @@ async fn create_training(
         .collect();
     let mut jobs = Vec::new();
     for r in &runners {
-        let payload = serde_json::to_value(TrainToolJob { training_id: r.id })
-            .map_err(|e| ApiError::Unexpected(e.into()))?;
-        match enqueue(&state, caller.id, JobKind::Train, 0, payload).await {
+        match enqueue(&state, caller.id, TrainToolJob { training_id: r.id }, 0).await {
             Ok(job) => {
                 state
                     .store

@@ -260,6 +260,91 @@ pub struct NoopJob {
     pub fail_attempts: i32,
 }
 
+/// A job's input, one variant per kind: the one type the API enqueues and the worker reads, so
+/// a payload cannot be written for one kind and read as another. Stored as the variant's JSON
+/// next to its [`JobKind`].
+#[derive(Clone, Debug, PartialEq)]
+pub enum JobPayload {
+    /// [`JobKind::Evaluate`].
+    Evaluate(EvaluateToolJob),
+    /// [`JobKind::Optimize`].
+    Optimize(OptimizeSessionToolJob),
+    /// [`JobKind::Promote`].
+    Promote(PromoteRecordJob),
+    /// [`JobKind::Verify`].
+    Verify(VerifyCertificateJob),
+    /// [`JobKind::Train`].
+    Train(TrainToolJob),
+    /// [`JobKind::Noop`].
+    Noop(NoopJob),
+}
+
+impl JobPayload {
+    /// The kind (and queue) of this payload.
+    pub fn kind(&self) -> JobKind {
+        match self {
+            JobPayload::Evaluate(_) => JobKind::Evaluate,
+            JobPayload::Optimize(_) => JobKind::Optimize,
+            JobPayload::Promote(_) => JobKind::Promote,
+            JobPayload::Verify(_) => JobKind::Verify,
+            JobPayload::Train(_) => JobKind::Train,
+            JobPayload::Noop(_) => JobKind::Noop,
+        }
+    }
+
+    /// The JSON stored in the job's `payload`.
+    ///
+    /// # Errors
+    /// When a value cannot be written as JSON (a non-finite number in an engine config).
+    pub fn to_value(&self) -> Result<Value, serde_json::Error> {
+        match self {
+            JobPayload::Evaluate(p) => serde_json::to_value(p),
+            JobPayload::Optimize(p) => serde_json::to_value(p),
+            JobPayload::Promote(p) => serde_json::to_value(p),
+            JobPayload::Verify(p) => serde_json::to_value(p),
+            JobPayload::Train(p) => serde_json::to_value(p),
+            JobPayload::Noop(p) => serde_json::to_value(p),
+        }
+    }
+
+    /// Reads a stored job's payload as its kind's input.
+    ///
+    /// # Errors
+    /// When the JSON does not fit the kind's input.
+    pub fn from_stored(kind: JobKind, payload: &Value) -> Result<Self, serde_json::Error> {
+        fn read<T: serde::de::DeserializeOwned>(v: &Value) -> Result<T, serde_json::Error> {
+            T::deserialize(v)
+        }
+        Ok(match kind {
+            JobKind::Evaluate => JobPayload::Evaluate(read(payload)?),
+            JobKind::Optimize => JobPayload::Optimize(read(payload)?),
+            JobKind::Promote => JobPayload::Promote(read(payload)?),
+            JobKind::Verify => JobPayload::Verify(read(payload)?),
+            JobKind::Train => JobPayload::Train(read(payload)?),
+            JobKind::Noop => JobPayload::Noop(read(payload)?),
+        })
+    }
+}
+
+macro_rules! payload_from {
+    ($($variant:ident($input:ty)),* $(,)?) => {
+        $(impl From<$input> for JobPayload {
+            fn from(input: $input) -> Self {
+                JobPayload::$variant(input)
+            }
+        })*
+    };
+}
+
+payload_from!(
+    Evaluate(EvaluateToolJob),
+    Optimize(OptimizeSessionToolJob),
+    Promote(PromoteRecordJob),
+    Verify(VerifyCertificateJob),
+    Train(TrainToolJob),
+    Noop(NoopJob),
+);
+
 /// Delay before attempt `attempt + 1` after a transient failure of attempt `attempt` (1-based):
 /// exponential from `base`, doubled each time, capped at `cap`.
 pub fn backoff(attempt: i32, base: Duration, cap: Duration) -> Duration {
@@ -292,5 +377,25 @@ mod tests {
             [JobStatus::Succeeded, JobStatus::Failed, JobStatus::Canceled]
         );
         assert_eq!(JobKind::parse("evaluate"), Some(JobKind::Evaluate));
+    }
+
+    #[test]
+    fn a_payload_round_trips_through_its_kind_and_refuses_another_kinds_json() {
+        let payload = JobPayload::from(VerifyCertificateJob {
+            tool_id: Uuid::nil(),
+            version: 3,
+        });
+        assert_eq!(payload.kind(), JobKind::Verify);
+        let stored = payload.to_value().expect("json");
+        assert_eq!(
+            JobPayload::from_stored(JobKind::Verify, &stored).expect("reads"),
+            payload
+        );
+        assert!(JobPayload::from_stored(JobKind::Train, &stored).is_err());
+        let noop = JobPayload::from(NoopJob::default());
+        assert_eq!(
+            JobPayload::from_stored(JobKind::Noop, &noop.to_value().expect("json")).expect("reads"),
+            noop
+        );
     }
 }

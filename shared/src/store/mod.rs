@@ -107,6 +107,32 @@ impl StoreError {
     }
 }
 
+impl StoreError {
+    /// Whether running the same operation again can succeed: the database unreachable, out of
+    /// resources or shutting down, a deadlock or serialization failure. A missing or corrupt
+    /// row, a refused write, a decoding or query error would fail the same way again.
+    pub fn is_transient(&self) -> bool {
+        if self.is_unavailable() || self.is_retryable() {
+            return true;
+        }
+        match self {
+            StoreError::Database(sqlx::Error::Database(d)) => d.code().is_some_and(|code| {
+                // PostgreSQL: connection exceptions (08), insufficient resources (53),
+                // operator intervention (57: shutdown, cannot connect now); SQLite: busy (5),
+                // locked (6).
+                code.starts_with("08")
+                    || code.starts_with("53")
+                    || code.starts_with("57P")
+                    || code == "6"
+            }),
+            StoreError::Database(
+                sqlx::Error::Tls(_) | sqlx::Error::Protocol(_) | sqlx::Error::WorkerCrashed,
+            ) => true,
+            _ => false,
+        }
+    }
+}
+
 /// Result alias of the store.
 pub type StoreResult<T> = Result<T, StoreError>;
 

@@ -7,7 +7,7 @@ use std::sync::Arc;
 
 use serde_json::{Value, json};
 use shared::evaluation::EvalConfig;
-use shared::jobs::{EvaluateToolJob, Job};
+use shared::jobs::EvaluateToolJob;
 use shared::store::Store;
 
 use super::{JobControl, JobError, blocking, load_model};
@@ -20,11 +20,9 @@ pub(super) const MAX_TRADES: usize = 1_000;
 
 pub(super) async fn run(
     store: &Arc<dyn Store>,
-    job: &Job,
+    input: EvaluateToolJob,
     control: Arc<JobControl>,
 ) -> Result<Value, JobError> {
-    let input: EvaluateToolJob = serde_json::from_value(job.payload.clone())
-        .map_err(|e| JobError::invalid("Invalid job payload", e.to_string()))?;
     let config: EvalConfig = serde_json::from_value(input.config.clone())
         .map_err(|e| JobError::invalid("Invalid evaluation settings", e.to_string()))?;
     control.report(0.05, "loading the tool and the dataset");

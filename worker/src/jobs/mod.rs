@@ -16,7 +16,7 @@ use std::sync::{Arc, Mutex};
 
 use serde_json::{Value, json};
 use shared::domain::certificate::CertifiedArtifact;
-use shared::jobs::{Job, JobKind};
+use shared::jobs::{Job, JobKind, JobPayload};
 use shared::store::{JobEffect, Store, StoreError};
 
 use crate::train::LoadedModel;
@@ -40,7 +40,7 @@ impl From<Value> for JobOutput {
     }
 }
 
-/// How a job attempt went wrong.
+/// How a job attempt went wrong, classified by what a retry can do about it.
 #[derive(Debug, thiserror::Error)]
 pub enum JobError {
     /// The input can never work (bad parameters, missing dataset): failed at once, no retry.
@@ -51,10 +51,24 @@ pub enum JobError {
         /// What is wrong.
         detail: String,
     },
-    /// Something that may work next time (the store or the queue unavailable): retried with
-    /// backoff up to the job's max attempts.
-    #[error("transient failure: {0}")]
-    Transient(String),
+    /// Something that may work next time (the store unreachable, a deadlock, a concurrent
+    /// change): retried with backoff up to the job's max attempts.
+    #[error("transient failure: {detail}")]
+    Transient {
+        /// What failed, as the job's error shows it.
+        detail: String,
+        /// The whole cause chain, for the log (not shown to the job's owner).
+        cause: Option<String>,
+    },
+    /// Something a retry would meet again (a corrupt stored row, a refused write, a panic in
+    /// the computation): failed at once, with the cause chain logged for the operator.
+    #[error("internal failure: {detail}")]
+    Internal {
+        /// What failed, as the job's error shows it.
+        detail: String,
+        /// The whole cause chain, for the log (not shown to the job's owner).
+        cause: String,
+    },
     /// The job saw its cancel flag and stopped.
     #[error("canceled")]
     Canceled,
@@ -68,6 +82,22 @@ impl JobError {
         }
     }
 
+    pub(crate) fn transient(detail: impl Into<String>) -> Self {
+        JobError::Transient {
+            detail: detail.into(),
+            cause: None,
+        }
+    }
+
+    /// The cause chain to log for this failure, when there is more than its detail.
+    pub fn cause(&self) -> Option<&str> {
+        match self {
+            JobError::Transient { cause, .. } => cause.as_deref(),
+            JobError::Internal { cause, .. } => Some(cause),
+            JobError::Invalid { .. } | JobError::Canceled => None,
+        }
+    }
+
     /// Problem details (RFC 9457) for the job's `error`.
     pub fn problem(&self) -> Value {
         match self {
@@ -77,10 +107,16 @@ impl JobError {
                 "status": 422,
                 "detail": detail,
             }),
-            JobError::Transient(detail) => json!({
+            JobError::Transient { detail, .. } => json!({
                 "type": "https://smart-marketplace.dev/problems/transient-failure",
                 "title": "Transient failure",
                 "status": 503,
+                "detail": detail,
+            }),
+            JobError::Internal { detail, .. } => json!({
+                "type": "https://smart-marketplace.dev/problems/internal-failure",
+                "title": "Internal failure",
+                "status": 500,
                 "detail": detail,
             }),
             JobError::Canceled => json!({
@@ -93,9 +129,30 @@ impl JobError {
     }
 }
 
+/// A store error classified: only what can succeed on a retry is transient (the database
+/// unreachable or shutting down, a deadlock or serialization failure, a concurrent change); a
+/// row that is gone is invalid input; a corrupt row or a refused write fails at once.
 impl From<StoreError> for JobError {
     fn from(e: StoreError) -> Self {
-        JobError::Transient(format!("store: {e}"))
+        let cause = format!("{e:?}");
+        match &e {
+            StoreError::NotFound => JobError::invalid(
+                "Not found",
+                "a row the job needs no longer exists (deleted or ended meanwhile)",
+            ),
+            StoreError::Conflict(_) => JobError::Transient {
+                detail: format!("store: {e}"),
+                cause: Some(cause),
+            },
+            _ if e.is_transient() => JobError::Transient {
+                detail: format!("store: {e}"),
+                cause: Some(cause),
+            },
+            _ => JobError::Internal {
+                detail: format!("store: {e}"),
+                cause,
+            },
+        }
     }
 }
 
@@ -164,20 +221,16 @@ pub async fn run(
     job: &Job,
     control: Arc<JobControl>,
 ) -> Result<JobOutput, JobError> {
-    match job.kind {
-        JobKind::Evaluate => evaluate::run(store, job, control).await.map(Into::into),
-        JobKind::Optimize => optimize::run(store, job, control).await,
-        JobKind::Promote => promote::run(store, job, control).await,
-        JobKind::Verify => verify::run(store, job, control).await.map(Into::into),
-        JobKind::Train => train::run(store, job, control).await,
-        JobKind::Noop => noop::run(job, control).await.map(Into::into),
+    let input = JobPayload::from_stored(job.kind, &job.payload)
+        .map_err(|e| JobError::invalid("Invalid job payload", e.to_string()))?;
+    match input {
+        JobPayload::Evaluate(input) => evaluate::run(store, input, control).await.map(Into::into),
+        JobPayload::Optimize(input) => optimize::run(store, job, input, control).await,
+        JobPayload::Promote(input) => promote::run(store, job, input, control).await,
+        JobPayload::Verify(input) => verify::run(store, input, control).await.map(Into::into),
+        JobPayload::Train(input) => train::run(store, job, input, control).await,
+        JobPayload::Noop(input) => noop::run(job, input, control).await.map(Into::into),
     }
-}
-
-/// Reads a job's payload as `T`; a payload that does not fit is invalid input.
-pub(crate) fn payload<T: serde::de::DeserializeOwned>(job: &Job) -> Result<T, JobError> {
-    serde_json::from_value(job.payload.clone())
-        .map_err(|e| JobError::invalid("Invalid job payload", e.to_string()))
 }
 
 /// Loads a version's learned artifact, if it has one. An artifact that cannot be read fails the
@@ -217,10 +270,53 @@ pub(crate) async fn load_certified_model(
 
 /// Runs CPU-bound work on the blocking pool, never on a tokio worker thread (a busy tokio thread
 /// would starve heartbeats and lease renewals).
+/// The job's tracing span follows the work onto that thread. A panic there is a bug that a
+/// retry would meet again: the job fails at once.
 pub(crate) async fn blocking<T: Send + 'static>(
     f: impl FnOnce() -> Result<T, JobError> + Send + 'static,
 ) -> Result<T, JobError> {
-    tokio::task::spawn_blocking(f)
+    let span = tracing::Span::current();
+    tokio::task::spawn_blocking(move || span.in_scope(f))
         .await
-        .map_err(|e| JobError::Transient(format!("the job's thread failed: {e}")))?
+        .map_err(|e| {
+            if e.is_panic() {
+                JobError::Internal {
+                    detail: "the job's computation panicked".into(),
+                    cause: format!("{e:?}"),
+                }
+            } else {
+                JobError::transient(format!("the job's thread was stopped: {e}"))
+            }
+        })?
+}
+
+#[cfg(test)]
+mod tests {
+    use shared::store::StoreError;
+
+    use super::JobError;
+
+    #[test]
+    fn only_store_errors_that_a_retry_can_fix_are_transient() {
+        assert!(matches!(
+            JobError::from(StoreError::Database(sqlx::Error::PoolTimedOut)),
+            JobError::Transient { cause: Some(_), .. }
+        ));
+        assert!(matches!(
+            JobError::from(StoreError::Conflict("the tool changed".into())),
+            JobError::Transient { .. }
+        ));
+        assert!(matches!(
+            JobError::from(StoreError::NotFound),
+            JobError::Invalid { .. }
+        ));
+        let corrupt = JobError::from(StoreError::Corrupt("tier 'gold'".into()));
+        assert!(matches!(corrupt, JobError::Internal { .. }));
+        assert!(corrupt.cause().is_some_and(|c| c.contains("tier 'gold'")));
+        assert_eq!(corrupt.problem()["status"], 500);
+        assert!(matches!(
+            JobError::from(StoreError::Database(sqlx::Error::RowNotFound)),
+            JobError::Internal { .. }
+        ));
+    }
 }

@@ -8,11 +8,13 @@ use shared::jobs::{Job, NoopJob};
 
 use super::{JobControl, JobError};
 
-pub(super) async fn run(job: &Job, control: Arc<JobControl>) -> Result<Value, JobError> {
-    let input: NoopJob = serde_json::from_value(job.payload.clone())
-        .map_err(|e| JobError::invalid("Invalid job payload", e.to_string()))?;
+pub(super) async fn run(
+    job: &Job,
+    input: NoopJob,
+    control: Arc<JobControl>,
+) -> Result<Value, JobError> {
     if job.attempts <= input.fail_attempts {
-        return Err(JobError::Transient(format!(
+        return Err(JobError::transient(format!(
             "attempt {} fails on purpose (fail_attempts = {})",
             job.attempts, input.fail_attempts
         )));

@@ -14,7 +14,7 @@ use shared::domain::{OptimizationRecord, RecordStatus, SessionStatus};
 use shared::jobs::{Job, OptimizeSessionToolJob};
 use shared::store::{JobEffect, Store};
 
-use super::{JobControl, JobError, JobOutput, blocking, load_model, payload};
+use super::{JobControl, JobError, JobOutput, blocking, load_model};
 use crate::optimize::{StudyConfig, best_curve_points, optimize_tool};
 
 /// Trials asked together and evaluated in parallel. Fixed, so a seed gives the same trials
@@ -24,9 +24,9 @@ pub(crate) const BATCH: usize = 8;
 pub(super) async fn run(
     store: &Arc<dyn Store>,
     job: &Job,
+    input: OptimizeSessionToolJob,
     control: Arc<JobControl>,
 ) -> Result<JobOutput, JobError> {
-    let input: OptimizeSessionToolJob = payload(job)?;
     control.report(0.02, "loading the session, the tool and the dataset");
     let session = store
         .session(input.session_id)

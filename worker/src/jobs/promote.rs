@@ -18,15 +18,15 @@ use shared::jobs::{Job, PromoteRecordJob};
 use shared::store::{JobEffect, Promotion, Store};
 
 use super::recheck::{RecheckInput, recheck};
-use super::{JobControl, JobError, JobOutput, blocking, load_certified_model, payload};
+use super::{JobControl, JobError, JobOutput, blocking, load_certified_model};
 use crate::engine::ENGINE_VERSION;
 
 pub(super) async fn run(
     store: &Arc<dyn Store>,
     job: &Job,
+    input: PromoteRecordJob,
     control: Arc<JobControl>,
 ) -> Result<JobOutput, JobError> {
-    let input: PromoteRecordJob = payload(job)?;
     control.report(0.05, "loading the record, the tool and the data");
     let record = store
         .optimization_record(input.record_id)

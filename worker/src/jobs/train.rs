@@ -11,15 +11,15 @@ use shared::evaluation::EvalConfig;
 use shared::jobs::{Job, TrainToolJob};
 use shared::store::{JobEffect, Store, TrainingOutcome};
 
-use super::{JobControl, JobError, JobOutput, blocking, load_model, payload};
+use super::{JobControl, JobError, JobOutput, blocking, load_model};
 use crate::train::{Hooks, TrainError, TrainInput, train_tool};
 
 pub(super) async fn run(
     store: &Arc<dyn Store>,
     job: &Job,
+    input: TrainToolJob,
     control: Arc<JobControl>,
 ) -> Result<JobOutput, JobError> {
-    let input: TrainToolJob = payload(job)?;
     control.report(0.01, "loading the run, the tool and the dataset");
     let run = store
         .training(input.training_id)

@@ -12,20 +12,19 @@ use shared::domain::Metric;
 use shared::domain::certificate::{
     CertificateBody, CertifiedJudgment, Mismatch, Rerun, Revisions, Verification, chain_breaks,
 };
-use shared::jobs::{Job, VerifyCertificateJob};
+use shared::jobs::VerifyCertificateJob;
 use shared::store::Store;
 
 use super::recheck::{Recheck, RecheckInput, recheck};
-use super::{JobControl, JobError, blocking, load_certified_model, payload};
+use super::{JobControl, JobError, blocking, load_certified_model};
 use crate::engine::ENGINE_VERSION;
 use crate::optimize::Judgment;
 
 pub(super) async fn run(
     store: &Arc<dyn Store>,
-    job: &Job,
+    input: VerifyCertificateJob,
     control: Arc<JobControl>,
 ) -> Result<Value, JobError> {
-    let input: VerifyCertificateJob = payload(job)?;
     control.report(0.05, "loading the certificate and its chain");
     let chain = store.certificates(input.tool_id).await?;
     let at = chain
