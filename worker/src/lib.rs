@@ -1,6 +1,6 @@
 //! The worker role: takes jobs from the queues and runs them.
 //!
-//! - [`jobs`]: one handler per job kind (load inputs, call the computation, store the result).
+//! - [`handlers`]: one handler per job kind (load inputs, call the computation, store the result).
 //! - `runtime`: claims, leases, timeouts, retries, cancellation, heartbeats and recovery.
 //! - [`engine`], [`optimize`], [`train`]: the pure computation, re-exported from the `compute`
 //!   crate (`worker/compute`), which has no store, queue or async runtime.
@@ -14,7 +14,7 @@ use shared::queue::Queues;
 use shared::store::Store;
 use tokio_util::sync::CancellationToken;
 
-pub mod jobs;
+pub mod handlers;
 mod runtime;
 
 pub use compute::{engine, optimize, train};

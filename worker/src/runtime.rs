@@ -17,7 +17,7 @@ use shared::store::{JobClaim, JobEffect, JobOutcome, Store, StoreError, WorkerIn
 use tokio_util::sync::CancellationToken;
 use tracing::Instrument;
 
-use crate::jobs::{self, JobControl, JobError};
+use crate::handlers::{self, JobControl, JobError};
 
 /// Everything the message handlers of one worker process share.
 #[derive(Debug)]
@@ -204,10 +204,10 @@ impl Runtime {
             control.clone(),
             keeper_stop.clone(),
         ));
-        let timeout = jobs::timeout(&job);
+        let timeout = handlers::timeout(&job);
         let started = std::time::Instant::now();
         let result =
-            tokio::time::timeout(timeout, jobs::run(&self.store, &job, control.clone())).await;
+            tokio::time::timeout(timeout, handlers::run(&self.store, &job, control.clone())).await;
         keeper_stop.cancel();
         let owner_canceled = keeper.await.unwrap_or(false);
         let mut effect = None;

@@ -10,7 +10,7 @@
 //! (`balance >= amount`) can debit.
 
 pub mod jobs;
-mod model;
+mod operations;
 pub mod postgres;
 mod rows;
 mod session_rows;
@@ -39,7 +39,7 @@ pub use jobs::{
     ClaimState, Dispatch, JobClaim, JobFilter, JobOutcome, JobStore, NewJob, QueueCounts,
     WorkerInfo,
 };
-pub use model::*;
+pub use operations::*;
 pub use sessions::{EndedSession, JobEffect, NewSession, NewSessionTool, Promotion, SessionStore};
 pub use trainings::{
     NewArtifact, NewTraining, TrainingApplication, TrainingOutcome, TrainingStore,

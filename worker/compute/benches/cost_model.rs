@@ -7,15 +7,14 @@
 //! Run: `cargo bench -p compute --bench cost_model` (release). Copy the measured medians into
 //! `ns` in `cost.rs` when they drift on a new machine kind.
 
-use compute::engine::model::Prepared;
+use compute::engine::learned::Prepared;
 use compute::engine::{EvalConfig, Evaluator, FoldSpec, Strategy};
 use compute::train::ql::{self, QTable, StateSpec};
 
-#[path = "common/series.rs"]
-mod series;
+mod common;
 
 fn main() {
-    let bars = series::series(1_000_000, 3_600);
+    let bars = common::series(1_000_000, 3_600);
     let config = EvalConfig {
         timing_repeats: 21,
         folds: FoldSpec {

@@ -18,9 +18,8 @@ use criterion::{Criterion, Throughput, criterion_group, criterion_main};
 use domain::dataset::Bars;
 use rayon::prelude::*;
 
-#[path = "common/series.rs"]
-mod series;
-use series::series;
+mod common;
+use common::series;
 
 fn families(c: &mut Criterion) {
     let bars = series(1_000_000, 3_600);

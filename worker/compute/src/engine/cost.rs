@@ -17,7 +17,7 @@
 //! same, bit for bit; two parameter sets of a family whose work does not depend on them cost
 //! exactly the same, which the standards gate reports as unchanged.
 
-use super::model::Prepared;
+use super::learned::Prepared;
 use super::signals::Strategy;
 
 /// Nanoseconds per bar of each rule's work: medians measured by the `cost_model` bench on this

@@ -13,8 +13,8 @@
 //! - `Policy` (Q-learning): the learned greedy policy over (the family's target, return and
 //!   volatility buckets, current position) decides the position.
 
+use super::policy::{Market, QTable, policy_targets};
 use super::signals::{Position, Strategy};
-use crate::train::ql::{Market, QTable, policy_targets};
 
 /// An artifact prepared for one series.
 #[derive(Clone, Debug, PartialEq)]

@@ -10,8 +10,9 @@
 pub mod backtest;
 pub mod cost;
 pub mod excess;
+pub mod learned;
 mod metrics;
-pub mod model;
+pub mod policy;
 pub mod signals;
 
 use std::ops::Range;
@@ -27,7 +28,7 @@ pub use domain::evaluation::{
     ConfigError, EvalConfig, Fold, FoldScheme, FoldSpec, MAX_FOLDS, MIN_FOLD_BARS,
 };
 pub use excess::ExcessStats;
-pub use model::Prepared;
+pub use learned::Prepared;
 pub use signals::{Position, Scratch, Strategy};
 
 /// Revision of the engine's rules (fills, costs, metrics, folds): a promotion certificate names
@@ -166,7 +167,7 @@ impl<'a> Evaluator<'a> {
         })
     }
 
-    /// Evaluates with a learned artifact prepared for these bars (see [`model`]).
+    /// Evaluates with a learned artifact prepared for these bars (see [`learned`]).
     pub fn with_model(mut self, model: Option<&'a Prepared>) -> Self {
         self.model = model;
         self
@@ -174,7 +175,7 @@ impl<'a> Evaluator<'a> {
 
     /// Computes the targets over the first `end` bars into `self.targets`.
     fn compute_targets(&mut self, strategy: &Strategy, end: usize) {
-        model::targets(
+        learned::targets(
             strategy,
             self.model,
             &self.bars.close[..end],

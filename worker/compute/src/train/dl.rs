@@ -353,11 +353,8 @@ pub fn train(
     })
 }
 
-#[path = "dl_data.rs"]
 mod data;
-#[path = "dl_net.rs"]
 mod net;
 
 #[cfg(test)]
-#[path = "dl_tests.rs"]
 mod tests;

@@ -355,5 +355,4 @@ fn rolling_std(values: &[f64], window: usize) -> Vec<f64> {
 }
 
 #[cfg(test)]
-#[path = "features_tests.rs"]
 mod tests;

@@ -8,8 +8,8 @@ use serde_json::json;
 use super::LoadedModel;
 use super::dl::{self, DlConfig, DlError, TrainedMlp};
 use super::features::{FeatureSpec, Samples, direction_samples, meta_samples};
+use super::input::{Hooks, Learned, TrainError, TrainInput, chunks, range};
 use super::ql::{self, QlConfig, QlError, StateSpec, market};
-use super::tool::{Hooks, Learned, TrainError, TrainInput, chunks, range};
 use crate::engine::{Evaluator, Prepared, Scratch, Strategy};
 use crate::optimize::{
     GateObjective, Space, StudyConfig, best_curve_points, run_study, score, thin,

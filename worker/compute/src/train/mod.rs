@@ -16,9 +16,11 @@
 mod artifact;
 pub mod dl;
 pub mod features;
+mod input;
 mod methods;
 pub mod ql;
 mod tool;
 
 pub use artifact::{LoadedModel, MLP_DIRECTION, MLP_META_FILTER, Q_TABLE};
-pub use tool::{Hooks, MIN_BARS, TrainError, TrainInput, TrainedTool, split, train_tool};
+pub use input::{Hooks, MIN_BARS, TrainError, TrainInput, split};
+pub use tool::{TrainedTool, train_tool};

@@ -144,7 +144,7 @@ fn pos_index(p: i8) -> usize {
 
 /// State index without the position part (a multiple of 3).
 #[inline]
-pub(super) fn state_base(r: usize, v: usize, signal: i8, rb: u8, vb: u8) -> usize {
+pub(crate) fn state_base(r: usize, v: usize, signal: i8, rb: u8, vb: u8) -> usize {
     ((pos_index(signal) * r + usize::from(rb).min(r - 1)) * v + usize::from(vb).min(v - 1)) * 3
 }
 

@@ -50,7 +50,7 @@ pub enum Strategy {
         exit_z: f64,
     },
     /// The `neural` family: targets from a trained network's probabilities (see
-    /// [`super::model`]); flat without one.
+    /// [`super::learned`]); flat without one.
     Neural {
         /// Distance from 0.5 needed to take a position.
         threshold: f64,
@@ -141,7 +141,7 @@ impl Strategy {
     }
 
     /// Writes the target after each bar's close into `out` (resized to `close.len()`). The
-    /// `neural` family needs its network's probabilities ([`super::model::Prepared`]) and is
+    /// `neural` family needs its network's probabilities ([`super::learned::Prepared`]) and is
     /// flat here.
     pub fn targets(&self, close: &[f64], scratch: &mut Scratch, out: &mut Vec<Position>) {
         out.clear();

@@ -304,7 +304,7 @@ fn bytes_round_trip_and_wrong_length() {
     assert_eq!(bytes.len(), spec.states() * 3 * 8);
     assert_eq!(QTable::from_bytes(spec.clone(), &bytes).expect("bytes"), t);
     let err = QTable::from_bytes(spec.clone(), &bytes[1..]);
-    assert!(matches!(err, Err(QlError::Bytes { got, .. }) if got == bytes.len() - 1));
+    assert!(matches!(err, Err(PolicyError::Bytes { got, .. }) if got == bytes.len() - 1));
     let json = serde_json::to_string(&spec).expect("json");
     assert_eq!(
         serde_json::from_str::<StateSpec>(&json).expect("json"),
