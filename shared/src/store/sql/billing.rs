@@ -24,7 +24,10 @@ impl This {
         .bind(limit)
         .fetch_all(&mut *tx)
         .await?;
-        let mut report = RenewalBatch { claimed: rows.len() as u64, ..RenewalBatch::default() };
+        let mut report = RenewalBatch {
+            claimed: rows.len() as u64,
+            ..RenewalBatch::default()
+        };
         let subs: Vec<Subscription> = convert(rows)?;
         renew_claimed(&mut tx, &subs, now, policy, creator_share_bps, &mut report).await?;
         tx.commit().await?;
@@ -43,7 +46,12 @@ impl This {
         Ok(times.into_iter().filter_map(|t| t.0).min())
     }
 
-    async fn update_auto_renew(&self, id: Uuid, enabled: bool, now: DateTime<Utc>) -> StoreResult<Subscription> {
+    async fn update_auto_renew(
+        &self,
+        id: Uuid,
+        enabled: bool,
+        now: DateTime<Utc>,
+    ) -> StoreResult<Subscription> {
         let mut tx = self.begin().await?;
         let q = if enabled {
             "UPDATE subscriptions SET auto_renew = $1, cancel_at_period_end = $2, updated_at = $3 \
@@ -52,10 +60,19 @@ impl This {
             "UPDATE subscriptions SET auto_renew = $1, cancel_at_period_end = cancel_at_period_end OR $2, updated_at = $3 \
              WHERE id = $4 AND status IN ('active', 'past_due')"
         };
-        let changed = sqlx::query(q).bind(enabled).bind(false).bind(now).bind(id).execute(&mut *tx).await?.rows_affected();
+        let changed = sqlx::query(q)
+            .bind(enabled)
+            .bind(false)
+            .bind(now)
+            .bind(id)
+            .execute(&mut *tx)
+            .await?
+            .rows_affected();
         if changed == 0 {
             fetch_subscription(&mut tx, id).await?;
-            return Err(StoreError::Conflict("the subscription has already ended".into()));
+            return Err(StoreError::Conflict(
+                "the subscription has already ended".into(),
+            ));
         }
         let sub = fetch_subscription(&mut tx, id).await?;
         tx.commit().await?;
@@ -93,8 +110,10 @@ async fn renew_claimed(
 ) -> StoreResult<()> {
     use std::collections::{HashMap, HashSet};
 
-    let due: Vec<(&Subscription, NextCharge)> =
-        subs.iter().filter_map(|s| s.next_charge().filter(|c| c.due_at <= now).map(|c| (s, c))).collect();
+    let due: Vec<(&Subscription, NextCharge)> = subs
+        .iter()
+        .filter_map(|s| s.next_charge().filter(|c| c.due_at <= now).map(|c| (s, c)))
+        .collect();
     if due.is_empty() {
         return Ok(());
     }
@@ -110,14 +129,20 @@ async fn renew_claimed(
     let charged: HashSet<(Uuid, DateTime<Utc>)> = charged.into_iter().collect();
 
     // Money moves only for priced periods not yet charged.
-    let (paying, free): (Vec<_>, Vec<_>) =
-        due.iter().partition(|(s, c)| c.amount > Money::ZERO && !charged.contains(&(s.id, c.period_start)));
-    report.already_charged += free.iter().filter(|(s, c)| charged.contains(&(s.id, c.period_start))).count() as u64;
+    let (paying, free): (Vec<_>, Vec<_>) = due
+        .iter()
+        .partition(|(s, c)| c.amount > Money::ZERO && !charged.contains(&(s.id, c.period_start)));
+    report.already_charged += free
+        .iter()
+        .filter(|(s, c)| charged.contains(&(s.id, c.period_start)))
+        .count() as u64;
     let mut per_renter: HashMap<Uuid, usize> = HashMap::new();
     for (s, _) in &paying {
         *per_renter.entry(s.subscriber_id).or_default() += 1;
     }
-    let (bulk, single): (Vec<_>, Vec<_>) = paying.into_iter().partition(|(s, _)| per_renter[&s.subscriber_id] == 1);
+    let (bulk, single): (Vec<_>, Vec<_>) = paying
+        .into_iter()
+        .partition(|(s, _)| per_renter[&s.subscriber_id] == 1);
     let mut renewed: Vec<(&Subscription, NextCharge)> = Vec::new();
     for (s, c) in single {
         if charge_one(tx, s, &c, creator_share_bps, now).await? {
@@ -129,7 +154,9 @@ async fn renew_claimed(
 
     let mut debited: HashSet<Uuid> = HashSet::new();
     if !bulk.is_empty() {
-        let mut q = sqlx::QueryBuilder::<Db>::new("UPDATE accounts SET balance_cents = balance_cents - v.column2 FROM (");
+        let mut q = sqlx::QueryBuilder::<Db>::new(
+            "UPDATE accounts SET balance_cents = balance_cents - v.column2 FROM (",
+        );
         q.push_values(&bulk, |mut b, (s, c)| {
             b.push_bind(s.subscriber_id).push_bind(c.amount.cents());
         });
@@ -137,7 +164,9 @@ async fn renew_claimed(
         let rows: Vec<(Uuid,)> = q.build_query_as().fetch_all(&mut **tx).await?;
         debited = rows.into_iter().map(|r| r.0).collect();
     }
-    let (paid, short): (Vec<_>, Vec<_>) = bulk.into_iter().partition(|(s, _)| debited.contains(&s.subscriber_id));
+    let (paid, short): (Vec<_>, Vec<_>) = bulk
+        .into_iter()
+        .partition(|(s, _)| debited.contains(&s.subscriber_id));
     for (s, _) in &short {
         fail_charge(tx, s, now, policy, report).await?;
     }
@@ -154,8 +183,17 @@ async fn renew_claimed(
         let charges: Vec<(Uuid, &Subscription, NextCharge, Uuid, RevenueSplit)> = paid
             .iter()
             .map(|(s, c)| {
-                let creator = creators.get(&s.tool_id).copied().ok_or_else(|| StoreError::Corrupt("tool without creator".into()))?;
-                Ok((Uuid::now_v7(), *s, *c, creator, RevenueSplit::of(c.amount, creator_share_bps)))
+                let creator = creators
+                    .get(&s.tool_id)
+                    .copied()
+                    .ok_or_else(|| StoreError::Corrupt("tool without creator".into()))?;
+                Ok((
+                    Uuid::now_v7(),
+                    *s,
+                    *c,
+                    creator,
+                    RevenueSplit::of(c.amount, creator_share_bps),
+                ))
             })
             .collect::<StoreResult<_>>()?;
         let mut q = sqlx::QueryBuilder::<Db>::new(
@@ -167,20 +205,35 @@ async fn renew_claimed(
                 .push_bind(s.id)
                 .push_bind(c.period_start)
                 .push_bind(c.period_end)
-                .push_bind(format!("renewal of subscription {} ({}) period {}", s.id, s.tier, c.period_start.date_naive()))
+                .push_bind(format!(
+                    "renewal of subscription {} ({}) period {}",
+                    s.id,
+                    s.tier,
+                    c.period_start.date_naive()
+                ))
                 .push_bind(now);
         });
         q.build().execute(&mut **tx).await?;
         let entries: Vec<(Uuid, Uuid, Money)> = charges
             .iter()
             .flat_map(|(id, s, c, creator, split)| {
-                [(*id, s.subscriber_id, c.amount.negated()), (*id, *creator, split.creator), (*id, PLATFORM_ACCOUNT_ID, split.platform)]
+                [
+                    (*id, s.subscriber_id, c.amount.negated()),
+                    (*id, *creator, split.creator),
+                    (*id, PLATFORM_ACCOUNT_ID, split.platform),
+                ]
             })
             .filter(|(_, _, m)| *m != Money::ZERO)
             .collect();
-        let mut q = sqlx::QueryBuilder::<Db>::new("INSERT INTO ledger_entries (id, transaction_id, account_id, amount_cents, created_at) ");
+        let mut q = sqlx::QueryBuilder::<Db>::new(
+            "INSERT INTO ledger_entries (id, transaction_id, account_id, amount_cents, created_at) ",
+        );
         q.push_values(&entries, |mut b, (tx_id, account, amount)| {
-            b.push_bind(Uuid::now_v7()).push_bind(*tx_id).push_bind(*account).push_bind(amount.cents()).push_bind(now);
+            b.push_bind(Uuid::now_v7())
+                .push_bind(*tx_id)
+                .push_bind(*account)
+                .push_bind(amount.cents())
+                .push_bind(now);
         });
         q.build().execute(&mut **tx).await?;
         // Credits (the renters' debits were applied by the conditional update above).
@@ -194,7 +247,9 @@ async fn renew_claimed(
         let mut credits: Vec<(Uuid, i64)> = credits.into_iter().filter(|(_, c)| *c != 0).collect();
         credits.sort_unstable();
         if !credits.is_empty() {
-            let mut q = sqlx::QueryBuilder::<Db>::new("UPDATE accounts SET balance_cents = balance_cents + v.column2 FROM (");
+            let mut q = sqlx::QueryBuilder::<Db>::new(
+                "UPDATE accounts SET balance_cents = balance_cents + v.column2 FROM (",
+            );
             q.push_values(&credits, |mut b, (account, cents)| {
                 b.push_bind(*account).push_bind(*cents);
             });
@@ -206,11 +261,19 @@ async fn renew_claimed(
     // Advance every renewed subscription by one period.
     renewed.extend(free.into_iter().chain(paid));
     if !renewed.is_empty() {
-        let mut q = sqlx::QueryBuilder::<Db>::new("UPDATE subscriptions SET status = 'active', grace_until = NULL, next_retry_at = NULL, retry_count = 0, updated_at = ");
-        q.push_bind(now).push(", periods_paid = v.column2, paid_through = v.column3 FROM (");
+        let mut q = sqlx::QueryBuilder::<Db>::new(
+            "UPDATE subscriptions SET status = 'active', grace_until = NULL, next_retry_at = NULL, retry_count = 0, updated_at = ",
+        );
+        q.push_bind(now)
+            .push(", periods_paid = v.column2, paid_through = v.column3 FROM (");
         let mut values = Vec::with_capacity(renewed.len());
         for (s, c) in &renewed {
-            values.push((s.id, i32::try_from(s.periods_paid + 1).map_err(|e| StoreError::Corrupt(e.to_string()))?, c.period_end));
+            values.push((
+                s.id,
+                i32::try_from(s.periods_paid + 1)
+                    .map_err(|e| StoreError::Corrupt(e.to_string()))?,
+                c.period_end,
+            ));
         }
         q.push_values(&values, |mut b, (id, k, end)| {
             b.push_bind(*id).push_bind(*k).push_bind(*end);
@@ -218,7 +281,10 @@ async fn renew_claimed(
         q.push(") AS v WHERE subscriptions.id = v.column1");
         q.build().execute(&mut **tx).await?;
         report.renewed += renewed.len() as u64;
-        report.recovered += renewed.iter().filter(|(s, _)| s.status == SubscriptionStatus::PastDue).count() as u64;
+        report.recovered += renewed
+            .iter()
+            .filter(|(s, _)| s.status == SubscriptionStatus::PastDue)
+            .count() as u64;
     }
     Ok(())
 }
@@ -272,10 +338,18 @@ async fn charge_one(
         period: Some((charge.period_start, charge.period_end)),
         refund_of: None,
         reference: None,
-        memo: format!("renewal of subscription {} ({}) period {}", sub.id, sub.tier, charge.period_start.date_naive()),
+        memo: format!(
+            "renewal of subscription {} ({}) period {}",
+            sub.id,
+            sub.tier,
+            charge.period_start.date_naive()
+        ),
     };
-    let entries =
-        [(sub.subscriber_id, charge.amount.negated()), (creator, split.creator), (PLATFORM_ACCOUNT_ID, split.platform)];
+    let entries = [
+        (sub.subscriber_id, charge.amount.negated()),
+        (creator, split.creator),
+        (PLATFORM_ACCOUNT_ID, split.platform),
+    ];
     book(tx, header, &entries, now).await?;
     Ok(true)
 }

@@ -50,7 +50,11 @@ impl This {
     async fn ensure_system_accounts(&self, now: DateTime<Utc>) -> StoreResult<()> {
         for (id, name, kind) in [
             (PLATFORM_ACCOUNT_ID, "platform", AccountKind::Platform),
-            (SANDBOX_PROVIDER_ACCOUNT_ID, "sandbox payment provider", AccountKind::External),
+            (
+                SANDBOX_PROVIDER_ACCOUNT_ID,
+                "sandbox payment provider",
+                AccountKind::External,
+            ),
         ] {
             sqlx::query(
                 "INSERT INTO accounts (id, name, kind, balance_cents, created_at) VALUES ($1, $2, $3, 0, $4) \
@@ -168,10 +172,17 @@ struct TxHeader<'a> {
 
 /// Books a transaction: its header, one entry per `(account, amount)` and the balances. The
 /// entries must sum to zero (checked here, before anything is written).
-async fn book(tx: &mut Tx, header: TxHeader<'_>, entries: &[(Uuid, Money)], now: DateTime<Utc>) -> StoreResult<Uuid> {
+async fn book(
+    tx: &mut Tx,
+    header: TxHeader<'_>,
+    entries: &[(Uuid, Money)],
+    now: DateTime<Utc>,
+) -> StoreResult<Uuid> {
     let sum: i64 = entries.iter().map(|(_, m)| m.cents()).sum();
     if sum != 0 {
-        return Err(StoreError::Corrupt(format!("unbalanced transaction: entries sum to {sum} cents")));
+        return Err(StoreError::Corrupt(format!(
+            "unbalanced transaction: entries sum to {sum} cents"
+        )));
     }
     let id = Uuid::now_v7();
     sqlx::query(
@@ -235,5 +246,8 @@ async fn reserve_funds(tx: &mut Tx, account: Uuid, amount: Money) -> StoreResult
         return Ok(());
     }
     let balance = fetch_account(tx, account).await?.balance;
-    Err(StoreError::InsufficientFunds { balance, required: amount })
+    Err(StoreError::InsufficientFunds {
+        balance,
+        required: amount,
+    })
 }

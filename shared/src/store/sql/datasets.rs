@@ -13,7 +13,11 @@ impl This {
     /// The unique (owner, content hash) index makes concurrent identical uploads meet: the
     /// second waits for the first (row lock on PostgreSQL, the write lock on SQLite), inserts
     /// nothing and reads the first one's row.
-    async fn insert_dataset(&self, new: &NewDataset, now: DateTime<Utc>) -> StoreResult<(Dataset, bool)> {
+    async fn insert_dataset(
+        &self,
+        new: &NewDataset,
+        now: DateTime<Utc>,
+    ) -> StoreResult<(Dataset, bool)> {
         let rows = i64::try_from(new.rows).map_err(|e| StoreError::Corrupt(e.to_string()))?;
         let mut tx = self.begin().await?;
         let id = Uuid::now_v7();
@@ -47,25 +51,36 @@ impl This {
                 .execute(&mut *tx)
                 .await?;
         }
-        let row: DatasetRow = sqlx::query_as(concat!(dataset_select!(), " WHERE owner_id = $1 AND content_hash = $2"))
-            .bind(new.owner_id)
-            .bind(&new.content_hash)
-            .fetch_one(&mut *tx)
-            .await?;
+        let row: DatasetRow = sqlx::query_as(concat!(
+            dataset_select!(),
+            " WHERE owner_id = $1 AND content_hash = $2"
+        ))
+        .bind(new.owner_id)
+        .bind(&new.content_hash)
+        .fetch_one(&mut *tx)
+        .await?;
         tx.commit().await?;
         Ok((row.try_into()?, inserted))
     }
 
     async fn owned_dataset(&self, owner: Uuid, id: Uuid) -> StoreResult<Option<Dataset>> {
-        let row: Option<DatasetRow> = sqlx::query_as(concat!(dataset_select!(), " WHERE id = $1 AND owner_id = $2"))
-            .bind(id)
-            .bind(owner)
-            .fetch_optional(&self.pool)
-            .await?;
+        let row: Option<DatasetRow> = sqlx::query_as(concat!(
+            dataset_select!(),
+            " WHERE id = $1 AND owner_id = $2"
+        ))
+        .bind(id)
+        .bind(owner)
+        .fetch_optional(&self.pool)
+        .await?;
         row.map(Dataset::try_from).transpose()
     }
 
-    async fn owned_datasets(&self, owner: Uuid, before: Option<Uuid>, limit: i64) -> StoreResult<Vec<Dataset>> {
+    async fn owned_datasets(
+        &self,
+        owner: Uuid,
+        before: Option<Uuid>,
+        limit: i64,
+    ) -> StoreResult<Vec<Dataset>> {
         let rows: Vec<DatasetRow> = sqlx::query_as(concat!(
             dataset_select!(),
             " WHERE owner_id = $1 AND ($2 IS NULL OR id < $2) ORDER BY id DESC LIMIT $3"
@@ -79,12 +94,15 @@ impl This {
     }
 
     async fn load_bars(&self, id: Uuid) -> StoreResult<Option<Bars>> {
-        let row: Option<(Vec<u8>,)> = sqlx::query_as("SELECT bars FROM dataset_data WHERE dataset_id = $1")
-            .bind(id)
-            .fetch_optional(&self.pool)
-            .await?;
-        row.map(|(bytes,)| codec::decode(&bytes).map_err(|e| StoreError::Corrupt(format!("dataset {id}: {e}"))))
-            .transpose()
+        let row: Option<(Vec<u8>,)> =
+            sqlx::query_as("SELECT bars FROM dataset_data WHERE dataset_id = $1")
+                .bind(id)
+                .fetch_optional(&self.pool)
+                .await?;
+        row.map(|(bytes,)| {
+            codec::decode(&bytes).map_err(|e| StoreError::Corrupt(format!("dataset {id}: {e}")))
+        })
+        .transpose()
     }
 
     async fn remove_dataset(&self, owner: Uuid, id: Uuid) -> StoreResult<()> {

@@ -48,14 +48,25 @@ impl This {
     /// One `QueueCounts` per kind in `JobKind::ALL` order, zeros included.
     async fn count_jobs(&self) -> StoreResult<Vec<QueueCounts>> {
         let rows: Vec<(String, String, i64)> =
-            sqlx::query_as("SELECT kind, status, COUNT(*) FROM jobs GROUP BY kind, status").fetch_all(&self.pool).await?;
-        let mut counts: Vec<QueueCounts> =
-            JobKind::ALL.iter().map(|k| QueueCounts { queue: k.queue().to_owned(), ..QueueCounts::default() }).collect();
+            sqlx::query_as("SELECT kind, status, COUNT(*) FROM jobs GROUP BY kind, status")
+                .fetch_all(&self.pool)
+                .await?;
+        let mut counts: Vec<QueueCounts> = JobKind::ALL
+            .iter()
+            .map(|k| QueueCounts {
+                queue: k.queue().to_owned(),
+                ..QueueCounts::default()
+            })
+            .collect();
         for (kind, status, n) in rows {
             let corrupt = |what: &str, v: &str| StoreError::Corrupt(format!("job {what} {v:?}"));
             let kind = JobKind::parse(&kind).ok_or_else(|| corrupt("kind", &kind))?;
             let status = JobStatus::parse(&status).ok_or_else(|| corrupt("status", &status))?;
-            let Some(slot) = JobKind::ALL.iter().position(|k| *k == kind).and_then(|i| counts.get_mut(i)) else {
+            let Some(slot) = JobKind::ALL
+                .iter()
+                .position(|k| *k == kind)
+                .and_then(|i| counts.get_mut(i))
+            else {
                 continue;
             };
             *match status {

@@ -19,14 +19,26 @@ macro_rules! job_cols {
 /// The claim condition: the job is running under this worker's current attempt.
 macro_rules! held_by {
     ($id:literal, $worker:literal, $attempt:literal) => {
-        concat!(" WHERE id = ", $id, " AND status = 'running' AND worker_id = ", $worker, " AND attempts = ", $attempt)
+        concat!(
+            " WHERE id = ",
+            $id,
+            " AND status = 'running' AND worker_id = ",
+            $worker,
+            " AND attempts = ",
+            $attempt
+        )
     };
 }
 
 /// `now + d` (or `now - d`), refusing durations beyond the calendar.
 fn shifted(now: DateTime<Utc>, d: Duration, forward: bool) -> StoreResult<DateTime<Utc>> {
-    let delta = chrono::TimeDelta::from_std(d).map_err(|e| StoreError::Conflict(format!("duration out of range: {e}")))?;
-    let at = if forward { now.checked_add_signed(delta) } else { now.checked_sub_signed(delta) };
+    let delta = chrono::TimeDelta::from_std(d)
+        .map_err(|e| StoreError::Conflict(format!("duration out of range: {e}")))?;
+    let at = if forward {
+        now.checked_add_signed(delta)
+    } else {
+        now.checked_sub_signed(delta)
+    };
     at.ok_or_else(|| StoreError::Conflict("duration out of range".into()))
 }
 
@@ -41,10 +53,11 @@ fn worker_lost() -> Value {
 }
 
 async fn fetch_job(tx: &mut Tx, id: Uuid) -> StoreResult<Option<Job>> {
-    let row: Option<JobRow> = sqlx::query_as(concat!("SELECT ", job_cols!(), " FROM jobs WHERE id = $1"))
-        .bind(id)
-        .fetch_optional(&mut **tx)
-        .await?;
+    let row: Option<JobRow> =
+        sqlx::query_as(concat!("SELECT ", job_cols!(), " FROM jobs WHERE id = $1"))
+            .bind(id)
+            .fetch_optional(&mut **tx)
+            .await?;
     row.map(Job::try_from).transpose()
 }
 
@@ -73,14 +86,21 @@ impl JobStore for This {
     }
 
     async fn job(&self, id: Uuid) -> StoreResult<Option<Job>> {
-        let row: Option<JobRow> = sqlx::query_as(concat!("SELECT ", job_cols!(), " FROM jobs WHERE id = $1"))
-            .bind(id)
-            .fetch_optional(&self.pool)
-            .await?;
+        let row: Option<JobRow> =
+            sqlx::query_as(concat!("SELECT ", job_cols!(), " FROM jobs WHERE id = $1"))
+                .bind(id)
+                .fetch_optional(&self.pool)
+                .await?;
         row.map(Job::try_from).transpose()
     }
 
-    async fn list_jobs(&self, owner: Uuid, filter: &JobFilter, before: Option<Uuid>, limit: i64) -> StoreResult<Vec<Job>> {
+    async fn list_jobs(
+        &self,
+        owner: Uuid,
+        filter: &JobFilter,
+        before: Option<Uuid>,
+        limit: i64,
+    ) -> StoreResult<Vec<Job>> {
         let rows: Vec<JobRow> = sqlx::query_as(concat!(
             "SELECT ",
             job_cols!(),
@@ -98,23 +118,31 @@ impl JobStore for This {
     }
 
     async fn queued_jobs(&self, kind: JobKind) -> StoreResult<i64> {
-        let (n,): (i64,) = sqlx::query_as("SELECT COUNT(*) FROM jobs WHERE kind = $1 AND status = 'queued'")
-            .bind(kind.as_str())
-            .fetch_one(&self.pool)
-            .await?;
+        let (n,): (i64,) =
+            sqlx::query_as("SELECT COUNT(*) FROM jobs WHERE kind = $1 AND status = 'queued'")
+                .bind(kind.as_str())
+                .fetch_one(&self.pool)
+                .await?;
         Ok(n)
     }
 
     async fn discard_job(&self, id: Uuid) -> StoreResult<bool> {
-        let done = sqlx::query("DELETE FROM jobs WHERE id = $1 AND status = 'queued' AND attempts = 0")
-            .bind(id)
-            .execute(&self.pool)
-            .await?
-            .rows_affected();
+        let done =
+            sqlx::query("DELETE FROM jobs WHERE id = $1 AND status = 'queued' AND attempts = 0")
+                .bind(id)
+                .execute(&self.pool)
+                .await?
+                .rows_affected();
         Ok(done == 1)
     }
 
-    async fn claim_job(&self, kind: JobKind, worker: &str, now: DateTime<Utc>, lease: Duration) -> StoreResult<Option<Job>> {
+    async fn claim_job(
+        &self,
+        kind: JobKind,
+        worker: &str,
+        now: DateTime<Utc>,
+        lease: Duration,
+    ) -> StoreResult<Option<Job>> {
         let lease_until = shifted(now, lease, true)?;
         let mut tx = self.begin().await?;
         // The outer `status = 'queued'` re-checks the row once locked: on PostgreSQL a claimer
@@ -163,7 +191,11 @@ impl JobStore for This {
             }
             Some((fraction, message)) => {
                 // NaN would pass no range check; it means "no idea", so 0.
-                let fraction = if fraction.is_nan() { 0.0 } else { fraction.clamp(0.0, 1.0) };
+                let fraction = if fraction.is_nan() {
+                    0.0
+                } else {
+                    fraction.clamp(0.0, 1.0)
+                };
                 // No message keeps the previous one.
                 sqlx::query_as(concat!(
                     "UPDATE jobs SET lease_until = $1, updated_at = $2, progress = $3, message = COALESCE($4, message)",
@@ -182,8 +214,14 @@ impl JobStore for This {
             }
         };
         Ok(match row {
-            Some((cancel_requested,)) => ClaimState { held: true, cancel_requested },
-            None => ClaimState { held: false, cancel_requested: false },
+            Some((cancel_requested,)) => ClaimState {
+                held: true,
+                cancel_requested,
+            },
+            None => ClaimState {
+                held: false,
+                cancel_requested: false,
+            },
         })
     }
 
@@ -225,7 +263,11 @@ impl JobStore for This {
             ))
             .bind(Json(error)),
         };
-        let query = query.bind(now).bind(claim.job_id).bind(&claim.worker_id).bind(claim.attempt);
+        let query = query
+            .bind(now)
+            .bind(claim.job_id)
+            .bind(&claim.worker_id)
+            .bind(claim.attempt);
         let query = match outcome {
             JobOutcome::Retry { run_after, .. } => query.bind(*run_after),
             _ => query,
@@ -261,12 +303,20 @@ impl JobStore for This {
         .bind(owner)
         .execute(&mut *tx)
         .await?;
-        let job = fetch_job(&mut tx, id).await?.filter(|j| j.owner_id == owner).ok_or(StoreError::NotFound)?;
+        let job = fetch_job(&mut tx, id)
+            .await?
+            .filter(|j| j.owner_id == owner)
+            .ok_or(StoreError::NotFound)?;
         tx.commit().await?;
         Ok(job)
     }
 
-    async fn recover_jobs(&self, now: DateTime<Utc>, redeliver_after: Duration, limit: i64) -> StoreResult<Vec<Dispatch>> {
+    async fn recover_jobs(
+        &self,
+        now: DateTime<Utc>,
+        redeliver_after: Duration,
+        limit: i64,
+    ) -> StoreResult<Vec<Dispatch>> {
         let delivered_before = shifted(now, redeliver_after, false)?;
         let mut tx = self.begin().await?;
         // A job its owner asked to cancel whose worker died is canceled, not run again.
@@ -324,7 +374,9 @@ impl JobStore for This {
         rows.sort_by(|a, b| b.2.cmp(&a.2).then(a.0.cmp(&b.0)));
         rows.into_iter()
             .map(|(job_id, kind, _)| {
-                let kind = JobKind::parse(&kind).ok_or_else(|| StoreError::Corrupt(format!("job {job_id}: unknown kind {kind:?}")))?;
+                let kind = JobKind::parse(&kind).ok_or_else(|| {
+                    StoreError::Corrupt(format!("job {job_id}: unknown kind {kind:?}"))
+                })?;
                 Ok(Dispatch { job_id, kind })
             })
             .collect()

@@ -174,12 +174,18 @@ async fn insert_trials(tx: &mut Tx, record: Uuid, trials: &[OptimizationTrial]) 
 
 /// Seals the promotion's certificate after the tool's latest one and stores it; returns its
 /// hash.
-async fn insert_certificate(tx: &mut Tx, p: &Promotion, version: i32, now: DateTime<Utc>) -> StoreResult<String> {
-    let previous: Option<(String,)> =
-        sqlx::query_as("SELECT hash FROM certificates WHERE tool_id = $1 ORDER BY version DESC LIMIT 1")
-            .bind(p.tool_id)
-            .fetch_optional(&mut **tx)
-            .await?;
+async fn insert_certificate(
+    tx: &mut Tx,
+    p: &Promotion,
+    version: i32,
+    now: DateTime<Utc>,
+) -> StoreResult<String> {
+    let previous: Option<(String,)> = sqlx::query_as(
+        "SELECT hash FROM certificates WHERE tool_id = $1 ORDER BY version DESC LIMIT 1",
+    )
+    .bind(p.tool_id)
+    .fetch_optional(&mut **tx)
+    .await?;
     let previous = previous.map(|(h,)| h);
     let (body, hash) = p
         .certificate
@@ -221,7 +227,9 @@ async fn apply_promotion(tx: &mut Tx, p: &Promotion, now: DateTime<Utc>) -> Stor
     .await?
     .rows_affected();
     if marked == 0 {
-        return Err(StoreError::Conflict("the record is no longer promotable".into()));
+        return Err(StoreError::Conflict(
+            "the record is no longer promotable".into(),
+        ));
     }
     let moved = sqlx::query(
         "UPDATE tools SET current_version = $1, updated_at = $2 WHERE id = $3 AND current_version = $4 AND deleted_at IS NULL",
@@ -234,7 +242,9 @@ async fn apply_promotion(tx: &mut Tx, p: &Promotion, now: DateTime<Utc>) -> Stor
     .await?
     .rows_affected();
     if moved == 0 {
-        return Err(StoreError::Conflict("the tool changed during the re-check".into()));
+        return Err(StoreError::Conflict(
+            "the tool changed during the re-check".into(),
+        ));
     }
     // The new parameters run with the learned artifact of the version they replace.
     let (artifact,): (Option<Uuid>,) =
@@ -248,22 +258,36 @@ async fn apply_promotion(tx: &mut Tx, p: &Promotion, now: DateTime<Utc>) -> Stor
     if let Some(l) = lineage.as_object_mut() {
         l.insert("certificate".into(), Value::String(hash));
     }
-    insert_version(tx, p.tool_id, new_version, &p.parameters, "promotion", Some(&lineage), artifact, now).await
+    insert_version(
+        tx,
+        p.tool_id,
+        new_version,
+        &p.parameters,
+        "promotion",
+        Some(&lineage),
+        artifact,
+        now,
+    )
+    .await
 }
 
 /// Applies a job's effect inside the transaction that marks it succeeded.
 async fn apply_effect(tx: &mut Tx, effect: &JobEffect, now: DateTime<Utc>) -> StoreResult<()> {
     match effect {
-        JobEffect::RecordOptimization { record, trials } => apply_record(tx, record, trials, now).await,
+        JobEffect::RecordOptimization { record, trials } => {
+            apply_record(tx, record, trials, now).await
+        }
         JobEffect::Promote(p) => apply_promotion(tx, p, now).await,
         JobEffect::RecordTraining(o) => apply_training_outcome(tx, o, now).await,
         JobEffect::RecordCheck { record_id, check } => {
-            sqlx::query("UPDATE optimization_records SET last_check = $1, updated_at = $2 WHERE id = $3")
-                .bind(Json(check))
-                .bind(now)
-                .bind(record_id)
-                .execute(&mut **tx)
-                .await?;
+            sqlx::query(
+                "UPDATE optimization_records SET last_check = $1, updated_at = $2 WHERE id = $3",
+            )
+            .bind(Json(check))
+            .bind(now)
+            .bind(record_id)
+            .execute(&mut **tx)
+            .await?;
             Ok(())
         }
     }
@@ -285,7 +309,9 @@ impl SessionStore for This {
         .bind(now)
         .execute(&mut *tx)
         .await?;
-        let session = fetch_session(&mut tx, id).await?.ok_or(StoreError::NotFound)?;
+        let session = fetch_session(&mut tx, id)
+            .await?
+            .ok_or(StoreError::NotFound)?;
         tx.commit().await?;
         Ok(session)
     }
@@ -298,7 +324,12 @@ impl SessionStore for This {
         row.map(Session::try_from).transpose()
     }
 
-    async fn list_sessions(&self, owner: Uuid, before: Option<Uuid>, limit: i64) -> StoreResult<Vec<Session>> {
+    async fn list_sessions(
+        &self,
+        owner: Uuid,
+        before: Option<Uuid>,
+        limit: i64,
+    ) -> StoreResult<Vec<Session>> {
         let rows: Vec<SessionRow> = sqlx::query_as(concat!(
             session_select!(),
             " WHERE owner_id = $1 AND ($2 IS NULL OR id < $2) ORDER BY id DESC LIMIT $3"
@@ -311,7 +342,11 @@ impl SessionStore for This {
         convert(rows)
     }
 
-    async fn insert_session_tool(&self, new: &NewSessionTool, now: DateTime<Utc>) -> StoreResult<SessionTool> {
+    async fn insert_session_tool(
+        &self,
+        new: &NewSessionTool,
+        now: DateTime<Utc>,
+    ) -> StoreResult<SessionTool> {
         let mut tx = self.begin().await?;
         // Locks the session row, so an insert and an end of the same session serialize.
         let status: Option<(String,)> =
@@ -344,12 +379,14 @@ impl SessionStore for This {
             }
             _ => e.into(),
         })?;
-        let row: SessionToolRow =
-            sqlx::query_as(concat!(session_tool_select!(), " WHERE session_id = $1 AND tool_id = $2"))
-                .bind(new.session_id)
-                .bind(new.tool_id)
-                .fetch_one(&mut *tx)
-                .await?;
+        let row: SessionToolRow = sqlx::query_as(concat!(
+            session_tool_select!(),
+            " WHERE session_id = $1 AND tool_id = $2"
+        ))
+        .bind(new.session_id)
+        .bind(new.tool_id)
+        .fetch_one(&mut *tx)
+        .await?;
         tx.commit().await?;
         Ok(row.into())
     }
@@ -364,15 +401,23 @@ impl SessionStore for This {
     }
 
     async fn session_tools(&self, session: Uuid) -> StoreResult<Vec<SessionTool>> {
-        let rows: Vec<SessionToolRow> =
-            sqlx::query_as(concat!(session_tool_select!(), " WHERE session_id = $1 ORDER BY created_at, tool_id"))
-                .bind(session)
-                .fetch_all(&self.pool)
-                .await?;
+        let rows: Vec<SessionToolRow> = sqlx::query_as(concat!(
+            session_tool_select!(),
+            " WHERE session_id = $1 ORDER BY created_at, tool_id"
+        ))
+        .bind(session)
+        .fetch_all(&self.pool)
+        .await?;
         Ok(rows.into_iter().map(SessionTool::from).collect())
     }
 
-    async fn set_session_tool_job(&self, session: Uuid, tool: Uuid, job: Uuid, now: DateTime<Utc>) -> StoreResult<()> {
+    async fn set_session_tool_job(
+        &self,
+        session: Uuid,
+        tool: Uuid,
+        job: Uuid,
+        now: DateTime<Utc>,
+    ) -> StoreResult<()> {
         sqlx::query("UPDATE session_tools SET last_job_id = $1, updated_at = $2 WHERE session_id = $3 AND tool_id = $4")
             .bind(job)
             .bind(now)
@@ -383,7 +428,12 @@ impl SessionStore for This {
         Ok(())
     }
 
-    async fn end_session(&self, id: Uuid, promote_successful: bool, now: DateTime<Utc>) -> StoreResult<EndedSession> {
+    async fn end_session(
+        &self,
+        id: Uuid,
+        promote_successful: bool,
+        now: DateTime<Utc>,
+    ) -> StoreResult<EndedSession> {
         let mut tx = self.begin().await?;
         let done = sqlx::query(
             "UPDATE sessions SET status = 'ended', promote_successful = $1, ended_at = $2, updated_at = $2 \
@@ -395,7 +445,9 @@ impl SessionStore for This {
         .execute(&mut *tx)
         .await?
         .rows_affected();
-        let session = fetch_session(&mut tx, id).await?.ok_or(StoreError::NotFound)?;
+        let session = fetch_session(&mut tx, id)
+            .await?
+            .ok_or(StoreError::NotFound)?;
         if done == 0 {
             return Err(StoreError::Conflict("the session has already ended".into()));
         }
@@ -410,13 +462,18 @@ impl SessionStore for This {
             .execute(&mut *tx)
             .await?;
         }
-        let rows: Vec<RecordRow> =
-            sqlx::query_as(concat!(record_select!(), " WHERE session_id = $1 AND status = 'promotable' ORDER BY id"))
-                .bind(id)
-                .fetch_all(&mut *tx)
-                .await?;
+        let rows: Vec<RecordRow> = sqlx::query_as(concat!(
+            record_select!(),
+            " WHERE session_id = $1 AND status = 'promotable' ORDER BY id"
+        ))
+        .bind(id)
+        .fetch_all(&mut *tx)
+        .await?;
         tx.commit().await?;
-        Ok(EndedSession { session, candidates: records(rows)? })
+        Ok(EndedSession {
+            session,
+            candidates: records(rows)?,
+        })
     }
 
     async fn optimization_record(&self, id: Uuid) -> StoreResult<Option<OptimizationRecord>> {
@@ -428,14 +485,22 @@ impl SessionStore for This {
     }
 
     async fn session_records(&self, session: Uuid) -> StoreResult<Vec<OptimizationRecord>> {
-        let rows: Vec<RecordRow> = sqlx::query_as(concat!(record_select!(), " WHERE session_id = $1 ORDER BY id"))
-            .bind(session)
-            .fetch_all(&self.pool)
-            .await?;
+        let rows: Vec<RecordRow> = sqlx::query_as(concat!(
+            record_select!(),
+            " WHERE session_id = $1 ORDER BY id"
+        ))
+        .bind(session)
+        .fetch_all(&self.pool)
+        .await?;
         records(rows)
     }
 
-    async fn optimization_trials(&self, record: Uuid, after: Option<u64>, limit: i64) -> StoreResult<Vec<OptimizationTrial>> {
+    async fn optimization_trials(
+        &self,
+        record: Uuid,
+        after: Option<u64>,
+        limit: i64,
+    ) -> StoreResult<Vec<OptimizationTrial>> {
         let after = after.map(|a| i64::try_from(a).unwrap_or(i64::MAX));
         let rows: Vec<TrialRow> = sqlx::query_as(
             "SELECT trial, params, score, num_trades, sharpe, information_ratio, metrics FROM optimization_trials \
@@ -460,7 +525,12 @@ impl SessionStore for This {
         Ok(rows.into_iter().map(Certificate::from).collect())
     }
 
-    async fn promotion_candidates(&self, tool: Uuid, after: Option<Uuid>, limit: i64) -> StoreResult<Vec<OptimizationRecord>> {
+    async fn promotion_candidates(
+        &self,
+        tool: Uuid,
+        after: Option<Uuid>,
+        limit: i64,
+    ) -> StoreResult<Vec<OptimizationRecord>> {
         let rows: Vec<RecordRow> = sqlx::query_as(concat!(
             record_select!(),
             " WHERE tool_id = $1 AND status = 'promotable' AND ($2 IS NULL OR id > $2) ORDER BY id LIMIT $3"
@@ -473,31 +543,48 @@ impl SessionStore for This {
         records(rows)
     }
 
-    async fn rollback_tool(&self, tool: Uuid, version: i32, now: DateTime<Utc>) -> StoreResult<Tool> {
+    async fn rollback_tool(
+        &self,
+        tool: Uuid,
+        version: i32,
+        now: DateTime<Utc>,
+    ) -> StoreResult<Tool> {
         let mut tx = self.begin().await?;
         // Locks the tool row first (PostgreSQL), so concurrent version changes serialize.
-        let locked = sqlx::query("UPDATE tools SET updated_at = $1 WHERE id = $2 AND deleted_at IS NULL")
-            .bind(now)
-            .bind(tool)
-            .execute(&mut *tx)
-            .await?
-            .rows_affected();
+        let locked =
+            sqlx::query("UPDATE tools SET updated_at = $1 WHERE id = $2 AND deleted_at IS NULL")
+                .bind(now)
+                .bind(tool)
+                .execute(&mut *tx)
+                .await?
+                .rows_affected();
         if locked == 0 {
             return Err(StoreError::NotFound);
         }
-        let target: Option<(Json<Map<String, Value>>, Option<Uuid>)> =
-            sqlx::query_as("SELECT parameters, artifact_id FROM tool_versions WHERE tool_id = $1 AND version = $2")
-                .bind(tool)
-                .bind(version)
-                .fetch_optional(&mut *tx)
-                .await?;
+        let target: Option<(Json<Map<String, Value>>, Option<Uuid>)> = sqlx::query_as(
+            "SELECT parameters, artifact_id FROM tool_versions WHERE tool_id = $1 AND version = $2",
+        )
+        .bind(tool)
+        .bind(version)
+        .fetch_optional(&mut *tx)
+        .await?;
         let Some((Json(parameters), artifact)) = target else {
             return Err(StoreError::NotFound);
         };
         let current = fetch_tool(&mut tx, tool).await?;
         let new_version = current.current_version + 1;
         let lineage = serde_json::json!({"rollback_of": version, "previous_version": current.current_version});
-        insert_version(&mut tx, tool, new_version, &parameters, "rollback", Some(&lineage), artifact, now).await?;
+        insert_version(
+            &mut tx,
+            tool,
+            new_version,
+            &parameters,
+            "rollback",
+            Some(&lineage),
+            artifact,
+            now,
+        )
+        .await?;
         sqlx::query("UPDATE tools SET current_version = $1 WHERE id = $2")
             .bind(new_version)
             .bind(tool)

@@ -43,13 +43,28 @@ impl This {
         .bind(creator)
         .fetch_one(&self.pool)
         .await?;
-        let rate = if live_at_start > 0 { ended as f64 / live_at_start as f64 } else { 0.0 };
-        Ok(Churn { window_days, live_at_start, ended, rate })
+        let rate = if live_at_start > 0 {
+            ended as f64 / live_at_start as f64
+        } else {
+            0.0
+        };
+        Ok(Churn {
+            window_days,
+            live_at_start,
+            ended,
+            rate,
+        })
     }
 
-    async fn creator_earnings(&self, creator: Uuid, tool: Option<Uuid>) -> StoreResult<Vec<ToolEarnings>> {
+    async fn creator_earnings(
+        &self,
+        creator: Uuid,
+        tool: Option<Uuid>,
+    ) -> StoreResult<Vec<ToolEarnings>> {
         let rows: Vec<(Uuid, String, String, i64)> = sqlx::query_as(concat!(
-            "SELECT tl.id, tl.name, ", month_of!("t.created_at"), " AS month, CAST(SUM(e.amount_cents) AS BIGINT) \
+            "SELECT tl.id, tl.name, ",
+            month_of!("t.created_at"),
+            " AS month, CAST(SUM(e.amount_cents) AS BIGINT) \
              FROM ledger_entries e JOIN ledger_transactions t ON t.id = e.transaction_id \
              JOIN subscriptions s ON s.id = t.subscription_id JOIN tools tl ON tl.id = s.tool_id \
              WHERE e.account_id = $1 AND tl.creator_id = $1 AND ($2 IS NULL OR tl.id = $2) \
@@ -61,7 +76,12 @@ impl This {
         .await?;
         Ok(rows
             .into_iter()
-            .map(|(tool_id, tool_name, month, cents)| ToolEarnings { tool_id, tool_name, month, amount: Money::from_cents(cents) })
+            .map(|(tool_id, tool_name, month, cents)| ToolEarnings {
+                tool_id,
+                tool_name,
+                month,
+                amount: Money::from_cents(cents),
+            })
             .collect())
     }
 
@@ -81,8 +101,10 @@ impl This {
             sqlx::query_as("SELECT tier, COUNT(*) FROM subscriptions WHERE status IN ('active', 'past_due') GROUP BY tier")
                 .fetch_all(&self.pool)
                 .await?;
-        let mut active_subscriptions_by_tier: std::collections::BTreeMap<String, i64> =
-            Tier::ALL.iter().map(|t| (t.as_str().to_owned(), 0)).collect();
+        let mut active_subscriptions_by_tier: std::collections::BTreeMap<String, i64> = Tier::ALL
+            .iter()
+            .map(|t| (t.as_str().to_owned(), 0))
+            .collect();
         active_subscriptions_by_tier.extend(by_tier);
         Ok(MarketplaceStats {
             tools,
@@ -108,13 +130,31 @@ impl This {
         let mut top_tools: Vec<ToolSummary> = tools
             .into_iter()
             .map(|(tool_id, tool_name, subscribers)| {
-                let cents = earnings_by_tool_and_month.iter().filter(|e| e.tool_id == tool_id).map(|e| e.amount.cents()).sum();
-                ToolSummary { tool_id, tool_name, subscribers, earnings: Money::from_cents(cents) }
+                let cents = earnings_by_tool_and_month
+                    .iter()
+                    .filter(|e| e.tool_id == tool_id)
+                    .map(|e| e.amount.cents())
+                    .sum();
+                ToolSummary {
+                    tool_id,
+                    tool_name,
+                    subscribers,
+                    earnings: Money::from_cents(cents),
+                }
             })
             .collect();
-        top_tools.sort_by(|a, b| b.earnings.cmp(&a.earnings).then(b.subscribers.cmp(&a.subscribers)));
+        top_tools.sort_by(|a, b| {
+            b.earnings
+                .cmp(&a.earnings)
+                .then(b.subscribers.cmp(&a.subscribers))
+        });
         Ok(CreatorStats {
-            total_earnings: Money::from_cents(earnings_by_tool_and_month.iter().map(|e| e.amount.cents()).sum()),
+            total_earnings: Money::from_cents(
+                earnings_by_tool_and_month
+                    .iter()
+                    .map(|e| e.amount.cents())
+                    .sum(),
+            ),
             subscribers: top_tools.iter().map(|t| t.subscribers).sum(),
             churn: self.churn(Some(creator), now).await?,
             earnings_by_tool_and_month,
@@ -124,18 +164,23 @@ impl This {
 
     async fn stats_tool(&self, tool: &Tool) -> StoreResult<ToolAnalytics> {
         let started: Vec<(String, i64)> = sqlx::query_as(concat!(
-            "SELECT ", month_of!("created_at"), ", COUNT(*) FROM subscriptions WHERE tool_id = $1 GROUP BY 1"
+            "SELECT ",
+            month_of!("created_at"),
+            ", COUNT(*) FROM subscriptions WHERE tool_id = $1 GROUP BY 1"
         ))
         .bind(tool.id)
         .fetch_all(&self.pool)
         .await?;
         let ended: Vec<(String, i64)> = sqlx::query_as(concat!(
-            "SELECT ", month_of!("ended_at"), ", COUNT(*) FROM subscriptions WHERE tool_id = $1 AND ended_at IS NOT NULL GROUP BY 1"
+            "SELECT ",
+            month_of!("ended_at"),
+            ", COUNT(*) FROM subscriptions WHERE tool_id = $1 AND ended_at IS NOT NULL GROUP BY 1"
         ))
         .bind(tool.id)
         .fetch_all(&self.pool)
         .await?;
-        let mut months: std::collections::BTreeMap<String, (i64, i64)> = std::collections::BTreeMap::new();
+        let mut months: std::collections::BTreeMap<String, (i64, i64)> =
+            std::collections::BTreeMap::new();
         for (m, n) in started {
             months.entry(m).or_default().0 += n;
         }
@@ -147,7 +192,12 @@ impl This {
             .into_iter()
             .map(|(month, (started, ended))| {
                 live += started - ended;
-                SubscriberMonth { month, started, ended, live }
+                SubscriberMonth {
+                    month,
+                    started,
+                    ended,
+                    live,
+                }
             })
             .collect();
         let (live_subscribers,): (i64,) =
@@ -164,10 +214,16 @@ impl This {
             tool_id: tool.id,
             subscribers_over_time,
             live_subscribers,
-            earnings_by_month: self.creator_earnings(tool.creator_id, Some(tool.id)).await?,
+            earnings_by_month: self
+                .creator_earnings(tool.creator_id, Some(tool.id))
+                .await?,
             versions: versions
                 .into_iter()
-                .map(|(version, source, created_at)| VersionSummary { version, source, created_at })
+                .map(|(version, source, created_at)| VersionSummary {
+                    version,
+                    source,
+                    created_at,
+                })
                 .collect(),
         })
     }

@@ -11,7 +11,12 @@ impl Store for This {
         Ok(())
     }
 
-    async fn create_account(&self, name: &str, key: &NewApiKey, now: DateTime<Utc>) -> StoreResult<Account> {
+    async fn create_account(
+        &self,
+        name: &str,
+        key: &NewApiKey,
+        now: DateTime<Utc>,
+    ) -> StoreResult<Account> {
         let mut tx = self.begin().await?;
         let id = Uuid::now_v7();
         sqlx::query("INSERT INTO accounts (id, name, kind, balance_cents, created_at) VALUES ($1, $2, 'user', 0, $3)")
@@ -74,7 +79,10 @@ impl Store for This {
             reference: Some(&receipt.reference),
             memo: format!("top-up {} via {}", receipt.amount, receipt.reference),
         };
-        let entries = [(account, receipt.amount), (receipt.source_account, receipt.amount.negated())];
+        let entries = [
+            (account, receipt.amount),
+            (receipt.source_account, receipt.amount.negated()),
+        ];
         let transaction_id = book(&mut tx, header, &entries, now).await?;
         let out = TopUp {
             account: fetch_account(&mut tx, account).await?,
@@ -89,7 +97,12 @@ impl Store for This {
         Ok(Idempotent::New(out))
     }
 
-    async fn ledger_entries(&self, account: Uuid, before: Option<Uuid>, limit: i64) -> StoreResult<Vec<LedgerEntry>> {
+    async fn ledger_entries(
+        &self,
+        account: Uuid,
+        before: Option<Uuid>,
+        limit: i64,
+    ) -> StoreResult<Vec<LedgerEntry>> {
         let rows: Vec<EntryRow> = sqlx::query_as(
             "SELECT e.id, e.transaction_id, e.account_id, e.amount_cents, t.kind, t.subscription_id, \
              t.period_start, t.period_end, t.memo, e.created_at \
@@ -172,7 +185,8 @@ impl Store for This {
     }
 
     async fn list_tools(&self, filter: &ToolFilter, limit: i64) -> StoreResult<Vec<Tool>> {
-        let mut q = sqlx::QueryBuilder::<Db>::new(concat!(tool_select!(), " WHERE t.deleted_at IS NULL"));
+        let mut q =
+            sqlx::QueryBuilder::<Db>::new(concat!(tool_select!(), " WHERE t.deleted_at IS NULL"));
         if let Some(category) = &filter.category {
             q.push(" AND t.category = ").push_bind(category.clone());
         }
@@ -196,7 +210,12 @@ impl Store for This {
         convert(rows)
     }
 
-    async fn update_tool(&self, id: Uuid, patch: &ToolPatch, now: DateTime<Utc>) -> StoreResult<Tool> {
+    async fn update_tool(
+        &self,
+        id: Uuid,
+        patch: &ToolPatch,
+        now: DateTime<Utc>,
+    ) -> StoreResult<Tool> {
         let mut tx = self.begin().await?;
         let mut q = sqlx::QueryBuilder::<Db>::new("UPDATE tools SET updated_at = ");
         q.push_bind(now);
@@ -219,7 +238,8 @@ impl Store for This {
             q.push(", metadata = ").push_bind(Json(metadata.clone()));
         }
         if let Some(standards) = &patch.standards {
-            q.push(", standards = ").push_bind(standards.clone().map(Json));
+            q.push(", standards = ")
+                .push_bind(standards.clone().map(Json));
         }
         if let Some(auto_promote) = patch.auto_promote {
             q.push(", auto_promote = ").push_bind(auto_promote);
@@ -237,7 +257,17 @@ impl Store for This {
             if &current.parameters != parameters {
                 let version = current.current_version + 1;
                 // A parameter change keeps the learned artifact (it reads the family's signal).
-                insert_version(&mut tx, id, version, parameters, "updated", None, current.artifact_id, now).await?;
+                insert_version(
+                    &mut tx,
+                    id,
+                    version,
+                    parameters,
+                    "updated",
+                    None,
+                    current.artifact_id,
+                    now,
+                )
+                .await?;
                 sqlx::query("UPDATE tools SET current_version = $1 WHERE id = $2")
                     .bind(version)
                     .bind(id)
@@ -257,7 +287,11 @@ impl Store for This {
             .execute(&self.pool)
             .await?
             .rows_affected();
-        if done == 0 { Err(StoreError::NotFound) } else { Ok(()) }
+        if done == 0 {
+            Err(StoreError::NotFound)
+        } else {
+            Ok(())
+        }
     }
 
     async fn tool_versions(&self, id: Uuid) -> StoreResult<Vec<ToolVersion>> {
@@ -284,22 +318,26 @@ impl Store for This {
             return Ok(replay);
         }
         // Checked again inside the transaction: a tool deleted meanwhile takes no subscription.
-        let live_tool: Option<(Uuid,)> = sqlx::query_as("SELECT id FROM tools WHERE id = $1 AND deleted_at IS NULL")
-            .bind(new.tool_id)
-            .fetch_optional(&mut *tx)
-            .await?;
+        let live_tool: Option<(Uuid,)> =
+            sqlx::query_as("SELECT id FROM tools WHERE id = $1 AND deleted_at IS NULL")
+                .bind(new.tool_id)
+                .fetch_optional(&mut *tx)
+                .await?;
         if live_tool.is_none() {
             return Err(StoreError::NotFound);
         }
         // A lapsed subscription that will not renew no longer blocks a new one.
-        sqlx::query(concat!(expire_lapsed!(), " AND tool_id = $4 AND subscriber_id = $5"))
-            .bind(now)
-            .bind(false)
-            .bind(true)
-            .bind(new.tool_id)
-            .bind(new.subscriber_id)
-            .execute(&mut *tx)
-            .await?;
+        sqlx::query(concat!(
+            expire_lapsed!(),
+            " AND tool_id = $4 AND subscriber_id = $5"
+        ))
+        .bind(now)
+        .bind(false)
+        .bind(true)
+        .bind(new.tool_id)
+        .bind(new.subscriber_id)
+        .execute(&mut *tx)
+        .await?;
         let id = Uuid::now_v7();
         let months = new.months.max(1);
         let paid_through = period_start(now, months);
@@ -339,7 +377,11 @@ impl Store for This {
                     period: Some((start, end)),
                     refund_of: None,
                     reference: None,
-                    memo: format!("subscription {id} ({}) period {}", new.tier, start.date_naive()),
+                    memo: format!(
+                        "subscription {id} ({}) period {}",
+                        new.tier,
+                        start.date_naive()
+                    ),
                 };
                 let entries = [
                     (new.subscriber_id, new.price.negated()),
@@ -357,7 +399,10 @@ impl Store for This {
                 });
             }
         }
-        let out = SubscriptionCreated { subscription: fetch_subscription(&mut tx, id).await?, charges };
+        let out = SubscriptionCreated {
+            subscription: fetch_subscription(&mut tx, id).await?,
+            charges,
+        };
         if let Some(key) = idempotency {
             save_idempotent_response(&mut tx, new.subscriber_id, key, render(&out)).await?;
         }
@@ -366,10 +411,11 @@ impl Store for This {
     }
 
     async fn subscription(&self, id: Uuid) -> StoreResult<Option<Subscription>> {
-        let row: Option<SubscriptionRow> = sqlx::query_as(concat!(subscription_select!(), " WHERE id = $1"))
-            .bind(id)
-            .fetch_optional(&self.pool)
-            .await?;
+        let row: Option<SubscriptionRow> =
+            sqlx::query_as(concat!(subscription_select!(), " WHERE id = $1"))
+                .bind(id)
+                .fetch_optional(&self.pool)
+                .await?;
         row.map(Subscription::try_from).transpose()
     }
 
@@ -394,7 +440,11 @@ impl Store for This {
         convert(rows)
     }
 
-    async fn live_subscription(&self, tool: Uuid, subscriber: Uuid) -> StoreResult<Option<Subscription>> {
+    async fn live_subscription(
+        &self,
+        tool: Uuid,
+        subscriber: Uuid,
+    ) -> StoreResult<Option<Subscription>> {
         let row: Option<SubscriptionRow> = sqlx::query_as(concat!(
             subscription_select!(),
             " WHERE tool_id = $1 AND subscriber_id = $2 AND status IN ('active', 'past_due')"
@@ -406,7 +456,12 @@ impl Store for This {
         row.map(Subscription::try_from).transpose()
     }
 
-    async fn cancel_subscription(&self, id: Uuid, immediate: bool, now: DateTime<Utc>) -> StoreResult<Cancellation> {
+    async fn cancel_subscription(
+        &self,
+        id: Uuid,
+        immediate: bool,
+        now: DateTime<Utc>,
+    ) -> StoreResult<Cancellation> {
         let mut tx = self.begin().await?;
         let changed = if immediate {
             sqlx::query(
@@ -427,7 +482,9 @@ impl Store for This {
         .rows_affected();
         if changed == 0 {
             fetch_subscription(&mut tx, id).await?;
-            return Err(StoreError::Conflict("the subscription has already ended".into()));
+            return Err(StoreError::Conflict(
+                "the subscription has already ended".into(),
+            ));
         }
         let mut refunds = Vec::new();
         if immediate {
@@ -442,14 +499,19 @@ impl Store for This {
             .fetch_all(&mut *tx)
             .await?;
             for (charge_id, start, end) in charges {
-                if let Some(refund) = refund_charge(&mut tx, id, charge_id, (start, end), now).await? {
+                if let Some(refund) =
+                    refund_charge(&mut tx, id, charge_id, (start, end), now).await?
+                {
                     refunds.push(refund);
                 }
             }
         }
         let subscription = fetch_subscription(&mut tx, id).await?;
         tx.commit().await?;
-        Ok(Cancellation { subscription, refunds })
+        Ok(Cancellation {
+            subscription,
+            refunds,
+        })
     }
 
     async fn expire_lapsed_subscriptions(&self, now: DateTime<Utc>) -> StoreResult<u64> {
@@ -470,14 +532,20 @@ impl Store for This {
         creator_share_bps: u32,
         limit: i64,
     ) -> StoreResult<RenewalBatch> {
-        self.renew_batch(now, policy, creator_share_bps, limit).await
+        self.renew_batch(now, policy, creator_share_bps, limit)
+            .await
     }
 
     async fn next_billing_event(&self, after: DateTime<Utc>) -> StoreResult<Option<DateTime<Utc>>> {
         self.next_event(after).await
     }
 
-    async fn set_auto_renew(&self, id: Uuid, enabled: bool, now: DateTime<Utc>) -> StoreResult<Subscription> {
+    async fn set_auto_renew(
+        &self,
+        id: Uuid,
+        enabled: bool,
+        now: DateTime<Utc>,
+    ) -> StoreResult<Subscription> {
         self.update_auto_renew(id, enabled, now).await
     }
 
@@ -497,7 +565,11 @@ impl Store for This {
         self.stats_tool(tool).await
     }
 
-    async fn create_dataset(&self, new: &NewDataset, now: DateTime<Utc>) -> StoreResult<(Dataset, bool)> {
+    async fn create_dataset(
+        &self,
+        new: &NewDataset,
+        now: DateTime<Utc>,
+    ) -> StoreResult<(Dataset, bool)> {
         self.insert_dataset(new, now).await
     }
 
@@ -505,7 +577,12 @@ impl Store for This {
         self.owned_dataset(owner, id).await
     }
 
-    async fn list_datasets(&self, owner: Uuid, before: Option<Uuid>, limit: i64) -> StoreResult<Vec<Dataset>> {
+    async fn list_datasets(
+        &self,
+        owner: Uuid,
+        before: Option<Uuid>,
+        limit: i64,
+    ) -> StoreResult<Vec<Dataset>> {
         self.owned_datasets(owner, before, limit).await
     }
 
@@ -566,13 +643,17 @@ async fn refund_charge(
     period: (DateTime<Utc>, DateTime<Utc>),
     now: DateTime<Utc>,
 ) -> StoreResult<Option<Refund>> {
-    let entries: Vec<(Uuid, i64)> =
-        sqlx::query_as("SELECT account_id, amount_cents FROM ledger_entries WHERE transaction_id = $1 ORDER BY id")
-            .bind(charge)
-            .fetch_all(&mut **tx)
-            .await?;
+    let entries: Vec<(Uuid, i64)> = sqlx::query_as(
+        "SELECT account_id, amount_cents FROM ledger_entries WHERE transaction_id = $1 ORDER BY id",
+    )
+    .bind(charge)
+    .fetch_all(&mut **tx)
+    .await?;
     let share = ProRata::at(period.0, period.1, now);
-    let payer = entries.iter().find(|(_, cents)| *cents < 0).map(|(a, _)| *a);
+    let payer = entries
+        .iter()
+        .find(|(_, cents)| *cents < 0)
+        .map(|(a, _)| *a);
     let Some(payer) = payer else { return Ok(None) };
     let mut back: Vec<(Uuid, Money)> = entries
         .iter()

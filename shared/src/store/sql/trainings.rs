@@ -14,7 +14,11 @@ fn trainings(rows: Vec<TrainingRow>) -> StoreResult<Vec<TrainingRun>> {
 
 /// Stores a finished run's artifact and result, once per run: a second delivery of the same
 /// job (or another job of the same run) finds the result there and writes nothing.
-async fn apply_training_outcome(tx: &mut Tx, o: &TrainingOutcome, now: DateTime<Utc>) -> StoreResult<()> {
+async fn apply_training_outcome(
+    tx: &mut Tx,
+    o: &TrainingOutcome,
+    now: DateTime<Utc>,
+) -> StoreResult<()> {
     let taken = sqlx::query(
         "UPDATE trainings SET result = $1, job_id = $2, updated_at = $3 WHERE id = $4 AND result IS NULL",
     )
@@ -56,7 +60,11 @@ async fn apply_training_outcome(tx: &mut Tx, o: &TrainingOutcome, now: DateTime<
 
 #[async_trait]
 impl TrainingStore for This {
-    async fn create_trainings(&self, new: &[NewTraining], now: DateTime<Utc>) -> StoreResult<Vec<TrainingRun>> {
+    async fn create_trainings(
+        &self,
+        new: &[NewTraining],
+        now: DateTime<Utc>,
+    ) -> StoreResult<Vec<TrainingRun>> {
         let mut tx = self.begin().await?;
         for t in new {
             sqlx::query(
@@ -88,12 +96,14 @@ impl TrainingStore for This {
     }
 
     async fn set_training_job(&self, id: Uuid, job: Uuid, now: DateTime<Utc>) -> StoreResult<()> {
-        sqlx::query("UPDATE trainings SET job_id = $1, updated_at = $2 WHERE id = $3 AND job_id IS NULL")
-            .bind(job)
-            .bind(now)
-            .bind(id)
-            .execute(&self.pool)
-            .await?;
+        sqlx::query(
+            "UPDATE trainings SET job_id = $1, updated_at = $2 WHERE id = $3 AND job_id IS NULL",
+        )
+        .bind(job)
+        .bind(now)
+        .bind(id)
+        .execute(&self.pool)
+        .await?;
         Ok(())
     }
 
@@ -110,22 +120,31 @@ impl TrainingStore for This {
     }
 
     async fn training(&self, id: Uuid) -> StoreResult<Option<TrainingRun>> {
-        let row: Option<TrainingRow> = sqlx::query_as(concat!(training_select!(), " WHERE id = $1"))
-            .bind(id)
-            .fetch_optional(&self.pool)
-            .await?;
+        let row: Option<TrainingRow> =
+            sqlx::query_as(concat!(training_select!(), " WHERE id = $1"))
+                .bind(id)
+                .fetch_optional(&self.pool)
+                .await?;
         row.map(TrainingRun::try_from).transpose()
     }
 
     async fn training_parts(&self, parent: Uuid) -> StoreResult<Vec<TrainingRun>> {
-        let rows: Vec<TrainingRow> = sqlx::query_as(concat!(training_select!(), " WHERE parent_id = $1 ORDER BY id"))
-            .bind(parent)
-            .fetch_all(&self.pool)
-            .await?;
+        let rows: Vec<TrainingRow> = sqlx::query_as(concat!(
+            training_select!(),
+            " WHERE parent_id = $1 ORDER BY id"
+        ))
+        .bind(parent)
+        .fetch_all(&self.pool)
+        .await?;
         trainings(rows)
     }
 
-    async fn tool_trainings(&self, tool: Uuid, before: Option<Uuid>, limit: i64) -> StoreResult<Vec<TrainingRun>> {
+    async fn tool_trainings(
+        &self,
+        tool: Uuid,
+        before: Option<Uuid>,
+        limit: i64,
+    ) -> StoreResult<Vec<TrainingRun>> {
         let rows: Vec<TrainingRow> = sqlx::query_as(concat!(
             training_select!(),
             " WHERE tool_id = $1 AND ($2 IS NULL OR id < $2) ORDER BY id DESC LIMIT $3"
@@ -148,15 +167,20 @@ impl TrainingStore for This {
         Ok(row.map(Artifact::from))
     }
 
-    async fn apply_training(&self, a: &TrainingApplication, now: DateTime<Utc>) -> StoreResult<Tool> {
+    async fn apply_training(
+        &self,
+        a: &TrainingApplication,
+        now: DateTime<Utc>,
+    ) -> StoreResult<Tool> {
         let mut tx = self.begin().await?;
         // Locks the tool row first (PostgreSQL), so concurrent version changes serialize.
-        let locked = sqlx::query("UPDATE tools SET updated_at = $1 WHERE id = $2 AND deleted_at IS NULL")
-            .bind(now)
-            .bind(a.tool_id)
-            .execute(&mut *tx)
-            .await?
-            .rows_affected();
+        let locked =
+            sqlx::query("UPDATE tools SET updated_at = $1 WHERE id = $2 AND deleted_at IS NULL")
+                .bind(now)
+                .bind(a.tool_id)
+                .execute(&mut *tx)
+                .await?
+                .rows_affected();
         if locked == 0 {
             return Err(StoreError::NotFound);
         }
@@ -174,11 +198,22 @@ impl TrainingStore for This {
             .await?
             .rows_affected();
             if marked == 0 {
-                return Err(StoreError::Conflict("the training run has already been applied".into()));
+                return Err(StoreError::Conflict(
+                    "the training run has already been applied".into(),
+                ));
             }
         }
-        insert_version(&mut tx, a.tool_id, version, &a.parameters, "training", Some(&a.lineage), a.artifact_id, now)
-            .await?;
+        insert_version(
+            &mut tx,
+            a.tool_id,
+            version,
+            &a.parameters,
+            "training",
+            Some(&a.lineage),
+            a.artifact_id,
+            now,
+        )
+        .await?;
         sqlx::query("UPDATE tools SET current_version = $1 WHERE id = $2")
             .bind(version)
             .bind(a.tool_id)
