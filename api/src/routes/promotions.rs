@@ -15,7 +15,7 @@ use axum::response::{IntoResponse, Response};
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 use shared::domain::{Account, OptimizationTrial, RecordStatus};
-use shared::jobs::{JobStatus, PromoteRecordJob};
+use shared::jobs::{JobStatus, PromoteRecordJob, PromotionOutcome};
 use utoipa::{IntoParams, ToSchema};
 use utoipa_axum::{router::OpenApiRouter, routes};
 use uuid::Uuid;
@@ -208,16 +208,18 @@ async fn promote_optimization(
     };
     let job = enqueue(&state, caller.id, payload, PROMOTE_PRIORITY).await?;
     let job = wait_for_job(&state, job.id).await?;
-    let result = job.result.clone().unwrap_or(Value::Null);
-    match job.status {
-        JobStatus::Succeeded if result.get("passed") == Some(&Value::Bool(true)) => {
-            let version = result
-                .get("version")
-                .and_then(Value::as_i64)
-                .and_then(|v| i32::try_from(v).ok())
-                .ok_or_else(|| {
-                    ApiError::Unexpected(anyhow::anyhow!("promotion without a version"))
-                })?;
+    let outcome = match job.status {
+        JobStatus::Succeeded => Some(
+            serde_json::from_value::<PromotionOutcome>(job.result.clone().unwrap_or(Value::Null))
+                .map_err(|e| ApiError::Unexpected(e.into()))?,
+        ),
+        _ => None,
+    };
+    match (job.status, outcome) {
+        (JobStatus::Succeeded, Some(outcome)) if outcome.passed => {
+            let version = outcome.version.ok_or_else(|| {
+                ApiError::Unexpected(anyhow::anyhow!("promotion without a version"))
+            })?;
             let versions = state.store.tool_versions(tool.id).await?;
             let version = versions
                 .iter()
@@ -238,21 +240,20 @@ async fn promote_optimization(
                 version: VersionView::from(version),
                 tool: ToolView::from(&tool),
                 optimization: RecordView::of(&record, None),
-                standards_report: result.get("standards_report").cloned().unwrap_or_default(),
+                standards_report: serde_json::to_value(&outcome.standards_report)
+                    .map_err(|e| ApiError::Unexpected(e.into()))?,
             };
             Ok((StatusCode::CREATED, Json(body)).into_response())
         }
-        JobStatus::Succeeded => Err(ApiError::StandardsFailed {
+        (JobStatus::Succeeded, Some(outcome)) => Err(ApiError::StandardsFailed {
             detail: format!(
                 "the candidate no longer passes the standards gate against version {}",
-                result
-                    .get("against_version")
-                    .and_then(Value::as_i64)
-                    .unwrap_or_default()
+                outcome.against_version
             ),
-            report: result.get("standards_report").cloned().unwrap_or_default(),
+            report: serde_json::to_value(&outcome.standards_report)
+                .map_err(|e| ApiError::Unexpected(e.into()))?,
         }),
-        JobStatus::Failed | JobStatus::Canceled => Err(ApiError::Conflict(
+        (JobStatus::Failed | JobStatus::Canceled, _) => Err(ApiError::Conflict(
             job.error
                 .as_ref()
                 .and_then(|e| e.get("detail"))
@@ -260,7 +261,9 @@ async fn promote_optimization(
                 .unwrap_or("the promotion's re-check did not complete")
                 .to_owned(),
         )),
-        JobStatus::Queued | JobStatus::Running => Ok(accepted(&job).into_response()),
+        (JobStatus::Queued | JobStatus::Running | JobStatus::Succeeded, _) => {
+            Ok(accepted(&job).into_response())
+        }
     }
 }
 

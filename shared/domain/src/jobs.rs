@@ -232,6 +232,22 @@ pub struct PromoteRecordJob {
     pub auto: bool,
 }
 
+/// Result of [`JobKind::Promote`]: the re-check's verdict and, when it passed, the version made.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct PromotionOutcome {
+    /// The optimization record.
+    pub record_id: Uuid,
+    /// Whether the candidate passed the gate against the tool's current version.
+    pub passed: bool,
+    /// The version it was judged against (the tool's current one at the re-check).
+    pub against_version: i32,
+    /// The version created (only when it passed).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub version: Option<i32>,
+    /// The gate's report of the re-check.
+    pub standards_report: crate::standards::StandardsReport,
+}
+
 /// Input of [`JobKind::Train`].
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct TrainToolJob {

@@ -14,7 +14,7 @@ use shared::domain::RecordStatus;
 use shared::domain::certificate::{
     CERTIFICATE_FORMAT, CertificateBody, CertifiedJudgment, CertifiedSearch,
 };
-use shared::jobs::{Job, PromoteRecordJob};
+use shared::jobs::{Job, PromoteRecordJob, PromotionOutcome};
 use shared::store::{JobEffect, Promotion, Store};
 
 use super::recheck::{RecheckInput, recheck};
@@ -123,14 +123,15 @@ pub(super) async fn run(
         "checked_at": chrono::Utc::now(),
     });
     if !report.passed {
-        let result = json!({
-            "record_id": record.id,
-            "passed": false,
-            "against_version": tool.current_version,
-            "standards_report": report,
-        });
+        let result = PromotionOutcome {
+            record_id: record.id,
+            passed: false,
+            against_version: tool.current_version,
+            version: None,
+            standards_report: report,
+        };
         return Ok(JobOutput {
-            result,
+            result: outcome_json(&result)?,
             effect: Some(JobEffect::RecordCheck {
                 record_id: record.id,
                 check,
@@ -201,15 +202,15 @@ pub(super) async fn run(
         "improvement": report.improvement,
         "standards_report": report,
     });
-    let result = json!({
-        "record_id": record.id,
-        "passed": true,
-        "against_version": tool.current_version,
-        "version": version,
-        "standards_report": report,
-    });
+    let result = PromotionOutcome {
+        record_id: record.id,
+        passed: true,
+        against_version: tool.current_version,
+        version: Some(version),
+        standards_report: report,
+    };
     Ok(JobOutput {
-        result,
+        result: outcome_json(&result)?,
         effect: Some(JobEffect::Promote(Box::new(Promotion {
             record_id: record.id,
             tool_id: tool.id,
@@ -219,5 +220,13 @@ pub(super) async fn run(
             check,
             certificate: Box::new(certificate),
         }))),
+    })
+}
+
+/// The outcome as the job's stored result.
+fn outcome_json(outcome: &PromotionOutcome) -> Result<serde_json::Value, JobError> {
+    serde_json::to_value(outcome).map_err(|e| JobError::Internal {
+        detail: "the promotion's result could not be written".into(),
+        cause: e.to_string(),
     })
 }
