@@ -280,6 +280,10 @@ queue_test!(
     |s: &mut shared::config::Settings| {
         s.worker.retry_base_ms = 100;
         s.worker.recover_interval_ms = 100;
+        // A retry's message can be taken by a claim that finds the job already claimed, or a
+        // claim can fail on a busy SQLite under load; the sweep then redelivers after this
+        // (30 s by default, longer than the test waits). The test is about retries and backoff.
+        s.worker.redeliver_after_secs = 1;
     },
     |app| {
         let recovers = app.noop_job(json!({"fail_attempts": 2})).await;
