@@ -140,11 +140,7 @@ impl From<StoreError> for JobError {
                 "Not found",
                 "a row the job needs no longer exists (deleted or ended meanwhile)",
             ),
-            StoreError::Conflict(_) => JobError::Transient {
-                detail: format!("store: {e}"),
-                cause: Some(cause),
-            },
-            _ if e.is_transient() => JobError::Transient {
+            _ if matches!(e, StoreError::Conflict(_)) || e.is_transient() => JobError::Transient {
                 detail: format!("store: {e}"),
                 cause: Some(cause),
             },
