@@ -12,7 +12,7 @@ use std::time::Instant;
 use chrono::{Months, Utc};
 use shared::billing::{PassReport, run_pass};
 use shared::config::{DatabaseSettings, Settings};
-use shared::store::Store;
+use shared::store::AccountStore;
 use shared::store::postgres::PgStore;
 use sqlx::Connection;
 

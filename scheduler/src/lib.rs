@@ -11,20 +11,20 @@ use apalis_cron::{CronScheduler, Tick};
 use shared::billing::{PassReport, run_pass};
 use shared::clock::SharedClock;
 use shared::config::Settings;
-use shared::store::Store;
+use shared::store::BillingStore;
 use tokio_util::sync::CancellationToken;
 
 /// The billing scheduler (its own process, or inside the embedded API process).
 #[derive(Debug, Clone)]
 pub struct Scheduler {
     settings: Arc<Settings>,
-    store: Arc<dyn Store>,
+    store: Arc<dyn BillingStore>,
     clock: SharedClock,
 }
 
 impl Scheduler {
     /// A scheduler over the given store and clock.
-    pub fn new(settings: Arc<Settings>, store: Arc<dyn Store>, clock: SharedClock) -> Self {
+    pub fn new(settings: Arc<Settings>, store: Arc<dyn BillingStore>, clock: SharedClock) -> Self {
         Self {
             settings,
             store,

@@ -9,7 +9,7 @@ use chrono::{DateTime, Utc};
 
 use crate::clock::{Clock, ManualClock};
 use crate::config::Settings;
-use crate::store::{RenewalBatch, Store, StoreResult};
+use crate::store::{BillingStore, RenewalBatch, StoreResult};
 
 /// What one pass did.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, serde::Serialize, utoipa::ToSchema)]
@@ -54,7 +54,7 @@ impl PassReport {
 /// # Errors
 /// A store failure; whatever committed before it stays done, and the next pass continues.
 pub async fn run_pass(
-    store: &dyn Store,
+    store: &dyn BillingStore,
     settings: &Settings,
     now: DateTime<Utc>,
 ) -> StoreResult<PassReport> {
@@ -86,7 +86,7 @@ pub async fn run_pass(
 /// # Errors
 /// A store failure; the clock stays at the last event processed.
 pub async fn advance_clock(
-    store: &dyn Store,
+    store: &dyn BillingStore,
     settings: &Settings,
     clock: &ManualClock,
     target: DateTime<Utc>,

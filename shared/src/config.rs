@@ -20,6 +20,17 @@ use crate::domain::{BillingPolicy, Money};
 mod sessions;
 
 pub use sessions::{SessionSettings, TrialLimits};
+pub use store::config::{DatabaseKind, DatabaseSettings, UnknownDatabase, redact_url};
+
+impl From<UnknownDatabase> for ConfigError {
+    fn from(e: UnknownDatabase) -> Self {
+        ConfigError::Invalid {
+            name: "DATABASE_URL".into(),
+            value: e.url,
+            reason: e.expected.into(),
+        }
+    }
+}
 
 /// A setting that cannot be used, explained in one line.
 #[derive(Debug, thiserror::Error)]
@@ -93,55 +104,6 @@ impl Default for ApiSettings {
             admin_key: None,
             body_limit_bytes: 1024 * 1024,
             request_timeout_secs: 30,
-        }
-    }
-}
-
-/// Which store a database URL points at.
-#[derive(Copy, Clone, Debug, PartialEq, Eq)]
-pub enum DatabaseKind {
-    /// Embedded SQLite file.
-    Sqlite,
-    /// PostgreSQL server.
-    Postgres,
-}
-
-/// Store settings.
-#[derive(Debug, Clone, Deserialize)]
-#[serde(default, deny_unknown_fields)]
-pub struct DatabaseSettings {
-    /// `sqlite://path` (created when missing) or `postgres://...`; may hold a password.
-    pub url: SecretString,
-    /// Pool size.
-    pub max_connections: u32,
-}
-
-impl Default for DatabaseSettings {
-    fn default() -> Self {
-        Self {
-            url: SecretString::from("sqlite://./data/marketplace.db"),
-            max_connections: 10,
-        }
-    }
-}
-
-impl DatabaseSettings {
-    /// The kind of store the URL names.
-    ///
-    /// # Errors
-    /// When the scheme is neither SQLite nor PostgreSQL.
-    pub fn kind(&self) -> Result<DatabaseKind, ConfigError> {
-        let url = self.url.expose_secret();
-        if url.starts_with("sqlite:") {
-            Ok(DatabaseKind::Sqlite)
-        } else if url.starts_with("postgres://") || url.starts_with("postgresql://") {
-            Ok(DatabaseKind::Postgres)
-        } else {
-            Err(ConfigError::Invalid {
-                name: "DATABASE_URL".into(),
-                value: redact_url(url),
-                reason: "expected sqlite://PATH or postgres://USER@HOST/DB".into(),
-            })
         }
     }
 }
@@ -632,26 +594,6 @@ fn parse_bool(name: &str, value: &str) -> Result<bool, ConfigError> {
             value: value.into(),
             reason: "expected 1/0 or true/false".into(),
         }),
-    }
-}
-
-/// Replaces the password of a URL (`scheme://user:password@host`) with `***`.
-pub fn redact_url(url: &str) -> String {
-    let Some((scheme, rest)) = url.split_once("://") else {
-        return url.to_owned();
-    };
-    let (authority, tail) = rest.split_at(rest.find('/').unwrap_or(rest.len()));
-    match authority.rsplit_once('@') {
-        Some((userinfo, host)) => {
-            let user = userinfo.split_once(':').map_or(userinfo, |(u, _)| u);
-            let masked = if userinfo.contains(':') {
-                format!("{user}:***")
-            } else {
-                user.to_owned()
-            };
-            format!("{scheme}://{masked}@{host}{tail}")
-        }
-        None => url.to_owned(),
     }
 }
 

@@ -13,13 +13,12 @@
 
 pub use domain;
 pub use domain::{
-    dataset, error_chain_fmt, evaluation, families, jobs, optimization, payments, standards,
+    clock, dataset, error_chain_fmt, evaluation, families, jobs, optimization, payments, standards,
 };
+pub use store;
 
 pub mod billing;
-pub mod clock;
 pub mod config;
 pub mod queue;
 pub mod shutdown;
-pub mod store;
 pub mod telemetry;

@@ -13,11 +13,13 @@
 //! - [`optimization`]: optimization methods, shared by the API's validation and the samplers.
 //! - [`jobs`]: job kinds, statuses, payloads and backoff.
 //! - [`payments`]: where sandbox money comes from.
+//! - [`clock`]: the one source of "now" (system or manual).
 #![warn(missing_docs)]
 
 pub mod account;
 pub mod advice;
 pub mod certificate;
+pub mod clock;
 pub mod dataset;
 pub mod evaluation;
 pub mod families;

@@ -58,7 +58,7 @@ async fn momentum_made_before_version_two_keeps_its_rule(backend: Backend) {
     // Arrange: the schema as it was, with an old tool.
     let tool = match backend {
         Backend::Sqlite => {
-            let all = sqlx::migrate!("../shared/migrations/sqlite");
+            let all = sqlx::migrate!("../shared/store/migrations/sqlite");
             let before = sqlx::migrate::Migrator {
                 migrations: Cow::Owned(all.migrations[..BEFORE].to_vec()),
                 ..sqlx::migrate::Migrator::DEFAULT
@@ -70,7 +70,7 @@ async fn momentum_made_before_version_two_keeps_its_rule(backend: Backend) {
             tool
         }
         _ => {
-            let all = sqlx::migrate!("../shared/migrations/postgres");
+            let all = sqlx::migrate!("../shared/store/migrations/postgres");
             let before = sqlx::migrate::Migrator {
                 migrations: Cow::Owned(all.migrations[..BEFORE].to_vec()),
                 ..sqlx::migrate::Migrator::DEFAULT

@@ -6,7 +6,7 @@ use sqlx::types::Json;
 use uuid::Uuid;
 
 use super::StoreError;
-use crate::domain::{Artifact, ResolvedConfig, TrainingMethod, TrainingResult, TrainingRun};
+use domain::{Artifact, ResolvedConfig, TrainingMethod, TrainingResult, TrainingRun};
 
 #[derive(sqlx::FromRow)]
 pub(super) struct TrainingRow {

@@ -7,13 +7,13 @@ use sqlx::types::Json;
 use uuid::Uuid;
 
 use super::{InvoiceLine, StoreError, WorkerInfo};
-use crate::dataset::stats::ReturnStats;
-use crate::dataset::synth::GeneratorSpec;
-use crate::domain::{
+use domain::dataset::stats::ReturnStats;
+use domain::dataset::synth::GeneratorSpec;
+use domain::jobs::{Job, JobKind, JobStatus};
+use domain::{
     Account, AccountKind, Dataset, DatasetSource, LedgerEntry, Money, Subscription,
     SubscriptionStatus, Tier, Tool, ToolVersion, TransactionKind,
 };
-use crate::jobs::{Job, JobKind, JobStatus};
 
 fn corrupt(e: String) -> StoreError {
     StoreError::Corrupt(e)
@@ -57,7 +57,7 @@ pub(super) struct ToolRow {
     created_at: DateTime<Utc>,
     updated_at: DateTime<Utc>,
     deleted_at: Option<DateTime<Utc>>,
-    standards: Option<Json<crate::standards::StandardsConfig>>,
+    standards: Option<Json<domain::standards::StandardsConfig>>,
     auto_promote: bool,
     reference_dataset_id: Option<Uuid>,
     artifact_id: Option<Uuid>,

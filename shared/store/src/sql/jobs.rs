@@ -6,7 +6,7 @@
 // `BEGIN IMMEDIATE`). The workers registry and the queue counts are in `job_workers.rs`.
 
 use super::rows::{JobRow, WorkerRow};
-use crate::jobs::{Job, JobKind, JobStatus};
+use domain::jobs::{Job, JobKind, JobStatus};
 
 macro_rules! job_cols {
     () => {

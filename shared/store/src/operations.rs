@@ -4,9 +4,9 @@ use chrono::{DateTime, Utc};
 use serde_json::Value;
 use uuid::Uuid;
 
-use crate::dataset::stats::{ReturnStats, frequency};
-use crate::dataset::{Bars, codec, content_hash};
-use crate::domain::{Account, DatasetSource, Money, Subscription, Tier, TransactionKind};
+use domain::dataset::stats::{ReturnStats, frequency};
+use domain::dataset::{Bars, codec, content_hash};
+use domain::{Account, DatasetSource, Money, Subscription, Tier, TransactionKind};
 
 /// A freshly generated API key, as the store keeps it (never the key itself).
 #[derive(Clone, Debug)]

@@ -17,19 +17,19 @@ use super::rows::{
 use super::session_rows::{CertificateRow, RecordRow, SessionRow, SessionToolRow, TrialRow};
 use super::training_rows::{ArtifactRow, TrainingRow};
 use super::*;
-use crate::clock::{Clock, SystemClock};
-use crate::dataset::{Bars, codec};
-use crate::domain::account::{PLATFORM_ACCOUNT_ID, SANDBOX_PROVIDER_ACCOUNT_ID};
-use crate::domain::ledger::RevenueSplit;
-use crate::domain::period::{period_bounds, period_start};
-use crate::domain::stats::{
+use domain::account::{PLATFORM_ACCOUNT_ID, SANDBOX_PROVIDER_ACCOUNT_ID};
+use domain::clock::{Clock, SystemClock};
+use domain::dataset::{Bars, codec};
+use domain::ledger::RevenueSplit;
+use domain::period::{period_bounds, period_start};
+use domain::stats::{
     Churn, CreatorStats, MarketplaceStats, MonthlyRevenue, SubscriberMonth, ToolAnalytics,
     ToolEarnings, ToolSummary, VersionSummary,
 };
-use crate::domain::subscription::ProRata;
-use crate::domain::{AccountKind, BillingPolicy, NextCharge, SubscriptionStatus, TransactionKind};
-use crate::domain::{Artifact, TrainingRun};
-use crate::domain::{
+use domain::subscription::ProRata;
+use domain::{AccountKind, BillingPolicy, NextCharge, SubscriptionStatus, TransactionKind};
+use domain::{Artifact, TrainingRun};
+use domain::{
     Certificate, OptimizationRecord, OptimizationTrial, RecordStatus, Session, SessionStatus,
     SessionTool,
 };
@@ -81,7 +81,9 @@ macro_rules! month_of {
 }
 
 include!("sql/common.rs");
-include!("sql/store_impl.rs");
+include!("sql/accounts.rs");
+include!("sql/tools.rs");
+include!("sql/subscriptions.rs");
 include!("sql/billing.rs");
 include!("sql/stats.rs");
 include!("sql/datasets.rs");

@@ -11,8 +11,8 @@ use serde_json::{Map, Value};
 use uuid::Uuid;
 
 use super::StoreResult;
-pub use crate::domain::NewArtifact;
-use crate::domain::{Artifact, ResolvedConfig, Tool, TrainingMethod, TrainingResult, TrainingRun};
+pub use domain::NewArtifact;
+use domain::{Artifact, ResolvedConfig, Tool, TrainingMethod, TrainingResult, TrainingRun};
 
 /// A run to create.
 #[derive(Clone, Debug)]
@@ -69,7 +69,7 @@ pub struct TrainingApplication {
 
 /// Training runs and artifacts in the store.
 #[async_trait]
-pub trait TrainingStore: Send + Sync {
+pub trait TrainingStore: Send + Sync + std::fmt::Debug {
     /// Creates runs (a hybrid run and its parts together) in one transaction.
     async fn create_trainings(
         &self,

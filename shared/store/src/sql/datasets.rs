@@ -1,6 +1,50 @@
 // Datasets, shared by both backends (see `common.rs`). The summary row and the bars are
 // separate tables, so listings never read the bars.
 
+#[async_trait]
+impl DatasetStore for This {
+    async fn create_dataset(
+        &self,
+        new: &NewDataset,
+        now: DateTime<Utc>,
+    ) -> StoreResult<(Dataset, bool)> {
+        self.insert_dataset(new, now).await
+    }
+
+    async fn dataset(&self, owner: Uuid, id: Uuid) -> StoreResult<Option<Dataset>> {
+        self.owned_dataset(owner, id).await
+    }
+
+    async fn list_datasets(
+        &self,
+        owner: Uuid,
+        before: Option<Uuid>,
+        limit: i64,
+    ) -> StoreResult<Vec<Dataset>> {
+        self.owned_datasets(owner, before, limit).await
+    }
+
+    async fn dataset_bars(&self, id: Uuid) -> StoreResult<Option<Bars>> {
+        self.load_bars(id).await
+    }
+
+    async fn dataset_bars_by_hash(&self, content_hash: &str) -> StoreResult<Option<Bars>> {
+        let id: Option<(Uuid,)> =
+            sqlx::query_as("SELECT id FROM datasets WHERE content_hash = $1 ORDER BY id LIMIT 1")
+                .bind(content_hash)
+                .fetch_optional(&self.pool)
+                .await?;
+        match id {
+            Some((id,)) => self.load_bars(id).await,
+            None => Ok(None),
+        }
+    }
+
+    async fn delete_dataset(&self, owner: Uuid, id: Uuid) -> StoreResult<()> {
+        self.remove_dataset(owner, id).await
+    }
+}
+
 macro_rules! dataset_select {
     () => {
         "SELECT id, owner_id, name, row_count, start_at, end_at, frequency, periods_per_year, \

@@ -6,12 +6,12 @@ use sqlx::types::Json;
 use uuid::Uuid;
 
 use super::StoreError;
-use crate::domain::{
+use domain::optimization::Method;
+use domain::standards::StandardsReport;
+use domain::{
     Certificate, Metrics, OptimizationRecord, OptimizationTrial, RecordStatus, Session,
     SessionConfig, SessionStatus, SessionTool, StudySpec,
 };
-use crate::optimization::Method;
-use crate::standards::StandardsReport;
 
 fn corrupt(what: &str, value: &str) -> StoreError {
     StoreError::Corrupt(format!("unknown {what} {value:?}"))

@@ -13,7 +13,7 @@ use serde_json::{Map, Value};
 use uuid::Uuid;
 
 use super::StoreResult;
-use crate::domain::{
+use domain::{
     Certificate, CertificateBody, OptimizationRecord, OptimizationTrial, Session, SessionConfig,
     SessionTool, Tool,
 };
@@ -99,7 +99,7 @@ pub struct EndedSession {
 
 /// Sessions, records and versions in the store.
 #[async_trait]
-pub trait SessionStore: Send + Sync {
+pub trait SessionStore: Send + Sync + std::fmt::Debug {
     /// Opens a session.
     async fn create_session(&self, new: &NewSession, now: DateTime<Utc>) -> StoreResult<Session>;
 

@@ -1,6 +1,21 @@
 // Analytics queries shared by both backends (see `common.rs`). `month_of!(col)` is the
 // dialect's `YYYY-MM` of a UTC timestamp.
 
+#[async_trait]
+impl StatsStore for This {
+    async fn marketplace_stats(&self, now: DateTime<Utc>) -> StoreResult<MarketplaceStats> {
+        self.stats_marketplace(now).await
+    }
+
+    async fn creator_stats(&self, creator: Uuid, now: DateTime<Utc>) -> StoreResult<CreatorStats> {
+        self.stats_creator(creator, now).await
+    }
+
+    async fn tool_analytics(&self, tool: &Tool) -> StoreResult<ToolAnalytics> {
+        self.stats_tool(tool).await
+    }
+}
+
 impl This {
     async fn revenue_by_month(&self, creator: Option<Uuid>) -> StoreResult<Vec<MonthlyRevenue>> {
         let rows: Vec<(String, i64, i64, i64)> = sqlx::query_as(concat!(
@@ -101,7 +116,7 @@ impl This {
             sqlx::query_as("SELECT tier, COUNT(*) FROM subscriptions WHERE status IN ('active', 'past_due') GROUP BY tier")
                 .fetch_all(&self.pool)
                 .await?;
-        let mut active_subscriptions_by_tier: std::collections::BTreeMap<String, i64> = Tier::ALL
+        let mut active_subscriptions_by_tier: std::collections::BTreeMap<String, i64> = domain::Tier::ALL
             .iter()
             .map(|t| (t.as_str().to_owned(), 0))
             .collect();

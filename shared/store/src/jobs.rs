@@ -18,7 +18,7 @@ use utoipa::ToSchema;
 use uuid::Uuid;
 
 use super::StoreResult;
-use crate::jobs::{Job, JobKind, JobStatus};
+use domain::jobs::{Job, JobKind, JobStatus};
 
 /// A job to create (validated by the caller), `queued` and due at once.
 #[derive(Clone, Debug)]
@@ -141,7 +141,7 @@ pub struct QueueCounts {
 
 /// Jobs and workers in the store.
 #[async_trait]
-pub trait JobStore: Send + Sync {
+pub trait JobStore: Send + Sync + std::fmt::Debug {
     /// Inserts a queued job.
     async fn create_job(&self, new: &NewJob, now: DateTime<Utc>) -> StoreResult<Job>;
 
