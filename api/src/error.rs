@@ -6,6 +6,7 @@ use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use serde::Serialize;
 use serde_json::{Map, Value};
+use shared::jobs::{FailureKind, JobFailure};
 use shared::store::StoreError;
 
 /// Media type of every error body.
@@ -53,6 +54,35 @@ pub struct Problem {
     #[serde(flatten, skip_serializing_if = "Map::is_empty")]
     #[schema(ignore)]
     pub extensions: Map<String, Value>,
+}
+
+impl Problem {
+    /// A problem of the one `type` scheme (`/problems/{slug}`), the only place one is made.
+    fn new(status: StatusCode, slug: &str, title: impl Into<String>, detail: String) -> Self {
+        Self {
+            kind: format!("/problems/{slug}"),
+            title: title.into(),
+            status: status.as_u16(),
+            detail,
+            instance: None,
+            errors: Vec::new(),
+            extensions: Map::new(),
+        }
+    }
+
+    /// A job's failure (its `error`), with the status a request failing the same way would get.
+    pub fn of_job(failure: &JobFailure) -> Self {
+        let (status, slug) = match failure.kind {
+            FailureKind::InvalidInput => (StatusCode::UNPROCESSABLE_ENTITY, "invalid-job-input"),
+            FailureKind::Transient => (StatusCode::SERVICE_UNAVAILABLE, "transient-failure"),
+            FailureKind::Internal => (StatusCode::INTERNAL_SERVER_ERROR, "internal-failure"),
+            FailureKind::TimedOut => (StatusCode::GATEWAY_TIMEOUT, "timed-out"),
+            FailureKind::Conflict => (StatusCode::CONFLICT, "conflict"),
+            FailureKind::Canceled => (StatusCode::CONFLICT, "canceled"),
+            FailureKind::WorkerLost => (StatusCode::INTERNAL_SERVER_ERROR, "worker-lost"),
+        };
+        Self::new(status, slug, failure.title.clone(), failure.detail.clone())
+    }
 }
 
 /// Everything a handler can fail with.
@@ -222,13 +252,9 @@ impl ApiError {
             _ => Vec::new(),
         };
         Problem {
-            kind: format!("/problems/{slug}"),
-            title: title.to_owned(),
-            status: status.as_u16(),
-            detail: self.to_string(),
-            instance: None,
             errors,
             extensions,
+            ..Problem::new(status, slug, title, self.to_string())
         }
     }
 }

@@ -8,10 +8,9 @@ use std::sync::atomic::{AtomicBool, AtomicI32, Ordering};
 use std::time::Duration;
 
 use apalis::prelude::{BackendExt, BoxDynError, Data, WorkerBuilder, WorkerBuilderExt};
-use serde_json::json;
 use shared::clock::SharedClock;
 use shared::config::Settings;
-use shared::jobs::{Job, JobKind, JobMessage, backoff};
+use shared::jobs::{FailureKind, Job, JobFailure, JobKind, JobMessage, backoff};
 use shared::queue::Queues;
 use shared::store::{JobClaim, JobEffect, JobOutcome, Store, StoreError, WorkerInfo};
 use tokio_util::sync::CancellationToken;
@@ -215,12 +214,14 @@ impl Runtime {
             Err(_) => {
                 control.cancel();
                 JobOutcome::Failed {
-                    error: json!({
-                        "type": "https://smart-marketplace.dev/problems/timed-out",
-                        "title": "Timed out",
-                        "status": 504,
-                        "detail": format!("the job ran longer than its {} ms timeout", timeout.as_millis()),
-                    }),
+                    error: JobFailure::new(
+                        FailureKind::TimedOut,
+                        "Timed out",
+                        format!(
+                            "the job ran longer than its {} ms timeout",
+                            timeout.as_millis()
+                        ),
+                    ),
                 }
             }
             Ok(Ok(_)) | Ok(Err(JobError::Canceled)) if owner_canceled => JobOutcome::Canceled,
@@ -239,8 +240,8 @@ impl Runtime {
                 // Logged once per failed attempt, with the whole cause chain where there is one.
                 tracing::warn!(error = %e, cause = e.cause().unwrap_or_default(), "job attempt failed");
                 match e {
-                    JobError::Transient { .. } => self.retry(&job, e.problem()),
-                    _ => JobOutcome::Failed { error: e.problem() },
+                    JobError::Transient { .. } => self.retry(&job, e.failure()),
+                    _ => JobOutcome::Failed { error: e.failure() },
                 }
             }
         };
@@ -265,7 +266,7 @@ impl Runtime {
     }
 
     /// A transient failure of `job`'s attempt: back to the queue after a backoff.
-    fn retry(&self, job: &Job, error: serde_json::Value) -> JobOutcome {
+    fn retry(&self, job: &Job, error: JobFailure) -> JobOutcome {
         let delay = backoff(
             job.attempts,
             Duration::from_millis(self.settings.worker.retry_base_ms),
@@ -302,12 +303,11 @@ impl Runtime {
                     effect = None;
                     outcome = self.retry(
                         job,
-                        json!({
-                            "type": "https://smart-marketplace.dev/problems/conflict",
-                            "title": "Conflict",
-                            "status": 409,
-                            "detail": format!("{why}; the job runs again"),
-                        }),
+                        JobFailure::new(
+                            FailureKind::Conflict,
+                            "Conflict",
+                            format!("{why}; the job runs again"),
+                        ),
                     );
                 }
                 Err(e) => {

@@ -139,14 +139,14 @@ async fn add_credits(
         key,
         request_hash: body.hash.clone(),
     });
-    let render = |t: &TopUp| (200, render_top_up(t));
+    let render = |t: &TopUp| render_top_up(t);
     match state
         .store
         .top_up(account.id, &receipt, key.as_ref(), &render, state.now())
         .await?
     {
         Idempotent::New(t) => Ok(Json(render_top_up(&t)).into_response()),
-        Idempotent::Replayed { status, body } => Ok(replay(status, body)),
+        Idempotent::Replayed(body) => Ok(replay(StatusCode::OK, body)),
     }
 }
 
@@ -161,9 +161,8 @@ fn render_top_up(t: &TopUp) -> Value {
     })
 }
 
-/// The stored first response of an idempotent request.
-pub(crate) fn replay(status: u16, body: Value) -> Response {
-    let status = StatusCode::from_u16(status).unwrap_or(StatusCode::OK);
+/// The stored first answer of an idempotent request, with the status its first success had.
+pub(crate) fn replay(status: StatusCode, body: Value) -> Response {
     let mut res = (status, Json(body)).into_response();
     res.headers_mut().insert(
         "idempotent-replayed",

@@ -146,9 +146,7 @@ async fn verify_certificate(
         JobStatus::Failed | JobStatus::Canceled => Err(ApiError::Conflict(
             job.error
                 .as_ref()
-                .and_then(|e| e.get("detail"))
-                .and_then(Value::as_str)
-                .unwrap_or("the verification did not complete")
+                .map_or("the verification did not complete", |e| e.detail.as_str())
                 .to_owned(),
         )),
         JobStatus::Queued | JobStatus::Running => Ok(accepted(&job).into_response()),

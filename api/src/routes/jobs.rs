@@ -66,7 +66,7 @@ pub struct JobView {
     /// The output, once succeeded.
     pub result: Option<Value>,
     /// Problem details, once failed (or of the last failed attempt while retrying).
-    pub error: Option<Value>,
+    pub error: Option<crate::error::Problem>,
     /// Not claimed before (backoff).
     pub run_after: DateTime<Utc>,
     /// Created.
@@ -94,7 +94,7 @@ impl From<&Job> for JobView {
             worker_id: j.worker_id.clone(),
             cancel_requested: j.cancel_requested,
             result: j.result.clone(),
-            error: j.error.clone(),
+            error: j.error.as_ref().map(crate::error::Problem::of_job),
             run_after: j.run_after,
             created_at: j.created_at,
             started_at: j.started_at,

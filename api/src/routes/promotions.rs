@@ -256,9 +256,9 @@ async fn promote_optimization(
         (JobStatus::Failed | JobStatus::Canceled, _) => Err(ApiError::Conflict(
             job.error
                 .as_ref()
-                .and_then(|e| e.get("detail"))
-                .and_then(Value::as_str)
-                .unwrap_or("the promotion's re-check did not complete")
+                .map_or("the promotion's re-check did not complete", |e| {
+                    e.detail.as_str()
+                })
                 .to_owned(),
         )),
         (JobStatus::Queued | JobStatus::Running | JobStatus::Succeeded, _) => {

@@ -122,7 +122,7 @@ async fn create_subscription(
         key,
         request_hash: body.hash.clone(),
     });
-    let render = |c: &SubscriptionCreated| (201, render_created(c, req.months, now));
+    let render = |c: &SubscriptionCreated| render_created(c, req.months, now);
     match state
         .store
         .create_subscription(&new, key.as_ref(), &render, now)
@@ -136,7 +136,7 @@ async fn create_subscription(
             )
                 .into_response())
         }
-        Idempotent::Replayed { status, body } => Ok(replay(status, body)),
+        Idempotent::Replayed(body) => Ok(replay(StatusCode::CREATED, body)),
     }
 }
 

@@ -4,7 +4,6 @@
 
 use chrono::{DateTime, Utc};
 use serde::Serialize;
-use serde_json::Value;
 use shared::domain::hybrid::{HybridJudgment, PartScore, judge_hybrid};
 use shared::domain::{ResolvedConfig, TrainingMethod, TrainingResult, TrainingRun};
 use shared::jobs::{Job, JobStatus};
@@ -55,7 +54,7 @@ pub struct TrainingView {
     pub job_id: Option<Uuid>,
     /// Problem details when it failed.
     #[schema(value_type = Option<Object>)]
-    pub error: Option<Value>,
+    pub error: Option<crate::error::Problem>,
     /// The result, once finished (a hybrid run's: the winning part's).
     pub result: Option<TrainingResult>,
     /// A hybrid run's parts.
@@ -72,9 +71,21 @@ pub struct TrainingView {
     pub updated_at: DateTime<Utc>,
 }
 
-fn job_state(job: Option<&Job>) -> (JobStatus, f64, Option<String>, Option<Value>) {
+fn job_state(
+    job: Option<&Job>,
+) -> (
+    JobStatus,
+    f64,
+    Option<String>,
+    Option<crate::error::Problem>,
+) {
     match job {
-        Some(j) => (j.status, j.progress, j.message.clone(), j.error.clone()),
+        Some(j) => (
+            j.status,
+            j.progress,
+            j.message.clone(),
+            j.error.as_ref().map(crate::error::Problem::of_job),
+        ),
         None => (JobStatus::Queued, 0.0, None, None),
     }
 }
@@ -155,7 +166,7 @@ impl TrainingView {
         status: JobStatus,
         progress: f64,
         message: Option<String>,
-        error: Option<Value>,
+        error: Option<crate::error::Problem>,
         result: Option<TrainingResult>,
     ) -> Self {
         Self {

@@ -68,8 +68,8 @@ async fn seed(store: &Arc<dyn Store>) -> Vec<uuid::Uuid> {
         .expect("tool");
     let provider = shared::payments::SandboxPaymentProvider;
     let mut subs = Vec::new();
-    let render = |_: &_| (201, Value::Null);
-    let render_top_up = |_: &_| (200, Value::Null);
+    let render = |_: &_| Value::Null;
+    let render_top_up = |_: &_| Value::Null;
     for i in 0..SUBSCRIPTIONS {
         let renter = store
             .create_account("renter", &key(i + 1), start)

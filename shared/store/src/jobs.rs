@@ -18,7 +18,7 @@ use utoipa::ToSchema;
 use uuid::Uuid;
 
 use super::StoreResult;
-use domain::jobs::{Job, JobKind, JobStatus};
+use domain::jobs::{Job, JobFailure, JobKind, JobStatus};
 
 /// A job to create (validated by the caller), `queued` and due at once.
 #[derive(Clone, Debug)]
@@ -77,14 +77,14 @@ pub enum JobOutcome {
     },
     /// Failed for good (invalid input, timed out, or attempts used up).
     Failed {
-        /// Problem details.
-        error: Value,
+        /// Why.
+        error: JobFailure,
     },
     /// Failed for a transient reason: back to `queued`, not before `run_after`. The store turns
     /// this into `Failed` when no attempt is left.
     Retry {
-        /// Problem details of this attempt.
-        error: Value,
+        /// Why this attempt failed.
+        error: JobFailure,
         /// Earliest next claim.
         run_after: DateTime<Utc>,
     },

@@ -141,9 +141,9 @@ impl StoreError {
 /// Result alias of the store.
 pub type StoreResult<T> = Result<T, StoreError>;
 
-/// Renders the response (status, body) of an idempotent request, stored with its key so that
-/// a retry gets the first response verbatim.
-pub type Render<'a, T> = &'a (dyn Fn(&T) -> (u16, Value) + Send + Sync);
+/// Renders the answer of an idempotent operation, stored with its key so that a retry gets the
+/// first answer verbatim. The store keeps it as opaque JSON; what it means is the caller's.
+pub type Render<'a, T> = &'a (dyn Fn(&T) -> Value + Send + Sync);
 
 /// The persistence interface of the marketplace.
 #[async_trait]

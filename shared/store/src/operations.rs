@@ -33,13 +33,9 @@ pub struct IdempotencyKey {
 pub enum Idempotent<T> {
     /// Done now.
     New(T),
-    /// Done before under the same key: the first response, verbatim.
-    Replayed {
-        /// HTTP status of the first response.
-        status: u16,
-        /// Body of the first response.
-        body: Value,
-    },
+    /// Done before under the same key: the first answer, verbatim, as the caller's
+    /// `Render` made it (the store keeps it without reading it).
+    Replayed(Value),
 }
 
 /// Credit booked to an account.

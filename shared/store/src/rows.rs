@@ -9,7 +9,7 @@ use uuid::Uuid;
 use super::{InvoiceLine, StoreError, WorkerInfo};
 use domain::dataset::stats::ReturnStats;
 use domain::dataset::synth::GeneratorSpec;
-use domain::jobs::{Job, JobKind, JobStatus};
+use domain::jobs::{Job, JobFailure, JobKind, JobStatus};
 use domain::{
     Account, AccountKind, Dataset, DatasetSource, LedgerEntry, Money, Subscription,
     SubscriptionStatus, Tier, Tool, ToolVersion, TransactionKind,
@@ -276,7 +276,7 @@ pub(super) struct JobRow {
     worker_id: Option<String>,
     payload: Json<Value>,
     result: Option<Json<Value>>,
-    error: Option<Json<Value>>,
+    error: Option<Json<JobFailure>>,
     cancel_requested: bool,
     run_after: DateTime<Utc>,
     lease_until: Option<DateTime<Utc>>,

@@ -8,8 +8,8 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use chrono::{DateTime, TimeDelta, Utc};
-use serde_json::{Value, json};
-use shared::jobs::{Job, JobKind, JobStatus};
+use serde_json::json;
+use shared::jobs::{FailureKind, Job, JobFailure, JobKind, JobStatus};
 use shared::store::{
     ClaimState, Dispatch, JobClaim, JobFilter, JobOutcome, NewJob, QueueCounts, StoreError,
     WorkerInfo,
@@ -64,8 +64,8 @@ async fn reload(app: &TestApp, id: Uuid) -> Job {
         .expect("job exists")
 }
 
-fn problem(title: &str) -> Value {
-    json!({"type": "about:blank", "title": title, "status": 500})
+fn problem(title: &str) -> JobFailure {
+    JobFailure::new(FailureKind::Transient, title, "the store did not answer")
 }
 
 store_test!(

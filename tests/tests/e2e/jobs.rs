@@ -302,6 +302,10 @@ queue_test!(
             "max attempts enforced by the platform"
         );
         assert_eq!(failed["error"]["status"], json!(503));
+        assert_eq!(
+            failed["error"]["type"],
+            json!("/problems/transient-failure")
+        );
     }
 );
 
@@ -313,13 +317,12 @@ queue_test!(a_job_past_its_timeout_is_failed_not_left_running, |app| {
     let done = app.wait_job(&id, ADMIN_KEY, 15).await;
 
     assert_eq!(done["status"], json!("failed"), "{done}");
-    assert!(
-        done["error"]["type"]
-            .as_str()
-            .unwrap_or_default()
-            .ends_with("timed-out"),
+    assert_eq!(
+        done["error"]["type"],
+        json!("/problems/timed-out"),
         "{done}"
     );
+    assert_eq!(done["error"]["status"], json!(504), "{done}");
     assert_eq!(done["attempts"], json!(1), "a timeout is not retried");
 });
 

@@ -14,9 +14,9 @@ mod verify;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 
-use serde_json::{Value, json};
+use serde_json::Value;
 use shared::domain::certificate::CertifiedArtifact;
-use shared::jobs::{Job, JobKind, JobPayload};
+use shared::jobs::{FailureKind, Job, JobFailure, JobKind, JobPayload};
 use shared::store::{JobEffect, Store, StoreError};
 
 use crate::train::LoadedModel;
@@ -98,33 +98,21 @@ impl JobError {
         }
     }
 
-    /// Problem details (RFC 9457) for the job's `error`.
-    pub fn problem(&self) -> Value {
+    /// What the job keeps as its `error`.
+    pub fn failure(&self) -> JobFailure {
         match self {
-            JobError::Invalid { title, detail } => json!({
-                "type": "https://smart-marketplace.dev/problems/invalid-job-input",
-                "title": title,
-                "status": 422,
-                "detail": detail,
-            }),
-            JobError::Transient { detail, .. } => json!({
-                "type": "https://smart-marketplace.dev/problems/transient-failure",
-                "title": "Transient failure",
-                "status": 503,
-                "detail": detail,
-            }),
-            JobError::Internal { detail, .. } => json!({
-                "type": "https://smart-marketplace.dev/problems/internal-failure",
-                "title": "Internal failure",
-                "status": 500,
-                "detail": detail,
-            }),
-            JobError::Canceled => json!({
-                "type": "https://smart-marketplace.dev/problems/canceled",
-                "title": "Canceled",
-                "status": 409,
-                "detail": "the job was canceled",
-            }),
+            JobError::Invalid { title, detail } => {
+                JobFailure::new(FailureKind::InvalidInput, title.clone(), detail.clone())
+            }
+            JobError::Transient { detail, .. } => {
+                JobFailure::new(FailureKind::Transient, "Transient failure", detail.clone())
+            }
+            JobError::Internal { detail, .. } => {
+                JobFailure::new(FailureKind::Internal, "Internal failure", detail.clone())
+            }
+            JobError::Canceled => {
+                JobFailure::new(FailureKind::Canceled, "Canceled", "the job was canceled")
+            }
         }
     }
 }
@@ -309,7 +297,7 @@ mod tests {
         let corrupt = JobError::from(StoreError::Corrupt("tier 'gold'".into()));
         assert!(matches!(corrupt, JobError::Internal { .. }));
         assert!(corrupt.cause().is_some_and(|c| c.contains("tier 'gold'")));
-        assert_eq!(corrupt.problem()["status"], 500);
+        assert_eq!(corrupt.failure().kind, shared::jobs::FailureKind::Internal);
         assert!(matches!(
             JobError::from(StoreError::Database(sqlx::Error::RowNotFound)),
             JobError::Internal { .. }

@@ -390,7 +390,7 @@ fn row(j: &Job) -> String {
         j.lease_until,
         j.finished_at,
         j.message,
-        j.error.as_ref().map_or("-".into(), ToString::to_string),
+        j.error.as_ref().map_or("-".into(), |e| format!("{e:?}")),
         j.result.as_ref().map_or("-".into(), ToString::to_string),
     )
 }

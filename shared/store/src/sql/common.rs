@@ -124,8 +124,8 @@ async fn claim_idempotency<T>(
     if inserted == 1 {
         return Ok(None);
     }
-    let (hash, code, Json(body)): (String, i32, Json<Value>) = sqlx::query_as(
-        "SELECT request_hash, response_code, response_body FROM idempotency_keys \
+    let (hash, Json(body)): (String, Json<Value>) = sqlx::query_as(
+        "SELECT request_hash, response_body FROM idempotency_keys \
          WHERE account_id = $1 AND scope = $2 AND key = $3",
     )
     .bind(account)
@@ -136,21 +136,21 @@ async fn claim_idempotency<T>(
     if hash != key.request_hash {
         return Err(StoreError::IdempotencyMismatch);
     }
-    let status = u16::try_from(code).map_err(|e| StoreError::Corrupt(e.to_string()))?;
-    Ok(Some(Idempotent::Replayed { status, body }))
+    Ok(Some(Idempotent::Replayed(body)))
 }
 
 async fn save_idempotent_response(
     tx: &mut Tx,
     account: Uuid,
     key: &IdempotencyKey,
-    (status, body): (u16, Value),
+    body: Value,
 ) -> StoreResult<()> {
+    // `response_code` (a column of the first schema) stays 0: the caller knows what a replay
+    // answers with; the store keeps only the body.
     sqlx::query(
-        "UPDATE idempotency_keys SET response_code = $1, response_body = $2 \
-         WHERE account_id = $3 AND scope = $4 AND key = $5",
+        "UPDATE idempotency_keys SET response_body = $1 \
+         WHERE account_id = $2 AND scope = $3 AND key = $4",
     )
-    .bind(i32::from(status))
     .bind(Json(body))
     .bind(account)
     .bind(key.scope)

@@ -42,14 +42,13 @@ fn shifted(now: DateTime<Utc>, d: Duration, forward: bool) -> StoreResult<DateTi
     at.ok_or_else(|| StoreError::Conflict("duration out of range".into()))
 }
 
-/// The problem stored on a job whose worker died during its last attempt.
-fn worker_lost() -> Value {
-    serde_json::json!({
-        "type": "about:blank",
-        "title": "Worker lost",
-        "status": 500,
-        "detail": "the worker running this job stopped responding on its last attempt",
-    })
+/// The failure stored on a job whose worker died during its last attempt.
+fn worker_lost() -> domain::jobs::JobFailure {
+    domain::jobs::JobFailure::new(
+        domain::jobs::FailureKind::WorkerLost,
+        "Worker lost",
+        "the worker running this job stopped responding on its last attempt",
+    )
 }
 
 async fn fetch_job(tx: &mut Tx, id: Uuid) -> StoreResult<Option<Job>> {

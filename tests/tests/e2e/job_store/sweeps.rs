@@ -52,8 +52,8 @@ store_test!(
         let failed = reload(&app, last.id).await;
         assert_eq!(failed.status, JobStatus::Failed);
         assert_eq!(
-            failed.error.as_ref().map(|e| &e["title"]),
-            Some(&json!("Worker lost"))
+            failed.error.as_ref().map(|e| e.kind),
+            Some(shared::jobs::FailureKind::WorkerLost)
         );
         assert_eq!(failed.finished_at, Some(at(40)));
         assert!(
