@@ -319,6 +319,16 @@ impl IntoResponse for ApiError {
     }
 }
 
+impl From<platform::EnqueueError> for ApiError {
+    fn from(e: platform::EnqueueError) -> Self {
+        match e {
+            platform::EnqueueError::Full { .. } => Self::Unavailable(e.to_string()),
+            platform::EnqueueError::Store(e) => e.into(),
+            platform::EnqueueError::Encode(e) => Self::Unexpected(e.into()),
+        }
+    }
+}
+
 impl From<StoreError> for ApiError {
     fn from(e: StoreError) -> Self {
         match e {

@@ -72,11 +72,11 @@ impl Application {
         sandbox_clock: Option<Arc<ManualClock>>,
     ) -> anyhow::Result<Self> {
         let store = shared::store::connect(&settings.database).await?;
-        let queues = shared::queue::Queues::connect(&settings).await?;
+        let jobs = platform::Platform::connect(&settings).await?;
         crate::metrics::handle();
         let listener = TcpListener::bind(settings.api.bind).await?;
         let state = AppState {
-            queues,
+            jobs,
             store,
             settings: Arc::new(settings),
             clock,
@@ -145,7 +145,7 @@ fn spawn_embedded_roles(state: &AppState, token: &CancellationToken) -> Vec<Role
     let worker = worker::Worker::new(
         state.settings.clone(),
         state.store.clone(),
-        state.queues.clone(),
+        state.jobs.clone(),
     );
     let scheduler = scheduler::Scheduler::new(
         state.settings.clone(),

@@ -6,7 +6,6 @@ use chrono::{DateTime, Utc};
 use shared::clock::{ManualClock, SharedClock};
 use shared::config::Settings;
 use shared::payments::PaymentProvider;
-use shared::queue::Queues;
 use shared::store::Store;
 
 /// Everything a handler needs; cheap to clone.
@@ -22,8 +21,8 @@ pub struct AppState {
     pub payments: Arc<dyn PaymentProvider>,
     /// Sandbox mode only: the same clock as `clock`, which an admin may move.
     pub sandbox_clock: Option<Arc<ManualClock>>,
-    /// Where jobs are enqueued.
-    pub queues: Queues,
+    /// The job platform: queues, job events, admission.
+    pub jobs: platform::Platform,
 }
 
 impl AppState {

@@ -1,5 +1,5 @@
 //! Everything the marketplace's roles (api, worker, scheduler) share beyond the pure domain: the
-//! store, the queues, the billing pass, configuration, the clock and telemetry. The domain itself
+//! store, the billing pass, configuration, the clock and telemetry. The domain itself
 //! is the `domain` crate, re-exported here under its old paths (`shared::domain`,
 //! `shared::standards`, ...), so a role that needs more than the domain names one crate.
 //!
@@ -7,7 +7,6 @@
 //!   [`jobs`], [`optimization`], [`payments`], [`standards`].
 //! - [`store`]: the [`store::Store`] trait with its SQLite and PostgreSQL implementations.
 //! - [`billing`]: the billing pass (renewals, dunning, expiries) and the sandbox clock walk.
-//! - [`queue`]: the apalis queues (Redis or embedded SQLite) that carry job ids to workers.
 //! - [`config`], [`telemetry`], [`clock`], [`shutdown`]: process plumbing every binary uses the same way.
 #![warn(missing_docs)]
 
@@ -19,6 +18,5 @@ pub use store;
 
 pub mod billing;
 pub mod config;
-pub mod queue;
 pub mod shutdown;
 pub mod telemetry;

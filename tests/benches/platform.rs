@@ -39,15 +39,15 @@ use std::time::{Duration, Instant};
 
 use anyhow::{Context, bail, ensure};
 use chrono::Utc;
+use platform::Platform;
 use serde_json::{Value, json};
 use shared::config::{DatabaseSettings, Settings};
 use shared::dataset::synth::{self, GeneratorKind, GeneratorSpec};
 use shared::domain::account::PLATFORM_ACCOUNT_ID;
 use shared::domain::{DatasetSource, Money, Tier};
 use shared::evaluation::EvalConfig;
-use shared::jobs::{EvaluateToolJob, JobKind, JobMessage, NoopJob};
-use shared::queue::Queues;
-use shared::store::{NewApiKey, NewDataset, NewJob, NewTool, Store};
+use shared::jobs::{EvaluateToolJob, JobKind, JobPayload, NoopJob};
+use shared::store::{NewApiKey, NewDataset, NewTool, Store};
 use sqlx::Connection;
 use uuid::Uuid;
 
@@ -114,7 +114,7 @@ fn worker_binary() -> anyhow::Result<PathBuf> {
 }
 
 /// One scenario's world: a fresh database (dropped afterwards), a fresh queue prefix (its
-/// Redis keys deleted afterwards), the store and the queues.
+/// Redis keys deleted afterwards), the store and the job platform.
 struct World {
     admin_url: String,
     db_name: String,
@@ -122,7 +122,7 @@ struct World {
     redis_url: String,
     prefix: String,
     store: Arc<dyn Store>,
-    queues: Queues,
+    platform: Platform,
     pool: sqlx::PgPool,
     logs: tempfile::TempDir,
 }
@@ -150,7 +150,7 @@ impl World {
             max_connections: 16,
         })
         .await?;
-        let queues = tokio::time::timeout(Duration::from_secs(5), Queues::connect(&settings))
+        let platform = tokio::time::timeout(Duration::from_secs(5), Platform::connect(&settings))
             .await
             .with_context(|| format!("Redis at {redis_url} did not answer within 5 s"))?
             .with_context(|| format!("connecting to Redis at {redis_url}"))?;
@@ -165,7 +165,7 @@ impl World {
             redis_url: redis_url.to_owned(),
             prefix,
             store,
-            queues,
+            platform,
             pool,
             logs: tempfile::tempdir()?,
         })
@@ -217,26 +217,12 @@ impl World {
         })
     }
 
-    /// Creates a job and pushes its message, exactly as the API's `enqueue` does.
+    /// Queues a job with the platform's one enqueue, as the API does.
     async fn enqueue(&self, kind: JobKind, owner: Uuid, payload: Value) -> anyhow::Result<()> {
-        let job = self
-            .store
-            .create_job(
-                &NewJob {
-                    id: Uuid::now_v7(),
-                    kind,
-                    owner_id: owner,
-                    priority: 0,
-                    max_attempts: kind.max_attempts(),
-                    payload,
-                },
-                Utc::now(),
-            )
+        let payload = JobPayload::from_stored(kind, &payload)?;
+        self.platform
+            .enqueue(self.store.as_ref(), owner, payload, 0, Utc::now())
             .await?;
-        if let Err(e) = self.queues.push(kind, JobMessage { job_id: job.id }).await {
-            let _ = self.store.discard_job(job.id).await;
-            bail!("push failed: {e}");
-        }
         Ok(())
     }
 
@@ -346,7 +332,7 @@ impl World {
         }
         self.pool.close().await;
         drop(self.store);
-        drop(self.queues);
+        drop(self.platform);
         if let Ok(mut c) = sqlx::PgConnection::connect(&self.admin_url).await {
             let _ = sqlx::query(sqlx::AssertSqlSafe(format!(
                 "DROP DATABASE IF EXISTS \"{}\" WITH (FORCE)",

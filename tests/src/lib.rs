@@ -178,8 +178,8 @@ pub struct TestApp {
     /// The app's settings.
     pub settings: Arc<Settings>,
     shutdown: Option<tokio::sync::oneshot::Sender<()>>,
-    /// The app's job queues (to push messages as the API does).
-    pub queues: shared::queue::Queues,
+    /// The app's job platform (to queue jobs and push messages as the API does).
+    pub jobs: platform::Platform,
     /// Stops the separate worker of the Redis deployment.
     worker_stop: tokio_util::sync::CancellationToken,
     _dir: tempfile::TempDir,
@@ -300,10 +300,10 @@ pub async fn spawn_app_with(
     let address = format!("http://{}", app.local_addr().expect("bound"));
     let store = app.state().store.clone();
     let settings = app.state().settings.clone();
-    let queues = app.state().queues.clone();
+    let jobs = app.state().jobs.clone();
     let worker_stop = tokio_util::sync::CancellationToken::new();
     if backend == Backend::Redis {
-        let w = worker::Worker::new(settings.clone(), store.clone(), app.state().queues.clone());
+        let w = worker::Worker::new(settings.clone(), store.clone(), app.state().jobs.clone());
         tokio::spawn(w.run(worker_stop.clone()));
     }
     let (tx, rx) = tokio::sync::oneshot::channel::<()>();
@@ -311,7 +311,7 @@ pub async fn spawn_app_with(
         let _ = rx.await;
     }));
     Some(TestApp {
-        queues,
+        jobs,
         worker_stop,
         address,
         client: reqwest::Client::new(),

@@ -7,10 +7,10 @@
 
 use std::sync::Arc;
 
+use platform::Platform;
 use shared::clock::{SharedClock, SystemClock};
 use shared::config::Settings;
 use shared::jobs::JobKind;
-use shared::queue::Queues;
 use shared::store::Store;
 use tokio_util::sync::CancellationToken;
 
@@ -25,7 +25,7 @@ pub struct Worker {
     settings: Arc<Settings>,
     store: Arc<dyn Store>,
     clock: SharedClock,
-    queues: Queues,
+    platform: Platform,
     id: String,
 }
 
@@ -33,7 +33,7 @@ impl Worker {
     /// A worker over the given store and queues, with a fresh id (pid and a random suffix).
     /// Leases, backoffs and heartbeats are operational time and always use the system clock,
     /// even where billing runs on a sandbox clock.
-    pub fn new(settings: Arc<Settings>, store: Arc<dyn Store>, queues: Queues) -> Self {
+    pub fn new(settings: Arc<Settings>, store: Arc<dyn Store>, platform: Platform) -> Self {
         let clock: SharedClock = Arc::new(SystemClock);
         let id = format!(
             "worker-{}-{}",
@@ -44,7 +44,7 @@ impl Worker {
             settings,
             store,
             clock,
-            queues,
+            platform,
             id,
         }
     }
@@ -88,7 +88,7 @@ impl Worker {
             self.settings.clone(),
             self.store.clone(),
             self.clock.clone(),
-            self.queues.clone(),
+            self.platform.clone(),
             kinds,
         ));
         let background = CancellationToken::new();
@@ -100,7 +100,7 @@ impl Worker {
             worker_id = %self.id,
             concurrency = self.settings.worker.concurrency,
             queues = ?rt.kinds.iter().map(|k| k.queue()).collect::<Vec<_>>(),
-            backend = self.queues.backend_name(),
+            backend = self.platform.queues().backend_name(),
             "worker ready"
         );
         shutdown.cancelled().await;

@@ -60,7 +60,7 @@ async fn main() -> ExitCode {
             return ExitCode::from(1);
         }
     };
-    let queues = match shared::queue::Queues::connect(&settings).await {
+    let platform = match platform::Platform::connect(&settings).await {
         Ok(q) => q,
         Err(e) => {
             eprintln!("marketplace-worker: cannot connect to the queue: {e:#}");
@@ -74,7 +74,7 @@ async fn main() -> ExitCode {
         signal.await;
         stop.cancel();
     });
-    match Worker::new(Arc::new(settings), store, queues)
+    match Worker::new(Arc::new(settings), store, platform)
         .run(token)
         .await
     {

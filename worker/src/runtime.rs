@@ -8,10 +8,10 @@ use std::sync::atomic::{AtomicBool, AtomicI32, Ordering};
 use std::time::Duration;
 
 use apalis::prelude::{BackendExt, BoxDynError, Data, WorkerBuilder, WorkerBuilderExt};
+use platform::Platform;
 use shared::clock::SharedClock;
 use shared::config::Settings;
 use shared::jobs::{FailureKind, Job, JobFailure, JobKind, JobMessage, backoff};
-use shared::queue::Queues;
 use shared::store::{JobClaim, JobEffect, JobOutcome, Store, StoreError, WorkerInfo};
 use tokio_util::sync::CancellationToken;
 use tracing::Instrument;
@@ -25,7 +25,7 @@ pub(crate) struct Runtime {
     pub(crate) settings: Arc<Settings>,
     pub(crate) store: Arc<dyn Store>,
     pub(crate) clock: SharedClock,
-    pub(crate) queues: Queues,
+    pub(crate) platform: Platform,
     pub(crate) kinds: Vec<JobKind>,
     in_flight: AtomicI32,
     stopping: AtomicBool,
@@ -44,7 +44,7 @@ impl Runtime {
         settings: Arc<Settings>,
         store: Arc<dyn Store>,
         clock: SharedClock,
-        queues: Queues,
+        platform: Platform,
         kinds: Vec<JobKind>,
     ) -> Self {
         Self {
@@ -52,7 +52,7 @@ impl Runtime {
             settings,
             store,
             clock,
-            queues,
+            platform,
             kinds,
             in_flight: AtomicI32::new(0),
             stopping: AtomicBool::new(false),
@@ -96,7 +96,7 @@ impl Runtime {
                 };
                 let name = format!("{}:{}", self.id, kind.queue());
                 let stop = stop.clone();
-                let queues = self.queues.clone();
+                let queues = self.platform.queues().clone();
                 tokio::spawn(async move {
                     // A consumer whose backend fails (Redis restarting) is started again after
                     // a pause, for as long as the worker runs.
@@ -246,6 +246,8 @@ impl Runtime {
             }
         };
         let (outcome, recorded) = self.finish(&job, &claim, outcome, effect).await;
+        // Wakes whoever waits for this job (a promotion's request), here or in another process.
+        self.platform.events().publish(job.id).await;
         let status = match &outcome {
             JobOutcome::Succeeded { .. } => "succeeded",
             JobOutcome::Failed { .. } => "failed",
@@ -400,7 +402,8 @@ impl Runtime {
                 Ok(dispatches) => {
                     for d in dispatches {
                         if let Err(e) = self
-                            .queues
+                            .platform
+                            .queues()
                             .push(d.kind, JobMessage { job_id: d.job_id })
                             .await
                         {

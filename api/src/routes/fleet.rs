@@ -62,7 +62,7 @@ async fn list_queues(
     _admin: AdminCaller,
 ) -> ApiResult<Json<QueueList>> {
     Ok(Json(QueueList {
-        backend: state.queues.backend_name(),
+        backend: state.jobs.queues().backend_name(),
         queues: state.store.queue_counts().await?,
     }))
 }

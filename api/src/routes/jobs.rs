@@ -18,7 +18,7 @@ use chrono::{DateTime, Utc};
 use futures::Stream;
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
-use shared::jobs::{Job, JobKind, JobMessage, JobPayload, JobStatus};
+use shared::jobs::{Job, JobKind, JobPayload, JobStatus};
 use shared::store::{JobFilter, NewJob};
 use utoipa::{IntoParams, ToSchema};
 use utoipa_axum::{router::OpenApiRouter, routes};
@@ -120,56 +120,50 @@ pub struct JobList {
     pub next_cursor: Option<String>,
 }
 
-/// Creates a queued job of the payload's kind and pushes it onto its queue. 503 (and no job)
-/// when the queue does not take it.
+/// Queues a job of the payload's kind that no other row goes with (see `platform::enqueue`
+/// for jobs written with the row that asks for them). 503 when its queue is full.
 pub(crate) async fn enqueue(
     state: &AppState,
     owner: Uuid,
     payload: impl Into<JobPayload>,
     priority: i32,
 ) -> ApiResult<Job> {
-    let payload = payload.into();
-    let kind = payload.kind();
-    let payload = payload
-        .to_value()
-        .map_err(|e| ApiError::Unexpected(e.into()))?;
-    // Admission control: a full queue refuses work rather than growing a backlog that the
-    // queue backend cannot serve (apalis-redis workers fail at about 8,000 due messages).
-    let depth = state.store.queued_jobs(kind).await?;
-    if depth >= state.settings.queue.max_depth {
-        metrics::counter!("jobs_refused_total", "kind" => kind.as_str()).increment(1);
-        return Err(ApiError::Unavailable(format!(
-            "the {} queue is full ({depth} jobs waiting); retry later",
-            kind.queue()
-        )));
-    }
-    let new = NewJob {
-        id: Uuid::now_v7(),
-        kind,
-        owner_id: owner,
-        priority,
-        max_attempts: kind.max_attempts(),
-        payload,
-    };
-    let job = state.store.create_job(&new, state.job_now()).await?;
-    if let Err(e) = state.queues.push(kind, JobMessage { job_id: job.id }).await {
-        tracing::warn!(error = %e, job_id = %job.id, "enqueue failed; removing the job");
-        // If the removal fails too, the job stays queued and the recovery sweep delivers it
-        // once the queue is back: the caller was told 503, but nothing is lost either way.
-        let _ = state.store.discard_job(job.id).await;
-        metrics::counter!("jobs_enqueue_failed_total", "kind" => kind.as_str()).increment(1);
-        return Err(ApiError::Unavailable(
-            "the job queue is unavailable; nothing was enqueued, retry later".into(),
-        ));
-    }
-    metrics::counter!("jobs_enqueued_total", "kind" => kind.as_str()).increment(1);
-    Ok(job)
+    Ok(state
+        .jobs
+        .enqueue(
+            state.store.as_ref(),
+            owner,
+            payload,
+            priority,
+            state.job_now(),
+        )
+        .await?)
 }
 
-/// The 202 answer of every endpoint that enqueues.
+/// The row of a job to be written with the domain row that asks for it (one transaction);
+/// pass the written job to [`dispatch`] after. 503 when its queue is full.
+pub(crate) async fn draft(
+    state: &AppState,
+    owner: Uuid,
+    payload: impl Into<JobPayload>,
+    priority: i32,
+) -> ApiResult<NewJob> {
+    Ok(state
+        .jobs
+        .draft(state.store.as_ref(), owner, payload, priority)
+        .await?)
+}
+
+/// Pushes the messages of jobs just committed (never fails: the recovery sweep delivers what
+/// could not be pushed).
+pub(crate) async fn dispatch(state: &AppState, jobs: &[Job]) {
+    state.jobs.dispatch(jobs).await;
+}
+
 /// Waits for a job a request is answered with (a promotion's re-check, a certificate's
 /// verification) to end, at most `sessions.promote_wait_secs` and never past the request
 /// timeout less 5 s; returns it as it then is (still running means the caller answers 202).
+/// Wakes on the job's events, not by polling.
 pub(crate) async fn wait_for_job(state: &AppState, id: Uuid) -> ApiResult<Job> {
     let ceiling = state
         .settings
@@ -179,20 +173,15 @@ pub(crate) async fn wait_for_job(state: &AppState, id: Uuid) -> ApiResult<Job> {
         .max(1);
     let wait =
         std::time::Duration::from_secs(state.settings.sessions.promote_wait_secs.min(ceiling));
-    let deadline = tokio::time::Instant::now() + wait;
-    loop {
-        let current = state
-            .store
-            .job(id)
-            .await?
-            .ok_or(ApiError::NotFound("job"))?;
-        if current.status.is_final() || tokio::time::Instant::now() >= deadline {
-            return Ok(current);
-        }
-        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
-    }
+    state
+        .jobs
+        .events()
+        .wait_final(state.store.as_ref(), id, wait)
+        .await?
+        .ok_or(ApiError::NotFound("job"))
 }
 
+/// The 202 answer of every endpoint that enqueues.
 pub(crate) fn accepted(job: &Job) -> (StatusCode, Json<JobEnvelope>) {
     (StatusCode::ACCEPTED, Json(JobEnvelope { job: job.into() }))
 }

@@ -17,7 +17,7 @@ use shared::domain::session::MAX_SEED;
 use shared::domain::{Account, Session, SessionConfig, SessionStatus, StudySpec, Tier, Tool};
 use shared::jobs::{JobStatus, OptimizeSessionToolJob, PromoteRecordJob};
 use shared::optimization::Method;
-use shared::store::{NewSession, NewSessionTool};
+use shared::store::{NewJob, NewSession, NewSessionTool};
 use utoipa::{IntoParams, ToSchema};
 use utoipa_axum::{router::OpenApiRouter, routes};
 use uuid::Uuid;
@@ -26,7 +26,7 @@ use crate::auth::AccountCaller;
 use crate::error::{ApiError, ApiResult};
 use crate::extract::{ApiJson, ApiPath, ApiQuery, OptionalJson};
 use crate::pagination::{decode_cursor, page_limit, paginate};
-use crate::routes::jobs::{JobEnvelope, JobView, enqueue};
+use crate::routes::jobs::{JobEnvelope, JobView, dispatch, draft, enqueue};
 use crate::state::AppState;
 use crate::views::{RecordView, SessionToolView, SessionView};
 
@@ -390,26 +390,22 @@ fn study_spec(
     })
 }
 
-/// Enqueues an optimization of `tool` in `session` and records it as the tool's latest job.
-async fn enqueue_optimization(
+/// The job row of an optimization of `tool` in `session` (to be written with whatever asks
+/// for it).
+async fn draft_optimization(
     state: &AppState,
     caller: &Account,
     session: &Session,
     tool: &Tool,
     study: StudySpec,
     priority: i32,
-) -> ApiResult<shared::jobs::Job> {
+) -> ApiResult<NewJob> {
     let payload = OptimizeSessionToolJob {
         session_id: session.id,
         tool_id: tool.id,
         study,
     };
-    let job = enqueue(state, caller.id, payload, priority).await?;
-    state
-        .store
-        .set_session_tool_job(session.id, tool.id, job.id, state.now())
-        .await?;
-    Ok(job)
+    draft(state, caller.id, payload, priority).await
 }
 
 /// A live tool the caller may see, or 404.
@@ -475,14 +471,15 @@ async fn insert_tool(
     active(&session)?;
     let tool = usable_tool(&state, body.tool_id).await?;
     let ent = entitlement(&state, &caller, &tool).await?;
-    let study = if body.auto_optimize {
-        Some(study_spec(
+    let job = if body.auto_optimize {
+        let study = study_spec(
             &state,
             &session,
             &ent,
             &body.optimization_config,
             "optimization_config",
-        )?)
+        )?;
+        Some(draft_optimization(&state, &caller, &session, &tool, study, ent.priority).await?)
     } else {
         None
     };
@@ -492,8 +489,12 @@ async fn insert_tool(
         base_version: tool.current_version,
         parameters: tool.parameters.clone(),
     };
-    let inserted = state.store.insert_session_tool(&new, state.now()).await?;
-    let Some(study) = study else {
+    // The tool and its optimization job in one transaction: both or neither.
+    let (inserted, job) = state
+        .store
+        .insert_session_tool(&new, job.as_ref(), state.now(), state.job_now())
+        .await?;
+    let Some(job) = job else {
         return Ok((
             StatusCode::CREATED,
             Json(InsertedTool {
@@ -502,19 +503,7 @@ async fn insert_tool(
             }),
         ));
     };
-    let job =
-        match enqueue_optimization(&state, &caller, &session, &tool, study, ent.priority).await {
-            Ok(job) => job,
-            Err(e) => {
-                // Nothing half-done: the insert goes with the refused enqueue.
-                state.store.remove_session_tool(session.id, tool.id).await?;
-                return Err(e);
-            }
-        };
-    let inserted = shared::domain::SessionTool {
-        last_job_id: Some(job.id),
-        ..inserted
-    };
+    dispatch(&state, std::slice::from_ref(&job)).await;
     Ok((
         StatusCode::ACCEPTED,
         Json(InsertedTool {
@@ -576,6 +565,11 @@ async fn create_optimization(
             job.id
         )));
     }
-    let job = enqueue_optimization(&state, &caller, &session, &tool, study, ent.priority).await?;
+    let new = draft_optimization(&state, &caller, &session, &tool, study, ent.priority).await?;
+    let job = state
+        .store
+        .queue_session_tool_job(session.id, tool.id, &new, state.now(), state.job_now())
+        .await?;
+    dispatch(&state, std::slice::from_ref(&job)).await;
     Ok(crate::routes::jobs::accepted(&job))
 }

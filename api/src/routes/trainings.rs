@@ -20,7 +20,7 @@ use crate::auth::AccountCaller;
 use crate::error::{ApiError, ApiResult, FieldError};
 use crate::extract::{ApiJson, ApiPath, ApiQuery};
 use crate::pagination::{decode_cursor, page_limit, paginate};
-use crate::routes::jobs::{JobView, enqueue};
+use crate::routes::jobs::{JobView, dispatch, draft};
 use crate::routes::tools::owned_tool;
 use crate::state::AppState;
 
@@ -184,36 +184,18 @@ async fn create_training(
             ..run.clone()
         }));
     }
-    let created = state.store.create_trainings(&new, state.now()).await?;
-    let runners: Vec<&TrainingRun> = created
-        .iter()
-        .filter(|t| t.method != TrainingMethod::Hybrid)
-        .collect();
-    let mut jobs = Vec::new();
-    for r in &runners {
-        match enqueue(&state, caller.id, TrainToolJob { training_id: r.id }, 0).await {
-            Ok(job) => {
-                state
-                    .store
-                    .set_training_job(r.id, job.id, state.now())
-                    .await?;
-                jobs.push(job);
-            }
-            Err(e) => {
-                // Nothing half-started: cancel what was enqueued (a canceled job stores no
-                // result) and drop the runs, parts before their hybrid run.
-                for j in &jobs {
-                    let _ = state
-                        .store
-                        .cancel_job(caller.id, j.id, state.job_now())
-                        .await;
-                }
-                let ids: Vec<Uuid> = created.iter().rev().map(|t| t.id).collect();
-                state.store.discard_trainings(&ids).await?;
-                return Err(e);
-            }
-        }
+    // Every run that trains (not the hybrid run itself, which judges its parts) gets a job;
+    // runs and jobs are written in one transaction: all or nothing.
+    let mut drafts = Vec::new();
+    for r in new.iter().filter(|t| t.method != TrainingMethod::Hybrid) {
+        let job = draft(&state, caller.id, TrainToolJob { training_id: r.id }, 0).await?;
+        drafts.push((r.id, job));
     }
+    let (_, jobs) = state
+        .store
+        .create_trainings(&new, &drafts, state.now(), state.job_now())
+        .await?;
+    dispatch(&state, &jobs).await;
     let run = owned_run(&state, &caller, run.id).await?;
     let training = view(&state, &run).await?;
     tracing::info!(training_id = %run.id, tool_id = %tool.id, method = run.method.as_str(), "training started");

@@ -160,10 +160,6 @@ pub trait JobStore: Send + Sync + std::fmt::Debug {
     /// Jobs of `kind` waiting (`queued`), for admission control.
     async fn queued_jobs(&self, kind: JobKind) -> StoreResult<i64>;
 
-    /// Removes a job that was never delivered (its enqueue failed). Only a `queued` job with no
-    /// attempt is removed; `false` otherwise.
-    async fn discard_job(&self, id: Uuid) -> StoreResult<bool>;
-
     /// Claims the due queued job of `kind` with the highest priority (then the oldest): it
     /// becomes `running`, attempts + 1, held by `worker` until `now + lease`. `None` when none
     /// is due. Concurrent claims never take the same job.

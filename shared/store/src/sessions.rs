@@ -13,6 +13,8 @@ use serde_json::{Map, Value};
 use uuid::Uuid;
 
 use super::StoreResult;
+use crate::jobs::NewJob;
+use domain::jobs::Job;
 use domain::{
     Certificate, CertificateBody, OptimizationRecord, OptimizationTrial, Session, SessionConfig,
     SessionTool, Tool,
@@ -114,28 +116,31 @@ pub trait SessionStore: Send + Sync + std::fmt::Debug {
         limit: i64,
     ) -> StoreResult<Vec<Session>>;
 
-    /// Inserts a tool into an active session. `Conflict` when the session has ended or already
-    /// holds the tool; `NotFound` without the session.
+    /// Inserts a tool into an active session and, with `job`, queues its optimization in the
+    /// same transaction (the tool's latest job): both are written or neither. `Conflict` when
+    /// the session has ended or already holds the tool; `NotFound` without the session. The
+    /// job's times are `job_now` (the platform's system clock), the tool's `now`.
     async fn insert_session_tool(
         &self,
         new: &NewSessionTool,
+        job: Option<&NewJob>,
         now: DateTime<Utc>,
-    ) -> StoreResult<SessionTool>;
-
-    /// Takes a tool out of a session again (its optimization could not be enqueued).
-    async fn remove_session_tool(&self, session: Uuid, tool: Uuid) -> StoreResult<()>;
+        job_now: DateTime<Utc>,
+    ) -> StoreResult<(SessionTool, Option<Job>)>;
 
     /// The tools of a session, in insertion order.
     async fn session_tools(&self, session: Uuid) -> StoreResult<Vec<SessionTool>>;
 
-    /// Records the latest optimization job of a session's tool.
-    async fn set_session_tool_job(
+    /// Queues an optimization of a session's tool and records it as the tool's latest job, in
+    /// one transaction. `NotFound` when the session does not hold the tool.
+    async fn queue_session_tool_job(
         &self,
         session: Uuid,
         tool: Uuid,
-        job: Uuid,
+        job: &NewJob,
         now: DateTime<Utc>,
-    ) -> StoreResult<()>;
+        job_now: DateTime<Utc>,
+    ) -> StoreResult<Job>;
 
     /// Ends an active session (`Conflict` when it already ended). With `promote_successful`,
     /// every passed record not yet promoted becomes `promotable`.

@@ -11,7 +11,9 @@ use serde_json::{Map, Value};
 use uuid::Uuid;
 
 use super::StoreResult;
+use crate::jobs::NewJob;
 pub use domain::NewArtifact;
+use domain::jobs::Job;
 use domain::{Artifact, ResolvedConfig, Tool, TrainingMethod, TrainingResult, TrainingRun};
 
 /// A run to create.
@@ -70,18 +72,16 @@ pub struct TrainingApplication {
 /// Training runs and artifacts in the store.
 #[async_trait]
 pub trait TrainingStore: Send + Sync + std::fmt::Debug {
-    /// Creates runs (a hybrid run and its parts together) in one transaction.
+    /// Creates runs (a hybrid run and its parts together) with the jobs that run them, each
+    /// `(run id, job)`, in one transaction: all are written or none. The jobs' times are
+    /// `job_now` (the platform's system clock), the runs' `now`.
     async fn create_trainings(
         &self,
         new: &[NewTraining],
+        jobs: &[(Uuid, NewJob)],
         now: DateTime<Utc>,
-    ) -> StoreResult<Vec<TrainingRun>>;
-
-    /// Records the job of a run.
-    async fn set_training_job(&self, id: Uuid, job: Uuid, now: DateTime<Utc>) -> StoreResult<()>;
-
-    /// Removes runs that never got a job (their enqueue failed); parts before their parent.
-    async fn discard_trainings(&self, ids: &[Uuid]) -> StoreResult<()>;
+        job_now: DateTime<Utc>,
+    ) -> StoreResult<(Vec<TrainingRun>, Vec<Job>)>;
 
     /// A run by id (the caller checks who may see it).
     async fn training(&self, id: Uuid) -> StoreResult<Option<TrainingRun>>;

@@ -356,21 +356,4 @@ store_test!(cancel_ends_a_queued_job_and_flags_a_running_one, |app| {
     assert_eq!(final_again.finished_at, Some(at(6)));
 });
 
-store_test!(discard_removes_only_a_job_never_claimed, |app| {
-    // Arrange
-    let owner = app.user("owner").await.id;
-    let claimed = create(&app, owner, 0, 3, 0).await;
-    claim(&app, "w1", 1).await.expect("claimed");
-    let fresh = create(&app, owner, 0, 3, 2).await;
-
-    // Act
-    let removed = app.store.discard_job(fresh.id).await.expect("runs");
-    let kept = app.store.discard_job(claimed.id).await.expect("runs");
-
-    // Assert
-    assert!(removed && !kept);
-    assert!(app.store.job(fresh.id).await.expect("read").is_none());
-    assert!(app.store.job(claimed.id).await.expect("read").is_some());
-});
-
 mod sweeps;

@@ -432,7 +432,8 @@ queue_test!(a_message_delivered_many_times_runs_its_job_once, |app| {
     let id = app.noop_job(json!({"sleep_ms": 300})).await;
     let job_id: uuid::Uuid = id.parse().expect("uuid");
     for _ in 0..5 {
-        app.queues
+        app.jobs
+            .queues()
             .push(
                 shared::jobs::JobKind::Noop,
                 shared::jobs::JobMessage { job_id },
@@ -557,13 +558,7 @@ queue_test!(invalid_input_fails_at_once_without_a_retry, |app| {
         )
         .await
         .expect("created");
-    app.queues
-        .push(
-            shared::jobs::JobKind::Evaluate,
-            shared::jobs::JobMessage { job_id: job.id },
-        )
-        .await
-        .expect("pushed");
+    app.jobs.dispatch(std::slice::from_ref(&job)).await;
 
     let done = app.wait_job(&job.id.to_string(), &owner.key, 30).await;
 

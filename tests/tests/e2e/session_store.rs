@@ -69,6 +69,8 @@ async fn fixture(app: &TestApp) -> Fixture {
                 base_version: 1,
                 parameters: tool.parameters.clone(),
             },
+            None,
+            Utc::now(),
             Utc::now(),
         )
         .await
@@ -79,6 +81,89 @@ async fn fixture(app: &TestApp) -> Fixture {
         session: session.id,
     }
 }
+
+fn optimize_job(owner: Uuid) -> NewJob {
+    NewJob {
+        id: Uuid::now_v7(),
+        kind: JobKind::Optimize,
+        owner_id: owner,
+        priority: 0,
+        max_attempts: 3,
+        payload: json!({}),
+    }
+}
+
+store_test!(
+    a_tool_and_its_optimization_job_are_written_together_or_not_at_all,
+    |app| {
+        // Arrange
+        let f = fixture(&app).await;
+        let creator = app.user("creator2").await;
+        let other = app
+            .tool(&creator, TestApp::tool_body("t2", 10.0, "basic"))
+            .await["id"]
+            .as_str()
+            .and_then(|s| s.parse::<Uuid>().ok())
+            .expect("id");
+        let new = NewSessionTool {
+            session_id: f.session,
+            tool_id: other,
+            base_version: 1,
+            parameters: params(10, 30),
+        };
+        let (first, second) = (optimize_job(f.owner), optimize_job(f.owner));
+
+        // Act
+        let (inserted, job) = app
+            .store
+            .insert_session_tool(&new, Some(&first), Utc::now(), Utc::now())
+            .await
+            .expect("inserted");
+        let refused = app
+            .store
+            .insert_session_tool(&new, Some(&second), Utc::now(), Utc::now())
+            .await;
+
+        // Assert
+        let job = job.expect("the job is returned");
+        assert_eq!(job.id, first.id);
+        assert_eq!(job.status, JobStatus::Queued);
+        assert_eq!(inserted.last_job_id, Some(first.id));
+        assert!(
+            matches!(refused, Err(StoreError::Conflict(_))),
+            "{refused:?}"
+        );
+        assert!(
+            app.store.job(second.id).await.expect("read").is_none(),
+            "a refused insert leaves no job behind"
+        );
+        let queued = app
+            .store
+            .queue_session_tool_job(f.session, f.tool.id, &second, Utc::now(), Utc::now())
+            .await
+            .expect("queued");
+        assert_eq!(queued.id, second.id);
+        let missing = app
+            .store
+            .queue_session_tool_job(
+                f.session,
+                Uuid::now_v7(),
+                &optimize_job(f.owner),
+                Utc::now(),
+                Utc::now(),
+            )
+            .await;
+        assert!(matches!(missing, Err(StoreError::NotFound)), "{missing:?}");
+        assert_eq!(
+            app.store
+                .queued_jobs(JobKind::Optimize)
+                .await
+                .expect("count"),
+            2,
+            "a job for a tool the session does not hold is not written"
+        );
+    }
+);
 
 /// A claimed job of `kind` (the only one queued).
 async fn claimed_job(app: &TestApp, owner: Uuid, kind: JobKind) -> (Job, JobClaim) {

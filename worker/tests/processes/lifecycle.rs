@@ -16,12 +16,12 @@ use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use chrono::{DateTime, Utc};
+use platform::Platform;
 use serde_json::json;
 use shared::config::{DatabaseSettings, Settings};
 use shared::domain::account::PLATFORM_ACCOUNT_ID;
-use shared::jobs::{Job, JobKind, JobMessage, JobStatus, NoopJob};
-use shared::queue::Queues;
-use shared::store::{JobClaim, JobOutcome, NewJob, QueueCounts, Store};
+use shared::jobs::{Job, JobKind, JobStatus, NoopJob};
+use shared::store::{JobClaim, JobOutcome, QueueCounts, Store};
 use sqlx::Connection;
 use uuid::Uuid;
 
@@ -164,10 +164,10 @@ fn collect_lines(stream: impl Read + Send + 'static, log: Arc<Mutex<Vec<String>>
     });
 }
 
-/// One test's world: its own database, store, queue prefix and queues.
+/// One test's world: its own database, store, queue prefix and job platform.
 struct Harness {
     store: Arc<dyn Store>,
-    queues: Queues,
+    platform: Platform,
     url: String,
     redis_url: String,
     prefix: String,
@@ -218,18 +218,22 @@ impl Harness {
             ("MARKETPLACE_QUEUE_PREFIX".to_owned(), prefix.clone()),
         ]))
         .expect("settings");
-        let queues =
-            match tokio::time::timeout(Duration::from_secs(5), Queues::connect(&settings)).await {
-                Ok(Ok(q)) => q,
-                Ok(Err(e)) => {
-                    skip(&format!("Redis unreachable at {redis_url}: {e:#}"));
-                    return None;
-                }
-                Err(_) => {
-                    skip(&format!("Redis at {redis_url} did not answer within 5 s"));
-                    return None;
-                }
-            };
+        let platform = match tokio::time::timeout(
+            Duration::from_secs(5),
+            Platform::connect(&settings),
+        )
+        .await
+        {
+            Ok(Ok(q)) => q,
+            Ok(Err(e)) => {
+                skip(&format!("Redis unreachable at {redis_url}: {e:#}"));
+                return None;
+            }
+            Err(_) => {
+                skip(&format!("Redis at {redis_url} did not answer within 5 s"));
+                return None;
+            }
+        };
         // Runs the migrations; the platform account exists afterwards.
         let store = shared::store::connect(&DatabaseSettings {
             url: url.clone().into(),
@@ -239,7 +243,7 @@ impl Harness {
         .expect("store");
         Some(Self {
             store,
-            queues,
+            platform,
             url,
             redis_url,
             prefix,
@@ -323,33 +327,23 @@ impl Harness {
         }
     }
 
-    /// Creates a noop job and pushes its message, as the API does.
+    /// Queues a noop job the way the API does (the platform's one enqueue).
     async fn enqueue(&self, sleep_ms: u64) -> Uuid {
-        let id = Uuid::now_v7();
-        let payload = serde_json::to_value(NoopJob {
+        let payload = NoopJob {
             sleep_ms,
             ..NoopJob::default()
-        })
-        .expect("payload");
-        self.store
-            .create_job(
-                &NewJob {
-                    id,
-                    kind: JobKind::Noop,
-                    owner_id: PLATFORM_ACCOUNT_ID,
-                    priority: 0,
-                    max_attempts: JobKind::Noop.max_attempts(),
-                    payload,
-                },
+        };
+        self.platform
+            .enqueue(
+                self.store.as_ref(),
+                PLATFORM_ACCOUNT_ID,
+                payload,
+                0,
                 Utc::now(),
             )
             .await
-            .expect("create job");
-        self.queues
-            .push(JobKind::Noop, JobMessage { job_id: id })
-            .await
-            .expect("push");
-        id
+            .expect("enqueue")
+            .id
     }
 
     async fn job(&self, id: Uuid) -> Job {

@@ -51,21 +51,12 @@ fn worker_lost() -> domain::jobs::JobFailure {
     )
 }
 
-async fn fetch_job(tx: &mut Tx, id: Uuid) -> StoreResult<Option<Job>> {
-    let row: Option<JobRow> =
-        sqlx::query_as(concat!("SELECT ", job_cols!(), " FROM jobs WHERE id = $1"))
-            .bind(id)
-            .fetch_optional(&mut **tx)
-            .await?;
-    row.map(Job::try_from).transpose()
-}
-
-#[async_trait]
-impl JobStore for This {
-    async fn create_job(&self, new: &NewJob, now: DateTime<Utc>) -> StoreResult<Job> {
-        // `delivered_at = now`: the caller pushes the message right after; the recovery sweep
-        // re-pushes it only if the job is still queued `redeliver_after` later.
-        let row: JobRow = sqlx::query_as(concat!(
+/// Inserts a queued job inside `tx`: the outbox row of whatever the transaction creates. It
+/// commits or rolls back with the domain row that asked for it, so no caller needs an undo.
+/// `delivered_at = now`: the caller pushes a message after the commit; the recovery sweep
+/// pushes it again only if the job is still queued `redeliver_after` later (a failed push).
+async fn insert_job(tx: &mut Tx, new: &NewJob, now: DateTime<Utc>) -> StoreResult<Job> {
+    let row: JobRow = sqlx::query_as(concat!(
             "INSERT INTO jobs (id, kind, owner_id, status, progress, attempts, max_attempts, priority, payload, \
              cancel_requested, run_after, delivered_at, created_at, updated_at) \
              VALUES ($1, $2, $3, 'queued', 0, 0, $4, $5, $6, $7, $8, $8, $8, $8) RETURNING ",
@@ -79,9 +70,27 @@ impl JobStore for This {
         .bind(Json(&new.payload))
         .bind(false)
         .bind(now)
-        .fetch_one(&self.pool)
+        .fetch_one(&mut **tx)
         .await?;
-        row.try_into()
+    row.try_into()
+}
+
+async fn fetch_job(tx: &mut Tx, id: Uuid) -> StoreResult<Option<Job>> {
+    let row: Option<JobRow> =
+        sqlx::query_as(concat!("SELECT ", job_cols!(), " FROM jobs WHERE id = $1"))
+            .bind(id)
+            .fetch_optional(&mut **tx)
+            .await?;
+    row.map(Job::try_from).transpose()
+}
+
+#[async_trait]
+impl JobStore for This {
+    async fn create_job(&self, new: &NewJob, now: DateTime<Utc>) -> StoreResult<Job> {
+        let mut tx = self.begin().await?;
+        let job = insert_job(&mut tx, new, now).await?;
+        tx.commit().await?;
+        Ok(job)
     }
 
     async fn job(&self, id: Uuid) -> StoreResult<Option<Job>> {
@@ -123,16 +132,6 @@ impl JobStore for This {
                 .fetch_one(&self.pool)
                 .await?;
         Ok(n)
-    }
-
-    async fn discard_job(&self, id: Uuid) -> StoreResult<bool> {
-        let done =
-            sqlx::query("DELETE FROM jobs WHERE id = $1 AND status = 'queued' AND attempts = 0")
-                .bind(id)
-                .execute(&self.pool)
-                .await?
-                .rows_affected();
-        Ok(done == 1)
     }
 
     async fn claim_job(

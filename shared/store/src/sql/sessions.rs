@@ -345,8 +345,10 @@ impl SessionStore for This {
     async fn insert_session_tool(
         &self,
         new: &NewSessionTool,
+        job: Option<&NewJob>,
         now: DateTime<Utc>,
-    ) -> StoreResult<SessionTool> {
+        job_now: DateTime<Utc>,
+    ) -> StoreResult<(SessionTool, Option<Job>)> {
         let mut tx = self.begin().await?;
         // Locks the session row, so an insert and an end of the same session serialize.
         let status: Option<(String,)> =
@@ -379,6 +381,13 @@ impl SessionStore for This {
             }
             _ => e.into(),
         })?;
+        let job = match job {
+            Some(job) => Some(
+                link_session_tool_job(&mut tx, new.session_id, new.tool_id, job, now, job_now)
+                    .await?,
+            ),
+            None => None,
+        };
         let row: SessionToolRow = sqlx::query_as(concat!(
             session_tool_select!(),
             " WHERE session_id = $1 AND tool_id = $2"
@@ -388,16 +397,7 @@ impl SessionStore for This {
         .fetch_one(&mut *tx)
         .await?;
         tx.commit().await?;
-        Ok(row.into())
-    }
-
-    async fn remove_session_tool(&self, session: Uuid, tool: Uuid) -> StoreResult<()> {
-        sqlx::query("DELETE FROM session_tools WHERE session_id = $1 AND tool_id = $2 AND active_record_id IS NULL")
-            .bind(session)
-            .bind(tool)
-            .execute(&self.pool)
-            .await?;
-        Ok(())
+        Ok((row.into(), job))
     }
 
     async fn session_tools(&self, session: Uuid) -> StoreResult<Vec<SessionTool>> {
@@ -411,21 +411,18 @@ impl SessionStore for This {
         Ok(rows.into_iter().map(SessionTool::from).collect())
     }
 
-    async fn set_session_tool_job(
+    async fn queue_session_tool_job(
         &self,
         session: Uuid,
         tool: Uuid,
-        job: Uuid,
+        job: &NewJob,
         now: DateTime<Utc>,
-    ) -> StoreResult<()> {
-        sqlx::query("UPDATE session_tools SET last_job_id = $1, updated_at = $2 WHERE session_id = $3 AND tool_id = $4")
-            .bind(job)
-            .bind(now)
-            .bind(session)
-            .bind(tool)
-            .execute(&self.pool)
-            .await?;
-        Ok(())
+        job_now: DateTime<Utc>,
+    ) -> StoreResult<Job> {
+        let mut tx = self.begin().await?;
+        let job = link_session_tool_job(&mut tx, session, tool, job, now, job_now).await?;
+        tx.commit().await?;
+        Ok(job)
     }
 
     async fn end_session(
@@ -594,4 +591,30 @@ impl SessionStore for This {
         tx.commit().await?;
         Ok(out)
     }
+}
+
+/// Queues `job` (at `job_now`) inside `tx` and records it as the latest job of a session's tool.
+async fn link_session_tool_job(
+    tx: &mut Tx,
+    session: Uuid,
+    tool: Uuid,
+    job: &NewJob,
+    now: DateTime<Utc>,
+    job_now: DateTime<Utc>,
+) -> StoreResult<Job> {
+    let job = insert_job(tx, job, job_now).await?;
+    let linked = sqlx::query(
+        "UPDATE session_tools SET last_job_id = $1, updated_at = $2 WHERE session_id = $3 AND tool_id = $4",
+    )
+    .bind(job.id)
+    .bind(now)
+    .bind(session)
+    .bind(tool)
+    .execute(&mut **tx)
+    .await?
+    .rows_affected();
+    if linked == 0 {
+        return Err(StoreError::NotFound);
+    }
+    Ok(job)
 }

@@ -116,10 +116,11 @@ impl This {
             sqlx::query_as("SELECT tier, COUNT(*) FROM subscriptions WHERE status IN ('active', 'past_due') GROUP BY tier")
                 .fetch_all(&self.pool)
                 .await?;
-        let mut active_subscriptions_by_tier: std::collections::BTreeMap<String, i64> = domain::Tier::ALL
-            .iter()
-            .map(|t| (t.as_str().to_owned(), 0))
-            .collect();
+        let mut active_subscriptions_by_tier: std::collections::BTreeMap<String, i64> =
+            domain::Tier::ALL
+                .iter()
+                .map(|t| (t.as_str().to_owned(), 0))
+                .collect();
         active_subscriptions_by_tier.extend(by_tier);
         Ok(MarketplaceStats {
             tools,

@@ -63,8 +63,10 @@ impl TrainingStore for This {
     async fn create_trainings(
         &self,
         new: &[NewTraining],
+        jobs: &[(Uuid, NewJob)],
         now: DateTime<Utc>,
-    ) -> StoreResult<Vec<TrainingRun>> {
+        job_now: DateTime<Utc>,
+    ) -> StoreResult<(Vec<TrainingRun>, Vec<Job>)> {
         let mut tx = self.begin().await?;
         for t in new {
             sqlx::query(
@@ -83,6 +85,21 @@ impl TrainingStore for This {
             .execute(&mut *tx)
             .await?;
         }
+        let mut queued = Vec::with_capacity(jobs.len());
+        for (run, job) in jobs {
+            let job = insert_job(&mut tx, job, job_now).await?;
+            let linked =
+                sqlx::query("UPDATE trainings SET job_id = $1 WHERE id = $2 AND job_id IS NULL")
+                    .bind(job.id)
+                    .bind(run)
+                    .execute(&mut *tx)
+                    .await?
+                    .rows_affected();
+            if linked == 0 {
+                return Err(StoreError::NotFound);
+            }
+            queued.push(job);
+        }
         let mut out = Vec::with_capacity(new.len());
         for t in new {
             let row: TrainingRow = sqlx::query_as(concat!(training_select!(), " WHERE id = $1"))
@@ -92,31 +109,7 @@ impl TrainingStore for This {
             out.push(TrainingRun::try_from(row)?);
         }
         tx.commit().await?;
-        Ok(out)
-    }
-
-    async fn set_training_job(&self, id: Uuid, job: Uuid, now: DateTime<Utc>) -> StoreResult<()> {
-        sqlx::query(
-            "UPDATE trainings SET job_id = $1, updated_at = $2 WHERE id = $3 AND job_id IS NULL",
-        )
-        .bind(job)
-        .bind(now)
-        .bind(id)
-        .execute(&self.pool)
-        .await?;
-        Ok(())
-    }
-
-    async fn discard_trainings(&self, ids: &[Uuid]) -> StoreResult<()> {
-        let mut tx = self.begin().await?;
-        for id in ids {
-            sqlx::query("DELETE FROM trainings WHERE id = $1 AND result IS NULL")
-                .bind(id)
-                .execute(&mut *tx)
-                .await?;
-        }
-        tx.commit().await?;
-        Ok(())
+        Ok((out, queued))
     }
 
     async fn training(&self, id: Uuid) -> StoreResult<Option<TrainingRun>> {

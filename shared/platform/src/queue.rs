@@ -20,8 +20,8 @@ use apalis_sqlite::SqliteStorage;
 use secrecy::ExposeSecret;
 use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteSynchronous};
 
-use crate::config::{DatabaseKind, Settings};
-use crate::jobs::{JobKind, JobMessage};
+use shared::config::{DatabaseKind, Settings};
+use shared::jobs::{JobKind, JobMessage};
 
 /// How often a queue consumer beats. apalis' interval polling was seen to stop waking an idle
 /// consumer, which then only looked at its queue again on its next heartbeat (30 s by default):
