@@ -64,18 +64,11 @@ impl JobEvents {
         let _ = self.local.send(job);
         if let Some((conn, channel)) = &self.redis {
             let mut conn = conn.clone();
-            let sent: Result<i64, _> = tokio::time::timeout(
-                Duration::from_millis(500),
-                conn.publish(channel.as_str(), job.to_string()),
-            )
-            .await
-            .unwrap_or_else(|_| {
-                Err(redis::RedisError::from(std::io::Error::from(
-                    std::io::ErrorKind::TimedOut,
-                )))
-            });
-            if let Err(e) = sent {
-                tracing::debug!(error = %e, %job, "publishing a job event failed");
+            let publish = conn.publish::<_, _, i64>(channel.as_str(), job.to_string());
+            match tokio::time::timeout(Duration::from_millis(500), publish).await {
+                Ok(Ok(_)) => {}
+                Ok(Err(e)) => tracing::debug!(error = %e, %job, "publishing a job event failed"),
+                Err(_) => tracing::debug!(%job, "publishing a job event timed out"),
             }
         }
     }

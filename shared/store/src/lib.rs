@@ -156,9 +156,6 @@ pub trait Store:
     + JobStore
     + SessionStore
     + TrainingStore
-    + Send
-    + Sync
-    + std::fmt::Debug
 {
     /// Which backend this is.
     fn kind(&self) -> DatabaseKind;
