@@ -7,6 +7,7 @@ use axum::response::{IntoResponse, Response};
 use serde::Serialize;
 use serde_json::{Map, Value};
 use shared::jobs::{FailureKind, JobFailure};
+use shared::standards::StandardsReport;
 use shared::store::StoreError;
 
 /// Media type of every error body.
@@ -139,8 +140,8 @@ pub enum ApiError {
     StandardsFailed {
         /// Summary.
         detail: String,
-        /// The report (`{passed, improvement, checks}`).
-        report: Value,
+        /// The gate's report.
+        report: Box<StandardsReport>,
     },
     /// 503: a dependency is down.
     #[error("{0}")]
@@ -241,7 +242,10 @@ impl ApiError {
         let errors = match self {
             Self::Validation { errors, .. } => errors.clone(),
             Self::StandardsFailed { report, .. } => {
-                extensions.insert("standards_report".into(), report.clone());
+                extensions.insert(
+                    "standards_report".into(),
+                    serde_json::to_value(report).unwrap_or(Value::Null),
+                );
                 failing_checks(report)
             }
             Self::Entitlement { limit, tier, .. } => {
@@ -261,22 +265,18 @@ impl ApiError {
 
 /// One field error per failing check of a standards report: the check's name, its value and
 /// its threshold.
-fn failing_checks(report: &Value) -> Vec<FieldError> {
-    let checks = report.get("checks").and_then(Value::as_array);
-    checks
-        .into_iter()
-        .flatten()
-        .filter(|c| c.get("passed") == Some(&Value::Bool(false)))
+fn failing_checks(report: &StandardsReport) -> Vec<FieldError> {
+    report
+        .checks
+        .iter()
+        .filter(|c| !c.passed)
         .map(|c| {
-            let name = c.get("name").and_then(Value::as_str).unwrap_or("check");
             let value = c
-                .get("value")
-                .and_then(Value::as_f64)
+                .value
                 .map_or_else(|| "missing".to_owned(), |v| format!("{v:.4}"));
-            let threshold = c.get("threshold").and_then(Value::as_f64).unwrap_or(0.0);
             FieldError::new(
-                format!("checks.{name}"),
-                format!("value {value} against threshold {threshold:.4}"),
+                format!("checks.{}", c.name),
+                format!("value {value} against threshold {:.4}", c.threshold),
             )
         })
         .collect()

@@ -198,8 +198,7 @@ async fn promote_optimization(
     if !record.standards_report.passed {
         return Err(ApiError::StandardsFailed {
             detail: "the optimization did not pass the standards gate".into(),
-            report: serde_json::to_value(&record.standards_report)
-                .map_err(|e| ApiError::Unexpected(e.into()))?,
+            report: Box::new(record.standards_report),
         });
     }
     let payload = PromoteRecordJob {
@@ -250,8 +249,7 @@ async fn promote_optimization(
                 "the candidate no longer passes the standards gate against version {}",
                 outcome.against_version
             ),
-            report: serde_json::to_value(&outcome.standards_report)
-                .map_err(|e| ApiError::Unexpected(e.into()))?,
+            report: Box::new(outcome.standards_report),
         }),
         (JobStatus::Failed | JobStatus::Canceled, _) => Err(ApiError::Conflict(
             job.error

@@ -5,24 +5,63 @@
 
 use std::sync::Arc;
 
-use serde_json::{Value, json};
+use serde::Serialize;
+use serde_json::{Map, Value};
 use shared::evaluation::EvalConfig;
 use shared::jobs::EvaluateToolJob;
 use shared::store::Store;
 
 use super::{JobControl, JobError, blocking, load_model};
 use crate::engine::{Evaluator, Strategy};
+use crate::engine::{FoldReport, RangeReport, Timing, Trade};
 
 /// Most equity-curve points in a result.
 pub(super) const MAX_CURVE_POINTS: usize = 1_000;
 /// Most trades in a result.
 pub(super) const MAX_TRADES: usize = 1_000;
 
+/// One point of the thinned equity curve.
+#[derive(Debug, Serialize)]
+pub(super) struct CurvePoint {
+    /// Index of the bar.
+    bar: usize,
+    /// Its timestamp.
+    time: i64,
+    /// Equity at its close.
+    equity: f64,
+}
+
+/// Result of an `evaluate` job.
+#[derive(Debug, Serialize)]
+pub(super) struct EvaluationResult {
+    tool_id: uuid::Uuid,
+    version: i32,
+    family: String,
+    parameters: Map<String, Value>,
+    /// The learned artifact's kind and shape, for versions that have one.
+    artifact: Option<Value>,
+    config: EvalConfig,
+    /// Bars evaluated.
+    bars: usize,
+    overall: RangeReport,
+    out_of_sample: RangeReport,
+    folds: Vec<FoldReport>,
+    timing: Timing,
+    /// At most [`MAX_CURVE_POINTS`] points, the last bar always included.
+    equity_curve: Vec<CurvePoint>,
+    /// Points of the whole curve.
+    equity_curve_points: usize,
+    /// The last [`MAX_TRADES`] closed trades.
+    trades: Vec<Trade>,
+    /// Closed trades in all.
+    trades_total: usize,
+}
+
 pub(super) async fn run(
     store: &Arc<dyn Store>,
     input: EvaluateToolJob,
     control: Arc<JobControl>,
-) -> Result<Value, JobError> {
+) -> Result<EvaluationResult, JobError> {
     let config: EvalConfig = serde_json::from_value(input.config.clone())
         .map_err(|e| JobError::invalid("Invalid evaluation settings", e.to_string()))?;
     control.report(0.05, "loading the tool and the dataset");
@@ -61,30 +100,34 @@ pub(super) async fn run(
         control.check()?;
         let curve_len = evaluation.equity_curve.len();
         let step = curve_len.div_ceil(MAX_CURVE_POINTS).max(1);
-        let curve: Vec<Value> = (0..curve_len)
+        let curve: Vec<CurvePoint> = (0..curve_len)
             .step_by(step)
             .chain((curve_len > 0 && (curve_len - 1) % step != 0).then_some(curve_len - 1))
-            .map(|i| json!({"bar": i, "time": bars.time[i], "equity": evaluation.equity_curve[i]}))
+            .map(|i| CurvePoint {
+                bar: i,
+                time: bars.time[i],
+                equity: evaluation.equity_curve[i],
+            })
             .collect();
         let trades_total = evaluation.trades.len();
         let trades = &evaluation.trades[trades_total.saturating_sub(MAX_TRADES)..];
-        Ok(json!({
-            "tool_id": versions.0,
-            "version": versions.1,
-            "family": family,
-            "parameters": version.parameters,
-            "artifact": artifact,
-            "config": config,
-            "bars": bars.len(),
-            "overall": evaluation.overall,
-            "out_of_sample": evaluation.out_of_sample,
-            "folds": evaluation.folds,
-            "timing": evaluation.timing,
-            "equity_curve": curve,
-            "equity_curve_points": curve_len,
-            "trades": trades,
-            "trades_total": trades_total,
-        }))
+        Ok(EvaluationResult {
+            tool_id: versions.0,
+            version: versions.1,
+            family,
+            parameters: version.parameters,
+            artifact,
+            config,
+            bars: bars.len(),
+            overall: evaluation.overall,
+            out_of_sample: evaluation.out_of_sample,
+            folds: evaluation.folds,
+            timing: evaluation.timing,
+            equity_curve: curve,
+            equity_curve_points: curve_len,
+            trades: trades.to_vec(),
+            trades_total,
+        })
     })
     .await
 }

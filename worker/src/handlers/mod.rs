@@ -14,6 +14,7 @@ mod verify;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 
+use serde::Serialize;
 use serde_json::Value;
 use shared::domain::certificate::CertifiedArtifact;
 use shared::jobs::{FailureKind, Job, JobFailure, JobKind, JobPayload};
@@ -31,12 +32,29 @@ pub struct JobOutput {
     pub effect: Option<JobEffect>,
 }
 
-impl From<Value> for JobOutput {
-    fn from(result: Value) -> Self {
-        Self {
-            result,
-            effect: None,
-        }
+impl JobOutput {
+    /// A typed result (one of `shared::jobs`' result types, or the evaluation's) with no other
+    /// change.
+    ///
+    /// # Errors
+    /// [`JobError::Internal`] when the result cannot be written as JSON.
+    pub fn of<T: Serialize>(result: &T) -> Result<Self, JobError> {
+        Self::with_effect(result, None)
+    }
+
+    /// A typed result and the change to apply with it.
+    ///
+    /// # Errors
+    /// [`JobError::Internal`] when the result cannot be written as JSON.
+    pub fn with_effect<T: Serialize>(
+        result: &T,
+        effect: Option<JobEffect>,
+    ) -> Result<Self, JobError> {
+        let result = serde_json::to_value(result).map_err(|e| JobError::Internal {
+            detail: "the job's result could not be written".into(),
+            cause: e.to_string(),
+        })?;
+        Ok(Self { result, effect })
     }
 }
 
@@ -208,12 +226,12 @@ pub async fn run(
     let input = JobPayload::from_stored(job.kind, &job.payload)
         .map_err(|e| JobError::invalid("Invalid job payload", e.to_string()))?;
     match input {
-        JobPayload::Evaluate(input) => evaluate::run(store, input, control).await.map(Into::into),
+        JobPayload::Evaluate(input) => JobOutput::of(&evaluate::run(store, input, control).await?),
         JobPayload::Optimize(input) => optimize::run(store, job, input, control).await,
         JobPayload::Promote(input) => promote::run(store, job, input, control).await,
-        JobPayload::Verify(input) => verify::run(store, input, control).await.map(Into::into),
+        JobPayload::Verify(input) => JobOutput::of(&verify::run(store, input, control).await?),
         JobPayload::Train(input) => train::run(store, job, input, control).await,
-        JobPayload::Noop(input) => noop::run(job, input, control).await.map(Into::into),
+        JobPayload::Noop(input) => JobOutput::of(&noop::run(job, input, control).await?),
     }
 }
 

@@ -3,8 +3,7 @@
 use std::sync::Arc;
 use std::time::Duration;
 
-use serde_json::{Value, json};
-use shared::jobs::{Job, NoopJob};
+use shared::jobs::{Job, NoopJob, NoopResult};
 
 use super::{JobControl, JobError};
 
@@ -12,7 +11,7 @@ pub(super) async fn run(
     job: &Job,
     input: NoopJob,
     control: Arc<JobControl>,
-) -> Result<Value, JobError> {
+) -> Result<NoopResult, JobError> {
     if job.attempts <= input.fail_attempts {
         return Err(JobError::transient(format!(
             "attempt {} fails on purpose (fail_attempts = {})",
@@ -31,5 +30,8 @@ pub(super) async fn run(
         tokio::time::sleep(Duration::from_millis(10)).await;
     }
     control.check()?;
-    Ok(json!({"slept_ms": input.sleep_ms, "attempt": job.attempts}))
+    Ok(NoopResult {
+        slept_ms: input.sleep_ms,
+        attempt: job.attempts,
+    })
 }

@@ -11,7 +11,7 @@ use std::time::{Duration, Instant};
 
 use serde_json::json;
 use shared::domain::{OptimizationRecord, RecordStatus, SessionStatus};
-use shared::jobs::{Job, OptimizeSessionToolJob};
+use shared::jobs::{Job, OptimizationSummary, OptimizeSessionToolJob, SearchStop};
 use shared::store::{JobEffect, Store};
 
 use super::{JobControl, JobError, JobOutput, blocking, load_model};
@@ -148,6 +148,11 @@ pub(super) async fn run(
             RecordStatus::Rejected
         };
     let curve = best_curve_points(&outcome.best_curve);
+    let stopped = if timed_out {
+        SearchStop::TimeLimit
+    } else {
+        SearchStop::Completed
+    };
     let now = chrono::Utc::now();
     let record = OptimizationRecord {
         id: uuid::Uuid::now_v7(),
@@ -173,7 +178,7 @@ pub(super) async fn run(
             "trial_stats": outcome.trial_stats,
             "best_in_sample": outcome.best_in_sample,
             "best_curve": curve,
-            "stopped": if timed_out { "time_limit" } else { "completed" },
+            "stopped": stopped,
             "elapsed_ms": started.elapsed().as_millis() as u64,
         }),
         promoted_version: None,
@@ -181,21 +186,21 @@ pub(super) async fn run(
         created_at: now,
         updated_at: now,
     };
-    let result = json!({
-        "record_id": record.id,
-        "session_id": record.session_id,
-        "tool_id": record.tool_id,
-        "trials_run": record.trials_run,
-        "improvement": record.improvement,
-        "passed": record.standards_report.passed,
-        "params_after": record.params_after,
-        "stopped": record.search["stopped"],
-    });
-    Ok(JobOutput {
-        result,
-        effect: Some(JobEffect::RecordOptimization {
+    let summary = OptimizationSummary {
+        record_id: record.id,
+        session_id: record.session_id,
+        tool_id: record.tool_id,
+        trials_run: record.trials_run,
+        improvement: record.improvement,
+        passed: record.standards_report.passed,
+        params_after: record.params_after.clone(),
+        stopped,
+    };
+    JobOutput::with_effect(
+        &summary,
+        Some(JobEffect::RecordOptimization {
             record: Box::new(record),
             trials: outcome.trials,
         }),
-    })
+    )
 }

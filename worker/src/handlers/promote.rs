@@ -130,13 +130,13 @@ pub(super) async fn run(
             version: None,
             standards_report: report,
         };
-        return Ok(JobOutput {
-            result: outcome_json(&result)?,
-            effect: Some(JobEffect::RecordCheck {
+        return JobOutput::with_effect(
+            &result,
+            Some(JobEffect::RecordCheck {
                 record_id: record.id,
                 check,
             }),
-        });
+        );
     }
     let version = tool.current_version + 1;
     let certified =
@@ -209,9 +209,9 @@ pub(super) async fn run(
         version: Some(version),
         standards_report: report,
     };
-    Ok(JobOutput {
-        result: outcome_json(&result)?,
-        effect: Some(JobEffect::Promote(Box::new(Promotion {
+    JobOutput::with_effect(
+        &result,
+        Some(JobEffect::Promote(Box::new(Promotion {
             record_id: record.id,
             tool_id: tool.id,
             against_version: tool.current_version,
@@ -220,13 +220,5 @@ pub(super) async fn run(
             check,
             certificate: Box::new(certificate),
         }))),
-    })
-}
-
-/// The outcome as the job's stored result.
-fn outcome_json(outcome: &PromotionOutcome) -> Result<serde_json::Value, JobError> {
-    serde_json::to_value(outcome).map_err(|e| JobError::Internal {
-        detail: "the promotion's result could not be written".into(),
-        cause: e.to_string(),
-    })
+    )
 }

@@ -8,7 +8,7 @@ use std::time::Instant;
 use sha2::Digest as _;
 use shared::domain::{ArtifactSummary, TrainingResult};
 use shared::evaluation::EvalConfig;
-use shared::jobs::{Job, TrainToolJob};
+use shared::jobs::{Job, TrainToolJob, TrainingSummary};
 use shared::store::{JobEffect, Store, TrainingOutcome};
 
 use super::{JobControl, JobError, JobOutput, blocking, load_model};
@@ -111,20 +111,20 @@ pub(super) async fn run(
         seed,
         dataset_hash: dataset.content_hash,
     };
-    let out = serde_json::json!({
-        "training_id": run.id,
-        "method": method,
-        "validation_score": result.validation.score,
-        "artifact": result.artifact,
-    });
-    Ok(JobOutput {
-        result: out,
-        effect: Some(JobEffect::RecordTraining(Box::new(TrainingOutcome {
+    let summary = TrainingSummary {
+        training_id: run.id,
+        method,
+        validation_score: result.validation.score,
+        artifact: result.artifact.clone(),
+    };
+    JobOutput::with_effect(
+        &summary,
+        Some(JobEffect::RecordTraining(Box::new(TrainingOutcome {
             training_id: run.id,
             job_id: job.id,
             tool_id: tool.id,
             result,
             artifact: artifact.map(|(a, _)| a),
         }))),
-    })
+    )
 }

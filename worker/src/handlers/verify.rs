@@ -7,7 +7,7 @@
 
 use std::sync::Arc;
 
-use serde_json::{Value, json};
+use serde_json::json;
 use shared::domain::Metric;
 use shared::domain::certificate::{
     CertificateBody, CertifiedJudgment, Mismatch, Rerun, Revisions, Verification, chain_breaks,
@@ -24,7 +24,7 @@ pub(super) async fn run(
     store: &Arc<dyn Store>,
     input: VerifyCertificateJob,
     control: Arc<JobControl>,
-) -> Result<Value, JobError> {
+) -> Result<Verification, JobError> {
     control.report(0.05, "loading the certificate and its chain");
     let chain = store.certificates(input.tool_id).await?;
     let at = chain
@@ -64,8 +64,7 @@ pub(super) async fn run(
         },
         verified_at: now,
     };
-    serde_json::to_value(verification)
-        .map_err(|e| JobError::invalid("Cannot write the verification", e.to_string()))
+    Ok(verification)
 }
 
 fn not_run(note: &str) -> Rerun {
