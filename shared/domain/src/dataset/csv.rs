@@ -41,6 +41,10 @@ const VOLUME_NAMES: [&str; 4] = ["volume", "vol", "tickvol", "tick volume"];
 /// Unix seconds accepted: 1800-01-01 to 2200-01-01 (so milliseconds are caught, not misread).
 const UNIX_RANGE: std::ops::RangeInclusive<i64> = -5_364_662_400..=7_258_118_400;
 
+/// Most columns a header may have. Price files have a handful; a wider header is refused before
+/// any work is done on it, and a data line is never split into more fields than its header has.
+pub const MAX_COLUMNS: usize = 256;
+
 struct Columns {
     time: usize,
     time_name: String,
@@ -62,8 +66,9 @@ fn header_error(line: usize, column: Option<&str>, message: String) -> CsvError 
 impl Columns {
     fn find(names: &[String], line: usize) -> Result<Self, CsvError> {
         let position = |wanted: &str| names.iter().position(|n| n == wanted);
-        for (i, name) in names.iter().enumerate() {
-            if !name.is_empty() && names[..i].contains(name) {
+        let mut seen = std::collections::HashSet::with_capacity(names.len());
+        for name in names {
+            if !name.is_empty() && !seen.insert(name.as_str()) {
                 return Err(header_error(
                     line,
                     Some(name),
@@ -108,11 +113,12 @@ impl Columns {
     }
 }
 
-/// Splits one line into fields; a field in double quotes may hold the separator.
-fn split_fields<'a>(line: &'a str, sep: char, out: &mut Vec<&'a str>) {
+/// Splits one line into at most `max` fields (the rest of the line is not read); a field in
+/// double quotes may hold the separator.
+fn split_fields<'a>(line: &'a str, sep: char, out: &mut Vec<&'a str>, max: usize) {
     out.clear();
     let mut rest = line;
-    loop {
+    while out.len() < max {
         let trimmed = rest.trim_start();
         if let Some(quoted) = trimmed.strip_prefix('"') {
             let end = quoted.find('"').unwrap_or(quoted.len());
@@ -177,8 +183,19 @@ pub fn parse(bytes: &[u8], max_rows: usize) -> Result<Bars, CsvError> {
         .into_iter()
         .find(|s| header.contains(*s))
         .unwrap_or(',');
-    let mut fields = Vec::new();
-    split_fields(header, sep, &mut fields);
+    let width = header.matches(sep).count() + 1;
+    if width > MAX_COLUMNS {
+        return Err(header_error(
+            header_line,
+            None,
+            format!(
+                "the header has {width} columns; at most {MAX_COLUMNS} are accepted \
+                 (Date, Open, High, Low, Close, Volume and others, which are ignored)"
+            ),
+        ));
+    }
+    let mut fields = Vec::with_capacity(width);
+    split_fields(header, sep, &mut fields, width);
     let names: Vec<String> = fields.iter().map(|f| header_name(f)).collect();
     let columns = Columns::find(&names, header_line)?;
     let mut bars = Bars::with_capacity((text.len() / header.len().max(32)).min(max_rows));
@@ -195,7 +212,7 @@ pub fn parse(bytes: &[u8], max_rows: usize) -> Result<Bars, CsvError> {
                 message,
             })
         };
-        split_fields(content, sep, &mut fields);
+        split_fields(content, sep, &mut fields, width);
         let value = |index: usize, name: &str| {
             fields
                 .get(index)

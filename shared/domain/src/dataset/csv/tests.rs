@@ -234,6 +234,34 @@ fn whole_file_problems_are_explained() {
 }
 
 #[test]
+fn a_header_wider_than_the_limit_is_refused_before_any_work() {
+    let mut header = String::from("Date,Open,High,Low,Close");
+    for i in 0..300_000 {
+        header.push_str(&format!(",c{i}"));
+    }
+    let wide = invalid(&format!("{header}\n"));
+    assert_eq!(wide.line, Some(1));
+    assert!(wide.message.contains("300005 columns"), "{wide}");
+    let mut ok = String::from("Date,Open,High,Low,Close");
+    for i in 0..MAX_COLUMNS - 5 {
+        ok.push_str(&format!(",c{i}"));
+    }
+    let text = file(40, |_, r| r).replacen("Date,Open,High,Low,Close,Volume", &ok, 1);
+    assert_eq!(
+        parse(text.as_bytes(), 1_000).expect("at the limit").len(),
+        40
+    );
+}
+
+#[test]
+fn a_data_line_is_read_only_as_far_as_the_header_goes() {
+    let commas = ",".repeat(5_000_000);
+    let text = file(40, |i, r| if i == 7 { format!("{r}{commas}") } else { r });
+    let bars = parse(text.as_bytes(), 1_000).expect("extra fields are ignored");
+    assert_eq!(bars.len(), 40);
+}
+
+#[test]
 fn blank_lines_are_skipped_but_counted_as_lines() {
     let text = file(40, |i, r| if i == 3 { format!("\n{r}") } else { r });
     let ok = parse(text.as_bytes(), 1_000).expect("blank lines are fine");
