@@ -13,8 +13,9 @@ use axum::middleware::{self, Next};
 use axum::response::{IntoResponse, Response};
 use axum::{Json, Router, routing::get};
 use shared::clock::{ManualClock, SharedClock, SystemClock};
+use shared::config::PaymentMode;
 use shared::config::Settings;
-use shared::payments::SandboxPaymentProvider;
+use shared::payments::{PaymentProvider, SandboxPaymentProvider};
 use tokio::net::TcpListener;
 use tokio_util::sync::CancellationToken;
 use tower::ServiceBuilder;
@@ -75,12 +76,16 @@ impl Application {
         let jobs = platform::Platform::connect(&settings).await?;
         crate::metrics::handle();
         let listener = TcpListener::bind(settings.api.bind).await?;
+        let payments: Option<Arc<dyn PaymentProvider>> = match settings.payment_mode() {
+            PaymentMode::Sandbox => Some(Arc::new(SandboxPaymentProvider)),
+            PaymentMode::None => None,
+        };
         let state = AppState {
             jobs,
             store,
             settings: Arc::new(settings),
             clock,
-            payments: Arc::new(SandboxPaymentProvider),
+            payments,
             sandbox_clock,
         };
         let router = app(state.clone());

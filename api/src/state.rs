@@ -18,7 +18,7 @@ pub struct AppState {
     /// The clock every time in the product comes from (manual in sandbox mode and tests).
     pub clock: SharedClock,
     /// Where top-ups are collected.
-    pub payments: Arc<dyn PaymentProvider>,
+    pub payments: Option<Arc<dyn PaymentProvider>>,
     /// Sandbox mode only: the same clock as `clock`, which an admin may move.
     pub sandbox_clock: Option<Arc<ManualClock>>,
     /// The job platform: queues, job events, admission.

@@ -81,6 +81,34 @@ pub struct Settings {
     pub telemetry: TelemetrySettings,
     /// Sandbox mode: money is play money and an admin may move the clock.
     pub sandbox: bool,
+    /// Where top-up money comes from (`MARKETPLACE_PAYMENTS`); unset: see
+    /// [`Settings::payment_mode`].
+    pub payments: Option<PaymentMode>,
+}
+
+/// Where top-up money comes from.
+#[derive(Copy, Clone, Debug, PartialEq, Eq, Deserialize, serde::Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum PaymentMode {
+    /// Play money: every positive top-up is approved (no real payment network).
+    Sandbox,
+    /// No provider: top-ups are refused (`POST /v1/accounts/me/credits` does not exist).
+    None,
+}
+
+impl Settings {
+    /// The payment mode in force: the configured one, else `sandbox` in sandbox mode and in
+    /// embedded mode (one machine, nothing real to pay with), else `none`: a deployment on
+    /// PostgreSQL never mints play money unless told to.
+    pub fn payment_mode(&self) -> PaymentMode {
+        self.payments.unwrap_or(
+            if self.sandbox || matches!(self.database.kind(), Ok(DatabaseKind::Sqlite)) {
+                PaymentMode::Sandbox
+            } else {
+                PaymentMode::None
+            },
+        )
+    }
 }
 
 /// HTTP API settings.
@@ -407,6 +435,19 @@ impl Settings {
                     self.billing.creator_share_bps = parse(name, value)?
                 }
                 "MARKETPLACE_SANDBOX" => self.sandbox = parse_bool(name, value)?,
+                "MARKETPLACE_PAYMENTS" => {
+                    self.payments = Some(match value.trim() {
+                        "sandbox" => PaymentMode::Sandbox,
+                        "none" => PaymentMode::None,
+                        other => {
+                            return Err(ConfigError::Invalid {
+                                name: name.into(),
+                                value: other.into(),
+                                reason: "expected sandbox or none".into(),
+                            });
+                        }
+                    })
+                }
                 "MARKETPLACE_DATASETS_MAX_UPLOAD_BYTES" => {
                     self.datasets.max_upload_bytes = parse(name, value)?
                 }
@@ -581,6 +622,7 @@ impl Settings {
                 "promote_wait_secs": self.sessions.promote_wait_secs,
             },
             "sandbox": self.sandbox,
+            "payments": self.payment_mode(),
         })
     }
 }
@@ -606,6 +648,28 @@ mod tests {
             .iter()
             .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
             .collect()
+    }
+
+    #[test]
+    fn play_money_needs_embedded_or_sandbox_mode_or_an_explicit_setting() {
+        let pg = ("DATABASE_URL", "postgres://u@h/db");
+        let mode = |pairs: &[(&str, &str)]| Settings::load(&env(pairs)).map(|s| s.payment_mode());
+        assert_eq!(mode(&[]).expect("valid"), PaymentMode::Sandbox);
+        assert_eq!(mode(&[pg]).expect("valid"), PaymentMode::None);
+        assert_eq!(
+            mode(&[pg, ("MARKETPLACE_SANDBOX", "1")]).expect("valid"),
+            PaymentMode::Sandbox
+        );
+        assert_eq!(
+            mode(&[pg, ("MARKETPLACE_PAYMENTS", "sandbox")]).expect("valid"),
+            PaymentMode::Sandbox
+        );
+        assert_eq!(
+            mode(&[("MARKETPLACE_PAYMENTS", "none")]).expect("valid"),
+            PaymentMode::None
+        );
+        let bad = mode(&[("MARKETPLACE_PAYMENTS", "stripe")]).expect_err("refused");
+        assert!(bad.to_string().contains("MARKETPLACE_PAYMENTS"), "{bad}");
     }
 
     #[test]

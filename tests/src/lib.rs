@@ -245,6 +245,7 @@ pub fn test_settings(database_url: &str) -> Settings {
             format!("test:{}", Uuid::new_v4().simple()),
         ),
         ("MARKETPLACE_DATABASE_MAX_CONNECTIONS", "5".to_owned()),
+        ("MARKETPLACE_PAYMENTS", "sandbox".to_owned()),
     ]
     .into_iter()
     .map(|(k, v)| (k.to_owned(), v))

@@ -7,6 +7,7 @@ use axum::response::{IntoResponse, Response};
 use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
 use shared::domain::Money;
+use shared::payments::payment_id;
 use shared::store::{IdempotencyKey, Idempotent, TopUp};
 use utoipa::{IntoParams, ToSchema};
 use utoipa_axum::{router::OpenApiRouter, routes};
@@ -114,31 +115,43 @@ pub struct CreditTransaction {
     pub reference: String,
 }
 
-/// Adds sandbox credit through the payment provider. Honours `Idempotency-Key`.
+/// Adds credit through the payment provider (play money in sandbox payments mode; without a
+/// provider, `MARKETPLACE_PAYMENTS=none`, the route does not exist). Honours `Idempotency-Key`:
+/// a retry with the same key replays the first answer and collects nothing again (the key
+/// names the payment at the provider, and the ledger books a payment once).
 #[utoipa::path(post, path = "/v1/accounts/me/credits", tag = "accounts", security(("bearer" = [])),
     request_body = AddCredits,
     params(("Idempotency-Key" = Option<String>, Header, description = "retry-safe key")),
-    responses((status = 200, body = CreditsAdded), (status = 422, body = crate::error::Problem)))]
+    responses((status = 200, body = CreditsAdded), (status = 404, body = crate::error::Problem),
+        (status = 409, body = crate::error::Problem), (status = 422, body = crate::error::Problem)))]
 async fn add_credits(
     State(state): State<AppState>,
     AccountCaller(account): AccountCaller,
     IdempotencyKeyHeader(key): IdempotencyKeyHeader,
     body: HashedJson<AddCredits>,
 ) -> ApiResult<Response> {
+    let payments = state.payments.as_ref().ok_or(ApiError::NotFound("route"))?;
     let amount = Money::from_json(&body.value.amount, state.settings.billing.max_top_up())
         .map_err(|e| ApiError::invalid("amount", e.to_string()))?;
     if amount == Money::ZERO {
         return Err(ApiError::invalid("amount", "must be greater than 0"));
     }
-    let receipt = state
-        .payments
-        .collect(account.id, amount)
-        .map_err(|e| ApiError::PaymentRequired(e.to_string()))?;
     let key = key.map(|key| IdempotencyKey {
         scope: "top_up",
         key,
         request_hash: body.hash.clone(),
     });
+    // The key is looked up before the provider is asked: a retry of a completed top-up
+    // replays it without collecting again.
+    if let Some(key) = &key
+        && let Some(body) = state.store.idempotent_answer(account.id, key).await?
+    {
+        return Ok(replay(StatusCode::OK, body));
+    }
+    let payment = payment_id(account.id, key.as_ref().map(|k| k.key.as_str()));
+    let receipt = payments
+        .collect(account.id, amount, payment)
+        .map_err(|e| ApiError::PaymentRequired(e.to_string()))?;
     let render = |t: &TopUp| render_top_up(t);
     match state
         .store

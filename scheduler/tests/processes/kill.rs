@@ -79,6 +79,7 @@ async fn seed(store: &Arc<dyn Store>) -> Vec<uuid::Uuid> {
             &provider,
             renter.id,
             Money::from_cents(5_000),
+            shared::payments::payment_id(renter.id, None),
         )
         .expect("credit");
         store

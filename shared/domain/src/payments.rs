@@ -26,12 +26,30 @@ pub enum PaymentError {
 }
 
 /// A payment provider that turns outside money into account credit.
+///
+/// A collection is named by `payment`, an id the caller derives from its request's idempotency
+/// key: collecting the same `payment` again must not take the money twice but answer the first
+/// receipt (real providers take such a key; the ledger also refuses a reference booked twice).
 pub trait PaymentProvider: Send + Sync + std::fmt::Debug {
-    /// Collects `amount` for `account`.
+    /// Collects `amount` for `account` as payment `payment`.
     ///
     /// # Errors
     /// [`PaymentError`] when the provider declines.
-    fn collect(&self, account: Uuid, amount: Money) -> Result<PaymentReceipt, PaymentError>;
+    fn collect(
+        &self,
+        account: Uuid,
+        amount: Money,
+        payment: Uuid,
+    ) -> Result<PaymentReceipt, PaymentError>;
+}
+
+/// The payment id of a top-up: derived from the request's idempotency key (so a retry names
+/// the same payment), or a fresh one without a key.
+pub fn payment_id(account: Uuid, idempotency_key: Option<&str>) -> Uuid {
+    match idempotency_key {
+        Some(key) => Uuid::new_v5(&account, format!("top_up:{key}").as_bytes()),
+        None => Uuid::now_v7(),
+    }
 }
 
 /// Sandbox provider: play money, every positive amount approved.
@@ -39,12 +57,17 @@ pub trait PaymentProvider: Send + Sync + std::fmt::Debug {
 pub struct SandboxPaymentProvider;
 
 impl PaymentProvider for SandboxPaymentProvider {
-    fn collect(&self, _account: Uuid, amount: Money) -> Result<PaymentReceipt, PaymentError> {
+    fn collect(
+        &self,
+        _account: Uuid,
+        amount: Money,
+        payment: Uuid,
+    ) -> Result<PaymentReceipt, PaymentError> {
         if amount <= Money::ZERO {
             return Err(PaymentError::Declined("amount must be positive".into()));
         }
         Ok(PaymentReceipt {
-            reference: format!("sandbox_{}", Uuid::now_v7().simple()),
+            reference: format!("sandbox_{}", payment.simple()),
             source_account: crate::account::SANDBOX_PROVIDER_ACCOUNT_ID,
             amount,
         })

@@ -27,6 +27,17 @@ pub trait AccountStore: Send + Sync + std::fmt::Debug {
     /// An account by id.
     async fn account(&self, id: Uuid) -> StoreResult<Option<Account>>;
 
+    /// The stored answer of an earlier request with this idempotency key, if one completed:
+    /// what a retry replays without doing the work again (a top-up looks before it collects).
+    ///
+    /// # Errors
+    /// [`crate::StoreError::IdempotencyMismatch`] when the key was used for another request.
+    async fn idempotent_answer(
+        &self,
+        account: Uuid,
+        key: &IdempotencyKey,
+    ) -> StoreResult<Option<serde_json::Value>>;
+
     /// Books credit collected by a payment provider.
     async fn top_up(
         &self,

@@ -3,7 +3,12 @@
 
 use reqwest::Method;
 use serde_json::json;
-use tests::{ADMIN_KEY, TestApp, cents, store_test};
+use shared::clock::Clock;
+use shared::config::PaymentMode;
+use shared::domain::Money;
+use shared::payments::{PaymentProvider, SandboxPaymentProvider, payment_id};
+use shared::store::{StoreError, TopUp};
+use tests::{ADMIN_KEY, TestApp, cents, store_test, store_test_with};
 
 store_test!(create_account_returns_a_key_that_authenticates, |app| {
     // Act
@@ -174,6 +179,55 @@ store_test!(credits_with_one_idempotency_key_are_booked_once, |app| {
     assert_eq!(first, again, "a retry gets the first response");
     assert_eq!(other["errors"][0]["field"], json!("Idempotency-Key"));
     assert_eq!(app.balance_cents(&alice).await, 5_000, "credited once");
+    app.assert_ledger_balanced().await;
+});
+
+store_test_with!(
+    without_a_payment_provider_no_credit_can_be_minted,
+    |s: &mut shared::config::Settings| s.payments = Some(PaymentMode::None),
+    |app| {
+        let alice = app.user("alice").await;
+        let problem = app
+            .post_idempotent(
+                "/v1/accounts/me/credits",
+                &alice.key,
+                "topup-1",
+                &json!({"amount": 50}),
+            )
+            .await
+            .problem(404);
+        assert_eq!(problem["status"], json!(404));
+        assert_eq!(app.balance_cents(&alice).await, 0, "nothing was credited");
+        app.assert_ledger_balanced().await;
+    }
+);
+
+store_test!(one_payment_is_credited_once_even_without_a_key, |app| {
+    let alice = app.user("alice").await;
+    let account = alice.id;
+    let payment = payment_id(account, Some("retried"));
+    let receipt = SandboxPaymentProvider
+        .collect(account, Money::from_cents(700), payment)
+        .expect("approved");
+    let again = SandboxPaymentProvider
+        .collect(account, Money::from_cents(700), payment)
+        .expect("approved");
+    assert_eq!(
+        receipt, again,
+        "the provider answers a payment's first receipt"
+    );
+    let render = |_: &TopUp| serde_json::Value::Null;
+    let now = app.clock.now();
+    app.store
+        .top_up(account, &receipt, None, &render, now)
+        .await
+        .expect("booked");
+    let twice = app.store.top_up(account, &again, None, &render, now).await;
+    assert!(
+        matches!(twice, Err(StoreError::Conflict(_))),
+        "booked twice: {twice:?}"
+    );
+    assert_eq!(app.balance_cents(&alice).await, 700, "credited once");
     app.assert_ledger_balanced().await;
 });
 

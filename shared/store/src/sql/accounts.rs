@@ -60,6 +60,27 @@ impl AccountStore for This {
         row.map(Account::try_from).transpose()
     }
 
+    async fn idempotent_answer(
+        &self,
+        account: Uuid,
+        key: &IdempotencyKey,
+    ) -> StoreResult<Option<Value>> {
+        let row: Option<(String, Json<Value>)> = sqlx::query_as(
+            "SELECT request_hash, response_body FROM idempotency_keys \
+             WHERE account_id = $1 AND scope = $2 AND key = $3",
+        )
+        .bind(account)
+        .bind(key.scope)
+        .bind(&key.key)
+        .fetch_optional(&self.pool)
+        .await?;
+        match row {
+            Some((hash, _)) if hash != key.request_hash => Err(StoreError::IdempotencyMismatch),
+            Some((_, Json(body))) => Ok(Some(body)),
+            None => Ok(None),
+        }
+    }
+
     async fn top_up(
         &self,
         account: Uuid,

@@ -202,7 +202,10 @@ async fn book(
     .await
     .map_err(|e| match &e {
         sqlx::Error::Database(d) if d.is_unique_violation() => {
-            StoreError::Conflict("this period was already charged or refunded".into())
+            StoreError::Conflict(match header.kind {
+                TransactionKind::TopUp => "this payment was already credited".into(),
+                _ => "this period was already charged or refunded".into(),
+            })
         }
         _ => e.into(),
     })?;

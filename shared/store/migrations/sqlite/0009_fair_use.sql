@@ -1,0 +1,5 @@
+-- Fair use. A payment is credited at most once: a top-up's provider reference is unique, so a
+-- receipt the provider answers twice (a retried collection of the same payment) cannot be
+-- booked twice.
+CREATE UNIQUE INDEX ledger_one_top_up_per_payment ON ledger_transactions (reference)
+    WHERE kind = 'top_up';
