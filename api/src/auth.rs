@@ -102,9 +102,8 @@ impl FromRequestParts<AppState> for AdminCaller {
     async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, ApiError> {
         match Caller::from_request_parts(parts, state).await? {
             Caller::Admin => Ok(AdminCaller),
-            Caller::Account(_) => Err(ApiError::Forbidden(
-                "operator route: the admin key is required".into(),
-            )),
+            // Operator routes do not exist for accounts (a 403 would map them).
+            Caller::Account(_) => Err(ApiError::NotFound("route")),
         }
     }
 }

@@ -181,6 +181,10 @@ async fn promote_optimization(
         .tool(record.tool_id)
         .await?
         .ok_or(ApiError::NotFound("optimization"))?;
+    // The record's owner may know it exists; anyone else but the creator finds nothing.
+    if tool.creator_id != caller.id && record.owner_id != caller.id {
+        return Err(ApiError::NotFound("optimization"));
+    }
     if tool.creator_id != caller.id {
         return Err(ApiError::Forbidden(
             "only the tool's creator may promote its optimizations".into(),

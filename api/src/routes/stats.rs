@@ -44,8 +44,7 @@ async fn creator_stats(
 /// Subscribers over time, earnings and versions of one of the caller's tools.
 #[utoipa::path(get, path = "/v1/tools/{id}/analytics", tag = "stats", security(("bearer" = [])),
     params(("id" = Uuid, Path, description = "tool id")),
-    responses((status = 200, body = ToolAnalytics), (status = 403, body = crate::error::Problem),
-        (status = 404, body = crate::error::Problem)))]
+    responses((status = 200, body = ToolAnalytics), (status = 404, body = crate::error::Problem)))]
 async fn tool_analytics(
     State(state): State<AppState>,
     AccountCaller(caller): AccountCaller,
@@ -56,10 +55,9 @@ async fn tool_analytics(
         .tool(id)
         .await?
         .ok_or(ApiError::NotFound("tool"))?;
+    // Analytics are the creator's: anyone else finds none.
     if tool.creator_id != caller.id {
-        return Err(ApiError::Forbidden(
-            "only the tool's creator may read its analytics".into(),
-        ));
+        return Err(ApiError::NotFound("tool"));
     }
     Ok(Json(state.store.tool_analytics(&tool).await?))
 }

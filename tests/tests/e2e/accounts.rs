@@ -62,11 +62,11 @@ store_test!(routes_refuse_missing_invalid_and_misplaced_keys, |app| {
         .expect("sent");
     TestApp::read(basic).await.problem(401);
 
-    // The admin key acts for no account, and accounts are not admins.
+    // The admin key acts for no account, and to accounts operator routes do not exist.
     app.get("/v1/accounts/me", ADMIN_KEY).await.problem(403);
     app.get("/v1/admin/ledger/check", &alice.key)
         .await
-        .problem(403);
+        .problem(404);
     app.send(Method::GET, "/v1/admin/ledger/check", None, None)
         .await
         .problem(401);

@@ -368,7 +368,7 @@ async fn the_sandbox_clock_walks_a_year_of_billing_over_http() {
         let renter = app.funded_user("renter", 1_100.0).await;
         let tool = new_tool(&app, &creator, 29.99, "basic").await;
         let id = subscribe(&app, &renter, &tool, json!({"tier": "pro"})).await;
-        app.get("/v1/admin/clock", &renter.key).await.problem(403);
+        app.get("/v1/admin/clock", &renter.key).await.problem(404);
 
         // Act
         let moved = app
@@ -572,10 +572,10 @@ store_test!(analytics_come_from_the_ledger_and_the_store, |app| {
     assert_eq!(tool["versions"][0]["version"], json!(1));
     app.get("/v1/stats/marketplace", &creator.key)
         .await
-        .problem(403);
+        .problem(404);
     app.get(&format!("/v1/tools/{t1}/analytics"), &a.key)
         .await
-        .problem(403);
+        .problem(404);
     let empty = app.get("/v1/creators/me/stats", &a.key).await.expect(200);
     assert_eq!(empty["total_earnings"], json!(0.0));
 });

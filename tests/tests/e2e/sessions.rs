@@ -106,8 +106,9 @@ queue_test!(
             .await
             .problem(404);
 
-        // Only the creator promotes.
+        // Only the creator promotes; to anyone but the record's owner it does not exist.
         app.promote(&rid, &s.renter.key).await.problem(403);
+        app.promote(&rid, &stranger.key).await.problem(404);
         let promoted = app.promote(&rid, &s.creator.key).await.expect(201);
         let version = &promoted["version"];
         assert_eq!(version["version"], json!(2));

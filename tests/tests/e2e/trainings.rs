@@ -124,9 +124,13 @@ store_test!(
             "the filter changes the trades"
         );
 
-        // A run is applied once.
+        // A run is applied once, and only by its creator: to anyone else it does not exist.
         let id = run["id"].as_str().expect("id");
         apply_run(&app, &s, id).await.problem(409);
+        let other = app.user("other").await;
+        app.post(&format!("/v1/trainings/{id}/apply"), &other.key, &json!({}))
+            .await
+            .problem(404);
     }
 );
 

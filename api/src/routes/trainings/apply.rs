@@ -51,10 +51,11 @@ async fn apply_training(
         .training(id)
         .await?
         .ok_or(ApiError::NotFound("training"))?;
-    owned_tool(&state, &caller, run.tool_id).await?;
+    // Someone else's run is not found (a 403 would say it exists).
     if run.creator_id != caller.id {
         return Err(ApiError::NotFound("training"));
     }
+    owned_tool(&state, &caller, run.tool_id).await?;
     let shown = view(&state, &run).await?;
     let (applied, parent) = if run.method == TrainingMethod::Hybrid {
         let winner = shown
