@@ -143,6 +143,14 @@ pub enum ApiError {
         /// The gate's report.
         report: Box<StandardsReport>,
     },
+    /// 429: over the account's quota; retry once some of its work has finished.
+    #[error("{detail}")]
+    QuotaExceeded {
+        /// What is over which limit.
+        detail: String,
+        /// The limit.
+        limit: i64,
+    },
     /// 503: a dependency is down.
     #[error("{0}")]
     Unavailable(String),
@@ -222,6 +230,11 @@ impl ApiError {
                 "validation",
                 "Validation failed",
             ),
+            Self::QuotaExceeded { .. } => (
+                StatusCode::TOO_MANY_REQUESTS,
+                "quota-exceeded",
+                "Over the account's quota",
+            ),
             Self::Unavailable(_) => (
                 StatusCode::SERVICE_UNAVAILABLE,
                 "unavailable",
@@ -247,6 +260,10 @@ impl ApiError {
                     serde_json::to_value(report).unwrap_or(Value::Null),
                 );
                 failing_checks(report)
+            }
+            Self::QuotaExceeded { limit, .. } => {
+                extensions.insert("limit".into(), Value::from(*limit));
+                Vec::new()
             }
             Self::Entitlement { limit, tier, .. } => {
                 extensions.insert("limit".into(), Value::from(*limit));
@@ -307,12 +324,16 @@ impl IntoResponse for ApiError {
             Self::Unavailable(_) => tracing::warn!(error.message = %self, "dependency unavailable"),
             _ => {}
         }
-        let unavailable = matches!(self, Self::Unavailable(_));
+        let retry_after = match self {
+            Self::Unavailable(_) => Some("1"),
+            Self::QuotaExceeded { .. } => Some("5"),
+            _ => None,
+        };
         let mut response = problem_response(self.problem());
-        if unavailable {
+        if let Some(secs) = retry_after {
             response.headers_mut().insert(
                 axum::http::header::RETRY_AFTER,
-                axum::http::HeaderValue::from_static("1"),
+                axum::http::HeaderValue::from_static(secs),
             );
         }
         response
@@ -323,6 +344,10 @@ impl From<platform::EnqueueError> for ApiError {
     fn from(e: platform::EnqueueError) -> Self {
         match e {
             platform::EnqueueError::Full { .. } => Self::Unavailable(e.to_string()),
+            platform::EnqueueError::Quota { limit, .. } => Self::QuotaExceeded {
+                detail: e.to_string(),
+                limit,
+            },
             platform::EnqueueError::Store(e) => e.into(),
             platform::EnqueueError::Encode(e) => Self::Unexpected(e.into()),
         }

@@ -157,6 +157,10 @@ pub struct QueueSettings {
     /// Most jobs of one kind waiting at once; beyond it enqueueing answers 503 with
     /// Retry-After (admission control: apalis-redis workers crash on backlogs of about 8,000).
     pub max_depth: i64,
+    /// Most jobs one account may have queued or running at once (the platform's own jobs are
+    /// not counted); beyond it enqueueing answers 429 with Retry-After, so one account cannot
+    /// fill the queues everyone shares.
+    pub max_active_per_account: i64,
     /// How long an enqueue may wait for the queue before it answers 503.
     pub push_timeout_ms: u64,
 }
@@ -167,6 +171,7 @@ impl Default for QueueSettings {
             prefix: "marketplace".into(),
             sqlite_path: None,
             max_depth: 5_000,
+            max_active_per_account: 20,
             push_timeout_ms: 2_000,
         }
     }
@@ -416,6 +421,9 @@ impl Settings {
                     self.worker.shutdown_grace_secs = parse(name, value)?
                 }
                 "MARKETPLACE_QUEUE_MAX_DEPTH" => self.queue.max_depth = parse(name, value)?,
+                "MARKETPLACE_QUEUE_MAX_ACTIVE_PER_ACCOUNT" => {
+                    self.queue.max_active_per_account = parse(name, value)?
+                }
                 "MARKETPLACE_QUEUE_SQLITE_PATH" => {
                     self.queue.sqlite_path = Some(value.trim().to_owned())
                 }

@@ -178,6 +178,8 @@ impl World {
             ("MARKETPLACE_QUEUE_PREFIX", prefix),
             ("MARKETPLACE_ADMIN_KEY", ADMIN_KEY),
             ("MARKETPLACE_BIND", "127.0.0.1:0"),
+            // Throughput, not the per-account quota, is measured here.
+            ("MARKETPLACE_QUEUE_MAX_ACTIVE_PER_ACCOUNT", "1000000000"),
         ]
         .into_iter()
         .map(|(k, v)| (k.to_owned(), v.to_owned()))

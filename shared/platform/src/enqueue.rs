@@ -5,6 +5,7 @@
 //! nothing the caller must undo: the job stays queued and the workers' recovery sweep pushes
 //! it again after `worker.redeliver_after_secs`.
 
+use shared::domain::account::PLATFORM_ACCOUNT_ID;
 use shared::jobs::{Job, JobPayload};
 use shared::store::{JobStore, NewJob, StoreError};
 use uuid::Uuid;
@@ -23,6 +24,16 @@ pub enum EnqueueError {
         /// Jobs waiting in it.
         depth: i64,
     },
+    /// The per-account quota: the owner has `limit` jobs queued or running already.
+    #[error(
+        "this account has {active} jobs queued or running, its limit is {limit}; retry when some have finished"
+    )]
+    Quota {
+        /// Jobs of the owner queued or running.
+        active: i64,
+        /// The limit.
+        limit: i64,
+    },
     /// The payload could not be encoded (a bug).
     #[error("the job's input could not be encoded")]
     Encode(#[from] serde_json::Error),
@@ -38,16 +49,23 @@ pub struct Platform {
     queues: Queues,
     events: JobEvents,
     max_depth: i64,
+    max_active_per_account: i64,
 }
 
 impl Platform {
     /// A platform over the given queues and events, refusing work beyond `max_depth` waiting
-    /// jobs of a kind.
-    pub fn new(queues: Queues, events: JobEvents, max_depth: i64) -> Self {
+    /// jobs of a kind or `max_active_per_account` queued or running jobs of one account.
+    pub fn new(
+        queues: Queues,
+        events: JobEvents,
+        max_depth: i64,
+        max_active_per_account: i64,
+    ) -> Self {
         Self {
             queues,
             events,
             max_depth,
+            max_active_per_account,
         }
     }
 
@@ -59,7 +77,12 @@ impl Platform {
     pub async fn connect(settings: &shared::config::Settings) -> anyhow::Result<Self> {
         let queues = Queues::connect(settings).await?;
         let events = JobEvents::connect(settings).await?;
-        Ok(Self::new(queues, events, settings.queue.max_depth))
+        Ok(Self::new(
+            queues,
+            events,
+            settings.queue.max_depth,
+            settings.queue.max_active_per_account,
+        ))
     }
 
     /// The queues.
@@ -73,10 +96,12 @@ impl Platform {
     }
 
     /// The row of a new queued job of the payload's kind, to be written by the caller's
-    /// transaction. Refuses when the kind's queue is full.
+    /// transaction. Refuses when the owner is at its quota or the kind's queue is full. The
+    /// checks are counts, not locks: requests racing past them at once may go over by their
+    /// number, never without bound.
     ///
     /// # Errors
-    /// [`EnqueueError::Full`], or the store failing to count.
+    /// [`EnqueueError::Quota`], [`EnqueueError::Full`], or the store failing to count.
     pub async fn draft(
         &self,
         store: &dyn JobStore,
@@ -86,6 +111,16 @@ impl Platform {
     ) -> Result<NewJob, EnqueueError> {
         let payload = payload.into();
         let kind = payload.kind();
+        if owner != PLATFORM_ACCOUNT_ID {
+            let active = store.active_jobs(owner).await?;
+            if active >= self.max_active_per_account {
+                metrics::counter!("jobs_over_quota_total", "kind" => kind.as_str()).increment(1);
+                return Err(EnqueueError::Quota {
+                    active,
+                    limit: self.max_active_per_account,
+                });
+            }
+        }
         let depth = store.queued_jobs(kind).await?;
         if depth >= self.max_depth {
             metrics::counter!("jobs_refused_total", "kind" => kind.as_str()).increment(1);

@@ -160,6 +160,9 @@ pub trait JobStore: Send + Sync + std::fmt::Debug {
     /// Jobs of `kind` waiting (`queued`), for admission control.
     async fn queued_jobs(&self, kind: JobKind) -> StoreResult<i64>;
 
+    /// Jobs of `owner` queued or running, for the per-account quota.
+    async fn active_jobs(&self, owner: Uuid) -> StoreResult<i64>;
+
     /// Claims the due queued job of `kind` with the highest priority (then the oldest): it
     /// becomes `running`, attempts + 1, held by `worker` until `now + lease`. `None` when none
     /// is due. Concurrent claims never take the same job.

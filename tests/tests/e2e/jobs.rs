@@ -359,7 +359,7 @@ queue_test!(operators_see_live_workers_and_queue_counts, |app| {
         .clone();
     assert_eq!(noop["succeeded"], json!(1), "{queues}");
     let user = app.user("user").await;
-    app.get("/v1/admin/workers", &user.key).await.problem(403);
+    app.get("/v1/admin/workers", &user.key).await.problem(404);
 });
 
 queue_test!(
@@ -567,3 +567,82 @@ queue_test!(invalid_input_fails_at_once_without_a_retry, |app| {
     assert_eq!(done["error"]["status"], json!(422));
     assert_eq!(done["result"], Value::Null);
 });
+
+queue_test!(
+    one_account_at_its_job_quota_is_refused_with_429_while_others_go_on,
+    |s: &mut shared::config::Settings| {
+        s.queue.max_active_per_account = 2;
+        s.worker.concurrency = 1;
+    },
+    |app| {
+        use shared::domain::account::PLATFORM_ACCOUNT_ID;
+        use shared::jobs::NoopJob;
+        let (alice, tool, dataset) = evaluable_tool(&app).await;
+        let bob = app.user("bob").await;
+        let long = || NoopJob {
+            sleep_ms: 20_000,
+            ..NoopJob::default()
+        };
+        let enqueue = async |owner: uuid::Uuid| {
+            app.jobs
+                .enqueue(app.store.as_ref(), owner, long(), 0, chrono::Utc::now())
+                .await
+        };
+        let mut ids = Vec::new();
+        for _ in 0..2 {
+            ids.push(enqueue(alice.id).await.expect("within the quota").id);
+        }
+
+        let over = enqueue(alice.id).await;
+        let evaluation = app
+            .post(
+                &format!("/v1/tools/{tool}/evaluations"),
+                &alice.key,
+                &json!({"dataset_id": dataset}),
+            )
+            .await;
+
+        assert!(
+            matches!(
+                over,
+                Err(platform::EnqueueError::Quota {
+                    active: 2,
+                    limit: 2
+                })
+            ),
+            "{over:?}"
+        );
+        assert_eq!(evaluation.status, 429, "{:?}", evaluation.body);
+        assert_eq!(
+            evaluation
+                .headers
+                .get("retry-after")
+                .and_then(|v| v.to_str().ok()),
+            Some("5")
+        );
+        assert_eq!(evaluation.body["limit"], json!(2));
+        assert!(
+            evaluation.body["detail"]
+                .as_str()
+                .is_some_and(|d| d.contains("limit is 2")),
+            "{:?}",
+            evaluation.body
+        );
+        let page = app.get("/v1/jobs", &alice.key).await.expect(200);
+        assert_eq!(
+            page["jobs"].as_array().map(Vec::len),
+            Some(2),
+            "the refused evaluation created no job: {page}"
+        );
+        enqueue(bob.id).await.expect("another account goes on");
+        enqueue(PLATFORM_ACCOUNT_ID)
+            .await
+            .expect("the platform's own jobs are not counted");
+        for id in ids {
+            app.post(&format!("/v1/jobs/{id}/cancel"), &alice.key, &json!({}))
+                .await
+                .expect(200);
+        }
+        enqueue(alice.id).await.expect("room again once canceled");
+    }
+);

@@ -134,6 +134,16 @@ impl JobStore for This {
         Ok(n)
     }
 
+    async fn active_jobs(&self, owner: Uuid) -> StoreResult<i64> {
+        let (n,): (i64,) = sqlx::query_as(
+            "SELECT COUNT(*) FROM jobs WHERE owner_id = $1 AND status IN ('queued', 'running')",
+        )
+        .bind(owner)
+        .fetch_one(&self.pool)
+        .await?;
+        Ok(n)
+    }
+
     async fn claim_job(
         &self,
         kind: JobKind,
