@@ -259,7 +259,8 @@ async fn end_session(
         let Some(tool) = state.store.tool(record.tool_id).await? else {
             continue;
         };
-        if !tool.auto_promote || tool.deleted_at.is_some() {
+        // Without a reference dataset (deleted since) only the creator promotes, by hand.
+        if !tool.auto_promote || tool.reference_dataset_id.is_none() || tool.deleted_at.is_some() {
             continue;
         }
         let payload = PromoteRecordJob {

@@ -70,7 +70,8 @@ pub struct CreateTool {
     /// `success_rate` and `execution_time` improve, no metric falls more than 2%, two thirds of
     /// the folds won).
     pub standards: Option<StandardsConfig>,
-    /// Promote passed records of ending sessions at once (through the same re-check).
+    /// Promote passed records of ending sessions at once (through the same re-check, which
+    /// then also judges on the reference dataset); needs `reference_dataset_id`.
     #[serde(default)]
     pub auto_promote: bool,
     /// One of the creator's datasets that every promotion must also pass on.
@@ -123,6 +124,19 @@ fn check_standards(standards: &StandardsConfig, errors: &mut Vec<FieldError>) {
             es.into_iter()
                 .map(|(field, message)| FieldError::new(format!("standards.{field}"), message)),
         );
+    }
+}
+
+/// Automatic promotion needs a reference dataset: a renter controls the data of their own
+/// session (a generated series can be shaped to favour chosen parameters), so a version made
+/// without the creator looking must also pass on data the creator chose.
+fn check_auto_promote(auto_promote: bool, reference: Option<Uuid>, errors: &mut Vec<FieldError>) {
+    if auto_promote && reference.is_none() {
+        errors.push(FieldError::new(
+            "auto_promote",
+            "needs a reference_dataset_id: an automatic promotion must also pass on a dataset \
+             of yours, not only on the renter's data",
+        ));
     }
 }
 
@@ -183,6 +197,7 @@ async fn create_tool(
         check_standards(standards, &mut errors);
     }
     check_reference(&state, &caller, body.reference_dataset_id, &mut errors).await?;
+    check_auto_promote(body.auto_promote, body.reference_dataset_id, &mut errors);
     let (Some(name), Some(category), Some(monthly_price), Some(family), Some(parameters), true) =
         (name, category, price, family, parameters, errors.is_empty())
     else {
@@ -336,7 +351,7 @@ pub struct UpdateTool {
     #[serde(default, deserialize_with = "present")]
     #[schema(value_type = Option<StandardsConfig>)]
     pub standards: Option<Option<StandardsConfig>>,
-    /// Promote passed records of ending sessions at once.
+    /// Promote passed records of ending sessions at once; needs a reference dataset.
     pub auto_promote: Option<bool>,
     /// New reference dataset (one of the creator's); `null` for none.
     #[serde(default, deserialize_with = "present")]
@@ -420,6 +435,12 @@ async fn update_tool(
         &mut errors,
     )
     .await?;
+    check_auto_promote(
+        body.auto_promote.unwrap_or(tool.auto_promote),
+        body.reference_dataset_id
+            .unwrap_or(tool.reference_dataset_id),
+        &mut errors,
+    );
     if !errors.is_empty() {
         return Err(ApiError::invalid_fields(errors));
     }

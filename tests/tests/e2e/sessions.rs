@@ -7,9 +7,12 @@ mod certificates;
 mod limits;
 mod promotion;
 
+use std::sync::Arc;
+
 use serde_json::{Value, json};
 use tests::{
-    ADMIN_KEY, TestApp, default_standards, momentum_tool, queue_test, store_test, trending_data,
+    ADMIN_KEY, TestApp, default_standards, momentum_tool, queue_test, store_test, store_test_with,
+    trending_data,
 };
 
 fn record_id(session: &Value) -> String {
@@ -491,5 +494,64 @@ store_test!(
         }
         let queues = app.get("/v1/admin/queues", ADMIN_KEY).await.expect(200);
         assert!(queues.to_string().contains("optimize"), "{queues}");
+    }
+);
+
+store_test_with!(
+    a_queued_optimization_does_not_outlive_the_subscription_that_allowed_it,
+    // The process's own workers take only noop jobs: the optimization waits for the worker
+    // this test starts after the cancellation.
+    |s: &mut shared::config::Settings| s.worker.queues = vec!["noop".into()],
+    |app| {
+        // Arrange: an enterprise renter queues an optimization, then cancels at once.
+        let s = app
+            .session_setup(
+                momentum_tool("Ent", default_standards()),
+                "enterprise",
+                trending_data(),
+                json!({"seed": 7}),
+            )
+            .await;
+        let queued = app
+            .post(
+                &format!("/v1/sessions/{}/tools", s.session),
+                &s.renter.key,
+                &json!({"tool_id": s.tool, "auto_optimize": true, "optimization_config": {"trials": 20}}),
+            )
+            .await
+            .expect(202);
+        let job = queued["job"]["id"].as_str().expect("job id").to_owned();
+        let subs = app
+            .get("/v1/subscriptions", &s.renter.key)
+            .await
+            .expect(200);
+        let sub = subs["subscriptions"][0]["id"].as_str().expect("id");
+        app.post(
+            &format!("/v1/subscriptions/{sub}/cancel"),
+            &s.renter.key,
+            &json!({"immediate": true}),
+        )
+        .await
+        .expect(200);
+
+        // Act: a worker for every queue picks the job up.
+        let mut settings = (*app.settings).clone();
+        settings.worker.queues.clear();
+        let stop = tokio_util::sync::CancellationToken::new();
+        let w = worker::Worker::new(Arc::new(settings), app.store.clone(), app.jobs.clone());
+        tokio::spawn(w.run(stop.clone()));
+        let done = app.wait_job(&job, &s.renter.key, 60).await;
+        stop.cancel();
+
+        // Assert: refused without running, and no record was written.
+        assert_eq!(done["status"], json!("failed"), "{done}");
+        assert!(
+            done["error"]["detail"]
+                .as_str()
+                .is_some_and(|d| d.contains("subscription")),
+            "{done}"
+        );
+        let view = app.session_view(&s.renter, &s.session).await;
+        assert_eq!(view["optimizations"], json!([]), "{view}");
     }
 );

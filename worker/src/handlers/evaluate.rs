@@ -11,7 +11,7 @@ use shared::evaluation::EvalConfig;
 use shared::jobs::EvaluateToolJob;
 use shared::store::Store;
 
-use super::{JobControl, JobError, blocking, load_model};
+use super::{JobControl, JobError, blocking, check_entitlement, load_model};
 use crate::engine::{Evaluator, Strategy};
 use crate::engine::{FoldReport, RangeReport, Timing, Trade};
 
@@ -59,6 +59,7 @@ pub(super) struct EvaluationResult {
 
 pub(super) async fn run(
     store: &Arc<dyn Store>,
+    owner: uuid::Uuid,
     input: EvaluateToolJob,
     control: Arc<JobControl>,
 ) -> Result<EvaluationResult, JobError> {
@@ -69,6 +70,7 @@ pub(super) async fn run(
         .tool(input.tool_id)
         .await?
         .ok_or_else(|| JobError::invalid("Tool not found", "the tool no longer exists"))?;
+    check_entitlement(store, &tool, owner).await?;
     let version = store
         .tool_versions(input.tool_id)
         .await?

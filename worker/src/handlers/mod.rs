@@ -226,12 +226,36 @@ pub async fn run(
     let input = JobPayload::from_stored(job.kind, &job.payload)
         .map_err(|e| JobError::invalid("Invalid job payload", e.to_string()))?;
     match input {
-        JobPayload::Evaluate(input) => JobOutput::of(&evaluate::run(store, input, control).await?),
+        JobPayload::Evaluate(input) => {
+            JobOutput::of(&evaluate::run(store, job.owner_id, input, control).await?)
+        }
         JobPayload::Optimize(input) => optimize::run(store, job, input, control).await,
         JobPayload::Promote(input) => promote::run(store, job, input, control).await,
         JobPayload::Verify(input) => JobOutput::of(&verify::run(store, input, control).await?),
         JobPayload::Train(input) => train::run(store, job, input, control).await,
         JobPayload::Noop(input) => JobOutput::of(&noop::run(job, input, control).await?),
+    }
+}
+
+/// Whether `account` may still use `tool`: as its creator, or through a live subscription.
+/// The API checked this when the job was queued; a subscription canceled (or expired by the
+/// billing pass) since then stops the job before it runs, so work never outlives the
+/// entitlement that allowed it. Statuses, not the clock, decide: the billing pass is the one
+/// that ends subscriptions on time.
+pub(crate) async fn check_entitlement(
+    store: &Arc<dyn Store>,
+    tool: &shared::domain::Tool,
+    account: uuid::Uuid,
+) -> Result<(), JobError> {
+    if tool.creator_id == account {
+        return Ok(());
+    }
+    match store.live_subscription(tool.id, account).await? {
+        Some(s) if s.status.is_live() => Ok(()),
+        _ => Err(JobError::invalid(
+            "No longer entitled",
+            "the subscription that allowed this job has ended or was canceled",
+        )),
     }
 }
 

@@ -14,7 +14,7 @@ use shared::domain::{OptimizationRecord, RecordStatus, SessionStatus};
 use shared::jobs::{Job, OptimizationSummary, OptimizeSessionToolJob, SearchStop};
 use shared::store::{JobEffect, Store};
 
-use super::{JobControl, JobError, JobOutput, blocking, load_model};
+use super::{JobControl, JobError, JobOutput, blocking, check_entitlement, load_model};
 use crate::optimize::{StudyConfig, best_curve_points, optimize_tool};
 
 /// Trials asked together and evaluated in parallel. Fixed, so a seed gives the same trials
@@ -48,6 +48,7 @@ pub(super) async fn run(
         .tool(input.tool_id)
         .await?
         .ok_or_else(|| JobError::invalid("Tool not found", "the tool no longer exists"))?;
+    check_entitlement(store, &tool, session.owner_id).await?;
     let version = store
         .tool_versions(tool.id)
         .await?

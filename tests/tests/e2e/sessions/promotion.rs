@@ -78,12 +78,30 @@ store_test!(
 store_test!(
     a_tool_with_auto_promote_is_promoted_when_the_session_ends,
     |app| {
-        // Arrange
+        // Arrange: auto-promotion needs a reference dataset of the creator's.
         let mut body = momentum_tool("Auto", default_standards());
         body["auto_promote"] = json!(true);
+        let refused = app
+            .post("/v1/tools", &app.user("c").await.key, &body)
+            .await
+            .problem(422);
+        assert_eq!(refused["errors"][0]["field"], json!("auto_promote"));
+        body["auto_promote"] = json!(false);
         let s = app
             .session_setup(body, "pro", trending_data(), json!({"seed": 7}))
             .await;
+        let path = format!("/v1/tools/{}", s.tool);
+        app.patch(&path, &s.creator.key, &json!({"auto_promote": true}))
+            .await
+            .problem(422);
+        let reference = app.generated_dataset(&s.creator, trending_data()).await;
+        app.patch(
+            &path,
+            &s.creator.key,
+            &json!({"auto_promote": true, "reference_dataset_id": reference["id"]}),
+        )
+        .await
+        .expect(200);
         app.insert_and_optimize(&s.renter, &s.session, &s.tool, json!({"trials": 40}))
             .await;
 
