@@ -75,6 +75,37 @@ impl FromRequestParts<AppState> for Caller {
     }
 }
 
+/// A caller allowed to read `GET /metrics`: the metrics token or the admin key as a bearer
+/// token (compared in constant time). With neither configured, anyone.
+#[derive(Debug, Clone, Copy)]
+pub struct MetricsReader;
+
+impl FromRequestParts<AppState> for MetricsReader {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, ApiError> {
+        let api = &state.settings.api;
+        let accepted: Vec<&str> = [&api.metrics_token, &api.admin_key]
+            .into_iter()
+            .flatten()
+            .map(|k| k.expose_secret())
+            .collect();
+        if accepted.is_empty() {
+            return Ok(MetricsReader);
+        }
+        let token = bearer(parts).ok_or(ApiError::Unauthorized)?;
+        // Every candidate is compared, so the time taken does not say which one matched.
+        let matched = accepted.iter().fold(0u8, |m, k| {
+            m | k.as_bytes().ct_eq(token.as_bytes()).unwrap_u8()
+        });
+        if matched == 1 {
+            Ok(MetricsReader)
+        } else {
+            Err(ApiError::Unauthorized)
+        }
+    }
+}
+
 /// A caller that must be an account (the admin key acts for nobody).
 #[derive(Debug, Clone)]
 pub struct AccountCaller(pub Account);

@@ -62,7 +62,10 @@ pub(crate) async fn track_http(req: Request, next: Next) -> Response {
 }
 
 /// `GET /metrics` in the Prometheus text format.
-pub(crate) async fn render(State(state): State<AppState>) -> ApiResult<Response> {
+pub(crate) async fn render(
+    _reader: crate::auth::MetricsReader,
+    State(state): State<AppState>,
+) -> ApiResult<Response> {
     for q in state.store.queue_counts().await? {
         let queue = q.queue.clone();
         metrics::gauge!("jobs_queued", "queue" => queue.clone()).set(q.queued as f64);

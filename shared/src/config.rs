@@ -119,6 +119,9 @@ pub struct ApiSettings {
     pub bind: SocketAddr,
     /// Bearer token for operator routes; unset disables them.
     pub admin_key: Option<SecretString>,
+    /// Bearer token a Prometheus scraper sends for `GET /metrics` (the admin key works too).
+    /// With neither set, `/metrics` is open: set one wherever others can reach the API.
+    pub metrics_token: Option<SecretString>,
     /// Largest accepted request body in bytes (413 beyond).
     pub body_limit_bytes: usize,
     /// Requests taking longer than this answer 503.
@@ -130,6 +133,7 @@ impl Default for ApiSettings {
         Self {
             bind: SocketAddr::from(([127, 0, 0, 1], 8080)),
             admin_key: None,
+            metrics_token: None,
             body_limit_bytes: 1024 * 1024,
             request_timeout_secs: 30,
         }
@@ -411,6 +415,9 @@ impl Settings {
                 "MARKETPLACE_ADMIN_KEY" => {
                     self.api.admin_key = Some(SecretString::from(value.as_str()))
                 }
+                "MARKETPLACE_METRICS_TOKEN" => {
+                    self.api.metrics_token = Some(SecretString::from(value.as_str()))
+                }
                 "MARKETPLACE_QUEUE_PREFIX" => self.queue.prefix = value.clone(),
                 "MARKETPLACE_WORKER_CONCURRENCY" => self.worker.concurrency = parse(name, value)?,
                 "MARKETPLACE_WORKER_LEASE_SECS" => self.worker.lease_secs = parse(name, value)?,
@@ -517,14 +524,19 @@ impl Settings {
                 ));
             }
         }
-        if let Some(key) = &self.api.admin_key
-            && key.expose_secret().trim().len() < 16
-        {
-            return Err(invalid(
-                "MARKETPLACE_ADMIN_KEY",
-                "[redacted]".into(),
-                "must be at least 16 characters",
-            ));
+        for (name, key) in [
+            ("MARKETPLACE_ADMIN_KEY", &self.api.admin_key),
+            ("MARKETPLACE_METRICS_TOKEN", &self.api.metrics_token),
+        ] {
+            if let Some(key) = key
+                && key.expose_secret().trim().len() < 16
+            {
+                return Err(invalid(
+                    name,
+                    "[redacted]".into(),
+                    "must be at least 16 characters",
+                ));
+            }
         }
         if self.billing.creator_share_bps > 10_000 {
             return Err(invalid(
@@ -596,6 +608,7 @@ impl Settings {
             "api": {
                 "bind": self.api.bind.to_string(),
                 "admin_key": self.api.admin_key.as_ref().map(|_| "[redacted]"),
+                "metrics_token": self.api.metrics_token.as_ref().map(|_| "[redacted]"),
                 "body_limit_bytes": self.api.body_limit_bytes,
                 "request_timeout_secs": self.api.request_timeout_secs,
             },

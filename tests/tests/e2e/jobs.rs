@@ -368,9 +368,20 @@ queue_test!(
         let id = app.noop_job(json!({})).await;
         app.wait_job(&id, ADMIN_KEY, 30).await;
 
+        let url = format!("{}/metrics", app.address);
+        let anonymous = app.client.get(&url).send().await.expect("metrics");
+        assert_eq!(anonymous.status(), 401, "metrics need a token");
+        let user = app.user("user").await;
+        let account = app.client.get(&url).bearer_auth(&user.key).send().await;
+        assert_eq!(
+            account.expect("metrics").status(),
+            401,
+            "not an account's key"
+        );
         let res = app
             .client
-            .get(format!("{}/metrics", app.address))
+            .get(&url)
+            .bearer_auth(ADMIN_KEY)
             .send()
             .await
             .expect("metrics");

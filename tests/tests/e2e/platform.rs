@@ -2,7 +2,7 @@
 
 use reqwest::Method;
 use serde_json::json;
-use tests::store_test;
+use tests::{store_test, store_test_with};
 
 store_test!(health_and_readiness_answer, |app| {
     let health = app
@@ -134,3 +134,27 @@ store_test!(families_list_parameter_schemas_and_constraints, |app| {
         .await
         .problem(404);
 });
+
+store_test_with!(
+    metrics_answer_the_scrapers_token_and_no_one_else,
+    |s: &mut shared::config::Settings| {
+        s.api.metrics_token = Some(secrecy::SecretString::from(SCRAPER.to_owned()));
+    },
+    |app| {
+        let url = format!("{}/metrics", app.address);
+        let read = async |token: Option<&str>| {
+            let req = app.client.get(&url);
+            let req = match token {
+                Some(t) => req.bearer_auth(t),
+                None => req,
+            };
+            req.send().await.expect("sent").status().as_u16()
+        };
+        assert_eq!(read(Some(SCRAPER)).await, 200);
+        assert_eq!(read(Some(tests::ADMIN_KEY)).await, 200);
+        assert_eq!(read(Some("scraper-token-0123456788")).await, 401);
+        assert_eq!(read(None).await, 401);
+    }
+);
+
+const SCRAPER: &str = "scraper-token-0123456789";
