@@ -18,6 +18,7 @@ pub mod pagination;
 pub mod routes;
 pub mod startup;
 pub mod state;
+pub mod streams;
 pub mod views;
 
 pub use startup::Application;

@@ -87,6 +87,7 @@ impl Application {
             clock,
             payments,
             sandbox_clock,
+            streams: Arc::default(),
         };
         let router = app(state.clone());
         Ok(Self {

@@ -23,6 +23,8 @@ pub struct AppState {
     pub sandbox_clock: Option<Arc<ManualClock>>,
     /// The job platform: queues, job events, admission.
     pub jobs: platform::Platform,
+    /// Open event streams per caller.
+    pub streams: Arc<crate::streams::StreamSlots>,
 }
 
 impl AppState {

@@ -126,6 +126,11 @@ pub struct ApiSettings {
     pub body_limit_bytes: usize,
     /// Requests taking longer than this answer 503.
     pub request_timeout_secs: u64,
+    /// Most job event streams one account (or the admin key) holds open at once (429 beyond).
+    pub max_event_streams_per_account: usize,
+    /// How long one event stream stays open; then it ends and the client reconnects (a browser's
+    /// EventSource does so by itself).
+    pub event_stream_max_secs: u64,
 }
 
 impl Default for ApiSettings {
@@ -136,6 +141,8 @@ impl Default for ApiSettings {
             metrics_token: None,
             body_limit_bytes: 1024 * 1024,
             request_timeout_secs: 30,
+            max_event_streams_per_account: 10,
+            event_stream_max_secs: 3_600,
         }
     }
 }
@@ -404,6 +411,12 @@ impl Settings {
         for (name, value) in env {
             match name.as_str() {
                 "MARKETPLACE_BIND" => self.api.bind = parse(name, value)?,
+                "MARKETPLACE_MAX_EVENT_STREAMS_PER_ACCOUNT" => {
+                    self.api.max_event_streams_per_account = parse(name, value)?
+                }
+                "MARKETPLACE_EVENT_STREAM_MAX_SECS" => {
+                    self.api.event_stream_max_secs = parse(name, value)?
+                }
                 "DATABASE_URL" => self.database.url = SecretString::from(value.as_str()),
                 "MARKETPLACE_DATABASE_MAX_CONNECTIONS" => {
                     self.database.max_connections = parse(name, value)?

@@ -191,6 +191,8 @@ impl Runtime {
 
     async fn execute(self: &Arc<Self>, job: Job) {
         metrics::gauge!("worker_jobs_in_flight").increment(1.0);
+        // Running now: event streams show it without waiting for a re-read.
+        self.platform.events().publish(job.id).await;
         let claim = JobClaim {
             job_id: job.id,
             worker_id: self.id.clone(),
@@ -356,6 +358,9 @@ impl Runtime {
             {
                 Ok(state) => {
                     last_renewal = std::time::Instant::now();
+                    if progress.is_some() {
+                        self.platform.events().publish(claim.job_id).await;
+                    }
                     if state.cancel_requested {
                         owner_canceled = true;
                         control.cancel();

@@ -295,21 +295,52 @@ async fn cancel_job(
     Ok(Json(JobEnvelope { job: (&job).into() }))
 }
 
-/// How often an event stream looks at its job.
-const EVENT_POLL: Duration = Duration::from_millis(100);
+/// How often an event stream re-reads its job when no event woke it (an event lost with a
+/// Redis restart delays the stream by this much at most).
+const EVENT_FALLBACK: Duration = Duration::from_secs(2);
 
 /// Live status, progress and the final result as Server-Sent Events (its owner or the admin).
+/// A stream wakes on the job's events (the worker publishes when it starts the job, at each
+/// progress flush and when an attempt ends). Each caller may hold
+/// `api.max_event_streams_per_account` streams (429 beyond); a stream ends after
+/// `api.event_stream_max_secs` and the client reconnects.
 #[utoipa::path(get, path = "/v1/jobs/{id}/events", tag = "jobs", security(("bearer" = [])),
     params(("id" = Uuid, Path, description = "job id")),
     responses((status = 200, description = "text/event-stream of `status` events, then one `end` event"),
-        (status = 404, body = crate::error::Problem)))]
+        (status = 404, body = crate::error::Problem), (status = 429, body = crate::error::Problem)))]
 async fn job_events(
     State(state): State<AppState>,
     caller: Caller,
     ApiPath(id): ApiPath<Uuid>,
 ) -> ApiResult<Sse<impl Stream<Item = Result<Event, Infallible>>>> {
+    // Subscribe before the first read, so a change between the two is not missed.
+    let events = state.jobs.events().subscribe();
     let first = visible_job(&state, &caller, id).await?;
-    let stream = async_stream(state, first);
+    let holder = match &caller {
+        Caller::Account(a) => a.id,
+        Caller::Admin => Uuid::nil(),
+    };
+    let max = state.settings.api.max_event_streams_per_account;
+    let slot = state
+        .streams
+        .take(holder, max)
+        .ok_or_else(|| ApiError::QuotaExceeded {
+            detail: format!("{max} event streams are open already; close one first"),
+            limit: i64::try_from(max).unwrap_or(i64::MAX),
+        })?;
+    let lifetime = Duration::from_secs(state.settings.api.event_stream_max_secs);
+    let stream = event_stream(
+        state,
+        StreamState {
+            id: first.id,
+            pending: Some(first),
+            last: None,
+            done: false,
+            events,
+            deadline: tokio::time::Instant::now() + lifetime,
+            _slot: slot,
+        },
+    );
     Ok(Sse::new(stream).keep_alive(KeepAlive::default()))
 }
 
@@ -320,42 +351,80 @@ fn event(name: &str, job: &Job) -> Event {
 
 type EventKey = (JobStatus, u64, Option<String>);
 
-fn async_stream(state: AppState, first: Job) -> impl Stream<Item = Result<Event, Infallible>> {
-    let id = first.id;
-    futures::stream::unfold(
-        (Some(first), None::<EventKey>, false),
-        move |(pending, last, done)| {
-            let state = state.clone();
-            async move {
-                if done {
-                    return None;
-                }
-                let mut next = pending;
-                loop {
-                    let current = match next.take() {
-                        Some(j) => j,
-                        None => {
-                            tokio::time::sleep(EVENT_POLL).await;
-                            match state.store.job(id).await {
-                                Ok(Some(j)) => j,
-                                Ok(None) => return None,
-                                Err(_) => continue,
-                            }
+/// What one event stream carries between events.
+struct StreamState {
+    /// The job.
+    id: Uuid,
+    /// A read not yet shown.
+    pending: Option<Job>,
+    /// What was last shown.
+    last: Option<EventKey>,
+    /// The `end` event was sent.
+    done: bool,
+    /// Every job's events.
+    events: tokio::sync::broadcast::Receiver<Uuid>,
+    /// When the stream ends regardless.
+    deadline: tokio::time::Instant,
+    /// Given back when the stream is dropped.
+    _slot: crate::streams::StreamSlot,
+}
+
+/// Waits for an event of job `id` (or a lagged receiver, which may have missed one).
+async fn next_event_of(events: &mut tokio::sync::broadcast::Receiver<Uuid>, id: Uuid) {
+    use tokio::sync::broadcast::error::RecvError;
+    loop {
+        match events.recv().await {
+            Ok(job) if job == id => return,
+            Ok(_) => {}
+            Err(RecvError::Lagged(_)) => return,
+            Err(RecvError::Closed) => std::future::pending::<()>().await,
+        }
+    }
+}
+
+fn event_stream(
+    state: AppState,
+    first: StreamState,
+) -> impl Stream<Item = Result<Event, Infallible>> {
+    futures::stream::unfold(first, move |mut st| {
+        let state = state.clone();
+        async move {
+            if st.done {
+                return None;
+            }
+            loop {
+                let current = match st.pending.take() {
+                    Some(j) => j,
+                    None => {
+                        let now = tokio::time::Instant::now();
+                        if now >= st.deadline {
+                            return None;
                         }
-                    };
-                    let key = (
-                        current.status,
-                        current.progress.to_bits(),
-                        current.message.clone(),
-                    );
-                    if current.status.is_final() {
-                        return Some((Ok(event("end", &current)), (None, Some(key), true)));
+                        let wait = EVENT_FALLBACK.min(st.deadline - now);
+                        let id = st.id;
+                        let _ = tokio::time::timeout(wait, next_event_of(&mut st.events, id)).await;
+                        match state.store.job(id).await {
+                            Ok(Some(j)) => j,
+                            Ok(None) => return None,
+                            Err(_) => continue,
+                        }
                     }
-                    if last.as_ref() != Some(&key) {
-                        return Some((Ok(event("status", &current)), (None, Some(key), false)));
-                    }
+                };
+                let key = (
+                    current.status,
+                    current.progress.to_bits(),
+                    current.message.clone(),
+                );
+                if current.status.is_final() {
+                    st.last = Some(key);
+                    st.done = true;
+                    return Some((Ok(event("end", &current)), st));
+                }
+                if st.last.as_ref() != Some(&key) {
+                    st.last = Some(key);
+                    return Some((Ok(event("status", &current)), st));
                 }
             }
-        },
-    )
+        }
+    })
 }

@@ -239,6 +239,63 @@ queue_test!(
     }
 );
 
+queue_test!(
+    event_streams_are_bounded_in_number_per_caller_and_in_lifetime,
+    |s: &mut shared::config::Settings| {
+        s.api.max_event_streams_per_account = 1;
+        s.api.event_stream_max_secs = 2;
+    },
+    |app| {
+        let id = app.noop_job(json!({"sleep_ms": 10_000})).await;
+        let url = format!("{}/v1/jobs/{id}/events", app.address);
+        let open = async || {
+            app.client
+                .get(&url)
+                .bearer_auth(ADMIN_KEY)
+                .send()
+                .await
+                .expect("events request")
+        };
+
+        let first = open().await;
+        let second = open().await;
+        let started = std::time::Instant::now();
+        let body = tokio::time::timeout(std::time::Duration::from_secs(15), first.text())
+            .await
+            .expect("the stream ends at its lifetime")
+            .expect("body");
+        let third = open().await;
+
+        assert!(
+            matches!(first_status(&body), Some("queued" | "running")),
+            "{body}"
+        );
+        assert_eq!(second.status(), 429, "one stream per caller");
+        assert!(
+            second.headers().contains_key("retry-after"),
+            "429 says when to retry"
+        );
+        assert!(!body.contains("event: end"), "the job still runs: {body}");
+        assert!(
+            started.elapsed() < std::time::Duration::from_secs(10),
+            "ended after about 2 s, took {:?}",
+            started.elapsed()
+        );
+        assert_eq!(
+            third.status(),
+            200,
+            "the slot came back when the stream ended"
+        );
+    }
+);
+
+/// The status of the first event of a stream's body.
+fn first_status(body: &str) -> Option<&str> {
+    let data = body.lines().find_map(|l| l.strip_prefix("data: "))?;
+    let at = data.find("\"status\":\"")? + "\"status\":\"".len();
+    data[at..].split('"').next()
+}
+
 queue_test!(a_canceled_job_stops_and_never_stores_a_result, |app| {
     let id = app.noop_job(json!({"sleep_ms": 20_000})).await;
     app.wait_job_until(&id, ADMIN_KEY, 30, |j| j["status"] == json!("running"))
