@@ -9,7 +9,8 @@ use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
 use shared::domain::{Account, Money, Subscription, Tier, TransactionKind};
-use shared::store::{IdempotencyKey, Idempotent, NewSubscription, SubscriptionCreated};
+use shared::jobs::{Job, JobStatus};
+use shared::store::{IdempotencyKey, Idempotent, JobFilter, NewSubscription, SubscriptionCreated};
 use utoipa::{IntoParams, ToSchema};
 use utoipa_axum::{router::OpenApiRouter, routes};
 use uuid::Uuid;
@@ -266,10 +267,46 @@ async fn cancel_subscription(
         .cancel_subscription(id, body.immediate, now)
         .await?;
     tracing::info!(subscription_id = %id, immediate = body.immediate, "subscription canceled");
+    if !c.subscription.status.is_live() {
+        cancel_jobs_on(&state, caller.id, c.subscription.tool_id).await;
+    }
     Ok(Json(CancellationView {
         subscription: SubscriptionView::at(&c.subscription, now),
         refund: RefundView::from(c.refunds.as_slice()),
     }))
+}
+
+/// Cancels the account's queued and running jobs that use `tool` (its evaluations and its
+/// sessions' optimizations): the subscription that allowed them has ended. Best effort: a job
+/// missed here is refused by the worker's own entitlement check.
+async fn cancel_jobs_on(state: &AppState, account: Uuid, tool: Uuid) {
+    let uses_tool = |job: &Job| {
+        job.payload.get("tool_id").and_then(|v| v.as_str()) == Some(tool.to_string().as_str())
+    };
+    for status in [JobStatus::Queued, JobStatus::Running] {
+        let filter = JobFilter {
+            status: Some(status),
+            kind: None,
+        };
+        // The per-account quota keeps this list short.
+        let jobs = match state.store.list_jobs(account, &filter, None, 100).await {
+            Ok(jobs) => jobs,
+            Err(e) => {
+                tracing::warn!(error = %e, "listing jobs to cancel failed");
+                continue;
+            }
+        };
+        for job in jobs.iter().filter(|j| uses_tool(j)) {
+            match state
+                .store
+                .cancel_job(account, job.id, state.job_now())
+                .await
+            {
+                Ok(_) => tracing::info!(job_id = %job.id, "job canceled with its subscription"),
+                Err(e) => tracing::warn!(error = %e, job_id = %job.id, "canceling a job failed"),
+            }
+        }
+    }
 }
 
 /// Body of `POST /v1/subscriptions/{id}/auto-renew`.

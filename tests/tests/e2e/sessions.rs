@@ -498,7 +498,7 @@ store_test!(
 );
 
 store_test_with!(
-    a_queued_optimization_does_not_outlive_the_subscription_that_allowed_it,
+    queued_work_does_not_outlive_the_subscription_that_allowed_it,
     // The process's own workers take only noop jobs: the optimization waits for the worker
     // this test starts after the cancellation.
     |s: &mut shared::config::Settings| s.worker.queues = vec!["noop".into()],
@@ -534,22 +534,46 @@ store_test_with!(
         .await
         .expect(200);
 
-        // Act: a worker for every queue picks the job up.
+        // An evaluation queued past the API's check (as a job that raced the cancellation).
+        let evaluation = app
+            .jobs
+            .enqueue(
+                app.store.as_ref(),
+                s.renter.id,
+                shared::jobs::EvaluateToolJob {
+                    tool_id: s.tool.parse().expect("uuid"),
+                    version: 1,
+                    dataset_id: s.dataset.parse().expect("uuid"),
+                    config: serde_json::to_value(shared::evaluation::EvalConfig::default())
+                        .expect("json"),
+                },
+                0,
+                chrono::Utc::now(),
+            )
+            .await
+            .expect("queued")
+            .id
+            .to_string();
+
+        // Act: a worker for every queue picks the jobs up.
         let mut settings = (*app.settings).clone();
         settings.worker.queues.clear();
         let stop = tokio_util::sync::CancellationToken::new();
         let w = worker::Worker::new(Arc::new(settings), app.store.clone(), app.jobs.clone());
         tokio::spawn(w.run(stop.clone()));
-        let done = app.wait_job(&job, &s.renter.key, 60).await;
+        let optimization = app.wait_job(&job, &s.renter.key, 60).await;
+        let evaluated = app.wait_job(&evaluation, &s.renter.key, 60).await;
         stop.cancel();
 
-        // Assert: refused without running, and no record was written.
-        assert_eq!(done["status"], json!("failed"), "{done}");
+        // Assert: the optimization was canceled with the subscription, the evaluation refused
+        // by the worker, and no record was written.
+        assert_eq!(optimization["status"], json!("canceled"), "{optimization}");
+        assert_eq!(evaluated["status"], json!("failed"), "{evaluated}");
         assert!(
-            done["error"]["detail"]
+            evaluated["error"]["detail"]
                 .as_str()
                 .is_some_and(|d| d.contains("subscription")),
-            "{done}"
+            "{evaluated}"
         );
         let view = app.session_view(&s.renter, &s.session).await;
         assert_eq!(view["optimizations"], json!([]), "{view}");
