@@ -9,7 +9,7 @@ use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
 use shared::domain::{Account, Money, Subscription, Tier, TransactionKind};
-use shared::jobs::{Job, JobStatus};
+use shared::jobs::{Job, JobPayload, JobStatus};
 use shared::store::{IdempotencyKey, Idempotent, JobFilter, NewSubscription, SubscriptionCreated};
 use utoipa::{IntoParams, ToSchema};
 use utoipa_axum::{router::OpenApiRouter, routes};
@@ -280,8 +280,10 @@ async fn cancel_subscription(
 /// sessions' optimizations): the subscription that allowed them has ended. Best effort: a job
 /// missed here is refused by the worker's own entitlement check.
 async fn cancel_jobs_on(state: &AppState, account: Uuid, tool: Uuid) {
-    let uses_tool = |job: &Job| {
-        job.payload.get("tool_id").and_then(|v| v.as_str()) == Some(tool.to_string().as_str())
+    let uses_tool = |job: &Job| match JobPayload::from_stored(job.kind, &job.payload) {
+        Ok(JobPayload::Evaluate(p)) => p.tool_id == tool,
+        Ok(JobPayload::Optimize(p)) => p.tool_id == tool,
+        _ => false,
     };
     for status in [JobStatus::Queued, JobStatus::Running] {
         let filter = JobFilter {

@@ -111,8 +111,9 @@ pub(super) async fn run(
                 equity: evaluation.equity_curve[i],
             })
             .collect();
-        let trades_total = evaluation.trades.len();
-        let trades = &evaluation.trades[trades_total.saturating_sub(MAX_TRADES)..];
+        let mut trades = evaluation.trades;
+        let trades_total = trades.len();
+        trades.drain(..trades_total.saturating_sub(MAX_TRADES));
         Ok(EvaluationResult {
             tool_id: versions.0,
             version: versions.1,
@@ -127,7 +128,7 @@ pub(super) async fn run(
             timing: evaluation.timing,
             equity_curve: curve,
             equity_curve_points: curve_len,
-            trades: trades.to_vec(),
+            trades,
             trades_total,
         })
     })
