@@ -9,6 +9,7 @@ pub mod families;
 pub mod fleet;
 pub mod health;
 pub mod jobs;
+pub mod keys;
 pub mod promotions;
 pub mod sessions;
 pub mod stats;
@@ -25,6 +26,7 @@ pub fn router() -> OpenApiRouter<AppState> {
     OpenApiRouter::new()
         .merge(health::router())
         .merge(accounts::router())
+        .merge(keys::router())
         .merge(families::router())
         .merge(tools::router())
         .merge(subscriptions::router())

@@ -35,7 +35,7 @@ use domain::ledger::LedgerCheck;
 use domain::payments::PaymentReceipt;
 use domain::{Account, Dataset, LedgerEntry, Money, Subscription, Tool, ToolVersion};
 
-pub use accounts::AccountStore;
+pub use accounts::{AccountStore, ApiKeyInfo, MAX_ACTIVE_API_KEYS};
 pub use billing::BillingStore;
 pub use datasets::DatasetStore;
 pub use jobs::{

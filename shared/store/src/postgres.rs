@@ -12,7 +12,8 @@ use sqlx::types::Json;
 use uuid::Uuid;
 
 use super::rows::{
-    AccountRow, DatasetRow, EntryRow, InvoiceRow, SubscriptionRow, ToolRow, VersionRow, convert,
+    AccountRow, ApiKeyRow, DatasetRow, EntryRow, InvoiceRow, SubscriptionRow, ToolRow, VersionRow,
+    convert,
 };
 use super::session_rows::{CertificateRow, RecordRow, SessionRow, SessionToolRow, TrialRow};
 use super::training_rows::{ArtifactRow, TrainingRow};
@@ -71,6 +72,12 @@ impl PgStore {
 macro_rules! skip_locked {
     () => {
         " FOR UPDATE SKIP LOCKED"
+    };
+}
+
+macro_rules! for_update {
+    () => {
+        " FOR NO KEY UPDATE"
     };
 }
 

@@ -6,7 +6,7 @@ use serde_json::{Map, Value};
 use sqlx::types::Json;
 use uuid::Uuid;
 
-use super::{InvoiceLine, StoreError, WorkerInfo};
+use super::{ApiKeyInfo, InvoiceLine, StoreError, WorkerInfo};
 use domain::dataset::stats::ReturnStats;
 use domain::dataset::synth::GeneratorSpec;
 use domain::jobs::{Job, JobFailure, JobKind, JobStatus};
@@ -38,6 +38,27 @@ impl TryFrom<AccountRow> for Account {
             balance: Money::from_cents(r.balance_cents),
             created_at: r.created_at,
         })
+    }
+}
+
+#[derive(sqlx::FromRow)]
+pub(super) struct ApiKeyRow {
+    id: Uuid,
+    prefix: String,
+    label: Option<String>,
+    created_at: DateTime<Utc>,
+    revoked_at: Option<DateTime<Utc>>,
+}
+
+impl From<ApiKeyRow> for ApiKeyInfo {
+    fn from(r: ApiKeyRow) -> Self {
+        Self {
+            id: r.id,
+            prefix: r.prefix,
+            label: r.label,
+            created_at: r.created_at,
+            revoked_at: r.revoked_at,
+        }
     }
 }
 

@@ -13,7 +13,8 @@ use sqlx::types::Json;
 use uuid::Uuid;
 
 use super::rows::{
-    AccountRow, DatasetRow, EntryRow, InvoiceRow, SubscriptionRow, ToolRow, VersionRow, convert,
+    AccountRow, ApiKeyRow, DatasetRow, EntryRow, InvoiceRow, SubscriptionRow, ToolRow, VersionRow,
+    convert,
 };
 use super::session_rows::{CertificateRow, RecordRow, SessionRow, SessionToolRow, TrialRow};
 use super::training_rows::{ArtifactRow, TrainingRow};
@@ -81,6 +82,12 @@ impl SqliteStore {
 }
 
 macro_rules! skip_locked {
+    () => {
+        ""
+    };
+}
+
+macro_rules! for_update {
     () => {
         ""
     };

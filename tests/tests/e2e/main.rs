@@ -9,6 +9,7 @@ mod datasets;
 mod families;
 mod job_store;
 mod jobs;
+mod keys;
 mod migrations;
 mod platform;
 mod redis_restart;

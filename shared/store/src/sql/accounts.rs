@@ -1,4 +1,29 @@
-// Accounts and the ledger's checks, shared by both backends (see `common.rs`).
+// Accounts, their API keys and the ledger's checks, shared by both backends (see `common.rs`).
+// `for_update!()` is ` FOR NO KEY UPDATE` on PostgreSQL and empty on SQLite (whose writers are
+// serialized by `BEGIN IMMEDIATE`).
+
+macro_rules! api_key_cols {
+    () => {
+        "id, prefix, label, created_at, revoked_at"
+    };
+}
+
+/// Locks a user account until the transaction ends, so that changes to its keys serialize: a
+/// conditional UPDATE alone is not enough under PostgreSQL's READ COMMITTED, where two
+/// revocations of an account's last two keys each count the other's key as still active.
+///
+/// # Errors
+/// [`StoreError::NotFound`] when there is no such user account.
+async fn lock_user_account(tx: &mut Tx, id: Uuid) -> StoreResult<()> {
+    let found: Option<(Uuid,)> = sqlx::query_as(concat!(
+        "SELECT id FROM accounts WHERE id = $1 AND kind = 'user'",
+        for_update!()
+    ))
+    .bind(id)
+    .fetch_optional(&mut **tx)
+    .await?;
+    found.map(|_| ()).ok_or(StoreError::NotFound)
+}
 
 #[async_trait]
 impl Store for This {
@@ -58,6 +83,102 @@ impl AccountStore for This {
             .fetch_optional(&self.pool)
             .await?;
         row.map(Account::try_from).transpose()
+    }
+
+    async fn create_api_key(
+        &self,
+        account: Uuid,
+        key: &NewApiKey,
+        label: Option<&str>,
+        now: DateTime<Utc>,
+    ) -> StoreResult<ApiKeyInfo> {
+        let mut tx = self.begin().await?;
+        lock_user_account(&mut tx, account).await?;
+        let (active,): (i64,) = sqlx::query_as(
+            "SELECT COUNT(*) FROM api_keys WHERE account_id = $1 AND revoked_at IS NULL",
+        )
+        .bind(account)
+        .fetch_one(&mut *tx)
+        .await?;
+        if active >= MAX_ACTIVE_API_KEYS {
+            return Err(StoreError::Conflict(format!(
+                "an account holds at most {MAX_ACTIVE_API_KEYS} active API keys; revoke one first"
+            )));
+        }
+        let row: ApiKeyRow = sqlx::query_as(concat!(
+            "INSERT INTO api_keys (id, account_id, key_hash, prefix, label, created_at) \
+             VALUES ($1, $2, $3, $4, $5, $6) RETURNING ",
+            api_key_cols!()
+        ))
+        .bind(Uuid::now_v7())
+        .bind(account)
+        .bind(&key.hash)
+        .bind(&key.prefix)
+        .bind(label)
+        .bind(now)
+        .fetch_one(&mut *tx)
+        .await?;
+        tx.commit().await?;
+        Ok(row.into())
+    }
+
+    async fn api_keys(&self, account: Uuid) -> StoreResult<Vec<ApiKeyInfo>> {
+        // Ids are UUIDv7: their order is the order of creation.
+        let rows: Vec<ApiKeyRow> = sqlx::query_as(concat!(
+            "SELECT ",
+            api_key_cols!(),
+            " FROM api_keys WHERE account_id = $1 ORDER BY id DESC"
+        ))
+        .bind(account)
+        .fetch_all(&self.pool)
+        .await?;
+        Ok(rows.into_iter().map(ApiKeyInfo::from).collect())
+    }
+
+    async fn revoke_api_key(
+        &self,
+        account: Uuid,
+        key_id: Uuid,
+        now: DateTime<Utc>,
+    ) -> StoreResult<ApiKeyInfo> {
+        let mut tx = self.begin().await?;
+        lock_user_account(&mut tx, account).await?;
+        // Scoped to the account: another account's key is as absent as one that never existed.
+        let key: ApiKeyRow = sqlx::query_as(concat!(
+            "SELECT ",
+            api_key_cols!(),
+            " FROM api_keys WHERE id = $1 AND account_id = $2"
+        ))
+        .bind(key_id)
+        .bind(account)
+        .fetch_optional(&mut *tx)
+        .await?
+        .ok_or(StoreError::NotFound)?;
+        let key = ApiKeyInfo::from(key);
+        if key.revoked_at.is_some() {
+            return Ok(key);
+        }
+        // The count repeats, in the write itself, the rule the account's lock makes safe.
+        let revoked: Option<ApiKeyRow> = sqlx::query_as(concat!(
+            "UPDATE api_keys SET revoked_at = $1 \
+             WHERE id = $2 AND account_id = $3 AND revoked_at IS NULL \
+             AND (SELECT COUNT(*) FROM api_keys WHERE account_id = $3 AND revoked_at IS NULL) > 1 \
+             RETURNING ",
+            api_key_cols!()
+        ))
+        .bind(now)
+        .bind(key_id)
+        .bind(account)
+        .fetch_optional(&mut *tx)
+        .await?;
+        let revoked = revoked.ok_or_else(|| {
+            StoreError::Conflict(
+                "this is the account's last active API key; create another one before revoking it"
+                    .into(),
+            )
+        })?;
+        tx.commit().await?;
+        Ok(revoked.into())
     }
 
     async fn idempotent_answer(
