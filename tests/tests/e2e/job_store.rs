@@ -102,6 +102,35 @@ store_test!(
     }
 );
 
+store_test!(
+    claims_alternate_between_accounts_so_a_backlog_starves_nobody,
+    |app| {
+        // Arrange: a floods the queue first, b queues one job afterwards, and a premium job of
+        // a's still goes first.
+        let a = app.user("a").await.id;
+        let b = app.user("b").await.id;
+        let mut backlog = Vec::new();
+        for _ in 0..5 {
+            backlog.push(create(&app, a, 0, 3, 0).await.id);
+        }
+        let late = create(&app, b, 0, 3, 0).await;
+        let premium = create(&app, a, 5, 3, 0).await;
+
+        // Act: three claims while none finishes.
+        let first = claim(&app, "w1", 10).await.expect("a job");
+        let second = claim(&app, "w2", 10).await.expect("a job");
+        let third = claim(&app, "w3", 10).await.expect("a job");
+
+        // Assert
+        assert_eq!(first.id, premium.id, "priority comes before fairness");
+        assert_eq!(
+            second.id, late.id,
+            "b has nothing running, so its job goes before a's backlog"
+        );
+        assert_eq!(third.id, backlog[0], "then a's oldest");
+    }
+);
+
 store_test!(concurrent_claimers_take_each_job_exactly_once, |app| {
     // Arrange
     let owner = app.user("owner").await.id;

@@ -153,13 +153,22 @@ impl JobStore for This {
     ) -> StoreResult<Option<Job>> {
         let lease_until = shifted(now, lease, true)?;
         let mut tx = self.begin().await?;
+        // Fair order: the highest priority first; within it, the job whose owner has the fewest
+        // jobs of this kind running, then the oldest. So one account's backlog does not keep
+        // another account's job waiting behind all of it. Only the first due jobs
+        // are weighed (256, an index range), so a deep queue costs no more per claim than a short one.
         // The outer `status = 'queued'` re-checks the row once locked: on PostgreSQL a claimer
         // that raced another one for the same row sees it running and takes nothing.
         let row: Option<JobRow> = sqlx::query_as(concat!(
             "UPDATE jobs SET status = 'running', attempts = attempts + 1, worker_id = $1, lease_until = $2, \
              started_at = COALESCE(started_at, $3), updated_at = $3 \
-             WHERE id = (SELECT id FROM jobs WHERE kind = $4 AND status = 'queued' AND run_after <= $3 \
-                         ORDER BY priority DESC, id LIMIT 1",
+             WHERE id = (SELECT c.id FROM jobs c WHERE c.id IN ( \
+                             SELECT id FROM jobs WHERE kind = $4 AND status = 'queued' AND run_after <= $3 \
+                             ORDER BY priority DESC, id LIMIT 256) \
+                         ORDER BY c.priority DESC, \
+                                  (SELECT COUNT(*) FROM jobs r WHERE r.owner_id = c.owner_id \
+                                     AND r.kind = c.kind AND r.status = 'running'), \
+                                  c.id LIMIT 1",
             skip_locked!(),
             ") AND status = 'queued' RETURNING ",
             job_cols!()
