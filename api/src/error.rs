@@ -86,6 +86,18 @@ impl Problem {
     }
 }
 
+/// Most field errors one 422 lists.
+pub const MAX_FIELD_ERRORS: usize = 20;
+
+/// `text` cut to `max` characters, marked with an ellipsis when cut, so no error echoes an
+/// arbitrarily long input back.
+pub fn clip(text: &str, max: usize) -> String {
+    match text.char_indices().nth(max) {
+        Some((at, _)) => format!("{}…", &text[..at]),
+        None => text.to_owned(),
+    }
+}
+
 /// Everything a handler can fail with.
 #[derive(thiserror::Error)]
 pub enum ApiError {
@@ -151,6 +163,12 @@ pub enum ApiError {
         /// The limit.
         limit: i64,
     },
+    /// 429: over the request rate of the key (or of the address, without a key).
+    #[error("too many requests; retry in {retry_after} s")]
+    RateLimited {
+        /// Seconds until a request would be accepted.
+        retry_after: u64,
+    },
     /// 503: a dependency is down.
     #[error("{0}")]
     Unavailable(String),
@@ -178,13 +196,31 @@ impl ApiError {
         }
     }
 
-    /// A 422 for several fields.
+    /// A 422 for several fields. The body stays small whatever was sent: at most
+    /// [`MAX_FIELD_ERRORS`] errors (the last one says how many more there were), each field
+    /// name and message cut to a few hundred characters, and the detail names the first three.
     pub fn invalid_fields(errors: Vec<FieldError>) -> Self {
-        let detail = errors
+        let total = errors.len();
+        let mut errors: Vec<FieldError> = errors
+            .into_iter()
+            .take(MAX_FIELD_ERRORS)
+            .map(|e| FieldError::new(clip(&e.field, 100), clip(&e.message, 300)))
+            .collect();
+        if total > MAX_FIELD_ERRORS {
+            errors.push(FieldError::new(
+                "body",
+                format!("and {} more invalid fields", total - MAX_FIELD_ERRORS),
+            ));
+        }
+        let mut detail = errors
             .iter()
+            .take(3)
             .map(|e| format!("{}: {}", e.field, e.message))
             .collect::<Vec<_>>()
             .join("; ");
+        if errors.len() > 3 {
+            detail.push_str(&format!(" (and {} more)", total - 3));
+        }
         Self::Validation { detail, errors }
     }
 
@@ -235,6 +271,11 @@ impl ApiError {
                 "quota-exceeded",
                 "Over the account's quota",
             ),
+            Self::RateLimited { .. } => (
+                StatusCode::TOO_MANY_REQUESTS,
+                "rate-limited",
+                "Too many requests",
+            ),
             Self::Unavailable(_) => (
                 StatusCode::SERVICE_UNAVAILABLE,
                 "unavailable",
@@ -275,7 +316,7 @@ impl ApiError {
         Problem {
             errors,
             extensions,
-            ..Problem::new(status, slug, title, self.to_string())
+            ..Problem::new(status, slug, title, clip(&self.to_string(), 1_000))
         }
     }
 }
@@ -377,6 +418,24 @@ impl From<StoreError> for ApiError {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_problem_stays_small_whatever_the_request_sent() {
+        let long = "x".repeat(100_000);
+        let errors = (0..5_000)
+            .map(|i| FieldError::new(format!("{long}{i}"), format!("unknown parameter {long}")))
+            .collect();
+        let body = serde_json::to_vec(&ApiError::invalid_fields(errors).problem()).expect("json");
+        assert!(body.len() < 16 * 1024, "{} bytes", body.len());
+        let p = ApiError::invalid_fields(vec![FieldError::new("a", "b"); 25]).problem();
+        assert_eq!(p.errors.len(), MAX_FIELD_ERRORS + 1);
+        assert_eq!(
+            p.errors[MAX_FIELD_ERRORS].message,
+            "and 5 more invalid fields"
+        );
+        let p = ApiError::BadRequest(long).problem();
+        assert!(p.detail.chars().count() <= 1_001);
+    }
 
     #[test]
     fn validation_problems_list_fields_and_hide_nothing_else() {

@@ -15,6 +15,7 @@ pub mod extract;
 pub mod metrics;
 pub mod openapi;
 pub mod pagination;
+pub mod ratelimit;
 pub mod routes;
 pub mod startup;
 pub mod state;

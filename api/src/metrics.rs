@@ -85,3 +85,8 @@ pub(crate) async fn render(
     )
         .into_response())
 }
+
+/// Counts a request refused for its rate (`http_rate_limited_total`).
+pub(crate) fn rate_limited() {
+    metrics::counter!("http_rate_limited_total").increment(1);
+}

@@ -1,10 +1,34 @@
 //! The OpenAPI 3.1 document, generated from the handlers' `#[utoipa::path]` annotations and the
 //! types' `ToSchema` derives, served at `/openapi.json`.
+//!
+//! Each handler declares the answers particular to it (its success, a 402, a 409...). What every
+//! route answers because of the layers and extractors it goes through is added here, from the
+//! operation's shape, so the document says exactly what the server can answer:
+//!
+//! | the operation | can also answer |
+//! |---|---|
+//! | any | 500 (a bug), 503 (timed out or a dependency is down) |
+//! | any but the probes | 429 (over the request rate) |
+//! | needs a key | 401 |
+//! | needs an account's key | 403 (the admin key) |
+//! | needs the admin key | 404 (an account's key: operators' routes are not shown to accounts) |
+//! | has a JSON body | 400 (malformed), 413 (too large), 415 (not JSON), 422 (invalid) |
+//! | has a path id | 400 (malformed id), 404 |
+//! | has a query string | 400 (malformed) |
+//! | takes `Idempotency-Key` | 422 (malformed, or reused with another body) |
+//!
+//! Every error is `application/problem+json` with the [`Problem`] schema.
 
+use utoipa::openapi::path::{Operation, ParameterIn, PathItem};
+use utoipa::openapi::response::{Response, ResponseBuilder};
 use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
+use utoipa::openapi::{ContentBuilder, Ref, RefOr};
 use utoipa::{Modify, OpenApi};
 
-use crate::error::{FieldError, Problem};
+use crate::error::{FieldError, PROBLEM_JSON, Problem};
+
+/// Paths no request rate applies to: the probes and the metrics scrape.
+pub const UNLIMITED_PATHS: &[&str] = &["/healthz", "/readyz", "/metrics"];
 
 /// Document-level metadata; paths come from the routers.
 #[derive(OpenApi)]
@@ -18,19 +42,190 @@ use crate::error::{FieldError, Problem};
 )]
 pub struct ApiDoc;
 
+/// The whole document: the metadata, the routers' paths, and the answers every route shares.
+pub fn document(paths: utoipa::openapi::OpenApi) -> utoipa::openapi::OpenApi {
+    let mut doc = ApiDoc::openapi();
+    doc.merge(paths);
+    SharedAnswers.modify(&mut doc);
+    doc
+}
+
 struct BearerAuth;
 
 impl Modify for BearerAuth {
     fn modify(&self, openapi: &mut utoipa::openapi::OpenApi) {
         let components = openapi.components.get_or_insert_with(Default::default);
-        components.add_security_scheme(
-            "bearer",
-            SecurityScheme::Http(
-                HttpBuilder::new()
-                    .scheme(HttpAuthScheme::Bearer)
-                    .bearer_format("API key")
-                    .build(),
-            ),
-        );
+        for (name, format) in [
+            ("bearer", "an account's API key (mk_...)"),
+            ("admin", "the operator's admin key (MARKETPLACE_ADMIN_KEY)"),
+        ] {
+            components.add_security_scheme(
+                name,
+                SecurityScheme::Http(
+                    HttpBuilder::new()
+                        .scheme(HttpAuthScheme::Bearer)
+                        .bearer_format(format)
+                        .build(),
+                ),
+            );
+        }
+    }
+}
+
+/// Adds the statuses of the shared layers and extractors to every operation and declares every
+/// error body as `application/problem+json`.
+struct SharedAnswers;
+
+impl Modify for SharedAnswers {
+    fn modify(&self, openapi: &mut utoipa::openapi::OpenApi) {
+        for (path, item) in &mut openapi.paths.paths {
+            let limited = !UNLIMITED_PATHS.contains(&path.as_str());
+            for op in operations(item) {
+                shared_answers(op, limited);
+            }
+        }
+    }
+}
+
+fn operations(item: &mut PathItem) -> impl Iterator<Item = &mut Operation> {
+    [
+        &mut item.get,
+        &mut item.put,
+        &mut item.post,
+        &mut item.delete,
+        &mut item.patch,
+        &mut item.head,
+        &mut item.options,
+    ]
+    .into_iter()
+    .filter_map(Option::as_mut)
+}
+
+fn shared_answers(op: &mut Operation, limited: bool) {
+    for response in op.responses.responses.values_mut() {
+        if let RefOr::T(response) = response {
+            problems_as_problem_json(response);
+        }
+    }
+    let params = op.parameters.iter().flatten().filter_map(|p| match p {
+        RefOr::T(p) => Some((p.parameter_in.clone(), p.name.to_ascii_lowercase())),
+        RefOr::Ref(_) => None,
+    });
+    let (mut in_path, mut in_query, mut idempotent) = (false, false, false);
+    for (place, name) in params {
+        match place {
+            ParameterIn::Path => in_path = true,
+            ParameterIn::Query => in_query = true,
+            ParameterIn::Header if name == "idempotency-key" => idempotent = true,
+            _ => {}
+        }
+    }
+    let schemes = security_schemes(op);
+    let secured = !schemes.is_empty();
+    let account_only = schemes == ["bearer"];
+    let admin_only = schemes == ["admin"];
+    let body = op.request_body.is_some();
+    let mut add = |status: &str, description: &str, when: bool| {
+        if when {
+            op.responses
+                .responses
+                .entry(status.to_owned())
+                .or_insert_with(|| RefOr::T(problem(description)));
+        }
+    };
+    add(
+        "400",
+        "the request cannot be read: malformed JSON, id or query string",
+        body || in_path || in_query,
+    );
+    add("401", "no key, or a key that is not valid", secured);
+    add(
+        "403",
+        "the admin key acts for no account; use an account's key",
+        account_only,
+    );
+    add(
+        "404",
+        "nothing the caller may see is there (an operator's route, to an account's key)",
+        in_path || admin_only,
+    );
+    add("413", "the body is over the size limit", body);
+    add("415", "the body is not application/json", body);
+    add(
+        "422",
+        "well-formed but invalid; `errors` names each field",
+        body || idempotent,
+    );
+    add(
+        "429",
+        "over the request rate of the key (or of the address, without a key); see Retry-After",
+        limited,
+    );
+    add("500", "a bug; the detail is in the server's log only", true);
+    add(
+        "503",
+        "the request timed out or a dependency is down; see Retry-After",
+        true,
+    );
+}
+
+/// The names of the schemes an operation accepts, sorted.
+fn security_schemes(op: &Operation) -> Vec<String> {
+    let mut names: Vec<String> = op
+        .security
+        .iter()
+        .flatten()
+        .filter_map(|r| serde_json::to_value(r).ok())
+        .filter_map(|v| v.as_object().map(|o| o.keys().cloned().collect::<Vec<_>>()))
+        .flatten()
+        .collect();
+    names.sort();
+    names.dedup();
+    names
+}
+
+/// A response whose body is a [`Problem`].
+fn problem(description: &str) -> Response {
+    ResponseBuilder::new()
+        .description(description)
+        .content(
+            PROBLEM_JSON,
+            ContentBuilder::new()
+                .schema(Some(Ref::from_schema_name("Problem")))
+                .build(),
+        )
+        .build()
+}
+
+/// Declared `body = Problem` responses are served as `application/problem+json`.
+fn problems_as_problem_json(response: &mut Response) {
+    let is_problem = |content: &RefOr<utoipa::openapi::Content>| matches!(content, RefOr::T(c) if matches!(&c.schema, Some(RefOr::Ref(r)) if r.ref_location.ends_with("/Problem")));
+    if let Some(content) = response.content.get("application/json")
+        && is_problem(content)
+        && let Some(content) = response.content.shift_remove("application/json")
+    {
+        response.content.insert(PROBLEM_JSON.to_owned(), content);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_operation_declares_the_shared_answers_as_problems() {
+        let (_, paths) = crate::routes::router().split_for_parts();
+        let doc = serde_json::to_value(document(paths)).expect("serializes");
+        let create = &doc["paths"]["/v1/tools"]["post"]["responses"];
+        for status in ["400", "401", "413", "415", "422", "429", "500", "503"] {
+            assert!(
+                create[status]["content"][PROBLEM_JSON].is_object(),
+                "POST /v1/tools documents {status} as problem+json: {create}"
+            );
+        }
+        assert!(create["422"]["content"].get("application/json").is_none());
+        let health = &doc["paths"]["/healthz"]["get"]["responses"];
+        assert!(health.get("429").is_none(), "probes are not rate limited");
+        assert!(health.get("401").is_none(), "probes need no key");
     }
 }

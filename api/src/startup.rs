@@ -8,7 +8,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use axum::extract::{DefaultBodyLimit, Request};
-use axum::http::{HeaderName, StatusCode};
+use axum::http::HeaderName;
 use axum::middleware::{self, Next};
 use axum::response::{IntoResponse, Response};
 use axum::{Json, Router, routing::get};
@@ -21,12 +21,9 @@ use tokio_util::sync::CancellationToken;
 use tower::ServiceBuilder;
 use tower_http::catch_panic::CatchPanicLayer;
 use tower_http::request_id::{MakeRequestUuid, PropagateRequestIdLayer, SetRequestIdLayer};
-use tower_http::timeout::TimeoutLayer;
 use tower_http::trace::TraceLayer;
-use utoipa::OpenApi;
 
 use crate::error::{ApiError, Problem, problem_response};
-use crate::openapi::ApiDoc;
 use crate::state::AppState;
 
 const REQUEST_ID: HeaderName = HeaderName::from_static("x-request-id");
@@ -123,14 +120,18 @@ impl Application {
         let roles = spawn_embedded_roles(&self.state, &token);
         tracing::info!(address = %self.listener.local_addr()?, "marketplace API listening");
         let stop = token.clone();
-        axum::serve(self.listener, self.router)
-            .with_graceful_shutdown(async move {
-                tokio::select! {
-                    () = shutdown => {}
-                    () = stop.cancelled() => {}
-                }
-            })
-            .await?;
+        axum::serve(
+            self.listener,
+            self.router
+                .into_make_service_with_connect_info::<SocketAddr>(),
+        )
+        .with_graceful_shutdown(async move {
+            tokio::select! {
+                () = shutdown => {}
+                () = stop.cancelled() => {}
+            }
+        })
+        .await?;
         token.cancel();
         for role in roles {
             role.await??;
@@ -172,9 +173,8 @@ fn spawn_embedded_roles(_state: &AppState, _token: &CancellationToken) -> Vec<Ro
 /// The router with every route, the OpenAPI document and the layers.
 pub fn app(state: AppState) -> Router {
     let (router, api) = crate::routes::router().split_for_parts();
-    let mut doc = ApiDoc::openapi();
-    doc.merge(api);
-    let doc = Arc::new(doc);
+    let doc = Arc::new(crate::openapi::document(api));
+    let limits = Arc::new(crate::ratelimit::RateLimits::new(&state.settings.api));
     let body_limit = state.settings.api.body_limit_bytes;
     let timeout = Duration::from_secs(state.settings.api.request_timeout_secs);
     router
@@ -193,13 +193,27 @@ pub fn app(state: AppState) -> Router {
                 }))
                 .layer(PropagateRequestIdLayer::new(REQUEST_ID))
                 .layer(middleware::from_fn(problem_instance))
+                .layer(middleware::from_fn_with_state(limits, crate::ratelimit::limit))
                 .layer(CatchPanicLayer::custom(|_panic: Box<dyn std::any::Any + Send>| {
                     tracing::error!("handler panicked");
                     ApiError::Unexpected(anyhow::anyhow!("handler panicked")).into_response()
                 }))
-                .layer(TimeoutLayer::with_status_code(StatusCode::SERVICE_UNAVAILABLE, timeout))
+                .layer(middleware::from_fn(move |req: Request, next: Next| deadline(timeout, req, next)))
                 .layer(DefaultBodyLimit::max(body_limit)),
         )
+}
+
+/// Answers a request that is not done within `limit` with a 503 problem; dropping the handler's
+/// future stops its work (blocking work is bounded where it is spawned).
+async fn deadline(limit: Duration, req: Request, next: Next) -> Response {
+    match tokio::time::timeout(limit, next.run(req)).await {
+        Ok(res) => res,
+        Err(_) => ApiError::Unavailable(format!(
+            "the request took longer than {} s and was stopped",
+            limit.as_secs()
+        ))
+        .into_response(),
+    }
 }
 
 /// Puts the request id into every problem's `instance`, so a client's report can be matched

@@ -131,6 +131,13 @@ pub struct ApiSettings {
     /// How long one event stream stays open; then it ends and the client reconnects (a browser's
     /// EventSource does so by itself).
     pub event_stream_max_secs: u64,
+    /// Requests per second one key may send, sustained (429 beyond); requests without a key
+    /// count per client address. 0 turns the limit off.
+    pub rate_limit_per_sec: u32,
+    /// Requests one key may send at once above the sustained rate.
+    pub rate_limit_burst: u32,
+    /// Accounts one client address may create per hour (429 beyond); 0 turns the limit off.
+    pub signups_per_hour: u32,
 }
 
 impl Default for ApiSettings {
@@ -143,6 +150,9 @@ impl Default for ApiSettings {
             request_timeout_secs: 30,
             max_event_streams_per_account: 10,
             event_stream_max_secs: 3_600,
+            rate_limit_per_sec: 50,
+            rate_limit_burst: 100,
+            signups_per_hour: 20,
         }
     }
 }
@@ -417,6 +427,11 @@ impl Settings {
                 "MARKETPLACE_EVENT_STREAM_MAX_SECS" => {
                     self.api.event_stream_max_secs = parse(name, value)?
                 }
+                "MARKETPLACE_RATE_LIMIT_PER_SEC" => {
+                    self.api.rate_limit_per_sec = parse(name, value)?
+                }
+                "MARKETPLACE_RATE_LIMIT_BURST" => self.api.rate_limit_burst = parse(name, value)?,
+                "MARKETPLACE_SIGNUPS_PER_HOUR" => self.api.signups_per_hour = parse(name, value)?,
                 "DATABASE_URL" => self.database.url = SecretString::from(value.as_str()),
                 "MARKETPLACE_DATABASE_MAX_CONNECTIONS" => {
                     self.database.max_connections = parse(name, value)?
@@ -624,6 +639,9 @@ impl Settings {
                 "metrics_token": self.api.metrics_token.as_ref().map(|_| "[redacted]"),
                 "body_limit_bytes": self.api.body_limit_bytes,
                 "request_timeout_secs": self.api.request_timeout_secs,
+                "rate_limit_per_sec": self.api.rate_limit_per_sec,
+                "rate_limit_burst": self.api.rate_limit_burst,
+                "signups_per_hour": self.api.signups_per_hour,
             },
             "database": {
                 "url": redact_url(self.database.url.expose_secret()),

@@ -23,7 +23,7 @@ pub(crate) fn router() -> OpenApiRouter<AppState> {
 }
 
 /// Checks the ledger: every transaction sums to zero, every balance equals its entries.
-#[utoipa::path(get, path = "/v1/admin/ledger/check", tag = "admin", security(("bearer" = [])),
+#[utoipa::path(get, path = "/v1/admin/ledger/check", tag = "admin", security(("admin" = [])),
     responses((status = 200, body = LedgerCheck), (status = 403, body = crate::error::Problem)))]
 async fn check_ledger(
     _admin: AdminCaller,
@@ -71,7 +71,7 @@ fn sandbox(state: &AppState) -> ApiResult<&std::sync::Arc<shared::clock::ManualC
 }
 
 /// The sandbox clock (sandbox mode only).
-#[utoipa::path(get, path = "/v1/admin/clock", tag = "admin", security(("bearer" = [])),
+#[utoipa::path(get, path = "/v1/admin/clock", tag = "admin", security(("admin" = [])),
     responses((status = 200, body = ClockView), (status = 404, body = crate::error::Problem)))]
 async fn get_clock(
     _admin: AdminCaller,
@@ -101,7 +101,7 @@ async fn move_to(state: &AppState, target: DateTime<Utc>) -> ApiResult<Json<Cloc
 }
 
 /// Sets the sandbox clock forward, running every billing pass due on the way (sandbox only).
-#[utoipa::path(put, path = "/v1/admin/clock", tag = "admin", security(("bearer" = [])), request_body = SetClock,
+#[utoipa::path(put, path = "/v1/admin/clock", tag = "admin", security(("admin" = [])), request_body = SetClock,
     responses((status = 200, body = ClockView), (status = 404, body = crate::error::Problem),
         (status = 422, body = crate::error::Problem)))]
 async fn set_clock(
@@ -113,7 +113,7 @@ async fn set_clock(
 }
 
 /// Moves the sandbox clock forward by days and hours, billing on the way (sandbox only).
-#[utoipa::path(post, path = "/v1/admin/clock/advance", tag = "admin", security(("bearer" = [])),
+#[utoipa::path(post, path = "/v1/admin/clock/advance", tag = "admin", security(("admin" = [])),
     request_body = AdvanceClock,
     responses((status = 200, body = ClockView), (status = 404, body = crate::error::Problem),
         (status = 422, body = crate::error::Problem)))]

@@ -32,7 +32,7 @@ pub struct FamilyEnvelope {
 }
 
 /// Lists the tool families with their parameter schemas.
-#[utoipa::path(get, path = "/v1/families", tag = "families", security(("bearer" = [])),
+#[utoipa::path(get, path = "/v1/families", tag = "families", security(("bearer" = []), ("admin" = [])),
     responses((status = 200, body = FamilyList)))]
 async fn list_families(_caller: Caller) -> Json<FamilyList> {
     Json(FamilyList {
@@ -41,7 +41,7 @@ async fn list_families(_caller: Caller) -> Json<FamilyList> {
 }
 
 /// One family's parameter schema.
-#[utoipa::path(get, path = "/v1/families/{name}", tag = "families", security(("bearer" = [])),
+#[utoipa::path(get, path = "/v1/families/{name}", tag = "families", security(("bearer" = []), ("admin" = [])),
     params(("name" = String, Path, description = "family name")),
     responses((status = 200, body = FamilyEnvelope), (status = 404, body = crate::error::Problem)))]
 async fn get_family(

@@ -33,7 +33,7 @@ pub struct WorkerList {
 }
 
 /// Live workers.
-#[utoipa::path(get, path = "/v1/admin/workers", tag = "admin", security(("bearer" = [])),
+#[utoipa::path(get, path = "/v1/admin/workers", tag = "admin", security(("admin" = [])),
     responses((status = 200, body = WorkerList), (status = 403, body = crate::error::Problem)))]
 async fn list_workers(
     State(state): State<AppState>,
@@ -55,7 +55,7 @@ pub struct QueueList {
 }
 
 /// Jobs per queue and status.
-#[utoipa::path(get, path = "/v1/admin/queues", tag = "admin", security(("bearer" = [])),
+#[utoipa::path(get, path = "/v1/admin/queues", tag = "admin", security(("admin" = [])),
     responses((status = 200, body = QueueList), (status = 403, body = crate::error::Problem)))]
 async fn list_queues(
     State(state): State<AppState>,
@@ -82,7 +82,7 @@ pub struct CreateNoopJob {
 }
 
 /// Enqueues a `noop` job owned by the platform account (smoke tests and benchmarks).
-#[utoipa::path(post, path = "/v1/admin/jobs", tag = "admin", security(("bearer" = [])),
+#[utoipa::path(post, path = "/v1/admin/jobs", tag = "admin", security(("admin" = [])),
     request_body = CreateNoopJob,
     responses((status = 202, body = JobEnvelope), (status = 422, body = crate::error::Problem),
         (status = 503, body = crate::error::Problem)))]

@@ -200,7 +200,7 @@ async fn visible_job(state: &AppState, caller: &Caller, id: Uuid) -> ApiResult<J
 }
 
 /// A job (its owner or the admin).
-#[utoipa::path(get, path = "/v1/jobs/{id}", tag = "jobs", security(("bearer" = [])),
+#[utoipa::path(get, path = "/v1/jobs/{id}", tag = "jobs", security(("bearer" = []), ("admin" = [])),
     params(("id" = Uuid, Path, description = "job id")),
     responses((status = 200, body = JobEnvelope), (status = 404, body = crate::error::Problem)))]
 async fn get_job(
@@ -304,7 +304,7 @@ const EVENT_FALLBACK: Duration = Duration::from_secs(2);
 /// progress flush and when an attempt ends). Each caller may hold
 /// `api.max_event_streams_per_account` streams (429 beyond); a stream ends after
 /// `api.event_stream_max_secs` and the client reconnects.
-#[utoipa::path(get, path = "/v1/jobs/{id}/events", tag = "jobs", security(("bearer" = [])),
+#[utoipa::path(get, path = "/v1/jobs/{id}/events", tag = "jobs", security(("bearer" = []), ("admin" = [])),
     params(("id" = Uuid, Path, description = "job id")),
     responses((status = 200, description = "text/event-stream of `status` events, then one `end` event"),
         (status = 404, body = crate::error::Problem), (status = 429, body = crate::error::Problem)))]

@@ -20,7 +20,7 @@ pub(crate) fn router() -> OpenApiRouter<AppState> {
 }
 
 /// Tools, creators, live subscriptions by tier, MRR, revenue by month and churn (admin).
-#[utoipa::path(get, path = "/v1/stats/marketplace", tag = "stats", security(("bearer" = [])),
+#[utoipa::path(get, path = "/v1/stats/marketplace", tag = "stats", security(("admin" = [])),
     responses((status = 200, body = MarketplaceStats), (status = 403, body = crate::error::Problem)))]
 async fn marketplace_stats(
     _admin: AdminCaller,

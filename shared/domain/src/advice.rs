@@ -48,7 +48,7 @@ fn space_size(family: &Family) -> f64 {
     family
         .parameters
         .iter()
-        .map(|p| match p.kind {
+        .map(|p| match p.r#type {
             ParamKind::Int => p.max - p.min + 1.0,
             ParamKind::Float => 100.0,
         })

@@ -6,6 +6,7 @@
 mod accounts;
 mod billing;
 mod datasets;
+mod fair_use;
 mod families;
 mod job_store;
 mod jobs;

@@ -21,7 +21,7 @@ pub struct ParamSpec {
     /// Name as it appears in `parameters`.
     pub name: &'static str,
     /// Int or float.
-    pub kind: ParamKind,
+    pub r#type: ParamKind,
     /// Smallest allowed value (inclusive).
     pub min: f64,
     /// Largest allowed value (inclusive).
@@ -34,7 +34,7 @@ pub struct ParamSpec {
 
 impl ParamSpec {
     fn number(&self, v: f64) -> Value {
-        match self.kind {
+        match self.r#type {
             // Int bounds are small whole numbers, exactly representable.
             ParamKind::Int => Value::from(v as i64),
             ParamKind::Float => Number::from_f64(v).map_or(Value::Null, Value::Number),
@@ -51,7 +51,7 @@ impl Serialize for ParamSpec {
     fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
         let mut s = serializer.serialize_struct("ParamSpec", 6)?;
         s.serialize_field("name", self.name)?;
-        s.serialize_field("type", &self.kind)?;
+        s.serialize_field("type", &self.r#type)?;
         s.serialize_field("min", &self.number(self.min))?;
         s.serialize_field("max", &self.number(self.max))?;
         s.serialize_field("default", &self.default_value())?;
@@ -189,13 +189,13 @@ fn check_value(spec: &ParamSpec, v: &Value) -> Result<Value, String> {
     let Value::Number(n) = v else {
         return Err(format!(
             "must be {} number",
-            match spec.kind {
+            match spec.r#type {
                 ParamKind::Int => "an integer",
                 ParamKind::Float => "a",
             }
         ));
     };
-    let x = match spec.kind {
+    let x = match spec.r#type {
         ParamKind::Int => n.as_i64().ok_or("must be an integer")? as f64,
         ParamKind::Float => n
             .as_f64()
@@ -232,7 +232,7 @@ const fn int(
 ) -> ParamSpec {
     ParamSpec {
         name,
-        kind: ParamKind::Int,
+        r#type: ParamKind::Int,
         min,
         max,
         default,
@@ -249,7 +249,7 @@ const fn float(
 ) -> ParamSpec {
     ParamSpec {
         name,
-        kind: ParamKind::Float,
+        r#type: ParamKind::Float,
         min,
         max,
         default,

@@ -35,7 +35,7 @@ impl Space {
             .iter()
             .map(|p| Dim {
                 name: p.name.to_owned(),
-                kind: p.kind,
+                kind: p.r#type,
                 low: p.min,
                 high: p.max,
             })
