@@ -162,6 +162,9 @@ pub enum ApiError {
         detail: String,
         /// The limit.
         limit: i64,
+        /// Seconds after which a retry may pass (`Retry-After`); `None` for limits that time
+        /// does not lift (stored data: delete something first).
+        retry_after: Option<u64>,
     },
     /// 429: over the request rate of the key (or of the address, without a key).
     #[error("too many requests; retry in {retry_after} s")]
@@ -366,16 +369,15 @@ impl IntoResponse for ApiError {
             _ => {}
         }
         let retry_after = match self {
-            Self::Unavailable(_) => Some("1"),
-            Self::QuotaExceeded { .. } => Some("5"),
+            Self::Unavailable(_) => Some(1),
+            Self::QuotaExceeded { retry_after, .. } => retry_after,
             _ => None,
         };
         let mut response = problem_response(self.problem());
         if let Some(secs) = retry_after {
-            response.headers_mut().insert(
-                axum::http::header::RETRY_AFTER,
-                axum::http::HeaderValue::from_static(secs),
-            );
+            response
+                .headers_mut()
+                .insert(axum::http::header::RETRY_AFTER, HeaderValue::from(secs));
         }
         response
     }
@@ -388,6 +390,14 @@ impl From<platform::EnqueueError> for ApiError {
             platform::EnqueueError::Quota { limit, .. } => Self::QuotaExceeded {
                 detail: e.to_string(),
                 limit,
+                retry_after: Some(5),
+            },
+            platform::EnqueueError::Budget {
+                limit, retry_after, ..
+            } => Self::QuotaExceeded {
+                detail: e.to_string(),
+                limit,
+                retry_after: Some(u64::try_from(retry_after).unwrap_or(1)),
             },
             platform::EnqueueError::Store(e) => e.into(),
             platform::EnqueueError::Encode(e) => Self::Unexpected(e.into()),
@@ -403,6 +413,11 @@ impl From<StoreError> for ApiError {
             StoreError::InsufficientFunds { balance, required } => {
                 Self::PaymentRequired(format!("balance {balance} does not cover {required}"))
             }
+            StoreError::Quota { ref what, limit } => Self::QuotaExceeded {
+                detail: format!("over the account's limit of {limit} {what}; delete some first"),
+                limit,
+                retry_after: None,
+            },
             StoreError::IdempotencyMismatch => Self::invalid(
                 "Idempotency-Key",
                 "this key was already used with a different request body",

@@ -182,6 +182,10 @@ pub struct QueueSettings {
     /// not counted); beyond it enqueueing answers 429 with Retry-After, so one account cannot
     /// fill the queues everyone shares.
     pub max_active_per_account: i64,
+    /// Most seconds one account's jobs may run in any 24 hours, summed over its jobs (two jobs
+    /// running for an hour use two hours); beyond it enqueueing answers 429 with the time until
+    /// enough of that work leaves the window. 0: no budget.
+    pub compute_secs_per_day: i64,
     /// How long an enqueue may wait for the queue before it answers 503.
     pub push_timeout_ms: u64,
 }
@@ -193,6 +197,7 @@ impl Default for QueueSettings {
             sqlite_path: None,
             max_depth: 5_000,
             max_active_per_account: 20,
+            compute_secs_per_day: 28_800,
             push_timeout_ms: 2_000,
         }
     }
@@ -322,6 +327,10 @@ pub struct DatasetSettings {
     pub max_upload_bytes: usize,
     /// Most bars in a dataset, uploaded (413 beyond) or generated (422 beyond).
     pub max_rows: usize,
+    /// Most datasets one account keeps (429 beyond, naming the limit; deleting frees room).
+    pub max_per_account: i64,
+    /// Most bytes of stored bars one account keeps, summed over its datasets (429 beyond).
+    pub max_bytes_per_account: i64,
 }
 
 impl Default for DatasetSettings {
@@ -329,6 +338,8 @@ impl Default for DatasetSettings {
         Self {
             max_upload_bytes: 50 * 1024 * 1024,
             max_rows: 2_000_000,
+            max_per_account: 100,
+            max_bytes_per_account: 1024 * 1024 * 1024,
         }
     }
 }
@@ -458,6 +469,18 @@ impl Settings {
                 "MARKETPLACE_QUEUE_MAX_DEPTH" => self.queue.max_depth = parse(name, value)?,
                 "MARKETPLACE_QUEUE_MAX_ACTIVE_PER_ACCOUNT" => {
                     self.queue.max_active_per_account = parse(name, value)?
+                }
+                "MARKETPLACE_QUEUE_COMPUTE_SECS_PER_DAY" => {
+                    self.queue.compute_secs_per_day = parse(name, value)?
+                }
+                "MARKETPLACE_DATASETS_MAX_PER_ACCOUNT" => {
+                    self.datasets.max_per_account = parse(name, value)?
+                }
+                "MARKETPLACE_DATASETS_MAX_BYTES_PER_ACCOUNT" => {
+                    self.datasets.max_bytes_per_account = parse(name, value)?
+                }
+                "MARKETPLACE_SESSIONS_MAX_ACTIVE_PER_ACCOUNT" => {
+                    self.sessions.max_active_per_account = parse(name, value)?
                 }
                 "MARKETPLACE_QUEUE_SQLITE_PATH" => {
                     self.queue.sqlite_path = Some(value.trim().to_owned())

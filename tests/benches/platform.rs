@@ -180,6 +180,8 @@ impl World {
             ("MARKETPLACE_BIND", "127.0.0.1:0"),
             // Throughput, not the per-account quota, is measured here.
             ("MARKETPLACE_QUEUE_MAX_ACTIVE_PER_ACCOUNT", "1000000000"),
+            ("MARKETPLACE_QUEUE_COMPUTE_SECS_PER_DAY", "0"),
+            ("MARKETPLACE_RATE_LIMIT_PER_SEC", "0"),
         ]
         .into_iter()
         .map(|(k, v)| (k.to_owned(), v.to_owned()))
@@ -675,7 +677,10 @@ async fn eval_fixture(world: &World) -> anyhow::Result<Value> {
         &bars,
     )
     .context("summarizing the bars")?;
-    let (dataset, _) = world.store.create_dataset(&new, now).await?;
+    let (dataset, _) = world
+        .store
+        .create_dataset(&new, shared::store::DatasetLimits::NONE, now)
+        .await?;
     let config = EvalConfig::default();
     config
         .folds

@@ -18,7 +18,7 @@ use shared::dataset::stats::ReturnStats;
 use shared::dataset::synth::{self, GeneratorKind, GeneratorSpec};
 use shared::dataset::{Bars, DataError};
 use shared::domain::{Dataset, DatasetSource};
-use shared::store::{NewDataset, StoreError};
+use shared::store::{DatasetLimits, NewDataset, StoreError};
 use utoipa::{IntoParams, ToSchema};
 use utoipa_axum::{router::OpenApiRouter, routes};
 use uuid::Uuid;
@@ -269,7 +269,17 @@ async fn create_dataset(
             from_generator(&state, caller.id, &bytes).await?
         }
     };
-    let (dataset, created) = state.store.create_dataset(&new, state.now()).await?;
+    let (dataset, created) = state
+        .store
+        .create_dataset(
+            &new,
+            DatasetLimits {
+                max_count: state.settings.datasets.max_per_account,
+                max_bytes: state.settings.datasets.max_bytes_per_account,
+            },
+            state.now(),
+        )
+        .await?;
     let envelope = Json(DatasetEnvelope {
         dataset: DatasetView::from(&dataset),
     });

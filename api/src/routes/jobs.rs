@@ -327,6 +327,7 @@ async fn job_events(
         .ok_or_else(|| ApiError::QuotaExceeded {
             detail: format!("{max} event streams are open already; close one first"),
             limit: i64::try_from(max).unwrap_or(i64::MAX),
+            retry_after: Some(5),
         })?;
     let lifetime = Duration::from_secs(state.settings.api.event_stream_max_secs);
     let stream = event_stream(

@@ -117,7 +117,14 @@ async fn create_session(
         dataset_id: dataset.id,
         config: body.config,
     };
-    let session = state.store.create_session(&new, state.now()).await?;
+    let session = state
+        .store
+        .create_session(
+            &new,
+            state.settings.sessions.max_active_per_account,
+            state.now(),
+        )
+        .await?;
     tracing::info!(session_id = %session.id, owner_id = %caller.id, "session opened");
     Ok((
         StatusCode::CREATED,

@@ -5,6 +5,7 @@
 //! nothing the caller must undo: the job stays queued and the workers' recovery sweep pushes
 //! it again after `worker.redeliver_after_secs`.
 
+use chrono::{DateTime, TimeDelta, Utc};
 use shared::domain::account::PLATFORM_ACCOUNT_ID;
 use shared::jobs::{Job, JobPayload};
 use shared::store::{JobStore, NewJob, StoreError};
@@ -34,6 +35,18 @@ pub enum EnqueueError {
         /// The limit.
         limit: i64,
     },
+    /// The daily compute budget: the owner's jobs ran `used` seconds in the last 24 hours.
+    #[error(
+        "this account's jobs ran {used} s in the last 24 hours, its daily compute budget is {limit} s; retry in {retry_after} s"
+    )]
+    Budget {
+        /// Seconds the owner's jobs ran in the last 24 hours.
+        used: i64,
+        /// The budget in seconds.
+        limit: i64,
+        /// Seconds until enough of that time leaves the window.
+        retry_after: i64,
+    },
     /// The payload could not be encoded (a bug).
     #[error("the job's input could not be encoded")]
     Encode(#[from] serde_json::Error),
@@ -48,24 +61,27 @@ pub enum EnqueueError {
 pub struct Platform {
     queues: Queues,
     events: JobEvents,
-    max_depth: i64,
-    max_active_per_account: i64,
+    admission: Admission,
+}
+
+/// What [`Platform::draft`] admits.
+#[derive(Clone, Copy, Debug)]
+pub struct Admission {
+    /// Most waiting jobs of a kind.
+    pub max_depth: i64,
+    /// Most queued or running jobs of one account.
+    pub max_active_per_account: i64,
+    /// Most seconds one account's jobs may run in any 24 hours (0: no budget).
+    pub compute_secs_per_day: i64,
 }
 
 impl Platform {
-    /// A platform over the given queues and events, refusing work beyond `max_depth` waiting
-    /// jobs of a kind or `max_active_per_account` queued or running jobs of one account.
-    pub fn new(
-        queues: Queues,
-        events: JobEvents,
-        max_depth: i64,
-        max_active_per_account: i64,
-    ) -> Self {
+    /// A platform over the given queues and events, admitting work as `admission` says.
+    pub fn new(queues: Queues, events: JobEvents, admission: Admission) -> Self {
         Self {
             queues,
             events,
-            max_depth,
-            max_active_per_account,
+            admission,
         }
     }
 
@@ -80,8 +96,11 @@ impl Platform {
         Ok(Self::new(
             queues,
             events,
-            settings.queue.max_depth,
-            settings.queue.max_active_per_account,
+            Admission {
+                max_depth: settings.queue.max_depth,
+                max_active_per_account: settings.queue.max_active_per_account,
+                compute_secs_per_day: settings.queue.compute_secs_per_day,
+            },
         ))
     }
 
@@ -95,13 +114,42 @@ impl Platform {
         &self.events
     }
 
+    /// Refuses when `owner`'s jobs ran the daily budget or more in the last 24 hours (by the
+    /// system clock, as every job time).
+    async fn check_budget(
+        &self,
+        store: &dyn JobStore,
+        owner: Uuid,
+        kind: shared::jobs::JobKind,
+    ) -> Result<(), EnqueueError> {
+        let limit = self.admission.compute_secs_per_day;
+        if limit <= 0 {
+            return Ok(());
+        }
+        let now = Utc::now();
+        let since = now - TimeDelta::days(1);
+        let spans = store.compute_spans(owner, since, now).await?;
+        let used: i64 = spans.iter().map(|(s, e)| (*e - *s).num_seconds()).sum();
+        if used < limit {
+            return Ok(());
+        }
+        metrics::counter!("jobs_over_budget_total", "kind" => kind.as_str()).increment(1);
+        Err(EnqueueError::Budget {
+            used,
+            limit,
+            retry_after: budget_frees_in(&spans, since, used - limit + 1),
+        })
+    }
+
     /// The row of a new queued job of the payload's kind, to be written by the caller's
-    /// transaction. Refuses when the owner is at its quota or the kind's queue is full. The
+    /// transaction. Refuses when the owner is at its quota or over its daily compute budget, or
+    /// the kind's queue is full (the platform's own jobs are not counted against an account). The
     /// checks are counts, not locks: requests racing past them at once may go over by their
     /// number, never without bound.
     ///
     /// # Errors
-    /// [`EnqueueError::Quota`], [`EnqueueError::Full`], or the store failing to count.
+    /// [`EnqueueError::Quota`], [`EnqueueError::Budget`], [`EnqueueError::Full`], or the store
+    /// failing to count.
     pub async fn draft(
         &self,
         store: &dyn JobStore,
@@ -112,17 +160,16 @@ impl Platform {
         let payload = payload.into();
         let kind = payload.kind();
         if owner != PLATFORM_ACCOUNT_ID {
+            let limit = self.admission.max_active_per_account;
             let active = store.active_jobs(owner).await?;
-            if active >= self.max_active_per_account {
+            if active >= limit {
                 metrics::counter!("jobs_over_quota_total", "kind" => kind.as_str()).increment(1);
-                return Err(EnqueueError::Quota {
-                    active,
-                    limit: self.max_active_per_account,
-                });
+                return Err(EnqueueError::Quota { active, limit });
             }
+            self.check_budget(store, owner, kind).await?;
         }
         let depth = store.queued_jobs(kind).await?;
-        if depth >= self.max_depth {
+        if depth >= self.admission.max_depth {
             metrics::counter!("jobs_refused_total", "kind" => kind.as_str()).increment(1);
             return Err(EnqueueError::Full {
                 queue: kind.queue(),
@@ -178,5 +225,51 @@ impl Platform {
         let job = store.create_job(&new, now).await?;
         self.dispatch(std::slice::from_ref(&job)).await;
         Ok(job)
+    }
+}
+
+/// Seconds until the 24-hour window, sliding forward from `since`, has dropped `excess` seconds
+/// of the `spans` (running jobs taken as ending now).
+fn budget_frees_in(
+    spans: &[(DateTime<Utc>, DateTime<Utc>)],
+    since: DateTime<Utc>,
+    excess: i64,
+) -> i64 {
+    // Dropped by a slide of t: the sum of each span's part before since + t, increasing in t;
+    // bisect over whole seconds up to a day.
+    let dropped = |t: i64| -> i64 {
+        let edge = since + TimeDelta::seconds(t);
+        spans
+            .iter()
+            .map(|(s, e)| ((*e).min(edge) - *s).num_seconds().max(0))
+            .sum()
+    };
+    let (mut low, mut high) = (0_i64, 86_400_i64);
+    while low < high {
+        let mid = (low + high) / 2;
+        if dropped(mid) >= excess {
+            high = mid;
+        } else {
+            low = mid + 1;
+        }
+    }
+    low.max(1)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_budget_frees_when_enough_old_work_leaves_the_window() {
+        let since = DateTime::from_timestamp(1_700_000_000, 0).expect("time");
+        let at = |s: i64| since + TimeDelta::seconds(s);
+        // Two hours of work: one hour at the start of the window, one at its end.
+        let spans = [(at(0), at(3_600)), (at(82_800), at(86_400))];
+        assert_eq!(budget_frees_in(&spans, since, 1), 1);
+        assert_eq!(budget_frees_in(&spans, since, 1_800), 1_800);
+        assert_eq!(budget_frees_in(&spans, since, 3_600), 3_600);
+        // Beyond the first hour the window must reach the second span.
+        assert_eq!(budget_frees_in(&spans, since, 3_601), 82_801);
     }
 }

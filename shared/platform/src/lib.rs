@@ -17,6 +17,6 @@ pub mod enqueue;
 pub mod events;
 pub mod queue;
 
-pub use enqueue::{EnqueueError, Platform};
+pub use enqueue::{Admission, EnqueueError, Platform};
 pub use events::JobEvents;
 pub use queue::{QueueError, Queues};

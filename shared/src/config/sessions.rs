@@ -81,6 +81,9 @@ pub struct SessionSettings {
     /// How long `POST /v1/optimizations/{id}/promote` waits for its re-check before answering
     /// 202 with the job instead (kept a few seconds under the API's request timeout).
     pub promote_wait_secs: u64,
+    /// Most active (not ended) sessions of one account; beyond it creating one answers 429
+    /// naming the limit.
+    pub max_active_per_account: i64,
 }
 
 impl Default for SessionSettings {
@@ -91,6 +94,7 @@ impl Default for SessionSettings {
             default_trials: 50,
             enterprise_priority: 10,
             promote_wait_secs: 20,
+            max_active_per_account: 50,
         }
     }
 }

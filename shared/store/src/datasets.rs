@@ -7,16 +7,20 @@ use uuid::Uuid;
 use domain::Dataset;
 use domain::dataset::Bars;
 
-use crate::{NewDataset, StoreResult};
+use crate::{DatasetLimits, NewDataset, StoreResult};
 
 /// Datasets.
 #[async_trait]
 pub trait DatasetStore: Send + Sync + std::fmt::Debug {
     /// Stores a dataset, or returns the owner's existing one with the same content hash.
     /// `true` when it was created now. Concurrent identical calls make one row.
+    ///
+    /// # Errors
+    /// [`crate::StoreError::Quota`] when a new dataset would take the owner past `limits`.
     async fn create_dataset(
         &self,
         new: &NewDataset,
+        limits: DatasetLimits,
         now: DateTime<Utc>,
     ) -> StoreResult<(Dataset, bool)>;
 

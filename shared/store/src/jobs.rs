@@ -163,6 +163,15 @@ pub trait JobStore: Send + Sync + std::fmt::Debug {
     /// Jobs of `owner` queued or running, for the per-account quota.
     async fn active_jobs(&self, owner: Uuid) -> StoreResult<i64>;
 
+    /// When `owner`'s jobs ran since `since`: one `(start, end)` per job that ran in that
+    /// window (clipped to it; a running job ends `now`), for the daily compute budget.
+    async fn compute_spans(
+        &self,
+        owner: Uuid,
+        since: DateTime<Utc>,
+        now: DateTime<Utc>,
+    ) -> StoreResult<Vec<(DateTime<Utc>, DateTime<Utc>)>>;
+
     /// Claims the due queued job of `kind` with the highest priority (then the oldest): it
     /// becomes `running`, attempts + 1, held by `worker` until `now + lease`. `None` when none
     /// is due. Concurrent claims never take the same job.

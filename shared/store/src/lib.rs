@@ -67,6 +67,14 @@ pub enum StoreError {
         /// Amount needed.
         required: Money,
     },
+    /// An account's limit on what it keeps (datasets, bytes, active sessions) refused the write.
+    #[error("over the limit of {limit} {what}")]
+    Quota {
+        /// What is counted, in words (`datasets`, `bytes of datasets`, `active sessions`).
+        what: &'static str,
+        /// The limit.
+        limit: i64,
+    },
     /// The idempotency key was used before with a different request.
     #[error("idempotency key reused with a different request")]
     IdempotencyMismatch,

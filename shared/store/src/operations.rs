@@ -154,6 +154,23 @@ pub struct InvoiceLine {
     pub created_at: DateTime<Utc>,
 }
 
+/// What one owner may keep in datasets.
+#[derive(Clone, Copy, Debug)]
+pub struct DatasetLimits {
+    /// Most datasets of one owner.
+    pub max_count: i64,
+    /// Most bytes of stored bars of one owner.
+    pub max_bytes: i64,
+}
+
+impl DatasetLimits {
+    /// No limit (tools and tests that store data for themselves).
+    pub const NONE: Self = Self {
+        max_count: i64::MAX,
+        max_bytes: i64::MAX,
+    };
+}
+
 /// A dataset to store: its summary, computed from the bars, and the bars' encoding.
 #[derive(Clone, Debug)]
 pub struct NewDataset {

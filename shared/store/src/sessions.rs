@@ -103,7 +103,16 @@ pub struct EndedSession {
 #[async_trait]
 pub trait SessionStore: Send + Sync + std::fmt::Debug {
     /// Opens a session.
-    async fn create_session(&self, new: &NewSession, now: DateTime<Utc>) -> StoreResult<Session>;
+    ///
+    /// # Errors
+    /// [`crate::StoreError::Quota`] when the owner has `max_active` active sessions already
+    /// (counted under a lock on the owner's account row).
+    async fn create_session(
+        &self,
+        new: &NewSession,
+        max_active: i64,
+        now: DateTime<Utc>,
+    ) -> StoreResult<Session>;
 
     /// A session by id (the caller checks who may see it).
     async fn session(&self, id: Uuid) -> StoreResult<Option<Session>>;

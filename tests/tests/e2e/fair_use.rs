@@ -1,9 +1,14 @@
-//! Request rates: a key over its burst gets 429 with Retry-After and its request is not served,
-//! other keys are not slowed, the probes are never limited, and account creation has its own
-//! hourly allowance per address.
+//! Fair use: request rates per key (and per address without one), the hourly signup allowance,
+//! bounded error bodies, and each account's limits on datasets, active sessions and daily
+//! compute. Over a limit: 429 naming it, nothing created, other accounts unaffected.
 
+use std::time::Duration;
+
+use chrono::TimeDelta;
 use reqwest::Method;
 use serde_json::json;
+use shared::jobs::JobKind;
+use shared::store::{JobClaim, JobOutcome, NewJob};
 use tests::{store_test, store_test_with};
 
 store_test_with!(
@@ -116,3 +121,184 @@ store_test!(a_422_does_not_echo_a_large_request_back, |app| {
     let errors = problem["errors"].as_array().expect("errors");
     assert_eq!(errors.len(), 21, "20 named, then how many more");
 });
+
+store_test_with!(
+    datasets_are_limited_in_number_and_bytes_and_deleting_frees_room,
+    |s: &mut shared::config::Settings| {
+        s.datasets.max_per_account = 2;
+        s.datasets.max_bytes_per_account = 200_000;
+    },
+    |app| {
+        let alice = app.user("alice").await;
+        let generate = |seed: u64, bars: u64| json!({"name": format!("d{seed}"), "generator": {"kind": "gbm", "bars": bars, "seed": seed}});
+        let first = app
+            .post("/v1/datasets", &alice.key, &generate(1, 300))
+            .await
+            .expect(201);
+        app.post("/v1/datasets", &alice.key, &generate(2, 300))
+            .await
+            .expect(201);
+
+        // Over the count: refused, nothing stored; the same content again is no new dataset.
+        let third = app
+            .post("/v1/datasets", &alice.key, &generate(3, 300))
+            .await;
+        assert!(
+            third.headers.get("retry-after").is_none(),
+            "time does not lift it"
+        );
+        let problem = third.problem(429);
+        assert_eq!(problem["limit"], json!(2));
+        app.post("/v1/datasets", &alice.key, &generate(1, 300))
+            .await
+            .expect(200);
+        let listed = app.get("/v1/datasets", &alice.key).await.expect(200);
+        assert_eq!(listed["datasets"].as_array().map(Vec::len), Some(2));
+
+        // Deleting one frees room; then the byte limit refuses a large one.
+        let id = first["dataset"]["id"].as_str().expect("id");
+        app.send(
+            Method::DELETE,
+            &format!("/v1/datasets/{id}"),
+            Some(&alice.key),
+            None,
+        )
+        .await
+        .expect(204);
+        let big = app
+            .post("/v1/datasets", &alice.key, &generate(4, 20_000))
+            .await;
+        assert_eq!(big.problem(429)["limit"], json!(200_000));
+        app.post("/v1/datasets", &alice.key, &generate(5, 300))
+            .await
+            .expect(201);
+
+        // Another account is not affected.
+        let bob = app.user("bob").await;
+        app.post("/v1/datasets", &bob.key, &generate(3, 300))
+            .await
+            .expect(201);
+    }
+);
+
+store_test_with!(
+    active_sessions_are_limited_and_ending_one_frees_room,
+    |s: &mut shared::config::Settings| s.sessions.max_active_per_account = 2,
+    |app| {
+        let alice = app.user("alice").await;
+        let dataset = app.dataset(&alice).await;
+        let open = || json!({"dataset_id": dataset});
+        let first = app
+            .post("/v1/sessions", &alice.key, &open())
+            .await
+            .expect(201);
+        app.post("/v1/sessions", &alice.key, &open())
+            .await
+            .expect(201);
+        let refused = app
+            .post("/v1/sessions", &alice.key, &open())
+            .await
+            .problem(429);
+        assert_eq!(refused["limit"], json!(2));
+        let listed = app.get("/v1/sessions", &alice.key).await.expect(200);
+        assert_eq!(listed["sessions"].as_array().map(Vec::len), Some(2));
+        let id = first["session"]["id"].as_str().expect("id");
+        app.post(&format!("/v1/sessions/{id}/end"), &alice.key, &json!({}))
+            .await
+            .expect(200);
+        app.post("/v1/sessions", &alice.key, &open())
+            .await
+            .expect(201);
+    }
+);
+
+store_test_with!(
+    an_account_over_its_daily_compute_budget_is_refused_until_work_leaves_the_window,
+    |s: &mut shared::config::Settings| s.queue.compute_secs_per_day = 1_800,
+    |app| {
+        // Arrange: an hour of alice's work ended an hour ago (written through the store, as a
+        // worker would have).
+        let alice = app.user("alice").await;
+        let tool = app
+            .tool(&alice, tests::TestApp::tool_body("Cross", 10.0, "basic"))
+            .await;
+        let dataset = app.dataset(&alice).await;
+        let now = chrono::Utc::now();
+        let job = NewJob {
+            id: uuid::Uuid::now_v7(),
+            kind: JobKind::Noop,
+            owner_id: alice.id,
+            priority: 0,
+            max_attempts: 1,
+            payload: json!({}),
+        };
+        app.store
+            .create_job(&job, now - TimeDelta::hours(2))
+            .await
+            .expect("job");
+        let claimed = app
+            .store
+            .claim_job(
+                JobKind::Noop,
+                "w-old",
+                now - TimeDelta::hours(2),
+                Duration::from_secs(30),
+            )
+            .await
+            .expect("claim")
+            .expect("the job");
+        let claim = JobClaim {
+            job_id: claimed.id,
+            worker_id: "w-old".into(),
+            attempt: claimed.attempts,
+        };
+        app.store
+            .finish_job(
+                &claim,
+                &JobOutcome::Succeeded { result: json!({}) },
+                now - TimeDelta::hours(1),
+            )
+            .await
+            .expect("finished");
+        let tool_id = tool["id"].as_str().expect("id");
+        let evaluate = json!({"dataset_id": dataset});
+
+        // Act
+        let refused = app
+            .post(
+                &format!("/v1/tools/{tool_id}/evaluations"),
+                &alice.key,
+                &evaluate,
+            )
+            .await;
+        let bob = app.user("bob").await;
+        let bobs_tool = app
+            .tool(&bob, tests::TestApp::tool_body("Cross", 10.0, "basic"))
+            .await;
+        let bobs_data = app.dataset(&bob).await;
+        let bobs = app
+            .post(
+                &format!(
+                    "/v1/tools/{}/evaluations",
+                    bobs_tool["id"].as_str().expect("id")
+                ),
+                &bob.key,
+                &json!({"dataset_id": bobs_data}),
+            )
+            .await;
+
+        // Assert: the hour must slide out of the window for 1,801 s to leave it: 22 h 30 min.
+        let retry_after: i64 = refused
+            .headers
+            .get("retry-after")
+            .and_then(|v| v.to_str().ok())
+            .and_then(|v| v.parse().ok())
+            .expect("Retry-After");
+        assert!(
+            (80_990..=81_010).contains(&retry_after),
+            "retry after {retry_after} s"
+        );
+        assert_eq!(refused.problem(429)["limit"], json!(1_800));
+        bobs.expect(202);
+    }
+);

@@ -57,6 +57,7 @@ async fn fixture(app: &TestApp) -> Fixture {
                 dataset_id: dataset,
                 config: SessionConfig::default(),
             },
+            i64::MAX,
             Utc::now(),
         )
         .await

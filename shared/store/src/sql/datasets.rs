@@ -6,9 +6,10 @@ impl DatasetStore for This {
     async fn create_dataset(
         &self,
         new: &NewDataset,
+        limits: DatasetLimits,
         now: DateTime<Utc>,
     ) -> StoreResult<(Dataset, bool)> {
-        self.insert_dataset(new, now).await
+        self.insert_dataset(new, limits, now).await
     }
 
     async fn dataset(&self, owner: Uuid, id: Uuid) -> StoreResult<Option<Dataset>> {
@@ -56,14 +57,45 @@ impl This {
     /// Inserts a dataset unless the owner has the same content; either way returns the row.
     /// The unique (owner, content hash) index makes concurrent identical uploads meet: the
     /// second waits for the first (row lock on PostgreSQL, the write lock on SQLite), inserts
-    /// nothing and reads the first one's row.
+    /// nothing and reads the first one's row. A new one must fit the owner's limits, counted
+    /// under a lock on the owner's account row, so concurrent uploads cannot pass them together.
     async fn insert_dataset(
         &self,
         new: &NewDataset,
+        limits: DatasetLimits,
         now: DateTime<Utc>,
     ) -> StoreResult<(Dataset, bool)> {
         let rows = i64::try_from(new.rows).map_err(|e| StoreError::Corrupt(e.to_string()))?;
         let mut tx = self.begin().await?;
+        lock_user_account(&mut tx, new.owner_id).await?;
+        let known: Option<(Uuid,)> =
+            sqlx::query_as("SELECT id FROM datasets WHERE owner_id = $1 AND content_hash = $2")
+                .bind(new.owner_id)
+                .bind(&new.content_hash)
+                .fetch_optional(&mut *tx)
+                .await?;
+        if known.is_none() {
+            let (count, bytes): (i64, i64) = sqlx::query_as(
+                "SELECT COUNT(*), COALESCE(SUM(LENGTH(d.bars)), 0) FROM datasets s \
+                 JOIN dataset_data d ON d.dataset_id = s.id WHERE s.owner_id = $1",
+            )
+            .bind(new.owner_id)
+            .fetch_one(&mut *tx)
+            .await?;
+            if count >= limits.max_count {
+                return Err(StoreError::Quota {
+                    what: "datasets",
+                    limit: limits.max_count,
+                });
+            }
+            let size = i64::try_from(new.data.len()).unwrap_or(i64::MAX);
+            if bytes.saturating_add(size) > limits.max_bytes {
+                return Err(StoreError::Quota {
+                    what: "bytes of stored bars",
+                    limit: limits.max_bytes,
+                });
+            }
+        }
         let id = Uuid::now_v7();
         let inserted = sqlx::query(
             "INSERT INTO datasets (id, owner_id, name, row_count, start_at, end_at, frequency, periods_per_year, \

@@ -144,6 +144,31 @@ impl JobStore for This {
         Ok(n)
     }
 
+    async fn compute_spans(
+        &self,
+        owner: Uuid,
+        since: DateTime<Utc>,
+        now: DateTime<Utc>,
+    ) -> StoreResult<Vec<(DateTime<Utc>, DateTime<Utc>)>> {
+        // Ids are UUID v7: jobs made more than two days before the window are not read (the
+        // owner's index range), whatever their number.
+        let floor = uuid_v7_floor(since - chrono::TimeDelta::days(2));
+        let rows: Vec<(DateTime<Utc>, Option<DateTime<Utc>>)> = sqlx::query_as(
+            "SELECT started_at, finished_at FROM jobs WHERE owner_id = $1 AND id >= $2 \
+             AND started_at IS NOT NULL AND (finished_at IS NULL OR finished_at > $3)",
+        )
+        .bind(owner)
+        .bind(floor)
+        .bind(since)
+        .fetch_all(&self.pool)
+        .await?;
+        Ok(rows
+            .into_iter()
+            .map(|(start, end)| (start.max(since), end.unwrap_or(now).min(now)))
+            .filter(|(start, end)| end > start)
+            .collect())
+    }
+
     async fn claim_job(
         &self,
         kind: JobKind,
@@ -423,4 +448,14 @@ impl JobStore for This {
     async fn queue_counts(&self) -> StoreResult<Vec<QueueCounts>> {
         self.count_jobs().await
     }
+}
+
+/// The smallest UUID v7 of the millisecond `at`: every id made at or after `at` is above it.
+fn uuid_v7_floor(at: DateTime<Utc>) -> Uuid {
+    let ms = u64::try_from(at.timestamp_millis()).unwrap_or(0);
+    let mut bytes = [0u8; 16];
+    bytes[..6].copy_from_slice(&ms.to_be_bytes()[2..]);
+    bytes[6] = 0x70;
+    bytes[8] = 0x80;
+    Uuid::from_bytes(bytes)
 }

@@ -295,8 +295,26 @@ async fn apply_effect(tx: &mut Tx, effect: &JobEffect, now: DateTime<Utc>) -> St
 
 #[async_trait]
 impl SessionStore for This {
-    async fn create_session(&self, new: &NewSession, now: DateTime<Utc>) -> StoreResult<Session> {
+    async fn create_session(
+        &self,
+        new: &NewSession,
+        max_active: i64,
+        now: DateTime<Utc>,
+    ) -> StoreResult<Session> {
         let mut tx = self.begin().await?;
+        lock_user_account(&mut tx, new.owner_id).await?;
+        let (active,): (i64,) = sqlx::query_as(
+            "SELECT COUNT(*) FROM sessions WHERE owner_id = $1 AND status = 'active'",
+        )
+        .bind(new.owner_id)
+        .fetch_one(&mut *tx)
+        .await?;
+        if active >= max_active {
+            return Err(StoreError::Quota {
+                what: "active sessions",
+                limit: max_active,
+            });
+        }
         let id = Uuid::now_v7();
         sqlx::query(
             "INSERT INTO sessions (id, owner_id, dataset_id, config, status, created_at, updated_at) \
