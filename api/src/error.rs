@@ -422,6 +422,14 @@ impl From<StoreError> for ApiError {
                 "Idempotency-Key",
                 "this key was already used with a different request body",
             ),
+            e if e.is_contention() => {
+                tracing::warn!(error.cause_chain = ?e, "transaction refused for contention");
+                Self::Unavailable(
+                    "the store refused this change for a conflicting concurrent one; nothing was \
+                     written, retry"
+                        .into(),
+                )
+            }
             e if e.is_unavailable() => {
                 Self::Unavailable("the store is unavailable, retry later".into())
             }

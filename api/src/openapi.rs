@@ -102,9 +102,12 @@ fn operations(item: &mut PathItem) -> impl Iterator<Item = &mut Operation> {
 }
 
 fn shared_answers(op: &mut Operation, limited: bool) {
-    for response in op.responses.responses.values_mut() {
+    for (status, response) in &mut op.responses.responses {
         if let RefOr::T(response) = response {
             problems_as_problem_json(response);
+            if response.description.trim().is_empty() {
+                response.description = default_description(status).to_owned();
+            }
         }
     }
     let params = op.parameters.iter().flatten().filter_map(|p| match p {
@@ -169,6 +172,24 @@ fn shared_answers(op: &mut Operation, limited: bool) {
     );
 }
 
+/// The description of a declared answer that has none of its own (OpenAPI requires one).
+fn default_description(status: &str) -> &'static str {
+    match status {
+        "200" => "the resource",
+        "201" => "created",
+        "202" => "accepted: the job that does the work",
+        "204" => "done; no body",
+        "400" => "the request cannot be read",
+        "402" => "the balance does not cover the charge",
+        "403" => "not allowed for this caller (its tier, or not the creator)",
+        "404" => "nothing the caller may see is there",
+        "409" => "conflicts with the current state",
+        "422" => "well-formed but invalid; `errors` names each field",
+        "429" => "over a limit of the account; see `limit` and Retry-After",
+        _ => "see the problem's `detail`",
+    }
+}
+
 /// The names of the schemes an operation accepts, sorted.
 fn security_schemes(op: &Operation) -> Vec<String> {
     let mut names: Vec<String> = op
@@ -224,6 +245,27 @@ mod tests {
             );
         }
         assert!(create["422"]["content"].get("application/json").is_none());
+        for (path, item) in doc["paths"].as_object().expect("paths") {
+            for (method, op) in item.as_object().expect("operations") {
+                for p in op["parameters"].as_array().into_iter().flatten() {
+                    if p["in"] == "path" {
+                        let name = p["name"].as_str().expect("name");
+                        assert!(
+                            path.contains(&format!("{{{name}}}")),
+                            "{method} {path}: `{name}` is declared in the path but is not in it"
+                        );
+                    }
+                }
+                for (status, r) in op["responses"].as_object().expect("responses") {
+                    assert!(
+                        r["description"]
+                            .as_str()
+                            .is_some_and(|d| !d.trim().is_empty()),
+                        "{method} {path} {status} has no description"
+                    );
+                }
+            }
+        }
         let health = &doc["paths"]["/healthz"]["get"]["responses"];
         assert!(health.get("429").is_none(), "probes are not rate limited");
         assert!(health.get("401").is_none(), "probes need no key");

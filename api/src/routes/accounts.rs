@@ -186,6 +186,7 @@ pub(crate) fn replay(status: StatusCode, body: Value) -> Response {
 
 /// Page parameters.
 #[derive(Debug, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
 pub struct PageQuery {
     /// Page size, 1-100 (default 20).
     pub limit: Option<u32>,

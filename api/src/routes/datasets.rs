@@ -106,6 +106,7 @@ pub struct GenerateDataset {
 
 /// Query of `POST /v1/datasets`.
 #[derive(Debug, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
 pub struct CreateDatasetQuery {
     /// Name of an uploaded dataset (default `upload`).
     pub name: Option<String>,
@@ -299,6 +300,7 @@ async fn create_dataset(
 
 /// Page of `GET /v1/datasets`.
 #[derive(Debug, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
 pub struct ListDatasetsQuery {
     /// Page size, 1-100 (default 20).
     pub limit: Option<u32>,

@@ -87,6 +87,7 @@ async fn get_optimization(
 
 /// Page of `GET /v1/optimizations/{id}/trials`.
 #[derive(Debug, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
 #[serde(deny_unknown_fields)]
 pub struct TrialQuery {
     /// Page size (1..=1000, default 100).
@@ -271,6 +272,7 @@ async fn promote_optimization(
 
 /// Page of `GET /v1/tools/{id}/promotion-candidates`.
 #[derive(Debug, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
 #[serde(deny_unknown_fields)]
 pub struct CandidateQuery {
     /// Page size (1..=100, default 20).

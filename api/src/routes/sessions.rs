@@ -134,6 +134,7 @@ async fn create_session(
 
 /// Page of `GET /v1/sessions`.
 #[derive(Debug, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
 #[serde(deny_unknown_fields)]
 pub struct SessionQuery {
     /// Page size (1..=100, default 20).

@@ -154,6 +154,7 @@ fn render_created(
 
 /// Filters and page of `GET /v1/subscriptions`.
 #[derive(Debug, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
 pub struct ListSubscriptionsQuery {
     /// Only active and past-due subscriptions.
     pub active_only: Option<bool>,

@@ -229,6 +229,7 @@ async fn create_tool(
 
 /// Filters and page of `GET /v1/tools`.
 #[derive(Debug, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
 pub struct ListToolsQuery {
     /// Exact category.
     pub category: Option<String>,

@@ -96,6 +96,19 @@ impl std::fmt::Debug for StoreError {
 }
 
 impl StoreError {
+    /// Whether the database refused the transaction for contention with another one (a
+    /// PostgreSQL serialization failure or deadlock, SQLite busy or locked): nothing was
+    /// written, and the same request may succeed when tried again.
+    pub fn is_contention(&self) -> bool {
+        match self {
+            StoreError::Database(sqlx::Error::Database(db)) => matches!(
+                db.code().as_deref(),
+                Some("40001" | "40P01" | "5" | "6" | "261" | "262" | "517")
+            ),
+            _ => false,
+        }
+    }
+
     /// Whether the database could not be reached (worth a retry), as opposed to a refused write.
     pub fn is_unavailable(&self) -> bool {
         matches!(

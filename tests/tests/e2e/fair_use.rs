@@ -302,3 +302,43 @@ store_test_with!(
         bobs.expect(202);
     }
 );
+
+/// A PostgreSQL deadlock, provoked for real between two transactions, is classified as
+/// contention and answered 503, which carries Retry-After (nothing was written; a retry may pass), not 500.
+#[tokio::test]
+async fn a_deadlock_is_answered_as_a_retryable_503() {
+    use sqlx::Connection;
+
+    let Some(db) = tests::empty_database(tests::Backend::Postgres).await else {
+        return;
+    };
+    let mut setup = sqlx::PgConnection::connect(&db.url).await.expect("connect");
+    sqlx::query("CREATE TABLE pair (id INT PRIMARY KEY, n INT NOT NULL)")
+        .execute(&mut setup)
+        .await
+        .expect("table");
+    sqlx::query("INSERT INTO pair VALUES (1, 0), (2, 0)")
+        .execute(&mut setup)
+        .await
+        .expect("rows");
+    let mut one = sqlx::PgConnection::connect(&db.url).await.expect("connect");
+    let mut two = sqlx::PgConnection::connect(&db.url).await.expect("connect");
+    let mut tx1 = one.begin().await.expect("begin");
+    let mut tx2 = two.begin().await.expect("begin");
+    let update = |id: i32| sqlx::query("UPDATE pair SET n = n + 1 WHERE id = $1").bind(id);
+    update(1).execute(&mut *tx1).await.expect("1 locks row 1");
+    update(2).execute(&mut *tx2).await.expect("2 locks row 2");
+
+    // Each waits for the other's row: PostgreSQL breaks the cycle by failing one of them.
+    let (a, b) = tokio::join!(update(2).execute(&mut *tx1), update(1).execute(&mut *tx2));
+    let failed = a
+        .err()
+        .or(b.err())
+        .expect("one transaction is chosen as the victim");
+
+    let error = shared::store::StoreError::from(failed);
+    assert!(error.is_contention(), "{error:?}");
+    let api_error = api::error::ApiError::from(error);
+    assert!(matches!(api_error, api::error::ApiError::Unavailable(_)));
+    assert_eq!(api_error.problem().status, 503);
+}

@@ -4,6 +4,7 @@
 //! harness is the `tests` library (`tests/src`).
 
 mod accounts;
+mod authz_matrix;
 mod billing;
 mod datasets;
 mod fair_use;
