@@ -134,13 +134,50 @@ pub struct VersionView {
     pub created_at: DateTime<Utc>,
 }
 
-impl From<&ToolVersion> for VersionView {
-    fn from(v: &ToolVersion) -> Self {
+/// Lineage members anyone who sees the tool may read: how a version was made, not from whose
+/// data. Everything else (a promotion's record, session, renter's dataset hash and gate report
+/// with its figures on that data; a training's run and data) is for the tool's creator, and a
+/// renter's session and dataset hash for nobody but that renter.
+const PUBLIC_LINEAGE: &[&str] = &[
+    "seed",
+    "method",
+    "trials_run",
+    "promoted_by",
+    "previous_version",
+    "base_version",
+    "improvement",
+    "certificate",
+    "rollback_of",
+    "validation_score",
+];
+
+/// Lineage members that come from a renter's private session.
+const RENTER_LINEAGE: &[&str] = &["session_id", "dataset_hash"];
+
+impl VersionView {
+    /// A version as `creator` (whether the caller created the tool) may see it.
+    pub fn for_viewer(v: &ToolVersion, creator: bool) -> Self {
+        let lineage = v.lineage.as_ref().map(|l| match l.as_object() {
+            Some(members) => Value::Object(
+                members
+                    .iter()
+                    .filter(|(k, _)| {
+                        if creator {
+                            v.source != "promotion" || !RENTER_LINEAGE.contains(&k.as_str())
+                        } else {
+                            PUBLIC_LINEAGE.contains(&k.as_str())
+                        }
+                    })
+                    .map(|(k, val)| (k.clone(), val.clone()))
+                    .collect(),
+            ),
+            None => l.clone(),
+        });
         Self {
             version: v.version,
             parameters: v.parameters.clone(),
             source: v.source.clone(),
-            lineage: v.lineage.clone(),
+            lineage,
             artifact_id: v.artifact_id,
             created_at: v.created_at,
         }

@@ -241,7 +241,7 @@ async fn promote_optimization(
                 .ok_or(ApiError::NotFound("optimization"))?;
             tracing::info!(tool_id = %tool.id, version = version.version, record_id = %record.id, "optimization promoted");
             let body = PromotionView {
-                version: VersionView::from(version),
+                version: VersionView::for_viewer(version, true),
                 tool: ToolView::from(&tool),
                 optimization: RecordView::of(&record, None),
                 standards_report: serde_json::to_value(&outcome.standards_report)
@@ -353,7 +353,7 @@ async fn rollback_version(
         StatusCode::CREATED,
         Json(RollbackView {
             tool: ToolView::from(&tool),
-            version: VersionView::from(version),
+            version: VersionView::for_viewer(version, true),
         }),
     ))
 }

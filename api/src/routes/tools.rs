@@ -487,7 +487,8 @@ pub struct VersionList {
     pub versions: Vec<VersionView>,
 }
 
-/// A tool's version history.
+/// A tool's version history. Its creator sees each version's whole lineage but a renter's
+/// session and dataset hash; anyone else sees how a version was made, not from whose data.
 #[utoipa::path(get, path = "/v1/tools/{id}/versions", tag = "tools", security(("bearer" = [])),
     params(("id" = Uuid, Path, description = "tool id")),
     responses((status = 200, body = VersionList), (status = 404, body = crate::error::Problem)))]
@@ -496,10 +497,14 @@ async fn list_versions(
     AccountCaller(caller): AccountCaller,
     ApiPath(id): ApiPath<Uuid>,
 ) -> ApiResult<Json<VersionList>> {
-    visible_tool(&state, &caller, id).await?;
+    let tool = visible_tool(&state, &caller, id).await?;
+    let creator = tool.creator_id == caller.id;
     let versions = state.store.tool_versions(id).await?;
     Ok(Json(VersionList {
-        versions: versions.iter().map(VersionView::from).collect(),
+        versions: versions
+            .iter()
+            .map(|v| VersionView::for_viewer(v, creator))
+            .collect(),
     }))
 }
 

@@ -118,13 +118,36 @@ queue_test!(
         assert_eq!(version["source"], json!("promotion"));
         assert_eq!(version["parameters"], record["params_after"]);
         assert_eq!(version["lineage"]["record_id"], json!(rid));
-        assert_eq!(version["lineage"]["session_id"], json!(s.session));
         assert_eq!(version["lineage"]["seed"], json!(7));
-        assert_eq!(version["lineage"]["dataset_hash"], record["dataset_hash"]);
         assert_eq!(
             version["lineage"]["standards_report"]["passed"],
             json!(true)
         );
+        for private in ["session_id", "dataset_hash"] {
+            assert!(
+                version["lineage"].get(private).is_none(),
+                "the renter's {private} is not the creator's: {version}"
+            );
+        }
+        // Anyone else who sees the tool learns how the version was made, not from whose data.
+        let listed = app
+            .get(&format!("/v1/tools/{}/versions", s.tool), &stranger.key)
+            .await
+            .expect(200);
+        let public = &listed["versions"][1]["lineage"];
+        assert_eq!(public["seed"], json!(7));
+        assert_eq!(public["promoted_by"], json!("creator"));
+        for private in [
+            "record_id",
+            "session_id",
+            "dataset_hash",
+            "standards_report",
+        ] {
+            assert!(
+                public.get(private).is_none(),
+                "{private} is public: {public}"
+            );
+        }
         assert_eq!(promoted["tool"]["version"], json!(2));
         let after = app
             .get(&format!("/v1/optimizations/{rid}"), &s.renter.key)

@@ -125,7 +125,7 @@ async fn apply_training(
         StatusCode::CREATED,
         Json(AppliedTraining {
             tool: ToolView::from(&tool),
-            version: VersionView::from(version),
+            version: VersionView::for_viewer(version, true),
             training: view(&state, &run).await?,
         }),
     ))
