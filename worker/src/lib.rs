@@ -2,6 +2,7 @@
 //!
 //! - [`handlers`]: one handler per job kind (load inputs, call the computation, store the result).
 //! - `runtime`: claims, leases, timeouts, retries, cancellation, heartbeats and recovery.
+//! - `attempt`: one attempt run to its end; a timed-out one keeps its slot until its work stops.
 //! - [`engine`], [`optimize`], [`train`]: the pure computation, re-exported from the `compute`
 //!   crate (`worker/compute`), which has no store, queue or async runtime.
 
@@ -14,10 +15,11 @@ use shared::jobs::JobKind;
 use shared::store::Store;
 use tokio_util::sync::CancellationToken;
 
+mod attempt;
 pub mod handlers;
 mod runtime;
 
-pub use compute::{engine, optimize, train};
+pub use compute::{Stop, engine, optimize, train};
 
 /// A worker process (or the embedded worker pool of the API process).
 #[derive(Debug, Clone)]

@@ -2,6 +2,12 @@
 //! a lease, a timeout and a cancel flag, and records every outcome. Also, in every worker
 //! process: a heartbeat into the `workers` registry and the recovery sweep that re-queues jobs
 //! whose worker died and re-pushes messages that were lost.
+//!
+//! Stopping a running job is cooperative: a cancel request (seen by the lease keeper within
+//! [`CANCEL_POLL`]) or the job's timeout raises its [`JobControl`] flag, which the handler and
+//! the computation check inside their loops (`compute::Stop`). A job's slot (its apalis
+//! consumer's concurrency) is given back only when the attempt has returned, blocking work
+//! included, never while that work still runs ([`run_to_end`]).
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicI32, Ordering};
@@ -16,7 +22,12 @@ use shared::store::{JobClaim, JobEffect, JobOutcome, Store, StoreError, WorkerIn
 use tokio_util::sync::CancellationToken;
 use tracing::Instrument;
 
+use crate::attempt::{TimedOut, run_to_end};
 use crate::handlers::{self, JobControl, JobError};
+
+/// How often the lease keeper looks for a cancel request of a running job (a read of its row
+/// between renewals): the runtime's share of the cancellation latency.
+const CANCEL_POLL: Duration = Duration::from_millis(250);
 
 /// Everything the message handlers of one worker process share.
 #[derive(Debug)]
@@ -207,25 +218,28 @@ impl Runtime {
         ));
         let timeout = handlers::timeout(&job);
         let started = std::time::Instant::now();
-        let result =
-            tokio::time::timeout(timeout, handlers::run(&self.store, &job, control.clone())).await;
+        // The lease keeper runs until the work has stopped, a timed-out one included: the job
+        // stays this worker's while it still computes.
+        let result = run_to_end(
+            timeout,
+            &control,
+            handlers::run(&self.store, &job, control.clone()),
+        )
+        .await;
         keeper_stop.cancel();
         let owner_canceled = keeper.await.unwrap_or(false);
         let mut effect = None;
         let outcome = match result {
-            Err(_) => {
-                control.cancel();
-                JobOutcome::Failed {
-                    error: JobFailure::new(
-                        FailureKind::TimedOut,
-                        "Timed out",
-                        format!(
-                            "the job ran longer than its {} ms timeout",
-                            timeout.as_millis()
-                        ),
+            Err(TimedOut) => JobOutcome::Failed {
+                error: JobFailure::new(
+                    FailureKind::TimedOut,
+                    "Timed out",
+                    format!(
+                        "the job ran longer than its {} ms timeout",
+                        timeout.as_millis()
                     ),
-                }
-            }
+                ),
+            },
             Ok(Ok(_)) | Ok(Err(JobError::Canceled)) if owner_canceled => JobOutcome::Canceled,
             Ok(Ok(output)) => {
                 effect = output.effect;
@@ -324,8 +338,10 @@ impl Runtime {
         (outcome, false)
     }
 
-    /// Renews the lease and flushes progress every 250 ms while the job runs; cancels the job
-    /// when the owner asks or the claim is lost. Returns whether the owner asked to cancel.
+    /// Every [`CANCEL_POLL`] while the job runs: flushes new progress (which renews the lease),
+    /// renews the lease once a third of it has passed, and otherwise reads whether the owner
+    /// asked to cancel. Cancels the job when the owner asks or the claim is lost. Returns
+    /// whether the owner asked to cancel.
     async fn keep_lease(
         self: Arc<Self>,
         claim: JobClaim,
@@ -344,10 +360,25 @@ impl Runtime {
                     }
                     return owner_canceled;
                 }
-                () = tokio::time::sleep(Duration::from_millis(250)) => {}
+                () = tokio::time::sleep(CANCEL_POLL) => {}
             }
             let progress = control.take_progress();
             if progress.is_none() && last_renewal.elapsed() < renew_every {
+                // No write due: a read sees a cancel request without waiting for the next
+                // renewal (a third of the lease), which a long step reporting no progress
+                // would otherwise make the latency.
+                if !owner_canceled {
+                    match self.store.job(claim.job_id).await {
+                        Ok(Some(job)) if job.cancel_requested => {
+                            owner_canceled = true;
+                            control.cancel();
+                        }
+                        Ok(_) => {}
+                        Err(e) => {
+                            tracing::debug!(error = %e, "reading the job's cancel flag failed")
+                        }
+                    }
+                }
                 continue;
             }
             let progress_ref = progress.as_ref().map(|(p, m)| (*p, Some(m.as_str())));

@@ -383,6 +383,50 @@ queue_test!(a_job_past_its_timeout_is_failed_not_left_running, |app| {
     assert_eq!(done["attempts"], json!(1), "a timeout is not retried");
 });
 
+queue_test!(
+    a_timed_out_job_keeps_its_slot_until_its_work_has_stopped,
+    |s: &mut shared::config::Settings| {
+        s.worker.concurrency = 1;
+    },
+    |app| {
+        // Arrange: the only slot runs blocking work that looks at its stop once a second, past
+        // a 200 ms timeout; a quick job of the same kind waits for the slot.
+        let slow = app
+            .noop_job(json!({"blocking_ms": 10_000, "blocking_check_ms": 1_000, "timeout_ms": 200}))
+            .await;
+        app.wait_job_until(&slow, ADMIN_KEY, 30, |j| j["status"] == json!("running"))
+            .await;
+        let next = app.noop_job(json!({})).await;
+
+        // Act
+        let timed_out = app.wait_job(&slow, ADMIN_KEY, 30).await;
+        let done = app.wait_job(&next, ADMIN_KEY, 30).await;
+
+        // Assert
+        assert_eq!(timed_out["status"], json!("failed"), "{timed_out}");
+        assert_eq!(timed_out["error"]["type"], json!("/problems/timed-out"));
+        assert_eq!(done["status"], json!("succeeded"), "{done}");
+        let at = |job: &Value, field: &str| {
+            chrono::DateTime::parse_from_rfc3339(job[field].as_str().expect("time"))
+                .expect("RFC 3339")
+        };
+        let ran = at(&timed_out, "finished_at") - at(&timed_out, "started_at");
+        assert!(
+            ran >= chrono::Duration::seconds(1),
+            "the attempt ended when its work stopped (its first check, after 1 s), not at the timeout: {ran}"
+        );
+        assert!(
+            ran < chrono::Duration::seconds(5),
+            "the timeout stopped the work: it did not run its 10 s: {ran}"
+        );
+        let waited = at(&done, "started_at") - at(&timed_out, "started_at");
+        assert!(
+            waited >= chrono::Duration::seconds(1),
+            "the next job took the slot only once the timed-out work had stopped, {waited} after it started"
+        );
+    }
+);
+
 queue_test!(operators_see_live_workers_and_queue_counts, |app| {
     let id = app.noop_job(json!({})).await;
     app.wait_job(&id, ADMIN_KEY, 30).await;

@@ -347,6 +347,56 @@ store_test!(
     }
 );
 
+store_test!(
+    canceling_a_training_stops_it_inside_its_epoch_within_two_seconds,
+    |app| {
+        // Arrange: epochs of thousands of one-row batches through a 512-512 network (seconds
+        // each, and no progress report before an epoch ends).
+        let s = app
+            .training_setup(
+                momentum_tool("Momentum", default_standards()),
+                json!({"kind": "regime_switching", "bars": 50_000, "seed": 5}),
+            )
+            .await;
+        let started = app
+            .start_training(
+                &s,
+                "deep_learning",
+                json!({"epochs": 20, "patience": 20, "hidden": [512, 512], "batch_size": 1}),
+            )
+            .await;
+        let job = started["job"]["id"].as_str().expect("job id");
+        app.wait_job_until(job, &s.creator.key, 60, |j| j["status"] == json!("running"))
+            .await;
+        let id = started["training"]["id"].as_str().expect("id");
+
+        // Act
+        let asked = std::time::Instant::now();
+        app.post(
+            &format!("/v1/trainings/{id}/cancel"),
+            &s.creator.key,
+            &json!({}),
+        )
+        .await
+        .expect(200);
+        let done = app.wait_job(job, &s.creator.key, 60).await;
+        let latency = asked.elapsed();
+
+        // Assert
+        println!("cancel request to canceled: {latency:?}");
+        assert_eq!(done["status"], json!("canceled"), "{done}");
+        assert!(
+            latency < std::time::Duration::from_secs(2),
+            "canceled {latency:?} after the request; the bound is 2 s"
+        );
+        assert_eq!(
+            done["progress"].as_f64().map(|p| p < 0.05 + 0.85 / 20.0),
+            Some(true),
+            "stopped inside the first epoch: {done}"
+        );
+    }
+);
+
 store_test!(a_canceled_run_stores_nothing, |app| {
     let s = momentum_setup(&app).await;
     let started = app

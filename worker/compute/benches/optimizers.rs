@@ -15,6 +15,7 @@
 
 use std::time::Instant;
 
+use compute::Stop;
 use compute::engine::{Evaluator, Strategy};
 use compute::optimize::{Method, Space, StudyConfig, judge_candidate, optimize_tool, run_study};
 use domain::dataset::synth::{GeneratorSpec, generate};
@@ -110,7 +111,7 @@ fn main() {
                     seed,
                     batch: 1,
                 };
-                let study = run_study(space, &config, |x| -f(x), |_| {}, || false);
+                let study = run_study(space, &config, |x| -f(x), |_| {}, Stop::NEVER);
                 let curve = study.best_curve();
                 at50.push(-curve[49]);
                 at100.push(-curve[99]);
@@ -168,7 +169,8 @@ fn session_optimizations() {
                         EvalConfig::default(),
                         &standards,
                         |_| {},
-                        || false,
+                        Stop::NEVER,
+                        Stop::NEVER,
                     )
                     .expect("optimizes")
                 });
@@ -241,7 +243,8 @@ fn gate_cost() {
                     eval,
                     &full,
                     |_| {},
-                    || false,
+                    Stop::NEVER,
+                    Stop::NEVER,
                 )
                 .expect("optimizes")
             };
@@ -260,6 +263,7 @@ fn gate_cost() {
                     standards,
                     1,
                     stats,
+                    Stop::NEVER,
                 )
                 .expect("judges")
             };

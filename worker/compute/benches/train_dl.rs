@@ -6,6 +6,7 @@ use std::hint::black_box;
 use std::ops::ControlFlow;
 use std::time::Duration;
 
+use compute::Stop;
 use compute::train::dl::{DlConfig, train};
 use compute::train::features::Samples;
 use criterion::{Criterion, Throughput, criterion_group, criterion_main};
@@ -65,8 +66,10 @@ fn bench_training(c: &mut Criterion) {
         };
         group.bench_function(format!("batch_{batch_size}"), |b| {
             b.iter(|| {
-                let out = train(&train_set, &valid_set, &cfg, |_| ControlFlow::Continue(()))
-                    .expect("training succeeds");
+                let out = train(&train_set, &valid_set, &cfg, Stop::NEVER, |_| {
+                    ControlFlow::Continue(())
+                })
+                .expect("training succeeds");
                 black_box(out.curve)
             })
         });

@@ -5,6 +5,7 @@ use std::hint::black_box;
 use std::ops::ControlFlow;
 use std::time::Duration;
 
+use compute::Stop;
 use compute::train::ql::{Market, QlConfig, StateSpec, market, train};
 use criterion::{BenchmarkId, Criterion, Throughput, criterion_group, criterion_main};
 use rand::rngs::SmallRng;
@@ -59,7 +60,7 @@ fn run(threads: usize, m: &Market, signal: &[i8], spec: &StateSpec) -> Result<u6
         .num_threads(threads)
         .build()?;
     let out = pool.install(|| {
-        train(m, signal, 0..BARS, spec, &cfg(), |_| {
+        train(m, signal, 0..BARS, spec, &cfg(), Stop::NEVER, |_| {
             ControlFlow::Continue(())
         })
     })?;

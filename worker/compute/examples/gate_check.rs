@@ -18,6 +18,7 @@
 
 use std::time::Instant;
 
+use compute::Stop;
 use compute::engine::evaluate;
 use compute::optimize::{Method, StudyConfig, optimize_tool};
 use domain::SessionConfig;
@@ -144,7 +145,8 @@ fn main() -> Result<(), String> {
                     eval,
                     &standards,
                     |_| {},
-                    || false,
+                    Stop::NEVER,
+                    Stop::NEVER,
                 )
                 .map_err(|e| format!("{name} {family}: {e}"))?;
                 let future_of = |params: &Map<String, serde_json::Value>| {

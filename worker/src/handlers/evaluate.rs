@@ -11,7 +11,8 @@ use shared::evaluation::EvalConfig;
 use shared::jobs::EvaluateToolJob;
 use shared::store::Store;
 
-use super::{JobControl, JobError, blocking, check_entitlement, load_model};
+use super::{JobControl, JobError, blocking, check_entitlement, engine_error, load_model};
+use crate::Stop;
 use crate::engine::{Evaluator, Strategy};
 use crate::engine::{FoldReport, RangeReport, Timing, Trade};
 
@@ -93,12 +94,20 @@ pub(super) async fn run(
     let versions = (tool.id, version.version);
     let artifact = model.as_ref().map(|m| m.summary());
     blocking(move || {
+        let canceled = || control.is_canceled();
+        let stop = Stop::new(&canceled);
         let strategy = Strategy::from_params(&family, &version.parameters)
             .map_err(|e| JobError::invalid("Invalid tool", e.to_string()))?;
-        let prepared = model.as_ref().map(|m| m.prepare(&bars));
+        let prepared = match &model {
+            Some(m) => Some(m.prepare_until(&bars, stop).ok_or(JobError::Canceled)?),
+            None => None,
+        };
         let evaluation = Evaluator::new(&bars, config)
-            .and_then(|ev| ev.with_model(prepared.as_ref()).evaluate(&strategy))
-            .map_err(|e| JobError::invalid("Cannot evaluate", e.to_string()))?;
+            .and_then(|ev| {
+                ev.with_model(prepared.as_ref())
+                    .evaluate_until(&strategy, stop)
+            })
+            .map_err(engine_error("Cannot evaluate"))?;
         control.check()?;
         let curve_len = evaluation.equity_curve.len();
         let step = curve_len.div_ceil(MAX_CURVE_POINTS).max(1);

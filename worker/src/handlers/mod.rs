@@ -20,6 +20,7 @@ use shared::domain::certificate::CertifiedArtifact;
 use shared::jobs::{FailureKind, Job, JobFailure, JobKind, JobPayload};
 use shared::store::{JobEffect, Store, StoreError};
 
+use crate::engine::EngineError;
 use crate::train::LoadedModel;
 
 /// What a successful attempt produced: the job's result and, for jobs that change other state
@@ -135,6 +136,15 @@ impl JobError {
     }
 }
 
+/// A computation's error as the job's, under `title`: a raised stop is [`JobError::Canceled`],
+/// anything else the input's fault.
+pub(crate) fn engine_error(title: &'static str) -> impl Fn(EngineError) -> JobError {
+    move |e| match e {
+        EngineError::Stopped => JobError::Canceled,
+        other => JobError::invalid(title, other.to_string()),
+    }
+}
+
 /// A store error classified: only what can succeed on a retry is transient (the database
 /// unreachable or shutting down, a deadlock or serialization failure, a concurrent change); a
 /// row that is gone is invalid input; a corrupt row or a refused write fails at once.
@@ -158,8 +168,10 @@ impl From<StoreError> for JobError {
     }
 }
 
-/// What a running job shares with the runtime: the cancel flag it checks between steps and the
-/// latest progress it reports (the runtime writes it to the store, throttled).
+/// What a running job shares with the runtime: the cancel flag it checks between steps (and
+/// hands to the computation as its `compute::Stop`, checked inside its loops) and the latest
+/// progress it reports (the runtime writes it to the store, throttled). The runtime raises the
+/// flag on a cancel request, a lost claim or the job's timeout.
 #[derive(Debug, Default)]
 pub struct JobControl {
     cancel: AtomicBool,

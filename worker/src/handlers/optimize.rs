@@ -14,7 +14,10 @@ use shared::domain::{OptimizationRecord, RecordStatus, SessionStatus};
 use shared::jobs::{Job, OptimizationSummary, OptimizeSessionToolJob, SearchStop};
 use shared::store::{JobEffect, Store};
 
-use super::{JobControl, JobError, JobOutput, blocking, check_entitlement, load_model};
+use super::{
+    JobControl, JobError, JobOutput, blocking, check_entitlement, engine_error, load_model,
+};
+use crate::Stop;
 use crate::optimize::{StudyConfig, best_curve_points, optimize_tool};
 
 /// Trials asked together and evaluated in parallel. Fixed, so a seed gives the same trials
@@ -96,9 +99,22 @@ pub(super) async fn run(
         let control = control.clone();
         let standards = standards.clone();
         move || {
-            let prepared = model.as_ref().map(|m| m.prepare(&bars));
+            let canceled = || control.is_canceled();
+            let cancel = Stop::new(&canceled);
+            let prepared = match &model {
+                Some(m) => Some(m.prepare_until(&bars, cancel).ok_or(JobError::Canceled)?),
+                None => None,
+            };
             let timed_out = AtomicBool::new(false);
             let deadline = started + time_limit;
+            // Checked before every trial: the session's time limit ends the search, and the
+            // trials found in time are judged.
+            let time_up = || {
+                if Instant::now() >= deadline {
+                    timed_out.store(true, Ordering::Relaxed);
+                }
+                timed_out.load(Ordering::Relaxed)
+            };
             let total = study.trials.max(1) as f64;
             let outcome = optimize_tool(
                 &bars,
@@ -124,14 +140,10 @@ pub(super) async fn run(
                         ),
                     );
                 },
-                || {
-                    if Instant::now() >= deadline {
-                        timed_out.store(true, Ordering::Relaxed);
-                    }
-                    control.is_canceled() || timed_out.load(Ordering::Relaxed)
-                },
+                Stop::new(&time_up),
+                cancel,
             )
-            .map_err(|e| JobError::invalid("Cannot optimize", e.to_string()))?;
+            .map_err(engine_error("Cannot optimize"))?;
             control.check()?;
             Ok((outcome, timed_out.load(Ordering::Relaxed)))
         }

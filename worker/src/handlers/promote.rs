@@ -19,6 +19,7 @@ use shared::store::{JobEffect, Promotion, Store};
 
 use super::recheck::{RecheckInput, recheck};
 use super::{JobControl, JobError, JobOutput, blocking, load_certified_model};
+use crate::Stop;
 use crate::engine::ENGINE_VERSION;
 
 pub(super) async fn run(
@@ -93,6 +94,7 @@ pub(super) async fn run(
     let session_bars = bars.len();
     let reference_len = reference_bars.as_ref().map(|b| b.len());
     let checked = blocking({
+        let control = control.clone();
         let input = RecheckInput {
             bars,
             reference: reference_bars,
@@ -105,7 +107,10 @@ pub(super) async fn run(
             seed: record.study.seed,
             trial_stats,
         };
-        move || recheck(input)
+        move || {
+            let canceled = || control.is_canceled();
+            recheck(input, Stop::new(&canceled))
+        }
     })
     .await?;
     control.check()?;

@@ -11,7 +11,8 @@ use shared::domain::TrialStats;
 use shared::evaluation::EvalConfig;
 use shared::standards::{Check, StandardsConfig, StandardsReport};
 
-use super::JobError;
+use super::{JobError, engine_error};
+use crate::Stop;
 use crate::optimize::{Judgment, judge_candidate};
 use crate::train::LoadedModel;
 
@@ -66,15 +67,20 @@ impl Recheck {
     }
 }
 
-/// Runs the re-check (CPU work: call it off the async runtime).
+/// Runs the re-check (CPU work: call it off the async runtime), checking `stop` between its
+/// passes over the bars.
 ///
 /// # Errors
-/// [`JobError::Invalid`] when either dataset cannot be judged.
-pub(crate) fn recheck(input: RecheckInput) -> Result<Recheck, JobError> {
+/// [`JobError::Invalid`] when either dataset cannot be judged; [`JobError::Canceled`] when
+/// `stop` is raised.
+pub(crate) fn recheck(input: RecheckInput, stop: Stop<'_>) -> Result<Recheck, JobError> {
     // The deflated Sharpe ratio deflates by the search that ran on the session's data; the
     // reference data saw no search, so it is judged without it.
-    let judge = |bars: &Bars, trial_stats: Option<&TrialStats>| {
-        let prepared = input.model.as_ref().map(|m| m.prepare(bars));
+    let judge = |bars: &Bars, trial_stats: Option<&TrialStats>, title: &'static str| {
+        let prepared = match &input.model {
+            Some(m) => Some(m.prepare_until(bars, stop).ok_or(JobError::Canceled)?),
+            None => None,
+        };
         judge_candidate(
             bars,
             &input.family,
@@ -85,18 +91,15 @@ pub(crate) fn recheck(input: RecheckInput) -> Result<Recheck, JobError> {
             &input.standards,
             input.seed,
             trial_stats,
+            stop,
         )
+        .map_err(engine_error(title))
     };
-    let session = judge(&input.bars, input.trial_stats.as_ref())
-        .map_err(|e| JobError::invalid("Cannot re-check", e.to_string()))?;
+    let session = judge(&input.bars, input.trial_stats.as_ref(), "Cannot re-check")?;
     let reference = input
         .reference
         .as_ref()
-        .map(|bars| {
-            judge(bars, None).map_err(|e| {
-                JobError::invalid("Cannot re-check on the reference dataset", e.to_string())
-            })
-        })
+        .map(|bars| judge(bars, None, "Cannot re-check on the reference dataset"))
         .transpose()?;
     Ok(Recheck { session, reference })
 }

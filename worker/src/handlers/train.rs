@@ -12,6 +12,7 @@ use shared::jobs::{Job, TrainToolJob, TrainingSummary};
 use shared::store::{JobEffect, Store, TrainingOutcome};
 
 use super::{JobControl, JobError, JobOutput, blocking, load_model};
+use crate::Stop;
 use crate::train::{Hooks, TrainError, TrainInput, train_tool};
 
 pub(super) async fn run(
@@ -76,7 +77,7 @@ pub(super) async fn run(
                 &input,
                 Hooks {
                     progress: &progress,
-                    stop: &stop,
+                    stop: Stop::new(&stop),
                 },
             )
             .map_err(|e| match e {

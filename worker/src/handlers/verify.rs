@@ -17,6 +17,7 @@ use shared::store::Store;
 
 use super::recheck::{Recheck, RecheckInput, recheck};
 use super::{JobControl, JobError, blocking, load_certified_model};
+use crate::Stop;
 use crate::engine::ENGINE_VERSION;
 use crate::optimize::Judgment;
 
@@ -81,7 +82,7 @@ fn not_run(note: &str) -> Rerun {
 async fn rerun(
     store: &Arc<dyn Store>,
     body: &CertificateBody,
-    control: &JobControl,
+    control: &Arc<JobControl>,
 ) -> Result<Rerun, JobError> {
     let Some(bars) = store
         .dataset_bars_by_hash(&body.session.dataset_hash)
@@ -124,7 +125,14 @@ async fn rerun(
         seed: body.search.seed,
         trial_stats: body.search.trial_stats,
     };
-    let checked: Recheck = blocking(move || recheck(input)).await?;
+    let checked: Recheck = blocking({
+        let control = control.clone();
+        move || {
+            let canceled = || control.is_canceled();
+            recheck(input, Stop::new(&canceled))
+        }
+    })
+    .await?;
     control.check()?;
     let mut mismatches = Vec::new();
     let mut compared = compare("session", &body.session, &checked.session, &mut mismatches);

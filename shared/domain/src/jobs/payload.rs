@@ -74,6 +74,11 @@ pub struct NoopJob {
     pub timeout_ms: Option<u64>,
     /// Fail with a transient error on the first `fail_attempts` attempts (tests of retries).
     pub fail_attempts: i32,
+    /// Then hold a thread of the blocking pool this long, as CPU-bound jobs do, checking for
+    /// cancellation only every `blocking_check_ms` (tests of timeouts and worker slots).
+    pub blocking_ms: u64,
+    /// How often the blocking part checks for cancellation (10 ms when 0).
+    pub blocking_check_ms: u64,
 }
 
 /// A job's input, one variant per kind: the one type the API enqueues and the worker reads, so

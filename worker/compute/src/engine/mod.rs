@@ -23,6 +23,8 @@ use domain::dataset::Bars;
 use serde::Serialize;
 use utoipa::ToSchema;
 
+use crate::Stop;
+
 pub use backtest::{BacktestConfig, BacktestRun, Costs, Trade};
 pub use domain::evaluation::{
     ConfigError, EvalConfig, Fold, FoldScheme, FoldSpec, MAX_FOLDS, MIN_FOLD_BARS,
@@ -35,9 +37,13 @@ pub use signals::{Position, Scratch, Strategy};
 /// it, so a verification under another revision knows its metrics may legitimately differ.
 pub const ENGINE_VERSION: u32 = 2;
 
-/// Why an evaluation cannot run: always the caller's input, never a transient failure.
+/// Why an evaluation cannot run: the caller's input, never a transient failure; or its
+/// [`Stop`] signal was raised.
 #[derive(Debug, thiserror::Error, PartialEq)]
 pub enum EngineError {
+    /// The caller's stop signal was raised before the work was done.
+    #[error("stopped before the end")]
+    Stopped,
     /// No such family.
     #[error("unknown tool family {0}")]
     UnknownFamily(String),
@@ -351,22 +357,30 @@ impl<'a> Evaluator<'a> {
     /// Wall-clock milliseconds per 1,000 bars to compute `strategy`'s targets (with the prepared
     /// artifact's rule, not its one-off preparation) over the whole series, median of the
     /// configured repeats, and the repeats' relative spread: information beside the modeled
-    /// cost, never a metric. Leaves the targets in `self.targets`.
-    fn time_signals(&mut self, strategy: &Strategy) -> (f64, f64) {
+    /// cost, never a metric. Leaves the targets in `self.targets`. Checks `stop` before each
+    /// repeat.
+    fn time_signals(
+        &mut self,
+        strategy: &Strategy,
+        stop: Stop<'_>,
+    ) -> Result<(f64, f64), EngineError> {
         let mut samples: Vec<f64> = (0..self.config.timing_repeats)
             .map(|_| {
+                if stop.requested() {
+                    return Err(EngineError::Stopped);
+                }
                 let started = Instant::now();
                 self.compute_targets(strategy, self.bars.len());
-                started.elapsed().as_secs_f64()
+                Ok(started.elapsed().as_secs_f64())
             })
-            .collect();
+            .collect::<Result<_, _>>()?;
         samples.sort_by(f64::total_cmp);
         let median = samples[samples.len() / 2];
         let spread = match (samples.first(), samples.last()) {
             (Some(lo), Some(hi)) if median > 0.0 => (hi - lo) / median,
             _ => 0.0,
         };
-        (median * 1e3 / (self.bars.len() as f64 / 1e3), spread)
+        Ok((median * 1e3 / (self.bars.len() as f64 / 1e3), spread))
     }
 
     fn report(&self, range: Range<usize>, metrics: Metrics) -> RangeReport {
@@ -385,15 +399,39 @@ impl<'a> Evaluator<'a> {
     /// # Errors
     /// [`EngineError`] for a series too short for the tool or for the folds.
     pub fn evaluate(&mut self, strategy: &Strategy) -> Result<Evaluation, EngineError> {
+        self.evaluate_until(strategy, Stop::NEVER)
+    }
+
+    /// [`Evaluator::evaluate`] that checks `stop` before each pass over the bars (each signal
+    /// computation, each backtest of the series, the out-of-sample span and every fold's two
+    /// ranges), so a raised stop ends it within one pass: at most 53 ms on 2,000,000 bars
+    /// (BENCHMARKS.md, "Cancellation latency"). The passes themselves are not interrupted,
+    /// which keeps the backtest's loop, and so the engine's benchmarks, free of checks.
+    ///
+    /// # Errors
+    /// [`EngineError::Stopped`] when `stop` is raised; otherwise as [`Evaluator::evaluate`].
+    pub fn evaluate_until(
+        &mut self,
+        strategy: &Strategy,
+        stop: Stop<'_>,
+    ) -> Result<Evaluation, EngineError> {
+        let check = || {
+            if stop.requested() {
+                Err(EngineError::Stopped)
+            } else {
+                Ok(())
+            }
+        };
         self.check_length(strategy)?;
         let folds = self.folds()?;
-        let (measured, measured_spread) = self.time_signals(strategy);
+        let (measured, measured_spread) = self.time_signals(strategy, stop)?;
         let execution_time = cost::execution_time(strategy, self.model);
         let timed = |mut m: Metrics| {
             m.execution_time = execution_time;
             m
         };
         let n = self.bars.len();
+        check()?;
         let whole = backtest::run(
             self.bars,
             &self.targets,
@@ -403,10 +441,12 @@ impl<'a> Evaluator<'a> {
         );
         let closed = self.backtest_config(true);
         let oos_span = folds[0].out_of_sample.start..n;
+        check()?;
         let oos = backtest::run(self.bars, &self.targets, oos_span.clone(), &closed, false);
         let fold_reports = folds
             .iter()
             .map(|f| {
+                check()?;
                 let is = backtest::run(
                     self.bars,
                     &self.targets,
@@ -414,6 +454,7 @@ impl<'a> Evaluator<'a> {
                     &closed,
                     false,
                 );
+                check()?;
                 let os = backtest::run(
                     self.bars,
                     &self.targets,
@@ -421,13 +462,13 @@ impl<'a> Evaluator<'a> {
                     &closed,
                     false,
                 );
-                FoldReport {
+                Ok(FoldReport {
                     in_sample: self.report(f.in_sample.clone(), timed(is.metrics)),
                     out_of_sample: self.report(f.out_of_sample.clone(), timed(os.metrics)),
                     metrics: timed(os.metrics),
-                }
+                })
             })
-            .collect();
+            .collect::<Result<_, EngineError>>()?;
         Ok(Evaluation {
             overall: self.report(0..n, timed(whole.metrics)),
             out_of_sample: self.report(oos_span, timed(oos.metrics)),

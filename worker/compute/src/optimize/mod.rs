@@ -16,6 +16,8 @@ use rand::rngs::StdRng;
 use rayon::prelude::*;
 use serde::{Deserialize, Serialize};
 
+use crate::Stop;
+
 pub use samplers::Method;
 pub use space::{Dim, Space};
 pub(crate) use tool::GateObjective;
@@ -115,16 +117,20 @@ pub(crate) fn trial_rng(seed: u64, index: u64) -> StdRng {
     StdRng::seed_from_u64(z ^ (z >> 31))
 }
 
-/// Runs a study of `objective` (maximized) over `space`. `should_stop` is checked between
-/// batches (cooperative cancellation); `on_batch` sees the trials so far (progress).
+/// Runs a study of `objective` (maximized) over `space`. `stop` is checked between batches and
+/// before every trial (cooperative cancellation: a raised stop ends the study within one trial
+/// per thread); `on_batch` sees the trials so far (progress).
+///
+/// A batch interrupted by `stop` is dropped whole, so a stopped study holds whole batches only
+/// and its trials are those of an uninterrupted study with fewer trials.
 pub fn run_study(
     space: &Space,
     config: &StudyConfig,
     objective: impl Fn(&[f64]) -> f64 + Sync,
     on_batch: impl FnMut(&[Trial]),
-    should_stop: impl Fn() -> bool,
+    stop: Stop<'_>,
 ) -> Study {
-    run_study_with(space, config, |x| (objective(x), ()), on_batch, should_stop).0
+    run_study_with(space, config, |x| (objective(x), ()), on_batch, stop).0
 }
 
 /// [`run_study`] whose objective also returns what it saw of each trial (kept in trial order
@@ -134,14 +140,14 @@ pub fn run_study_with<T: Send>(
     config: &StudyConfig,
     objective: impl Fn(&[f64]) -> (f64, T) + Sync,
     mut on_batch: impl FnMut(&[Trial]),
-    should_stop: impl Fn() -> bool,
+    stop: Stop<'_>,
 ) -> (Study, Vec<T>) {
     let mut trials: Vec<Trial> = Vec::with_capacity(config.trials as usize);
     let mut outputs: Vec<T> = Vec::with_capacity(config.trials as usize);
     let mut sampler = samplers::sampler(config.method, space, config);
     let batch = config.batch.max(1) as u64;
     let mut next = 0u64;
-    while next < config.trials && !should_stop() {
+    while next < config.trials && !stop.requested() {
         let end = (next + batch).min(config.trials);
         let asked: Vec<(u64, Vec<f64>)> = (next..end)
             .map(|i| {
@@ -151,10 +157,14 @@ pub fn run_study_with<T: Send>(
                 )
             })
             .collect();
-        let values: Vec<(f64, T)> = asked
+        // `None`: the trial was not run because the stop was raised.
+        let values: Option<Vec<(f64, T)>> = asked
             .par_iter()
-            .map(|(_, u)| objective(&space.values(u)))
+            .map(|(_, u)| (!stop.requested()).then(|| objective(&space.values(u))))
             .collect();
+        let Some(values) = values else {
+            break;
+        };
         for ((index, unit), (value, output)) in asked.into_iter().zip(values) {
             trials.push(Trial { index, unit, value });
             outputs.push(output);

@@ -1,5 +1,7 @@
 //! Study reproducibility, constraints and sample efficiency on benchmark functions.
 
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+
 use super::*;
 
 /// Branin, negated (the study maximizes); global minimum 0.397887.
@@ -38,7 +40,7 @@ fn the_same_seed_gives_the_same_trials_whatever_the_thread_count() {
                         &config(method, 40, 7),
                         branin,
                         |_| {},
-                        || false,
+                        Stop::NEVER,
                     )
                 })
         };
@@ -49,14 +51,14 @@ fn the_same_seed_gives_the_same_trials_whatever_the_thread_count() {
         &config(Method::Bayesian, 40, 8),
         branin,
         |_| {},
-        || false,
+        Stop::NEVER,
     );
     let first = run_study(
         &branin_space(),
         &config(Method::Bayesian, 40, 7),
         branin,
         |_| {},
-        || false,
+        Stop::NEVER,
     );
     assert_ne!(other, first, "another seed explores differently");
 }
@@ -71,7 +73,7 @@ fn every_trial_of_a_family_space_satisfies_its_constraints() {
             &config(method, 60, 1),
             |v| -(v[0] - 12.0).abs() - (v[1] - 40.0).abs(),
             |_| {},
-            || false,
+            Stop::NEVER,
         );
         for t in &study.trials {
             let params = space.decode(&t.unit);
@@ -87,7 +89,7 @@ fn a_stop_request_ends_the_study_between_batches() {
         &config(Method::Random, 100, 1),
         branin,
         |_| {},
-        || true,
+        Stop::new(&|| true),
     );
     assert!(study.trials.is_empty());
     let mut seen = Vec::new();
@@ -96,10 +98,85 @@ fn a_stop_request_ends_the_study_between_batches() {
         &config(Method::Random, 10, 1),
         branin,
         |t| seen.push(t.len()),
-        || false,
+        Stop::NEVER,
     );
     assert_eq!(seen, [4, 8, 10]);
     assert_eq!(study.best_curve().len(), 10);
+}
+
+/// A stop raised while a batch runs ends the study before the batch's next trial; the batch it
+/// interrupted is dropped whole.
+#[test]
+fn a_stop_raised_mid_batch_ends_the_study_before_the_batch_ends() {
+    // Arrange: batches of 8 on one thread; the 11th trial (3rd of batch 2) raises the stop.
+    let cfg = StudyConfig {
+        batch: 8,
+        ..config(Method::Random, 100, 1)
+    };
+    let evaluated = AtomicUsize::new(0);
+    let raised = AtomicBool::new(false);
+    let objective = |x: &[f64]| {
+        if evaluated.fetch_add(1, Ordering::Relaxed) == 10 {
+            raised.store(true, Ordering::Relaxed);
+        }
+        branin(x)
+    };
+    let check = || raised.load(Ordering::Relaxed);
+    let pool = rayon::ThreadPoolBuilder::new()
+        .num_threads(1)
+        .build()
+        .expect("pool");
+
+    // Act
+    let study =
+        pool.install(|| run_study(&branin_space(), &cfg, objective, |_| {}, Stop::new(&check)));
+
+    // Assert
+    assert_eq!(
+        evaluated.load(Ordering::Relaxed),
+        11,
+        "no trial starts after the stop"
+    );
+    assert_eq!(study.trials.len(), 8, "whole batches only");
+    let full = run_study(&branin_space(), &cfg, branin, |_| {}, Stop::NEVER);
+    assert_eq!(
+        study.trials[..],
+        full.trials[..8],
+        "the trials of an uninterrupted study"
+    );
+}
+
+/// On several threads, each stops at its next trial.
+#[test]
+fn a_stop_raised_mid_batch_stops_every_thread_at_its_next_trial() {
+    // Arrange: batches of 8 on two threads; the 11th trial to start raises the stop.
+    let cfg = StudyConfig {
+        batch: 8,
+        ..config(Method::Random, 100, 1)
+    };
+    let evaluated = AtomicUsize::new(0);
+    let raised = AtomicBool::new(false);
+    let objective = |x: &[f64]| {
+        if evaluated.fetch_add(1, Ordering::Relaxed) == 10 {
+            raised.store(true, Ordering::Relaxed);
+        }
+        std::thread::sleep(std::time::Duration::from_millis(2));
+        branin(x)
+    };
+    let check = || raised.load(Ordering::Relaxed);
+    let pool = rayon::ThreadPoolBuilder::new()
+        .num_threads(2)
+        .build()
+        .expect("pool");
+
+    // Act
+    let study =
+        pool.install(|| run_study(&branin_space(), &cfg, objective, |_| {}, Stop::new(&check)));
+
+    // Assert: the other thread may have started one trial of its own before the stop.
+    let seen = evaluated.load(Ordering::Relaxed);
+    assert!((11..=12).contains(&seen), "{seen} trials started");
+    assert_eq!(study.trials.len(), 8, "whole batches only");
 }
 
 #[test]
@@ -112,7 +189,7 @@ fn bayesian_beats_random_on_branin_over_ten_seeds() {
                     &config(method, 100, seed),
                     branin,
                     |_| {},
-                    || false,
+                    Stop::NEVER,
                 );
                 -study.best().expect("trials").value
             })
@@ -139,7 +216,7 @@ fn median_best(
 ) -> f64 {
     let mut bests: Vec<f64> = (0..seeds)
         .map(|seed| {
-            let study = run_study(space, &config(method, trials, seed), f, |_| {}, || false);
+            let study = run_study(space, &config(method, trials, seed), f, |_| {}, Stop::NEVER);
             -study.best_curve()[at - 1]
         })
         .collect();
@@ -165,7 +242,7 @@ fn a_resumed_study_proposes_the_points_of_the_uninterrupted_one() {
                 batch,
                 ..config(method, 40, 3)
             };
-            let study = run_study(&space, &cfg, branin, |_| {}, || false);
+            let study = run_study(&space, &cfg, branin, |_| {}, Stop::NEVER);
 
             for index in [9usize, 14, 23, 31, 39] {
                 // Act
@@ -215,7 +292,7 @@ fn bayesian_spreads_the_points_of_a_batch() {
     };
 
     // Act
-    let study = run_study(&branin_space(), &cfg, branin, |_| {}, || false);
+    let study = run_study(&branin_space(), &cfg, branin, |_| {}, Stop::NEVER);
 
     // Assert
     for batch in study.trials[16..].chunks(8) {
@@ -246,7 +323,13 @@ fn nan_values_count_as_the_worst() {
     };
     let space = Space::unit_box(&[(0.0, 1.0); 2]);
     for method in [Method::Bayesian, Method::Cmaes] {
-        let study = run_study(&space, &config(method, 60, 2), objective, |_| {}, || false);
+        let study = run_study(
+            &space,
+            &config(method, 60, 2),
+            objective,
+            |_| {},
+            Stop::NEVER,
+        );
         let best = study.best().expect("trials");
         assert!(best.value > -1e-3, "{method:?}: best {best:?}");
     }

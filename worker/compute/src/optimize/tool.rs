@@ -18,6 +18,7 @@ use domain::{Metrics, OptimizationTrial, TrialStats};
 use serde_json::{Map, Value};
 
 use super::{Space, StudyConfig, Trial, run_study_with};
+use crate::Stop;
 use crate::engine::{EngineError, Evaluator, Position, Prepared, Strategy};
 
 /// What an optimization found and what the gate said.
@@ -165,10 +166,12 @@ pub struct Judgment {
 /// search of `trials`, with its deflated Sharpe ratio over the search span. What an
 /// optimization ends with, what a promotion re-checks against the tool's current version, and
 /// what a certificate's verification re-runs. Both run with `model`, the version's learned
-/// artifact prepared for `bars`, if any.
+/// artifact prepared for `bars`, if any. `stop` is checked between the judgment's passes (each
+/// tool's metrics over every range, the returns, the excess returns).
 ///
 /// # Errors
-/// [`EngineError`] for invalid parameters, bad settings or a series too short for the folds.
+/// [`EngineError`] for invalid parameters, bad settings or a series too short for the folds;
+/// [`EngineError::Stopped`] when `stop` is raised.
 #[allow(clippy::too_many_arguments)]
 pub fn judge_candidate(
     bars: &Bars,
@@ -180,7 +183,15 @@ pub fn judge_candidate(
     standards: &StandardsConfig,
     seed: u64,
     trials: Option<&TrialStats>,
+    stop: Stop<'_>,
 ) -> Result<Judgment, EngineError> {
+    let check = || {
+        if stop.requested() {
+            Err(EngineError::Stopped)
+        } else {
+            Ok(())
+        }
+    };
     let base = Strategy::from_params(family, baseline)?;
     let cand = Strategy::from_params(family, candidate)?;
     let mut evaluator = Evaluator::new(bars, eval)?.with_model(model);
@@ -198,8 +209,11 @@ pub fn judge_candidate(
         .chain(&search_blocks)
         .cloned()
         .collect();
+    check()?;
     let before_all = evaluator.metrics(&base, &all)?;
+    check()?;
     let after_all = evaluator.metrics(&cand, &all)?;
+    check()?;
     let n = oos.len();
     let runs: Vec<Run> = partitions
         .iter()
@@ -227,6 +241,7 @@ pub fn judge_candidate(
                 skewness,
                 kurtosis,
             };
+            check()?;
             let base_targets = evaluator.targets(&base)?;
             let excess = evaluator.excess_returns(&cand, &search_blocks, &base_targets)?;
             let (mean, sd, skewness, kurtosis) = moments(&excess);
@@ -265,11 +280,13 @@ pub fn judge_candidate(
 
 /// Optimizes `family`'s parameters on `bars` starting from `baseline`, evaluated with `model`
 /// (the version's prepared artifact, if any). `on_batch` sees the trials so far after each
-/// batch (progress); `should_stop` is checked between batches.
+/// batch (progress). `end_search` ends the search (checked before every trial, see
+/// [`run_study`](super::run_study)) and the trials so far are judged: a time limit. `cancel`
+/// does that and abandons the judgment too: nothing is returned.
 ///
 /// # Errors
 /// [`EngineError`] for an unknown family, invalid baseline parameters, bad settings or a series
-/// too short for the folds.
+/// too short for the folds; [`EngineError::Stopped`] when `cancel` is raised.
 #[allow(clippy::too_many_arguments)]
 pub fn optimize_tool(
     bars: &Bars,
@@ -280,8 +297,10 @@ pub fn optimize_tool(
     eval: EvalConfig,
     standards: &StandardsConfig,
     on_batch: impl FnMut(&[Trial]),
-    should_stop: impl Fn() -> bool,
+    end_search: Stop<'_>,
+    cancel: Stop<'_>,
 ) -> Result<ToolOptimization, EngineError> {
+    let search_stop = || end_search.requested() || cancel.requested();
     let schema = domain::families::get(family)
         .ok_or_else(|| EngineError::UnknownFamily(family.to_owned()))?;
     let space = Space::of_family(schema);
@@ -313,8 +332,11 @@ pub fn optimize_tool(
             (scored.score, (params, scored))
         },
         on_batch,
-        should_stop,
+        Stop::new(&search_stop),
     );
+    if cancel.requested() {
+        return Err(EngineError::Stopped);
+    }
     let trials: Vec<OptimizationTrial> = result
         .trials
         .iter()
@@ -351,6 +373,7 @@ pub fn optimize_tool(
         standards,
         study.seed,
         Some(&trial_stats),
+        cancel,
     )?;
     Ok(ToolOptimization {
         params_before,

@@ -10,6 +10,7 @@ use serde_json::{Value, json};
 use super::dl::{MlpMeta, TrainedMlp};
 use super::features::{FeatureSpec, feature_matrix};
 use super::ql::{QTable, StateSpec, market};
+use crate::Stop;
 use crate::engine::Prepared;
 
 /// Kind of the `neural` family's network.
@@ -159,10 +160,17 @@ impl LoadedModel {
     /// Prepares the artifact for `bars`: the network's probability for every bar, or the
     /// series' state buckets.
     pub fn prepare(&self, bars: &Bars) -> Prepared {
-        match self {
+        self.prepare_until(bars, Stop::NEVER)
+            .expect("a preparation that is never stopped runs to the end")
+    }
+
+    /// [`LoadedModel::prepare`] checking `stop` between chunks of the network's predictions (a
+    /// wide network over millions of bars takes seconds): `None` when it was raised.
+    pub fn prepare_until(&self, bars: &Bars, stop: Stop<'_>) -> Option<Prepared> {
+        Some(match self {
             LoadedModel::Direction { net, features } => Prepared::Direction {
                 p_up: warm(
-                    net.predict(&feature_matrix(&bars.close, features, 1)),
+                    net.predict_until(&feature_matrix(&bars.close, features, 1), stop)?,
                     features,
                     0.5,
                 ),
@@ -174,12 +182,12 @@ impl LoadedModel {
             } => Prepared::MetaFilter {
                 approve: *approve,
                 p_long: warm(
-                    net.predict(&feature_matrix(&bars.close, features, 1)),
+                    net.predict_until(&feature_matrix(&bars.close, features, 1), stop)?,
                     features,
                     0.0,
                 ),
                 p_short: warm(
-                    net.predict(&feature_matrix(&bars.close, features, -1)),
+                    net.predict_until(&feature_matrix(&bars.close, features, -1), stop)?,
                     features,
                     0.0,
                 ),
@@ -188,7 +196,7 @@ impl LoadedModel {
                 table: table.clone(),
                 market: market(&bars.close, &table.spec),
             },
-        }
+        })
     }
 }
 
@@ -260,9 +268,11 @@ mod tests {
             patience: 3,
             seed: 1,
         };
-        let net = train(&train_s, &val_s, &cfg, |_| ControlFlow::Continue(()))
-            .expect("trains")
-            .net;
+        let net = train(&train_s, &val_s, &cfg, Stop::NEVER, |_| {
+            ControlFlow::Continue(())
+        })
+        .expect("trains")
+        .net;
         let filter = LoadedModel::MetaFilter {
             net,
             features,

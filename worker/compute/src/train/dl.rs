@@ -19,6 +19,7 @@ use rand::rngs::StdRng;
 use rand::seq::SliceRandom;
 
 use super::features::Samples;
+use crate::Stop;
 use data::{check_inputs, push_standardized, standardization, standardize_into};
 use net::{Mlp, bce_with_logits, linear, mean_loss, scalar};
 
@@ -139,7 +140,7 @@ pub enum DlError {
     /// Inconsistent samples or configuration.
     #[error("invalid input: {0}")]
     Invalid(String),
-    /// `on_epoch` asked to stop.
+    /// `on_epoch` asked to stop, or the stop signal was raised.
     #[error("training canceled")]
     Canceled,
     /// No epoch produced a finite validation loss.
@@ -210,11 +211,21 @@ impl TrainedMlp {
     /// standardized with `meta.mean`/`meta.std`, computed in chunks of 4096 rows. Trailing values
     /// that do not fill a row are ignored.
     pub fn predict(&self, x: &[f32]) -> Vec<f32> {
+        self.predict_until(x, Stop::NEVER)
+            .expect("a prediction that is never stopped runs to the end")
+    }
+
+    /// [`TrainedMlp::predict`] checking `stop` before each chunk of rows: `None` when it was
+    /// raised.
+    pub fn predict_until(&self, x: &[f32], stop: Stop<'_>) -> Option<Vec<f32>> {
         let width = self.meta.input;
         let rows = x.len() / width.max(1);
         let mut out = Vec::with_capacity(rows);
         let mut buf = Vec::with_capacity(CHUNK_ROWS.min(rows) * width);
         for start in (0..rows).step_by(CHUNK_ROWS) {
+            if stop.requested() {
+                return None;
+            }
             let end = (start + CHUNK_ROWS).min(rows);
             standardize_into(&mut buf, &x[start * width..end * width], &self.meta);
             let input = Tensor::<2>::from_data(
@@ -227,7 +238,7 @@ impl TrainedMlp {
                 _ => out.resize(end, f32::NAN),
             }
         }
-        out
+        Some(out)
     }
 
     /// `[in, out]` of every linear layer, input first.
@@ -260,11 +271,15 @@ pub struct DlOutcome {
 /// (shuffling only inside the training split); the validation loss after each epoch drives early
 /// stopping (patience), and the returned net is the one of the best validation epoch.
 /// `on_epoch` is called after each epoch; returning `ControlFlow::Break(())` stops with
-/// [`DlError::Canceled`].
+/// [`DlError::Canceled`]. `stop` is checked before every mini-batch and every chunk of the
+/// validation pass, so a raised stop ends training within one of them (the longest: one
+/// mini-batch of 4,096 rows through the widest network the config allows, see
+/// BENCHMARKS.md, "Cancellation latency"); it also gives [`DlError::Canceled`].
 pub fn train(
     train: &Samples,
     validation: &Samples,
     cfg: &DlConfig,
+    stop: Stop<'_>,
     mut on_epoch: impl FnMut(&EpochStats) -> ControlFlow<()>,
 ) -> Result<DlOutcome, DlError> {
     check_inputs(train, validation, cfg)?;
@@ -299,6 +314,9 @@ pub fn train(
         order.shuffle(&mut shuffle_rng);
         let mut loss_sum = 0.0_f64;
         for batch in order.chunks(cfg.batch_size) {
+            if stop.requested() {
+                return Err(DlError::Canceled);
+            }
             xbuf.clear();
             ybuf.clear();
             for &row in batch {
@@ -321,7 +339,7 @@ pub fn train(
         let stats = EpochStats {
             epoch,
             train_loss: loss_sum / train.len() as f64,
-            validation_loss: mean_loss(&inference, validation, &meta)?,
+            validation_loss: mean_loss(&inference, validation, &meta, stop)?,
         };
         let verdict = stopping.update(epoch, stats.validation_loss);
         if verdict == Verdict::Improved {

@@ -12,6 +12,7 @@ use domain::training::Splits;
 use serde_json::{Map, Value};
 
 use super::LoadedModel;
+use crate::Stop;
 use crate::engine::EngineError;
 
 /// Fewest bars a dataset needs for training (each split must hold enough samples).
@@ -41,16 +42,27 @@ pub struct TrainInput<'a> {
 pub struct Hooks<'a> {
     /// Progress in 0..=1 with a message, after every epoch, episode or batch of trials.
     pub progress: &'a (dyn Fn(f64, String) + Sync),
-    /// Checked between steps; true stops with [`TrainError::Canceled`].
-    pub stop: &'a (dyn Fn() -> bool + Sync),
+    /// Checked inside every method's loops (each mini-batch and validation chunk, every
+    /// block of Q-learning steps, every trial) and between the run's evaluations; raised, the
+    /// run stops with [`TrainError::Canceled`].
+    pub stop: Stop<'a>,
 }
 
 impl Hooks<'_> {
+    /// [`TrainError::Canceled`] when the stop is raised.
+    pub(super) fn check(&self) -> Result<(), TrainError> {
+        if self.stop.requested() {
+            Err(TrainError::Canceled)
+        } else {
+            Ok(())
+        }
+    }
+
     /// After step `done` of `total` (epoch, episode): reports progress (5% to 90% of the job)
     /// with `message` and says whether to go on.
     pub(super) fn step(&self, done: usize, total: usize, message: String) -> ControlFlow<()> {
         (self.progress)(0.05 + 0.85 * done as f64 / total.max(1) as f64, message);
-        if (self.stop)() {
+        if self.stop.requested() {
             ControlFlow::Break(())
         } else {
             ControlFlow::Continue(())
@@ -71,7 +83,10 @@ pub enum TrainError {
 
 impl From<EngineError> for TrainError {
     fn from(e: EngineError) -> Self {
-        TrainError::Invalid(e.to_string())
+        match e {
+            EngineError::Stopped => TrainError::Canceled,
+            other => TrainError::Invalid(other.to_string()),
+        }
     }
 }
 

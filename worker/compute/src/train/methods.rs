@@ -52,11 +52,17 @@ fn family_signal(input: &TrainInput<'_>) -> Result<Vec<i8>, TrainError> {
     Ok(signal)
 }
 
-fn accuracy(net: &TrainedMlp, s: &Samples) -> Option<f64> {
+/// The network's predictions of `s`, checking `hooks.stop` between chunks.
+fn predictions(net: &TrainedMlp, s: &Samples, hooks: Hooks<'_>) -> Result<Vec<f32>, TrainError> {
+    net.predict_until(&s.x, hooks.stop)
+        .ok_or(TrainError::Canceled)
+}
+
+/// The share of `s` whose label the predictions `p` (of `s`) get right.
+fn accuracy(p: &[f32], s: &Samples) -> Option<f64> {
     if s.is_empty() {
         return None;
     }
-    let p = net.predict(&s.x);
     let right = p
         .iter()
         .zip(&s.y)
@@ -117,7 +123,7 @@ pub(super) fn deep_learning(
         patience: cfg.patience as usize,
         seed: input.config.seed,
     };
-    let outcome = dl::train(&train, &validation, &dl_cfg, |e| {
+    let outcome = dl::train(&train, &validation, &dl_cfg, hooks.stop, |e| {
         hooks.step(
             e.epoch,
             dl_cfg.epochs,
@@ -127,6 +133,8 @@ pub(super) fn deep_learning(
             ),
         )
     })?;
+    let train_p = predictions(&outcome.net, &train, hooks)?;
+    let validation_p = predictions(&outcome.net, &validation, hooks)?;
     let mut details = json!({
         "network": if neural { "next-move classifier (the neural family's signal)" } else { "meta-labeling filter: takes the family's signal only where it predicts the signal pays" },
         "features": spec,
@@ -137,7 +145,7 @@ pub(super) fn deep_learning(
         },
         "samples": {"train": train.len(), "validation": validation.len()},
         "positive_share": {"train": train.positive_share(), "validation": validation.positive_share()},
-        "accuracy": {"train": accuracy(&outcome.net, &train), "validation": accuracy(&outcome.net, &validation)},
+        "accuracy": {"train": accuracy(&train_p, &train), "validation": accuracy(&validation_p, &validation)},
         "epochs_run": outcome.curve.len(),
         "best_epoch": outcome.best_epoch,
         "stopped_early": outcome.stopped_early,
@@ -150,13 +158,13 @@ pub(super) fn deep_learning(
             features: spec,
         }
     } else {
-        let candidates = approval_candidates(&outcome.net.predict(&train.x));
+        let candidates = approval_candidates(&train_p);
         let mut filter = LoadedModel::MetaFilter {
             net: outcome.net,
             features: spec,
             approve: 0.5,
         };
-        let (approve, score) = calibrate(input, splits, &filter, &candidates)?;
+        let (approve, score) = calibrate(input, splits, &filter, &candidates, hooks)?;
         if let LoadedModel::MetaFilter { approve: a, .. } = &mut filter {
             *a = approve;
         }
@@ -193,19 +201,23 @@ fn approval_candidates(probabilities: &[f32]) -> Vec<f32> {
 /// The filter's approval threshold: of `candidates`, the one whose filtered tool scores best
 /// (the gate's score against the unfiltered rule) on three folds of the training split, the
 /// most permissive of equals; the validation and test splits are not looked at. Returns the
-/// threshold and its score.
+/// threshold and its score. Checks `hooks.stop` between its evaluations.
 fn calibrate(
     input: &TrainInput<'_>,
     splits: &Splits,
     filter: &LoadedModel,
     candidates: &[f32],
+    hooks: Hooks<'_>,
 ) -> Result<(f32, f64), TrainError> {
     let folds = chunks(range(splits.train), 3);
     let strategy = Strategy::from_params(input.family, input.params)?;
     let unfiltered = Evaluator::new(input.bars, input.eval)?.metrics(&strategy, &folds)?;
-    let mut prepared = filter.prepare(input.bars);
+    let mut prepared = filter
+        .prepare_until(input.bars, hooks.stop)
+        .ok_or(TrainError::Canceled)?;
     let mut best = (0.5, f64::NEG_INFINITY);
     for &c in candidates {
+        hooks.check()?;
         if let Prepared::MetaFilter { approve, .. } = &mut prepared {
             *approve = c;
         }
@@ -253,16 +265,24 @@ pub(super) fn q_learning(
         seed: input.config.seed,
         cost: input.eval.commission + input.eval.slippage,
     };
-    let outcome = ql::train(&env, &signal, train_range, &spec, &ql_cfg, |e| {
-        hooks.step(
-            e.episode,
-            ql_cfg.episodes,
-            format!(
-                "episode {} of {}: reward {:+.4}, exploration {:.3}",
-                e.episode, ql_cfg.episodes, e.reward, e.exploration
-            ),
-        )
-    })?;
+    let outcome = ql::train(
+        &env,
+        &signal,
+        train_range,
+        &spec,
+        &ql_cfg,
+        hooks.stop,
+        |e| {
+            hooks.step(
+                e.episode,
+                ql_cfg.episodes,
+                format!(
+                    "episode {} of {}: reward {:+.4}, exploration {:.3}",
+                    e.episode, ql_cfg.episodes, e.reward, e.exploration
+                ),
+            )
+        },
+    )?;
     let details = json!({
         "state": format!(
             "family signal (3) x return over {RETURN_LOOKBACK} bars ({RETURN_BUCKETS} buckets) x volatility over {VOL_WINDOW} bars ({VOL_BUCKETS} buckets) x position (3)"
@@ -333,11 +353,9 @@ pub(super) fn optimization_engine(
                 ),
             );
         },
-        || (hooks.stop)(),
+        hooks.stop,
     );
-    if (hooks.stop)() {
-        return Err(TrainError::Canceled);
-    }
+    hooks.check()?;
     let best = result.best().cloned();
     let (parameters, best_score) = match &best {
         Some(t) if t.value > 0.0 => (space.decode(&t.unit), t.value),

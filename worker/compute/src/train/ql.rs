@@ -7,10 +7,16 @@ use rand::rngs::SmallRng;
 use rand::{Rng, SeedableRng};
 use rayon::prelude::*;
 
+use crate::Stop;
 pub use crate::engine::policy::{
     ACTIONS, Market, PolicyError, QTable, StateSpec, market, policy_targets, state_index,
 };
 use crate::engine::policy::{argmax3, state_base};
+
+/// Environment steps a learner takes between two checks of the stop signal: about 0.2 ms of
+/// one thread at the measured 78 M steps/s. The steps between checks run in a loop of their
+/// own, so the step loop itself carries no check.
+pub const STOP_CHECK_STEPS: usize = 16_384;
 
 /// Errors of the Q-learning module.
 #[derive(Debug, thiserror::Error)]
@@ -26,7 +32,7 @@ pub enum QlError {
         /// Bars the range needs (warmup inside the range plus 3).
         needed: usize,
     },
-    /// `on_episode` asked to stop.
+    /// `on_episode` asked to stop, or the stop signal was raised.
     #[error("training canceled")]
     Canceled,
 }
@@ -110,11 +116,63 @@ struct Learner {
     rng: SmallRng,
 }
 
+/// Where a learner is within an episode.
+struct Walk {
+    /// Current position.
+    pos: i8,
+    /// Its index in the state's position part (`pos + 1`).
+    pos_idx: usize,
+    /// Reward so far.
+    total: f64,
+}
+
 /// Walks one episode (`base`: state bases per bar, `rets` one shorter); the last step
-/// bootstraps (truncation, not a terminal state). Returns the total reward.
-fn run_episode(l: &mut Learner, base: &[usize], rets: &[f64], cfg: &QlConfig, eps: f64) -> f64 {
+/// bootstraps (truncation, not a terminal state). Returns the total reward, or `None` when
+/// `stop` was raised (checked every [`STOP_CHECK_STEPS`] steps).
+fn run_episode(
+    l: &mut Learner,
+    base: &[usize],
+    rets: &[f64],
+    cfg: &QlConfig,
+    eps: f64,
+    stop: Stop<'_>,
+) -> Option<f64> {
+    let mut walk = Walk {
+        pos: 0,
+        pos_idx: 1,
+        total: 0.0,
+    };
+    let mut start = 0;
+    while start < rets.len() {
+        if stop.requested() {
+            return None;
+        }
+        let end = (start + STOP_CHECK_STEPS).min(rets.len());
+        walk_steps(
+            l,
+            &base[start..=end],
+            &rets[start..end],
+            cfg,
+            eps,
+            &mut walk,
+        );
+        start = end;
+    }
+    Some(walk.total)
+}
+
+/// The steps of `rets` (`base` one longer: the state after the last step is its last).
+#[inline]
+fn walk_steps(
+    l: &mut Learner,
+    base: &[usize],
+    rets: &[f64],
+    cfg: &QlConfig,
+    eps: f64,
+    walk: &mut Walk,
+) {
     let (q, rng) = (&mut l.q, &mut l.rng);
-    let (mut pos, mut pos_idx, mut total) = (0i8, 1usize, 0.0);
+    let (mut pos, mut pos_idx, mut total) = (walk.pos, walk.pos_idx, walk.total);
     let (alpha, gamma, cost) = (cfg.learning_rate, cfg.discount_factor, cfg.cost);
     for (i, (&b, &ret)) in base.iter().zip(rets).enumerate() {
         let s = b + pos_idx;
@@ -132,7 +190,11 @@ fn run_episode(l: &mut Learner, base: &[usize], rets: &[f64], cfg: &QlConfig, ep
         pos = p;
         pos_idx = next_idx;
     }
-    total
+    *walk = Walk {
+        pos,
+        pos_idx,
+        total,
+    };
 }
 
 /// `Ok` when `ok`, else an `Invalid` error naming the field and rule.
@@ -168,14 +230,17 @@ fn validate(c: &QlConfig) -> Result<(), QlError> {
 /// thread count. Epsilon-greedy, epsilon decaying linearly ([`exploration_at`]). Step at
 /// bar t: state (`signal[t]`, buckets at t, position), action -> new position p, reward
 /// `p * next_return[t] - cost * |p - previous position|`. After each episode `on_episode`
-/// gets its stats (`Break(())` -> [`QlError::Canceled`]). At the end the learners'
-/// Q-tables are averaged per state-action.
+/// gets its stats (`Break(())` -> [`QlError::Canceled`]). Every learner checks `stop` every
+/// [`STOP_CHECK_STEPS`] steps of its episode; raised, training ends with
+/// [`QlError::Canceled`] once each learner has seen it. At the end the learners' Q-tables are
+/// averaged per state-action.
 pub fn train(
     market: &Market,
     signal: &[i8],
     range: Range<usize>,
     spec: &StateSpec,
     cfg: &QlConfig,
+    stop: Stop<'_>,
     mut on_episode: impl FnMut(&EpisodeStats) -> ControlFlow<()>,
 ) -> Result<QlOutcome, QlError> {
     validate(cfg)?;
@@ -212,8 +277,11 @@ pub fn train(
     let mut curve = Vec::with_capacity(cfg.episodes);
     for episode in 1..=cfg.episodes {
         let exploration = exploration_at(cfg, episode);
-        let run = |l: &mut Learner| run_episode(l, &base, rets, cfg, exploration);
-        let totals: Vec<f64> = learners.par_iter_mut().map(run).collect();
+        let run = |l: &mut Learner| run_episode(l, &base, rets, cfg, exploration, stop);
+        let totals: Option<Vec<f64>> = learners.par_iter_mut().map(run).collect();
+        let Some(totals) = totals else {
+            return Err(QlError::Canceled);
+        };
         let reward = totals.iter().sum::<f64>() / cfg.learners as f64;
         let stats = EpisodeStats {
             episode,

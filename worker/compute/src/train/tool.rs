@@ -66,7 +66,13 @@ pub fn train_tool(
     hooks: Hooks<'_>,
 ) -> Result<TrainedTool, TrainError> {
     let splits = split(input.bars.len())?;
-    let base_prepared = input.base_model.map(|m| m.prepare(input.bars));
+    let base_prepared = match input.base_model {
+        Some(m) => Some(
+            m.prepare_until(input.bars, hooks.stop)
+                .ok_or(TrainError::Canceled)?,
+        ),
+        None => None,
+    };
     let learned = match method {
         TrainingMethod::DeepLearning => methods::deep_learning(input, &splits, hooks)?,
         TrainingMethod::QLearning => methods::q_learning(input, &splits, hooks)?,
@@ -79,12 +85,13 @@ pub fn train_tool(
             ));
         }
     };
-    if (hooks.stop)() {
-        return Err(TrainError::Canceled);
-    }
+    hooks.check()?;
     (hooks.progress)(0.95, "evaluating the splits".into());
     let trained_prepared = match &learned.model {
-        Some(m) => Some(m.prepare(input.bars)),
+        Some(m) => Some(
+            m.prepare_until(input.bars, hooks.stop)
+                .ok_or(TrainError::Canceled)?,
+        ),
         None => base_prepared.clone(),
     };
     let ranges = [
@@ -93,14 +100,18 @@ pub fn train_tool(
         range(splits.test),
     ];
     let folds = chunks(range(splits.validation), VALIDATION_FOLDS);
+    hooks.check()?;
     let baseline = metrics_of(input, input.params, base_prepared.as_ref(), &ranges)?;
+    hooks.check()?;
     let trained = metrics_of(
         input,
         &learned.parameters,
         trained_prepared.as_ref(),
         &ranges,
     )?;
+    hooks.check()?;
     let base_folds = metrics_of(input, input.params, base_prepared.as_ref(), &folds)?;
+    hooks.check()?;
     let trained_folds = metrics_of(
         input,
         &learned.parameters,

@@ -1,5 +1,6 @@
 //! Optimizing a tool on synthetic data: in-sample search, out-of-sample judgment, reproducible.
 
+use compute::Stop;
 use compute::optimize::{Method, StudyConfig, optimize_tool};
 use domain::dataset::synth::{GeneratorKind, GeneratorSpec, generate};
 use domain::evaluation::EvalConfig;
@@ -45,7 +46,8 @@ fn the_search_improves_in_sample_and_the_gate_judges_out_of_sample() {
             EvalConfig::default(),
             &standards,
             |_| {},
-            || false,
+            Stop::NEVER,
+            Stop::NEVER,
         )
         .expect("optimizes")
     };
@@ -153,7 +155,8 @@ fn a_stopped_search_keeps_the_baseline() {
         EvalConfig::default(),
         &StandardsConfig::default(),
         |_| {},
-        || true,
+        Stop::new(&|| true),
+        Stop::NEVER,
     )
     .expect("runs");
     assert_eq!(outcome.trials_run, 0);

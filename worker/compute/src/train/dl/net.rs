@@ -9,6 +9,7 @@ use rand::rngs::StdRng;
 
 use super::data::standardize_into;
 use super::{CHUNK_ROWS, DlError, MlpMeta, Samples};
+use crate::Stop;
 
 /// First parameter id of the layers (ids are `PARAM_ID_BASE + 2 * layer (+ 1 for the bias)`).
 const PARAM_ID_BASE: u64 = 0x6D6C_7000;
@@ -92,13 +93,22 @@ pub(super) fn scalar(t: Tensor<1>) -> Result<f64, DlError> {
         .ok_or_else(|| DlError::Backend("empty loss tensor".into()))
 }
 
-/// Validation loss over `samples`, in chunks of `CHUNK_ROWS` rows.
-pub(super) fn mean_loss(model: &Mlp, samples: &Samples, meta: &MlpMeta) -> Result<f64, DlError> {
+/// Validation loss over `samples`, in chunks of `CHUNK_ROWS` rows; [`DlError::Canceled`] when
+/// `stop` is raised before a chunk.
+pub(super) fn mean_loss(
+    model: &Mlp,
+    samples: &Samples,
+    meta: &MlpMeta,
+    stop: Stop<'_>,
+) -> Result<f64, DlError> {
     let device = Device::flex();
     let width = meta.input;
     let mut buf = Vec::with_capacity(CHUNK_ROWS.min(samples.len()) * width);
     let mut total = 0.0_f64;
     for start in (0..samples.len()).step_by(CHUNK_ROWS) {
+        if stop.requested() {
+            return Err(DlError::Canceled);
+        }
         let end = (start + CHUNK_ROWS).min(samples.len());
         standardize_into(&mut buf, &samples.x[start * width..end * width], meta);
         let x = Tensor::<2>::from_data(TensorData::new(buf.clone(), [end - start, width]), &device);

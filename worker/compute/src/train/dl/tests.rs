@@ -1,3 +1,7 @@
+use std::sync::Mutex;
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+use std::time::{Duration, Instant};
+
 use super::super::features::Samples;
 use super::*;
 
@@ -93,7 +97,14 @@ fn trained_mlp_is_send() {
 fn learns_a_linearly_separable_set() {
     let train_set = synthetic(2000, 4, 1, false);
     let valid_set = synthetic(500, 4, 2, false);
-    let out = train(&train_set, &valid_set, &config(15, vec![16], 20, 7), go()).expect("train");
+    let out = train(
+        &train_set,
+        &valid_set,
+        &config(15, vec![16], 20, 7),
+        Stop::NEVER,
+        go(),
+    )
+    .expect("train");
     let best = &out.curve[out.best_epoch - 1];
     assert!(best.validation_loss < 0.25, "{:?}", out.curve);
     assert!(out.curve[0].train_loss > best.train_loss);
@@ -129,12 +140,12 @@ fn deterministic_for_a_seed() {
     let train_set = synthetic(600, 5, 3, false);
     let valid_set = synthetic(200, 5, 4, false);
     let cfg = config(4, vec![8, 8], 10, 42);
-    let a = train(&train_set, &valid_set, &cfg, go()).expect("train a");
-    let b = train(&train_set, &valid_set, &cfg, go()).expect("train b");
+    let a = train(&train_set, &valid_set, &cfg, Stop::NEVER, go()).expect("train a");
+    let b = train(&train_set, &valid_set, &cfg, Stop::NEVER, go()).expect("train b");
     assert_eq!(a.curve, b.curve);
     assert_eq!(a.net.to_bytes(), b.net.to_bytes());
     let other = DlConfig { seed: 43, ..cfg };
-    let c = train(&train_set, &valid_set, &other, go()).expect("train c");
+    let c = train(&train_set, &valid_set, &other, Stop::NEVER, go()).expect("train c");
     assert_ne!(a.net.to_bytes(), c.net.to_bytes(), "the seed matters");
 }
 
@@ -142,7 +153,14 @@ fn deterministic_for_a_seed() {
 fn bytes_round_trip_and_rejections() {
     let train_set = synthetic(300, 3, 5, false);
     let valid_set = synthetic(100, 3, 6, false);
-    let out = train(&train_set, &valid_set, &config(2, vec![6], 5, 1), go()).expect("train");
+    let out = train(
+        &train_set,
+        &valid_set,
+        &config(2, vec![6], 5, 1),
+        Stop::NEVER,
+        go(),
+    )
+    .expect("train");
     let bytes = out.net.to_bytes();
     let meta = out.net.meta().clone();
     let back = TrainedMlp::from_bytes(meta.clone(), &bytes).expect("round trip");
@@ -187,7 +205,14 @@ fn bytes_round_trip_and_rejections() {
 fn predict_chunks_match_single_rows() {
     let train_set = synthetic(200, 3, 9, false);
     let big = synthetic(5000, 3, 10, false);
-    let out = train(&train_set, &train_set, &config(1, vec![4], 1, 3), go()).expect("train");
+    let out = train(
+        &train_set,
+        &train_set,
+        &config(1, vec![4], 1, 3),
+        Stop::NEVER,
+        go(),
+    )
+    .expect("train");
     let all = out.net.predict(&big.x);
     assert_eq!(all.len(), 5000);
     for row in [0, 4095, 4096, 4999] {
@@ -201,7 +226,7 @@ fn predict_chunks_match_single_rows() {
 fn on_epoch_break_cancels() {
     let s = synthetic(100, 2, 11, false);
     let mut calls = 0;
-    let res = train(&s, &s, &config(10, vec![4], 10, 1), |stats| {
+    let res = train(&s, &s, &config(10, vec![4], 10, 1), Stop::NEVER, |stats| {
         calls += 1;
         assert_eq!(stats.epoch, calls);
         if calls == 2 {
@@ -222,7 +247,7 @@ fn stops_early_when_validation_loss_rises() {
         learning_rate: 3e-3,
         ..config(200, vec![128, 128], 5, 2)
     };
-    let out = train(&train_set, &valid_set, &cfg, go()).expect("train");
+    let out = train(&train_set, &valid_set, &cfg, Stop::NEVER, go()).expect("train");
     assert!(out.stopped_early, "{:?}", out.curve);
     assert!(out.best_epoch < out.curve.len());
     assert_eq!(out.curve.len(), out.best_epoch + 5);
@@ -242,29 +267,29 @@ fn rejects_bad_inputs() {
     };
     let cfg = config(1, vec![4], 1, 1);
     assert!(matches!(
-        train(&empty, &s, &cfg, go()),
+        train(&empty, &s, &cfg, Stop::NEVER, go()),
         Err(DlError::NoSamples { split: "train" })
     ));
     assert!(matches!(
-        train(&s, &empty, &cfg, go()),
+        train(&s, &empty, &cfg, Stop::NEVER, go()),
         Err(DlError::NoSamples {
             split: "validation"
         })
     ));
     let narrow = synthetic(50, 2, 15, false);
     assert!(matches!(
-        train(&s, &narrow, &cfg, go()),
+        train(&s, &narrow, &cfg, Stop::NEVER, go()),
         Err(DlError::Invalid(_))
     ));
     let zero_layer = config(1, vec![0], 1, 1);
     assert!(matches!(
-        train(&s, &s, &zero_layer, go()),
+        train(&s, &s, &zero_layer, Stop::NEVER, go()),
         Err(DlError::Invalid(_))
     ));
     let mut nan = s.clone();
     nan.x[4] = f32::NAN;
     assert!(matches!(
-        train(&nan, &s, &cfg, go()),
+        train(&nan, &s, &cfg, Stop::NEVER, go()),
         Err(DlError::Invalid(_))
     ));
 }
@@ -289,7 +314,7 @@ fn trains_on_feature_samples() {
     };
     let fit = direction_samples(&open, &close, &spec, 0..500);
     let hold = direction_samples(&open, &close, &spec, 500..700);
-    let out = train(&fit, &hold, &config(3, vec![8], 3, 5), go()).expect("train");
+    let out = train(&fit, &hold, &config(3, vec![8], 3, 5), Stop::NEVER, go()).expect("train");
     let probs = out.net.predict(&hold.x);
     assert_eq!(probs.len(), hold.len());
     assert!(probs.iter().all(|p| (0.0..=1.0).contains(p)));
@@ -310,10 +335,98 @@ fn deterministic_across_thread_counts() {
             .num_threads(threads)
             .build()
             .expect("thread pool");
-        pool.install(|| train(&train_set, &valid_set, &cfg, go()).expect("train"))
+        pool.install(|| train(&train_set, &valid_set, &cfg, Stop::NEVER, go()).expect("train"))
     };
     let single = run(1);
     let multi = run(4);
     assert_eq!(single.curve, multi.curve);
     assert_eq!(single.net.to_bytes(), multi.net.to_bytes());
+}
+
+/// A stop raised inside the first epoch ends training at the next mini-batch: the check before
+/// batch 11 sees it, no batch runs after it, and no epoch ends.
+#[test]
+fn a_stop_raised_mid_epoch_ends_training_before_the_next_batch() {
+    // Arrange: an epoch of 250 batches; the stop is raised from the 11th check on.
+    let train_set = synthetic(2_000, 4, 19, false);
+    let valid_set = synthetic(100, 4, 20, false);
+    let cfg = DlConfig {
+        batch_size: 8,
+        ..config(3, vec![8], 3, 1)
+    };
+    let checks = AtomicUsize::new(0);
+    let check = || checks.fetch_add(1, Ordering::Relaxed) >= 10;
+    let mut epochs = 0;
+
+    // Act
+    let result = train(&train_set, &valid_set, &cfg, Stop::new(&check), |_| {
+        epochs += 1;
+        ControlFlow::Continue(())
+    });
+
+    // Assert
+    assert!(matches!(result, Err(DlError::Canceled)), "{result:?}");
+    assert_eq!(epochs, 0, "stopped inside the first epoch, not at its end");
+    assert_eq!(
+        checks.load(Ordering::Relaxed),
+        11,
+        "the check before each batch stops it; none runs after the stop"
+    );
+}
+
+/// A stop raised from another thread, as the worker's runtime does, ends training within the
+/// mini-batch running when it was raised, inside the epoch.
+#[test]
+fn a_stop_raised_from_another_thread_ends_training_within_one_batch() {
+    // Arrange: epochs of 256 batches of 256 rows through a 128-128 network.
+    let train_set = synthetic(256 * 256, 16, 21, false);
+    let valid_set = synthetic(256, 16, 22, false);
+    let cfg = DlConfig {
+        batch_size: 256,
+        ..config(50, vec![128, 128], 50, 3)
+    };
+    let raised = AtomicBool::new(false);
+    let checks = Mutex::new(Vec::<Instant>::new());
+    let check = || {
+        checks.lock().expect("not poisoned").push(Instant::now());
+        raised.load(Ordering::Relaxed)
+    };
+    let mut epochs = 0;
+
+    // Act: raised once four batches have started.
+    let (result, raised_at, returned_at) = std::thread::scope(|scope| {
+        let raiser = scope.spawn(|| {
+            while checks.lock().expect("not poisoned").len() < 4 {
+                std::thread::sleep(Duration::from_millis(1));
+            }
+            raised.store(true, Ordering::Relaxed);
+            Instant::now()
+        });
+        let result = train(&train_set, &valid_set, &cfg, Stop::new(&check), |_| {
+            epochs += 1;
+            ControlFlow::Continue(())
+        });
+        let returned_at = Instant::now();
+        (result, raiser.join().expect("raiser"), returned_at)
+    });
+
+    // Assert
+    assert!(matches!(result, Err(DlError::Canceled)), "{result:?}");
+    assert_eq!(epochs, 0, "stopped inside the first epoch");
+    let checks = checks.into_inner().expect("not poisoned");
+    assert!(
+        checks.iter().filter(|&&t| t > raised_at).count() <= 1,
+        "one check at most after the stop was raised"
+    );
+    let longest_batch = checks
+        .windows(2)
+        .map(|w| w[1] - w[0])
+        .max()
+        .expect("several checks");
+    let latency = returned_at.saturating_duration_since(raised_at);
+    println!("stop latency {latency:?}, longest batch {longest_batch:?}");
+    assert!(
+        latency <= longest_batch + Duration::from_millis(50),
+        "stopped {latency:?} after the stop; a batch takes up to {longest_batch:?}"
+    );
 }

@@ -3,6 +3,7 @@ use proptest::prelude::*;
 use rand::rngs::SmallRng;
 use rand::{Rng, SeedableRng};
 use std::collections::HashSet;
+use std::sync::atomic::{AtomicUsize, Ordering};
 
 /// Total reward of a position path over `range`, as in training: the sum over
 /// bars t in `range` except its last of
@@ -147,37 +148,22 @@ fn same_seed_same_result_and_seed_matters() {
         episodes: 10,
         ..cfg()
     };
-    let a = train(
-        &m,
-        &signal,
-        0..600,
-        &spec,
-        &c,
-        |_| ControlFlow::Continue(()),
-    )
+    let a = train(&m, &signal, 0..600, &spec, &c, Stop::NEVER, |_| {
+        ControlFlow::Continue(())
+    })
     .expect("train");
-    let b = train(
-        &m,
-        &signal,
-        0..600,
-        &spec,
-        &c,
-        |_| ControlFlow::Continue(()),
-    )
+    let b = train(&m, &signal, 0..600, &spec, &c, Stop::NEVER, |_| {
+        ControlFlow::Continue(())
+    })
     .expect("train");
     assert_eq!(a.table, b.table);
     assert_eq!(a.curve, b.curve);
     assert_eq!(a.steps, b.steps);
     assert_eq!(a.steps, (10 * 4 * (600 - 5 - 1)) as u64);
     let d = QlConfig { seed: 8, ..c };
-    let d = train(
-        &m,
-        &signal,
-        0..600,
-        &spec,
-        &d,
-        |_| ControlFlow::Continue(()),
-    )
+    let d = train(&m, &signal, 0..600, &spec, &d, Stop::NEVER, |_| {
+        ControlFlow::Continue(())
+    })
     .expect("train");
     assert_ne!(a.table, d.table);
 }
@@ -196,14 +182,9 @@ fn thread_count_does_not_change_result() {
             .build()
             .expect("pool")
             .install(|| {
-                train(
-                    &m,
-                    &signal,
-                    0..800,
-                    &spec,
-                    &c,
-                    |_| ControlFlow::Continue(()),
-                )
+                train(&m, &signal, 0..800, &spec, &c, Stop::NEVER, |_| {
+                    ControlFlow::Continue(())
+                })
             })
             .expect("train")
     };
@@ -218,7 +199,10 @@ fn learning_happens() {
     let n = 3000;
     let (spec, m, signal) = setup(n);
     let c = cfg();
-    let out = train(&m, &signal, 0..n, &spec, &c, |_| ControlFlow::Continue(())).expect("train");
+    let out = train(&m, &signal, 0..n, &spec, &c, Stop::NEVER, |_| {
+        ControlFlow::Continue(())
+    })
+    .expect("train");
     assert!(out.table.visited_states() > 10);
     let mut pos = vec![0i8; n];
     policy_targets(&out.table, &m, &signal, &mut pos);
@@ -271,7 +255,7 @@ fn policy_follows_greedy_from_warmup() {
 fn cancel_on_break() {
     let (spec, m, signal) = setup(400);
     let mut calls = 0;
-    let res = train(&m, &signal, 0..400, &spec, &cfg(), |s| {
+    let res = train(&m, &signal, 0..400, &spec, &cfg(), Stop::NEVER, |s| {
         calls += 1;
         if s.episode == 3 {
             ControlFlow::Break(())
@@ -283,6 +267,85 @@ fn cancel_on_break() {
     assert_eq!(calls, 3);
 }
 
+/// A stop raised inside the first episode ends training within one block of
+/// [`STOP_CHECK_STEPS`] steps: the learner's third check sees it, and no episode ends.
+#[test]
+fn a_stop_raised_mid_episode_ends_training_within_a_block_of_steps() {
+    // Arrange: one learner, episodes of about 100,000 steps (7 blocks); raised from the 3rd
+    // check on.
+    let n = 100_000;
+    let (spec, m, signal) = setup(n);
+    let c = QlConfig {
+        learners: 1,
+        episodes: 3,
+        ..cfg()
+    };
+    let checks = AtomicUsize::new(0);
+    let check = || checks.fetch_add(1, Ordering::Relaxed) >= 2;
+    let mut episodes = 0;
+
+    // Act
+    let res = train(&m, &signal, 0..n, &spec, &c, Stop::new(&check), |_| {
+        episodes += 1;
+        ControlFlow::Continue(())
+    });
+
+    // Assert
+    assert!(
+        matches!(res, Err(QlError::Canceled)),
+        "{:?}",
+        res.map(|o| o.steps)
+    );
+    assert_eq!(
+        episodes, 0,
+        "stopped inside the first episode, not at its end"
+    );
+    assert_eq!(
+        checks.load(Ordering::Relaxed),
+        3,
+        "two blocks ran, the third was not started"
+    );
+}
+
+/// Learners running in parallel each stop at their next check.
+#[test]
+fn a_stop_reaches_every_parallel_learner() {
+    // Arrange: 4 learners on 2 threads; raised once two checks have passed.
+    let n = 100_000;
+    let (spec, m, signal) = setup(n);
+    let c = QlConfig {
+        learners: 4,
+        episodes: 3,
+        ..cfg()
+    };
+    let checks = AtomicUsize::new(0);
+    let check = || checks.fetch_add(1, Ordering::Relaxed) >= 2;
+    let pool = rayon::ThreadPoolBuilder::new()
+        .num_threads(2)
+        .build()
+        .expect("pool");
+    let mut episodes = 0;
+
+    // Act
+    let res = pool.install(|| {
+        train(&m, &signal, 0..n, &spec, &c, Stop::new(&check), |_| {
+            episodes += 1;
+            ControlFlow::Continue(())
+        })
+    });
+
+    // Assert: at most the two learners that had started take one more block each; the others
+    // stop at their first check (or never start).
+    assert!(
+        matches!(res, Err(QlError::Canceled)),
+        "{:?}",
+        res.map(|o| o.steps)
+    );
+    assert_eq!(episodes, 0, "stopped inside the first episode");
+    let seen = checks.load(Ordering::Relaxed);
+    assert!((3..=6).contains(&seen), "{seen} checks");
+}
+
 #[test]
 fn bytes_round_trip_and_wrong_length() {
     let (spec, m, signal) = setup(400);
@@ -290,14 +353,9 @@ fn bytes_round_trip_and_wrong_length() {
         episodes: 3,
         ..cfg()
     };
-    let t = train(
-        &m,
-        &signal,
-        0..400,
-        &spec,
-        &c,
-        |_| ControlFlow::Continue(()),
-    )
+    let t = train(&m, &signal, 0..400, &spec, &c, Stop::NEVER, |_| {
+        ControlFlow::Continue(())
+    })
     .expect("train")
     .table;
     let bytes = t.to_bytes();
@@ -334,15 +392,16 @@ fn greedy_ties_go_flat() {
 #[test]
 fn invalid_config_names_field() {
     let (spec, m, signal) = setup(200);
-    let check = |c: QlConfig, field: &str| match train(&m, &signal, 0..200, &spec, &c, |_| {
-        ControlFlow::Continue(())
-    }) {
-        Err(QlError::Invalid(msg)) => assert!(msg.contains(field), "{msg}"),
-        other => panic!(
-            "expected Invalid for {field}, got {:?}",
-            other.map(|o| o.steps)
-        ),
-    };
+    let check =
+        |c: QlConfig, field: &str| match train(&m, &signal, 0..200, &spec, &c, Stop::NEVER, |_| {
+            ControlFlow::Continue(())
+        }) {
+            Err(QlError::Invalid(msg)) => assert!(msg.contains(field), "{msg}"),
+            other => panic!(
+                "expected Invalid for {field}, got {:?}",
+                other.map(|o| o.steps)
+            ),
+        };
     check(
         QlConfig {
             episodes: 0,
@@ -399,21 +458,21 @@ fn invalid_config_names_field() {
         },
         "cost",
     );
-    let short = train(&m, &signal, 190..197, &spec, &cfg(), |_| {
+    let short = train(&m, &signal, 190..197, &spec, &cfg(), Stop::NEVER, |_| {
         ControlFlow::Continue(())
     });
     assert_eq!(
         short.expect("7 bars after warmup suffice").steps,
         (60 * 4 * 6) as u64
     );
-    let short = train(&m, &signal, 0..7, &spec, &cfg(), |_| {
+    let short = train(&m, &signal, 0..7, &spec, &cfg(), Stop::NEVER, |_| {
         ControlFlow::Continue(())
     });
     assert!(
         matches!(short, Err(QlError::TooShort { bars: 7, needed: 8 })),
         "{short:?}"
     );
-    let far = train(&m, &signal, 0..300, &spec, &cfg(), |_| {
+    let far = train(&m, &signal, 0..300, &spec, &cfg(), Stop::NEVER, |_| {
         ControlFlow::Continue(())
     });
     assert!(matches!(far, Err(QlError::Invalid(_))));
