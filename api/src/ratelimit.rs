@@ -83,19 +83,25 @@ impl RateLimits {
             limiter.retain_recent();
             limiter.shrink_to_fit();
         }
-        limiter
-            .check_key(who)
-            .map_err(|not_until| not_until.wait_time_from(DefaultClock::default().now()))
+        check(limiter, who)
     }
 
     fn check_signup(&self, address: IpAddr) -> Result<(), Duration> {
         let Some(limiter) = &self.signups else {
             return Ok(());
         };
-        limiter
-            .check_key(&address)
-            .map_err(|not_until| not_until.wait_time_from(DefaultClock::default().now()))
+        check(limiter, &address)
     }
+}
+
+/// `Err(wait)` when `key` is over `limiter`'s rate.
+fn check<K: Clone + Eq + std::hash::Hash>(
+    limiter: &DefaultKeyedRateLimiter<K>,
+    key: &K,
+) -> Result<(), Duration> {
+    limiter
+        .check_key(key)
+        .map_err(|not_until| not_until.wait_time_from(DefaultClock::default().now()))
 }
 
 fn who(req: &Request) -> Who {
