@@ -14,7 +14,7 @@
 //! | needs the admin key | 404 (an account's key: operators' routes are not shown to accounts) |
 //! | has a JSON body | 400 (malformed), 413 (too large), 415 (not JSON), 422 (invalid) |
 //! | has a path id | 400 (malformed id), 404 |
-//! | has a query string | 400 (malformed) |
+//! | has a query string | 400 (malformed), 422 (a value out of range) |
 //! | takes `Idempotency-Key` | 422 (malformed, or reused with another body) |
 //!
 //! Every error is `application/problem+json` with the [`Problem`] schema.
@@ -157,7 +157,7 @@ fn shared_answers(op: &mut Operation, limited: bool) {
     add(
         "422",
         "well-formed but invalid; `errors` names each field",
-        body || idempotent,
+        body || idempotent || in_query,
     );
     add(
         "429",

@@ -189,6 +189,7 @@ pub(crate) fn replay(status: StatusCode, body: Value) -> Response {
 #[into_params(parameter_in = Query)]
 pub struct PageQuery {
     /// Page size, 1-100 (default 20).
+    #[param(minimum = 1, maximum = 100)]
     pub limit: Option<u32>,
     /// `next_cursor` of the previous page.
     pub cursor: Option<String>,

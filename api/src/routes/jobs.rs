@@ -222,6 +222,7 @@ pub struct JobQuery {
     /// Only this kind.
     pub kind: Option<String>,
     /// Page size (1..=100, default 20).
+    #[param(minimum = 1, maximum = 100)]
     pub limit: Option<u32>,
     /// From a previous page's `next_cursor`.
     pub cursor: Option<String>,

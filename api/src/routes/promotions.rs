@@ -91,6 +91,7 @@ async fn get_optimization(
 #[serde(deny_unknown_fields)]
 pub struct TrialQuery {
     /// Page size (1..=1000, default 100).
+    #[param(minimum = 1, maximum = 100)]
     pub limit: Option<u32>,
     /// Trials after this trial number (a previous page's `next_after`).
     pub after: Option<u64>,
@@ -276,6 +277,7 @@ async fn promote_optimization(
 #[serde(deny_unknown_fields)]
 pub struct CandidateQuery {
     /// Page size (1..=100, default 20).
+    #[param(minimum = 1, maximum = 100)]
     pub limit: Option<u32>,
     /// From a previous page's `next_cursor`.
     pub cursor: Option<String>,

@@ -138,6 +138,7 @@ async fn create_session(
 #[serde(deny_unknown_fields)]
 pub struct SessionQuery {
     /// Page size (1..=100, default 20).
+    #[param(minimum = 1, maximum = 100)]
     pub limit: Option<u32>,
     /// From a previous page's `next_cursor`.
     pub cursor: Option<String>,

@@ -159,6 +159,7 @@ pub struct ListSubscriptionsQuery {
     /// Only active and past-due subscriptions.
     pub active_only: Option<bool>,
     /// Page size, 1-100 (default 20).
+    #[param(minimum = 1, maximum = 100)]
     pub limit: Option<u32>,
     /// `next_cursor` of the previous page.
     pub cursor: Option<String>,

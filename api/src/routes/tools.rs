@@ -242,6 +242,7 @@ pub struct ListToolsQuery {
     /// Tools of this creator.
     pub creator_id: Option<Uuid>,
     /// Page size, 1-100 (default 20).
+    #[param(minimum = 1, maximum = 100)]
     pub limit: Option<u32>,
     /// `next_cursor` of the previous page.
     pub cursor: Option<String>,

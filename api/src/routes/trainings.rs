@@ -82,6 +82,7 @@ pub struct TrainingList {
 #[into_params(parameter_in = Query)]
 pub struct ListQuery {
     /// Page size (1..=100, default 20).
+    #[param(minimum = 1, maximum = 100)]
     pub limit: Option<u32>,
     /// Cursor from the previous page.
     pub cursor: Option<String>,
