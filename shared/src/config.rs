@@ -482,6 +482,9 @@ impl Settings {
                 "MARKETPLACE_SESSIONS_MAX_ACTIVE_PER_ACCOUNT" => {
                     self.sessions.max_active_per_account = parse(name, value)?
                 }
+                "MARKETPLACE_SESSIONS_MAX_RECHECKS_PER_RECORD" => {
+                    self.sessions.max_rechecks_per_record = parse(name, value)?
+                }
                 "MARKETPLACE_QUEUE_SQLITE_PATH" => {
                     self.queue.sqlite_path = Some(value.trim().to_owned())
                 }

@@ -207,9 +207,24 @@ async fn promote_optimization(
             report: Box::new(record.standards_report),
         });
     }
+    // Each re-check runs the creator's current parameters on the renter's data: a record
+    // allows a few (the worker counts them atomically; this answers early).
+    let limit = state.settings.sessions.max_rechecks_per_record;
+    let renters = record.owner_id != caller.id;
+    if renters && record.rechecks >= limit {
+        return Err(ApiError::QuotaExceeded {
+            detail: format!(
+                "the record was re-checked {} times, the most a renter's record allows",
+                record.rechecks
+            ),
+            limit: i64::from(limit),
+            retry_after: None,
+        });
+    }
     let payload = PromoteRecordJob {
         record_id: record.id,
         auto: false,
+        recheck_limit: renters.then_some(limit),
     };
     let job = enqueue(&state, caller.id, payload, PROMOTE_PRIORITY).await?;
     let job = wait_for_job(&state, job.id).await?;

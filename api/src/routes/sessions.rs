@@ -275,6 +275,7 @@ async fn end_session(
         let payload = PromoteRecordJob {
             record_id: record.id,
             auto: true,
+            recheck_limit: None,
         };
         match enqueue(&state, tool.creator_id, payload, 0).await {
             Ok(job) => promotion_jobs.push(JobView::from(&job)),

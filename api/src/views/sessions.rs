@@ -13,7 +13,7 @@ use shared::domain::{
 };
 use shared::jobs::Job;
 use shared::optimization::Method;
-use shared::standards::StandardsReport;
+use shared::standards::{Check, StandardsReport};
 use utoipa::ToSchema;
 use uuid::Uuid;
 
@@ -74,9 +74,14 @@ pub struct RecordView {
     pub search: Value,
     /// The version it became, once promoted.
     pub promoted_version: Option<i32>,
-    /// The latest promotion re-check against the tool's current version.
+    /// The latest promotion re-check against the tool's current version. The tool's creator
+    /// sees a re-check of a renter's record as its verdict and relative figures only: no
+    /// metrics per fold, and no value for the checks whose value is an absolute figure.
     #[schema(value_type = Option<Object>)]
     pub last_check: Option<Value>,
+    /// Promotion re-checks the tool's creator has run on it (at most
+    /// `sessions.max_rechecks_per_record` on a renter's record).
+    pub rechecks: u32,
     /// The creator may promote it (passed, not yet promoted).
     pub promotable: bool,
     /// Created.
@@ -119,12 +124,46 @@ impl RecordView {
             dataset_id,
             search: r.search.clone(),
             promoted_version: r.promoted_version,
-            last_check: r.last_check.clone(),
+            last_check: if dataset_id.is_some() {
+                r.last_check.clone()
+            } else {
+                r.last_check.as_ref().map(relative_check)
+            },
+            rechecks: r.rechecks,
             promotable: r.can_promote(),
             created_at: r.created_at,
             updated_at: r.updated_at,
         }
     }
+}
+
+/// A re-check as the tool's creator sees it on a renter's record: what was compared and
+/// decided, each check's verdict, and only the relative figures.
+fn relative_check(check: &Value) -> Value {
+    let mut seen = Map::new();
+    for key in [
+        "job_id",
+        "against_version",
+        "passed",
+        "improvement",
+        "reference_dataset_id",
+        "checked_at",
+    ] {
+        if let Some(v) = check.get(key) {
+            seen.insert(key.into(), v.clone());
+        }
+    }
+    let checks = check
+        .get("checks")
+        .cloned()
+        .and_then(|c| serde_json::from_value::<Vec<Check>>(c).ok())
+        .unwrap_or_default();
+    let checks: Vec<Check> = checks.iter().map(Check::relative).collect();
+    seen.insert(
+        "checks".into(),
+        serde_json::to_value(checks).unwrap_or_default(),
+    );
+    Value::Object(seen)
 }
 
 /// A tool inserted into a session.

@@ -272,6 +272,9 @@ pub struct OptimizationRecord {
     pub promoted_version: Option<i32>,
     /// The latest promotion re-check against the tool's current version.
     pub last_check: Option<Value>,
+    /// Re-checks the tool's creator has run on it (each one runs the creator's current
+    /// parameters on the renter's data, so they are limited per record).
+    pub rechecks: u32,
     /// Created.
     pub created_at: DateTime<Utc>,
     /// Last changed.

@@ -37,6 +37,7 @@
 
 mod aggregate;
 pub mod dsr;
+mod redact;
 
 use std::collections::BTreeMap;
 

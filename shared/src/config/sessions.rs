@@ -84,6 +84,10 @@ pub struct SessionSettings {
     /// Most active (not ended) sessions of one account; beyond it creating one answers 429
     /// naming the limit.
     pub max_active_per_account: i64,
+    /// Most promotion re-checks a tool's creator may run on one optimization record (each runs
+    /// the creator's current parameters on the renter's data); beyond it promoting answers 429
+    /// naming the limit. Automatic promotions at a session's end do not count.
+    pub max_rechecks_per_record: u32,
 }
 
 impl Default for SessionSettings {
@@ -95,6 +99,7 @@ impl Default for SessionSettings {
             enterprise_priority: 10,
             promote_wait_secs: 20,
             max_active_per_account: 50,
+            max_rechecks_per_record: 3,
         }
     }
 }

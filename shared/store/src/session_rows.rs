@@ -98,6 +98,7 @@ pub(super) struct RecordRow {
     search: Json<Value>,
     promoted_version: Option<i32>,
     last_check: Option<Json<Value>>,
+    rechecks: i32,
     created_at: DateTime<Utc>,
     updated_at: DateTime<Utc>,
 }
@@ -140,6 +141,7 @@ impl TryFrom<RecordRow> for OptimizationRecord {
             search: r.search.0,
             promoted_version: r.promoted_version,
             last_check: r.last_check.map(|j| j.0),
+            rechecks: u32::try_from(r.rechecks).map_err(|e| StoreError::Corrupt(e.to_string()))?,
             created_at: r.created_at,
             updated_at: r.updated_at,
         })

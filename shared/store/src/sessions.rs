@@ -163,6 +163,12 @@ pub trait SessionStore: Send + Sync + std::fmt::Debug {
     /// A record by id (the caller checks who may see it).
     async fn optimization_record(&self, id: Uuid) -> StoreResult<Option<OptimizationRecord>>;
 
+    /// Counts `job`'s re-check of a record against `limit`: `true` when it may run (counted
+    /// now, or already counted for this job by an earlier attempt), `false` when the record
+    /// holds `limit` counted re-checks already (nothing changes). Atomic, so concurrent
+    /// re-checks cannot overshoot. `NotFound` without the record.
+    async fn count_recheck(&self, record: Uuid, job: Uuid, limit: u32) -> StoreResult<bool>;
+
     /// A session's records, oldest first.
     async fn session_records(&self, session: Uuid) -> StoreResult<Vec<OptimizationRecord>>;
 

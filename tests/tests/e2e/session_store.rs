@@ -233,6 +233,7 @@ fn record(
         search: json!({}),
         promoted_version: None,
         last_check: None,
+        rechecks: 0,
         created_at: Utc::now(),
         updated_at: Utc::now(),
     }

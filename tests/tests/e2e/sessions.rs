@@ -6,6 +6,7 @@
 mod certificates;
 mod limits;
 mod promotion;
+mod rechecks;
 
 use std::sync::Arc;
 

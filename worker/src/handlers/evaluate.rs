@@ -93,7 +93,7 @@ pub(super) async fn run(
     let family = tool.family.clone();
     let versions = (tool.id, version.version);
     let artifact = model.as_ref().map(|m| m.summary());
-    blocking(move || {
+    let result = blocking(move || {
         let canceled = || control.is_canceled();
         let stop = Stop::new(&canceled);
         let strategy = Strategy::from_params(&family, &version.parameters)
@@ -141,5 +141,8 @@ pub(super) async fn run(
             trades_total,
         })
     })
-    .await
+    .await?;
+    // Entitled when it started, and still when its result is kept.
+    check_entitlement(store, &tool, owner).await?;
+    Ok(result)
 }

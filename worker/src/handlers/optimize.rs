@@ -150,6 +150,9 @@ pub(super) async fn run(
     })
     .await;
     let (outcome, timed_out) = outcome?;
+    // Entitled when it started, and still when its result is kept: a subscription that ended
+    // while the search ran gets no record (and the session no new parameters).
+    check_entitlement(store, &tool, session.owner_id).await?;
 
     let improvement = outcome.report.improvement;
     // Better out of sample than the baseline: the session uses it (the store also checks it
@@ -196,6 +199,7 @@ pub(super) async fn run(
         }),
         promoted_version: None,
         last_check: None,
+        rechecks: 0,
         created_at: now,
         updated_at: now,
     };

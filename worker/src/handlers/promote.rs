@@ -15,6 +15,7 @@ use shared::domain::certificate::{
     CERTIFICATE_FORMAT, CertificateBody, CertifiedJudgment, CertifiedSearch,
 };
 use shared::jobs::{Job, PromoteRecordJob, PromotionOutcome};
+use shared::standards::StandardsReport;
 use shared::store::{JobEffect, Promotion, Store};
 
 use super::recheck::{RecheckInput, recheck};
@@ -53,6 +54,28 @@ pub(super) async fn run(
         .await?
         .filter(|t| t.deleted_at.is_none())
         .ok_or_else(|| JobError::invalid("Tool not found", "the tool was deleted"))?;
+    if let Some(limit) = input.recheck_limit
+        && !store.count_recheck(record.id, job.id, limit).await?
+    {
+        return Err(JobError::invalid(
+            "Re-check limit reached",
+            format!(
+                "the record was re-checked {limit} times; each re-check runs the tool's current \
+                 parameters on the renter's data, so a record allows {limit}"
+            ),
+        ));
+    }
+    // What the creator is shown of a re-check on a renter's data: the verdict and relative
+    // figures (the creator chooses the parameters it compares against); the record keeps the
+    // full report for its owner, the certificate for verification.
+    let renters = tool.creator_id != record.owner_id;
+    let shown = |report: &StandardsReport| {
+        if renters {
+            report.relative_only()
+        } else {
+            report.clone()
+        }
+    };
     let session = store
         .session(record.session_id)
         .await?
@@ -133,7 +156,7 @@ pub(super) async fn run(
             passed: false,
             against_version: tool.current_version,
             version: None,
-            standards_report: report,
+            standards_report: shown(&report),
         };
         return JobOutput::with_effect(
             &result,
@@ -205,14 +228,14 @@ pub(super) async fn run(
         "previous_version": tool.current_version,
         "base_version": record.base_version,
         "improvement": report.improvement,
-        "standards_report": report,
+        "standards_report": shown(&report),
     });
     let result = PromotionOutcome {
         record_id: record.id,
         passed: true,
         against_version: tool.current_version,
         version: Some(version),
-        standards_report: report,
+        standards_report: shown(&report),
     };
     JobOutput::with_effect(
         &result,

@@ -46,6 +46,11 @@ pub struct PromoteRecordJob {
     pub record_id: Uuid,
     /// Started by the tool's `auto_promote` when its session ended (not by the creator).
     pub auto: bool,
+    /// The most re-checks the creator may run on this record, this one included; `None`
+    /// for automatic promotions (started by the renter's session ending, not by the
+    /// creator). The worker counts the re-check against it before it runs.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub recheck_limit: Option<u32>,
 }
 
 /// Input of [`JobKind::Train`].

@@ -19,7 +19,7 @@ macro_rules! record_select {
     () => {
         "SELECT id, session_id, tool_id, owner_id, job_id, base_version, method, config, seed, trials_run, \
          params_before, params_after, metrics_before, metrics_after, improvement, standards_report, status, \
-         dataset_hash, search, promoted_version, last_check, created_at, updated_at FROM optimization_records"
+         dataset_hash, search, promoted_version, last_check, rechecks, created_at, updated_at FROM optimization_records"
     };
 }
 
@@ -497,6 +497,35 @@ impl SessionStore for This {
             .fetch_optional(&self.pool)
             .await?;
         row.map(OptimizationRecord::try_from).transpose()
+    }
+
+    async fn count_recheck(&self, record: Uuid, job: Uuid, limit: u32) -> StoreResult<bool> {
+        // `last_recheck_job = $2` is NULL (not false) before the first count, so the CASE
+        // and the OR read it through COALESCE.
+        let counted = sqlx::query(
+            "UPDATE optimization_records SET \
+             rechecks = rechecks + CASE WHEN COALESCE(last_recheck_job = $2, FALSE) THEN 0 ELSE 1 END, \
+             last_recheck_job = $2 \
+             WHERE id = $1 AND (COALESCE(last_recheck_job = $2, FALSE) OR rechecks < $3)",
+        )
+        .bind(record)
+        .bind(job)
+        .bind(i64::from(limit))
+        .execute(&self.pool)
+        .await?
+        .rows_affected();
+        if counted > 0 {
+            return Ok(true);
+        }
+        let exists: Option<(i32,)> =
+            sqlx::query_as("SELECT rechecks FROM optimization_records WHERE id = $1")
+                .bind(record)
+                .fetch_optional(&self.pool)
+                .await?;
+        match exists {
+            Some(_) => Ok(false),
+            None => Err(StoreError::NotFound),
+        }
     }
 
     async fn session_records(&self, session: Uuid) -> StoreResult<Vec<OptimizationRecord>> {
