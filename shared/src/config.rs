@@ -176,7 +176,9 @@ pub struct QueueSettings {
     /// it loses no job, because workers redeliver queued jobs from the store.
     pub sqlite_path: Option<String>,
     /// Most jobs of one kind waiting at once; beyond it enqueueing answers 503 with
-    /// Retry-After (admission control: apalis-redis workers crash on backlogs of about 8,000).
+    /// Retry-After. 0 (the default): no global cap; the per-account quotas bound each account,
+    /// and a queue of any depth drains (apalis-redis' deep-backlog stall is worked around in
+    /// the platform's queues).
     pub max_depth: i64,
     /// Most jobs one account may have queued or running at once (the platform's own jobs are
     /// not counted); beyond it enqueueing answers 429 with Retry-After, so one account cannot
@@ -195,7 +197,7 @@ impl Default for QueueSettings {
         Self {
             prefix: "marketplace".into(),
             sqlite_path: None,
-            max_depth: 5_000,
+            max_depth: 0,
             max_active_per_account: 20,
             compute_secs_per_day: 28_800,
             push_timeout_ms: 2_000,

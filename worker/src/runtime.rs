@@ -164,9 +164,22 @@ impl Runtime {
     /// find nothing although its own message's job waits, and that job would then wait for the
     /// recovery sweep's redelivery (`worker.redeliver_after_secs`). Seen with two worker
     /// processes and 200 jobs: a few messages in most runs (worker/tests/processes.rs).
+    ///
+    /// It is tried again only while some job of the kind is queued and due (messages are
+    /// interchangeable, so not only the message's own job counts): a surplus message (a
+    /// redelivery whose job already ran) is dropped after one probe, so a deep queue of them
+    /// drains at claim speed.
     async fn take_one(self: &Arc<Self>, kind: JobKind) {
         for pause_ms in [0u64, 10, 50] {
             if pause_ms > 0 {
+                match self.store.has_due_job(kind, self.clock.now()).await {
+                    Ok(true) => {}
+                    Ok(false) => return,
+                    Err(e) => {
+                        tracing::warn!(error = %e, "looking for due jobs failed; the recovery sweep will deliver them again");
+                        return;
+                    }
+                }
                 tokio::time::sleep(Duration::from_millis(pause_ms)).await;
             }
             // Counted in flight before looking at `stopping`: a drain that starts now either
@@ -448,6 +461,13 @@ impl Runtime {
                     }
                 }
                 Err(e) => tracing::warn!(error = %e, "recovery sweep failed"),
+            }
+            // Keep apalis-redis' scheduled set small whatever the queue's depth (see
+            // `Queues::promote_due`).
+            for kind in JobKind::ALL {
+                if let Err(e) = self.platform.queues().promote_due(kind, 1_000).await {
+                    tracing::warn!(error = %e, kind = kind.as_str(), "moving due messages failed; will try again");
+                }
             }
         }
     }

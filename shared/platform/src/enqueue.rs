@@ -67,7 +67,7 @@ pub struct Platform {
 /// What [`Platform::draft`] admits.
 #[derive(Clone, Copy, Debug)]
 pub struct Admission {
-    /// Most waiting jobs of a kind.
+    /// Most waiting jobs of a kind (0: no cap).
     pub max_depth: i64,
     /// Most queued or running jobs of one account.
     pub max_active_per_account: i64,
@@ -168,13 +168,15 @@ impl Platform {
             }
             self.check_budget(store, owner, kind).await?;
         }
-        let depth = store.queued_jobs(kind).await?;
-        if depth >= self.admission.max_depth {
-            metrics::counter!("jobs_refused_total", "kind" => kind.as_str()).increment(1);
-            return Err(EnqueueError::Full {
-                queue: kind.queue(),
-                depth,
-            });
+        if self.admission.max_depth > 0 {
+            let depth = store.queued_jobs(kind).await?;
+            if depth >= self.admission.max_depth {
+                metrics::counter!("jobs_refused_total", "kind" => kind.as_str()).increment(1);
+                return Err(EnqueueError::Full {
+                    queue: kind.queue(),
+                    depth,
+                });
+            }
         }
         Ok(NewJob {
             id: Uuid::now_v7(),

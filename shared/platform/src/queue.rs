@@ -32,6 +32,24 @@ const CONSUMER_HEARTBEAT: Duration = Duration::from_secs(1);
 /// this only keeps apalis from re-queuing messages of a consumer that is merely busy.
 const MISSED_HEARTBEATS: usize = 30;
 
+/// Most messages [`Queues::promote_due`] moves per round trip (far below the ~8,000 values
+/// Lua's `unpack` takes).
+const PROMOTE_CHUNK: usize = 1_000;
+
+/// Moves up to ARGV[2] messages due by ARGV[1] (Unix seconds, apalis' scores) from the
+/// scheduled set KEYS[1] onto the active list KEYS[2] in their time order, and signals
+/// KEYS[3] as apalis' own fetch does when it moves them. Atomic, so a message moves once.
+const PROMOTE_DUE: &str = r#"
+local ids = redis.call('zrangebyscore', KEYS[1], 0, ARGV[1], 'LIMIT', 0, ARGV[2])
+if #ids > 0 then
+  redis.call('rpush', KEYS[2], unpack(ids))
+  redis.call('zrem', KEYS[1], unpack(ids))
+  redis.call('del', KEYS[3])
+  redis.call('lpush', KEYS[3], 1)
+end
+return #ids
+"#;
+
 /// Why a message could not be pushed.
 #[derive(Debug, thiserror::Error)]
 pub enum QueueError {
@@ -143,19 +161,68 @@ impl Queues {
         format!("{prefix}:{}", kind.queue())
     }
 
+    /// The apalis-redis configuration of a kind's queue (its key names included).
+    fn redis_config(&self, kind: JobKind) -> apalis_redis::Config {
+        apalis_redis::Config::default()
+            .queue(self.name(kind))
+            .heartbeat_interval(CONSUMER_HEARTBEAT)
+            .missed_heartbeats(MISSED_HEARTBEATS)
+    }
+
     /// The Redis storage of a kind's queue (Redis backend only).
     pub fn redis_storage(&self, kind: JobKind) -> Option<RedisStorage<JobMessage>> {
         match self {
-            Queues::Redis { conn, .. } => Some(
-                RedisStorage::new(conn.clone()).with_config(
-                    apalis_redis::Config::default()
-                        .queue(self.name(kind))
-                        .heartbeat_interval(CONSUMER_HEARTBEAT)
-                        .missed_heartbeats(MISSED_HEARTBEATS),
-                ),
-            ),
+            Queues::Redis { conn, .. } => {
+                Some(RedisStorage::new(conn.clone()).with_config(self.redis_config(kind)))
+            }
             Queues::Sqlite { .. } => None,
         }
+    }
+
+    /// Moves due messages of a kind's Redis queue from apalis' scheduled set onto its active
+    /// list, at most 1,000 per round trip, until none is left (or `rounds`
+    /// rounds ran); answers how many moved. apalis-redis 1.0 pushes every message into the
+    /// scheduled set (with "now" as its time) and its fetch moves *all* due ones in one Lua
+    /// call, whose `unpack` fails beyond about 8,000 values: a deeper backlog made every fetch
+    /// fail forever. Moving them in chunks after each push and on every recovery sweep keeps
+    /// that set small whatever the queue's depth (the active list has no such limit: a fetch
+    /// reads `batch_size` from it). Nothing on SQLite.
+    ///
+    /// # Errors
+    /// [`QueueError`] when Redis fails or does not answer within the push deadline.
+    pub async fn promote_due(&self, kind: JobKind, rounds: usize) -> Result<u64, QueueError> {
+        let Queues::Redis {
+            conn, push_timeout, ..
+        } = self
+        else {
+            return Ok(0);
+        };
+        let config = self.redis_config(kind);
+        let script = redis::Script::new(PROMOTE_DUE);
+        let mut conn = conn.clone();
+        let mut moved = 0;
+        for _ in 0..rounds {
+            let now = std::time::SystemTime::now()
+                .duration_since(std::time::UNIX_EPOCH)
+                .unwrap_or_default()
+                .as_secs();
+            let mut invocation = script.key(config.scheduled_jobs_set());
+            invocation
+                .key(config.active_jobs_list())
+                .key(config.signal_list())
+                .arg(now)
+                .arg(PROMOTE_CHUNK);
+            let call = invocation.invoke_async::<u64>(&mut conn);
+            let n = tokio::time::timeout(*push_timeout, call)
+                .await
+                .map_err(|_| QueueError::Timeout(*push_timeout))?
+                .map_err(|e| QueueError::Backend(e.to_string()))?;
+            moved += n;
+            if n < PROMOTE_CHUNK as u64 {
+                break;
+            }
+        }
+        Ok(moved)
     }
 
     /// The SQLite storage of a kind's queue (embedded backend only).
@@ -173,6 +240,31 @@ impl Queues {
         }
     }
 
+    /// Messages waiting in a kind's Redis queue: on its active list and in apalis' scheduled
+    /// set (`None` on SQLite, whose queue table the store's counts describe).
+    ///
+    /// # Errors
+    /// [`QueueError`] when Redis fails or does not answer within the push deadline.
+    pub async fn waiting(&self, kind: JobKind) -> Result<Option<u64>, QueueError> {
+        let Queues::Redis {
+            conn, push_timeout, ..
+        } = self
+        else {
+            return Ok(None);
+        };
+        let config = self.redis_config(kind);
+        let mut conn = conn.clone();
+        let mut pipe = redis::pipe();
+        pipe.llen(config.active_jobs_list())
+            .zcard(config.scheduled_jobs_set());
+        let call = pipe.query_async::<(u64, u64)>(&mut conn);
+        let (active, scheduled) = tokio::time::timeout(*push_timeout, call)
+            .await
+            .map_err(|_| QueueError::Timeout(*push_timeout))?
+            .map_err(|e| QueueError::Backend(e.to_string()))?;
+        Ok(Some(active + scheduled))
+    }
+
     /// Pushes a message onto a kind's queue, failing after the push deadline rather than
     /// hanging while the queue is down.
     ///
@@ -182,7 +274,13 @@ impl Queues {
         match self {
             Queues::Redis { push_timeout, .. } => {
                 let storage = self.redis_storage(kind).ok_or_else(unreachable_backend)?;
-                push_within(storage, message, *push_timeout).await
+                push_within(storage, message, *push_timeout).await?;
+                // One round: this message and any others pushed meanwhile (the recovery
+                // sweep moves whatever a failure here leaves).
+                if let Err(e) = self.promote_due(kind, 1).await {
+                    tracing::debug!(error = %e, "moving due messages failed; the sweep will");
+                }
+                Ok(())
             }
             Queues::Sqlite { push_timeout, .. } => {
                 let storage = self.sqlite_storage(kind).ok_or_else(unreachable_backend)?;

@@ -160,6 +160,10 @@ pub trait JobStore: Send + Sync + std::fmt::Debug {
     /// Jobs of `kind` waiting (`queued`), for admission control.
     async fn queued_jobs(&self, kind: JobKind) -> StoreResult<i64>;
 
+    /// Whether any job of `kind` is queued and due at `now` (one index probe, whatever the
+    /// depth): a worker whose claim found nothing tries again only while one is.
+    async fn has_due_job(&self, kind: JobKind, now: DateTime<Utc>) -> StoreResult<bool>;
+
     /// Jobs of `owner` queued or running, for the per-account quota.
     async fn active_jobs(&self, owner: Uuid) -> StoreResult<i64>;
 

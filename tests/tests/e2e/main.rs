@@ -7,6 +7,7 @@ mod accounts;
 mod authz_matrix;
 mod billing;
 mod datasets;
+mod deep_queue;
 mod fair_use;
 mod families;
 mod job_store;

@@ -169,6 +169,17 @@ impl JobStore for This {
             .collect())
     }
 
+    async fn has_due_job(&self, kind: JobKind, now: DateTime<Utc>) -> StoreResult<bool> {
+        let row: Option<(Uuid,)> = sqlx::query_as(
+            "SELECT id FROM jobs WHERE kind = $1 AND status = 'queued' AND run_after <= $2 LIMIT 1",
+        )
+        .bind(kind.as_str())
+        .bind(now)
+        .fetch_optional(&self.pool)
+        .await?;
+        Ok(row.is_some())
+    }
+
     async fn claim_job(
         &self,
         kind: JobKind,
