@@ -38,7 +38,27 @@ impl Scheduler {
     /// When the store fails; the next tick tries again.
     pub async fn tick(&self) -> anyhow::Result<PassReport> {
         let now = self.clock.now();
-        let report = run_pass(self.store.as_ref(), &self.settings, now).await?;
+        let started = std::time::Instant::now();
+        let report = run_pass(self.store.as_ref(), &self.settings, now).await;
+        metrics::histogram!("billing_pass_duration_seconds")
+            .record(started.elapsed().as_secs_f64());
+        let report = match report {
+            Ok(report) => report,
+            Err(e) => {
+                metrics::counter!("billing_passes_total", "outcome" => "failed").increment(1);
+                return Err(e.into());
+            }
+        };
+        metrics::counter!("billing_passes_total", "outcome" => "completed").increment(1);
+        for (what, n) in [
+            ("renewed", report.renewed),
+            ("recovered", report.recovered),
+            ("failed", report.failed),
+            ("expired", report.expired),
+            ("already_charged", report.already_charged),
+        ] {
+            metrics::counter!("billing_subscriptions_total", "outcome" => what).increment(n);
+        }
         if report != PassReport::default() {
             tracing::info!(?report, %now, "billing pass");
         }

@@ -98,6 +98,11 @@ impl Worker {
         let recovery = tokio::spawn(rt.clone().recovery_loop(background.clone()));
         let consumers_stop = CancellationToken::new();
         let consumers = rt.spawn_consumers(&consumers_stop);
+        // Slots per queue this process offers (a dashboard divides jobs in flight by it).
+        for kind in &rt.kinds {
+            metrics::gauge!("worker_slots", "queue" => kind.queue())
+                .set(self.settings.worker.concurrency as f64);
+        }
         tracing::info!(
             worker_id = %self.id,
             concurrency = self.settings.worker.concurrency,

@@ -19,6 +19,10 @@ struct Cli {
     /// Queues to take jobs from, comma-separated (default: all).
     #[arg(long, value_delimiter = ',')]
     queues: Vec<String>,
+    /// Serve Prometheus metrics (jobs started, finished, retried and timed, jobs in flight) at
+    /// `http://ADDR/metrics`, for example `0.0.0.0:9101`.
+    #[arg(long, env = "MARKETPLACE_WORKER_METRICS_ADDR", value_name = "ADDR")]
+    metrics_addr: Option<std::net::SocketAddr>,
 }
 
 #[tokio::main]
@@ -53,6 +57,13 @@ async fn main() -> ExitCode {
         settings.worker.queues = cli.queues;
     }
     shared::telemetry::init_for("marketplace-worker", &settings);
+    if let Some(addr) = cli.metrics_addr {
+        if let Err(e) = shared::telemetry::serve_metrics(addr) {
+            eprintln!("marketplace-worker: {e:#}");
+            return ExitCode::from(1);
+        }
+        tracing::info!(%addr, "serving metrics at /metrics");
+    }
     let store = match shared::store::connect(&settings.database).await {
         Ok(s) => s,
         Err(e) => {

@@ -4,11 +4,30 @@ use std::io::{BufRead, BufReader};
 use std::process::{Command, Stdio};
 use std::time::Duration;
 
+/// `GET /metrics` of a process's `--metrics-addr` (plain HTTP/1.0, no client library needed).
+fn scrape(addr: &str) -> String {
+    use std::io::{Read, Write};
+    let mut stream = std::net::TcpStream::connect(addr).expect("metrics listener");
+    stream
+        .write_all(b"GET /metrics HTTP/1.0\r\nHost: localhost\r\n\r\n")
+        .expect("request");
+    let mut body = String::new();
+    stream.read_to_string(&mut body).expect("response");
+    body
+}
+
+fn free_addr() -> String {
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").expect("a free port");
+    listener.local_addr().expect("bound").to_string()
+}
+
 #[test]
 fn starts_and_stops_gracefully_on_sigterm() {
     let dir = tempfile::tempdir().expect("tempdir");
+    let metrics = free_addr();
     let mut child = Command::new(env!("CARGO_BIN_EXE_marketplace-worker"))
         .args(["--concurrency", "3", "--queues", "evaluate,noop"])
+        .args(["--metrics-addr", &metrics])
         .env(
             "DATABASE_URL",
             format!("sqlite://{}", dir.path().join("w.db").display()),
@@ -34,6 +53,11 @@ fn starts_and_stops_gracefully_on_sigterm() {
         log
     });
     let ready = ready_rx.recv_timeout(Duration::from_secs(60)).is_ok();
+    let scraped = if ready {
+        scrape(&metrics)
+    } else {
+        String::new()
+    };
     Command::new("kill")
         .arg("-TERM")
         .arg(child.id().to_string())
@@ -48,6 +72,27 @@ fn starts_and_stops_gracefully_on_sigterm() {
         "flags applied: {log}"
     );
     assert!(log.contains("worker stopped"), "{log}");
+    assert!(
+        scraped.starts_with("HTTP/1.") && scraped.contains(" 200 "),
+        "{scraped}"
+    );
+    for queue in ["evaluate", "noop"] {
+        assert!(
+            scraped.contains(&format!("worker_slots{{queue=\"{queue}\"}} 3")),
+            "{scraped}"
+        );
+    }
+
+    let version = Command::new(env!("CARGO_BIN_EXE_marketplace-worker"))
+        .arg("--version")
+        .output()
+        .expect("runs");
+    assert!(version.status.success());
+    assert!(
+        String::from_utf8_lossy(&version.stdout)
+            .starts_with(&format!("marketplace-worker {}", env!("CARGO_PKG_VERSION"))),
+        "{version:?}"
+    );
 
     let bad = Command::new(env!("CARGO_BIN_EXE_marketplace-worker"))
         .args(["--concurrency", "0"])
