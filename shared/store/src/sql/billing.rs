@@ -10,20 +10,37 @@ impl This {
         limit: i64,
     ) -> StoreResult<RenewalBatch> {
         let mut tx = self.begin().await?;
-        let rows: Vec<SubscriptionRow> = sqlx::query_as(concat!(
+        prefer_indexes(&mut tx).await?;
+        // Two claims, each an ordered walk of a partial index that stops after `limit` rows
+        // (migration 0012): retries due first, then renewals. One claim with an `OR` of the two
+        // made PostgreSQL read every due row, and every dead version a previous batch left, on
+        // each batch: a pass grew with the square of the backlog (100,000 renewals in 55 s).
+        let mut rows: Vec<SubscriptionRow> = sqlx::query_as(concat!(
             subscription_select!(),
-            " WHERE ((status = 'active' AND paid_through <= $1 AND auto_renew = $2 AND cancel_at_period_end = $3) \
-               OR (status = 'past_due' AND next_retry_at <= $1 AND cancel_at_period_end = $3)) \
+            " WHERE status = 'past_due' AND NOT cancel_at_period_end AND next_retry_at <= $1 \
              AND tool_id NOT IN (SELECT id FROM tools WHERE deleted_at IS NOT NULL) \
-             ORDER BY paid_through, id LIMIT $4",
+             ORDER BY next_retry_at, id LIMIT $2",
             skip_locked!()
         ))
         .bind(now)
-        .bind(true)
-        .bind(false)
         .bind(limit)
         .fetch_all(&mut *tx)
         .await?;
+        let left = limit - rows.len() as i64;
+        if left > 0 {
+            let due: Vec<SubscriptionRow> = sqlx::query_as(concat!(
+                subscription_select!(),
+                " WHERE status = 'active' AND auto_renew AND NOT cancel_at_period_end AND paid_through <= $1 \
+                 AND tool_id NOT IN (SELECT id FROM tools WHERE deleted_at IS NOT NULL) \
+                 ORDER BY paid_through, id LIMIT $2",
+                skip_locked!()
+            ))
+            .bind(now)
+            .bind(left)
+            .fetch_all(&mut *tx)
+            .await?;
+            rows.extend(due);
+        }
         let mut report = RenewalBatch {
             claimed: rows.len() as u64,
             ..RenewalBatch::default()
