@@ -16,6 +16,8 @@
 //! - (c) enqueue latency of `POST /v1/admin/jobs` through HTTP, the API in this process in
 //!   distributed mode (no embedded worker): sequential requests and 16 concurrent clients.
 //!
+//! - (d) pickup latency of an idle worker (`platform/latency.rs`).
+//!
 //! Completion is seen by polling the store's `queue_counts()`. Every scenario runs on a fresh
 //! database and a fresh queue prefix; both are removed afterwards.
 //!
@@ -28,7 +30,8 @@
 //! `REDIS_URL` (default `redis://127.0.0.1:6379`), `PLATFORM_N` (no-op jobs, default 10,000),
 //! `PLATFORM_REPS` (repetitions of each no-op scenario, default 3), `PLATFORM_EVAL_N`
 //! (default 500), `PLATFORM_HTTP_N` (requests per HTTP phase, default 2,000),
-//! `PLATFORM_ONLY` (comma-separated subset of `noop,eval,http`).
+//! `PLATFORM_LATENCY_N` (default 300), `PLATFORM_ONLY` (comma-separated subset of
+//! `noop,eval,http,latency`).
 
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
@@ -50,6 +53,9 @@ use shared::jobs::{EvaluateToolJob, JobKind, JobPayload, NoopJob};
 use shared::store::{NewApiKey, NewDataset, NewTool, Store};
 use sqlx::Connection;
 use uuid::Uuid;
+
+#[path = "platform/latency.rs"]
+mod latency;
 
 /// Most jobs enqueued but not finished in the concurrent scenario (the Redis queue's depth
 /// stays below this).
@@ -914,7 +920,8 @@ async fn main() -> anyhow::Result<()> {
     let reps: usize = env_or("PLATFORM_REPS", 3);
     let eval_n: u64 = env_or("PLATFORM_EVAL_N", 500);
     let http_n: usize = env_or("PLATFORM_HTTP_N", 2_000);
-    let only = std::env::var("PLATFORM_ONLY").unwrap_or_else(|_| "noop,eval,http".into());
+    let latency_n: u64 = env_or("PLATFORM_LATENCY_N", 300);
+    let only = std::env::var("PLATFORM_ONLY").unwrap_or_else(|_| "noop,eval,http,latency".into());
     let wants = |s: &str| only.split(',').any(|o| o.trim() == s);
     let bin = worker_binary()?;
     println!(
@@ -1005,6 +1012,15 @@ async fn main() -> anyhow::Result<()> {
                 r.label, r.rate, r.p50_ms, r.p99_ms, r.max_ms
             ));
         }
+    }
+
+    if wants("latency") {
+        println!("(d) pickup latency of an idle worker, {latency_n} jobs");
+        let r = latency::pickup(&base, &redis_url, &bin, latency_n).await?;
+        table.push(format!(
+            "| pickup, 1 idle process x c=2, N={} | | p50 **{:.2}** ms, p99 **{:.2}** ms | max {:.2} ms |",
+            r.n, r.p50_ms, r.p99_ms, r.max_ms
+        ));
     }
 
     println!("\n| scenario | enqueue | throughput / latency | notes |\n|---|---|---|---|");

@@ -19,6 +19,7 @@ use shared::store::Store;
 use uuid::Uuid;
 
 mod jobs;
+pub mod processes;
 mod services;
 mod sessions;
 mod trainings;

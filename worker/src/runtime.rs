@@ -13,7 +13,7 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicI32, Ordering};
 use std::time::Duration;
 
-use apalis::prelude::{BackendExt, BoxDynError, Data, WorkerBuilder, WorkerBuilderExt};
+use apalis::prelude::{BackendExt, BoxDynError, Data, Strategy, WorkerBuilder, WorkerBuilderExt};
 use platform::Platform;
 use shared::clock::SharedClock;
 use shared::config::Settings;
@@ -122,11 +122,16 @@ impl Runtime {
                                 Ok::<(), std::io::Error>(())
                             }
                         };
+                        // Fetches when a push announces a message (at once), and on every poll
+                        // besides (a lost announcement, a message that came back).
+                        let wake = Strategy::new()
+                            .stream(queues.wake_stream(kind))
+                            .interval(poll);
                         // The two backends are different types; the consumer is the same.
                         macro_rules! consume {
                             ($storage:expr) => {
                                 WorkerBuilder::new(name)
-                                    .backend($storage.poll_with_interval(poll))
+                                    .backend($storage.poll_with_strategy(wake))
                                     .data(ctx.clone())
                                     .concurrency(concurrency)
                                     .build(on_message)

@@ -9,6 +9,8 @@
 //!   is made good by the workers' recovery sweep.
 //! - [`events`]: "job X changed", published by workers when a job ends, so a request waiting
 //!   for a job wakes at once instead of polling the store.
+//! - [`wake`]: "a message of kind K was pushed", so an idle worker fetches at once instead of
+//!   on its next poll.
 //!
 //! The payloads and results are the domain's typed contract (`domain::jobs`). No HTTP here.
 #![warn(missing_docs)]
@@ -16,6 +18,7 @@
 pub mod enqueue;
 pub mod events;
 pub mod queue;
+pub mod wake;
 
 pub use enqueue::{Admission, EnqueueError, Platform};
 pub use events::JobEvents;

@@ -23,6 +23,8 @@ use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, S
 use shared::config::{DatabaseKind, Settings};
 use shared::jobs::{JobKind, JobMessage};
 
+use crate::wake::{self, Wake, Wakeups};
+
 /// How often a queue consumer beats. apalis' interval polling was seen to stop waking an idle
 /// consumer, which then only looked at its queue again on its next heartbeat (30 s by default):
 /// a promotion's message sat for 20 s in a test with four consumers sharing a queue file. A
@@ -37,8 +39,9 @@ const MISSED_HEARTBEATS: usize = 30;
 const PROMOTE_CHUNK: usize = 1_000;
 
 /// Moves up to ARGV[2] messages due by ARGV[1] (Unix seconds, apalis' scores) from the
-/// scheduled set KEYS[1] onto the active list KEYS[2] in their time order, and signals
-/// KEYS[3] as apalis' own fetch does when it moves them. Atomic, so a message moves once.
+/// scheduled set KEYS[1] onto the active list KEYS[2] in their time order, signals KEYS[3] as
+/// apalis' own fetch does when it moves them, and announces them on the wake-up channel
+/// ARGV[3] ([`crate::wake`]). Atomic, so a message moves once.
 const PROMOTE_DUE: &str = r#"
 local ids = redis.call('zrangebyscore', KEYS[1], 0, ARGV[1], 'LIMIT', 0, ARGV[2])
 if #ids > 0 then
@@ -46,6 +49,7 @@ if #ids > 0 then
   redis.call('zrem', KEYS[1], unpack(ids))
   redis.call('del', KEYS[3])
   redis.call('lpush', KEYS[3], 1)
+  redis.call('publish', ARGV[3], #ids)
 end
 return #ids
 "#;
@@ -68,6 +72,10 @@ pub enum Queues {
     Redis {
         /// Reconnects by itself after Redis restarts.
         conn: ConnectionManager,
+        /// For the wake-up subscription of processes that consume.
+        client: redis::Client,
+        /// This process's consumers' wake-ups.
+        wake: Wakeups,
         /// Queue name prefix.
         prefix: String,
         /// Push deadline.
@@ -77,6 +85,8 @@ pub enum Queues {
     Sqlite {
         /// The queue database (not the store's).
         pool: sqlx::SqlitePool,
+        /// This process's consumers' wake-ups.
+        wake: Wakeups,
         /// Queue name prefix.
         prefix: String,
         /// Push deadline.
@@ -102,6 +112,8 @@ impl Queues {
             let conn = apalis_redis::connect(url.expose_secret()).await?;
             return Ok(Queues::Redis {
                 conn,
+                client: redis::Client::open(url.expose_secret())?,
+                wake: Wakeups::default(),
                 prefix,
                 push_timeout,
             });
@@ -140,6 +152,7 @@ impl Queues {
             .await?;
         Ok(Queues::Sqlite {
             pool,
+            wake: Wakeups::default(),
             prefix,
             push_timeout,
         })
@@ -159,6 +172,24 @@ impl Queues {
             Queues::Redis { prefix, .. } | Queues::Sqlite { prefix, .. } => prefix,
         };
         format!("{prefix}:{}", kind.queue())
+    }
+
+    /// A stream that yields when a message of `kind` may be waiting (a push in this process or,
+    /// with Redis, in any process on the same prefix), for the kind's consumer to fetch at once
+    /// rather than on its next poll.
+    pub fn wake_stream(&self, kind: JobKind) -> Wake {
+        match self {
+            Queues::Redis {
+                client,
+                wake,
+                prefix,
+                ..
+            } => {
+                wake.listen(client, prefix);
+                wake.stream(kind)
+            }
+            Queues::Sqlite { wake, .. } => wake.stream(kind),
+        }
     }
 
     /// The apalis-redis configuration of a kind's queue (its key names included).
@@ -192,12 +223,16 @@ impl Queues {
     /// [`QueueError`] when Redis fails or does not answer within the push deadline.
     pub async fn promote_due(&self, kind: JobKind, rounds: usize) -> Result<u64, QueueError> {
         let Queues::Redis {
-            conn, push_timeout, ..
+            conn,
+            push_timeout,
+            prefix,
+            ..
         } = self
         else {
             return Ok(0);
         };
         let config = self.redis_config(kind);
+        let wake_channel = wake::channel(prefix, kind.queue());
         let script = redis::Script::new(PROMOTE_DUE);
         let mut conn = conn.clone();
         let mut moved = 0;
@@ -211,7 +246,8 @@ impl Queues {
                 .key(config.active_jobs_list())
                 .key(config.signal_list())
                 .arg(now)
-                .arg(PROMOTE_CHUNK);
+                .arg(PROMOTE_CHUNK)
+                .arg(&wake_channel);
             let call = invocation.invoke_async::<u64>(&mut conn);
             let n = tokio::time::timeout(*push_timeout, call)
                 .await
@@ -272,9 +308,12 @@ impl Queues {
     /// [`QueueError`] when the queue is unreachable or refuses.
     pub async fn push(&self, kind: JobKind, message: JobMessage) -> Result<(), QueueError> {
         match self {
-            Queues::Redis { push_timeout, .. } => {
+            Queues::Redis {
+                push_timeout, wake, ..
+            } => {
                 let storage = self.redis_storage(kind).ok_or_else(unreachable_backend)?;
                 push_within(storage, message, *push_timeout).await?;
+                wake.signal(kind);
                 // One round: this message and any others pushed meanwhile (the recovery
                 // sweep moves whatever a failure here leaves).
                 if let Err(e) = self.promote_due(kind, 1).await {
@@ -282,9 +321,13 @@ impl Queues {
                 }
                 Ok(())
             }
-            Queues::Sqlite { push_timeout, .. } => {
+            Queues::Sqlite {
+                push_timeout, wake, ..
+            } => {
                 let storage = self.sqlite_storage(kind).ok_or_else(unreachable_backend)?;
-                push_within(storage, message, *push_timeout).await
+                push_within(storage, message, *push_timeout).await?;
+                wake.signal(kind);
+                Ok(())
             }
         }
     }

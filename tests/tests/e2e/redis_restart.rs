@@ -3,61 +3,17 @@
 //! and every acknowledged job completes once Redis is back, although Redis came back empty:
 //! the workers' recovery sweep pushes their messages again from the store.
 
-use std::net::TcpListener;
-use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
 use serde_json::json;
+use tests::processes::{RedisServer, free_port};
 use tests::{ADMIN_KEY, Backend, spawn_app_with};
-
-struct RedisServer {
-    child: Child,
-}
-
-impl RedisServer {
-    fn start(port: u16) -> Self {
-        let child = Command::new("redis-server")
-            .args(["--port", &port.to_string(), "--bind", "127.0.0.1"])
-            .args(["--save", "", "--appendonly", "no"])
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .spawn()
-            .expect("redis-server is installed (apt-get install redis-server)");
-        let deadline = Instant::now() + Duration::from_secs(10);
-        while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
-            assert!(
-                Instant::now() < deadline,
-                "private redis-server did not start"
-            );
-            std::thread::sleep(Duration::from_millis(20));
-        }
-        Self { child }
-    }
-
-    fn kill(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
-
-impl Drop for RedisServer {
-    fn drop(&mut self) {
-        self.kill();
-    }
-}
-
-fn free_port() -> u16 {
-    TcpListener::bind("127.0.0.1:0")
-        .and_then(|l| l.local_addr())
-        .map(|a| a.port())
-        .expect("a free port")
-}
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn jobs_accepted_while_redis_is_down_run_once_it_is_back_and_none_is_lost() {
     let port = free_port();
     let mut redis = RedisServer::start(port);
-    let url = format!("redis://127.0.0.1:{port}");
+    let url = redis.url();
     let tweak_url = url.clone();
     let Some(app) = spawn_app_with(Backend::Redis, move |s| {
         s.redis.url = Some(tweak_url.into());
@@ -94,7 +50,7 @@ async fn jobs_accepted_while_redis_is_down_run_once_it_is_back_and_none_is_lost(
     app.get("/healthz", ADMIN_KEY).await.expect(200);
 
     // Back, empty (no persistence): new jobs go straight through again.
-    let _redis = RedisServer::start(port);
+    redis.restart();
     let after = app
         .post("/v1/admin/jobs", ADMIN_KEY, &noop(0))
         .await
