@@ -145,6 +145,10 @@ pub trait JobStore: Send + Sync + std::fmt::Debug {
     /// Inserts a queued job.
     async fn create_job(&self, new: &NewJob, now: DateTime<Utc>) -> StoreResult<Job>;
 
+    /// Inserts queued jobs in one transaction (multi-row statements), all or none; returns them
+    /// in the given order.
+    async fn create_jobs(&self, new: &[NewJob], now: DateTime<Utc>) -> StoreResult<Vec<Job>>;
+
     /// A job by id (the caller checks who may see it).
     async fn job(&self, id: Uuid) -> StoreResult<Option<Job>>;
 
@@ -176,16 +180,34 @@ pub trait JobStore: Send + Sync + std::fmt::Debug {
         now: DateTime<Utc>,
     ) -> StoreResult<Vec<(DateTime<Utc>, DateTime<Utc>)>>;
 
-    /// Claims the due queued job of `kind` with the highest priority (then the oldest): it
-    /// becomes `running`, attempts + 1, held by `worker` until `now + lease`. `None` when none
-    /// is due. Concurrent claims never take the same job.
+    /// Claims up to `max` due queued jobs of `kind` in one statement, in fair order: the highest
+    /// priority first; within a priority, the jobs of owners with the fewest jobs of this kind
+    /// running (an owner's next waiting jobs taking later turns), then the oldest. Each becomes
+    /// `running`, attempts + 1, held by `worker` until `now + lease`. Empty when none is due.
+    /// Concurrent claims never take the same job.
+    async fn claim_jobs(
+        &self,
+        kind: JobKind,
+        worker: &str,
+        now: DateTime<Utc>,
+        lease: Duration,
+        max: u32,
+    ) -> StoreResult<Vec<Job>>;
+
+    /// [`Self::claim_jobs`] of one job.
     async fn claim_job(
         &self,
         kind: JobKind,
         worker: &str,
         now: DateTime<Utc>,
         lease: Duration,
-    ) -> StoreResult<Option<Job>>;
+    ) -> StoreResult<Option<Job>> {
+        Ok(self
+            .claim_jobs(kind, worker, now, lease, 1)
+            .await?
+            .into_iter()
+            .next())
+    }
 
     /// Renews the claim's lease to `now + lease` and, when given, stores progress (clamped to
     /// 0..=1) and a message. Changes nothing when the claim is no longer held.

@@ -73,6 +73,9 @@ macro_rules! skip_locked {
     () => {
         " FOR UPDATE SKIP LOCKED"
     };
+    ($t:literal) => {
+        concat!(" FOR UPDATE OF ", $t, " SKIP LOCKED")
+    };
 }
 
 macro_rules! for_update {

@@ -85,6 +85,9 @@ macro_rules! skip_locked {
     () => {
         ""
     };
+    ($t:literal) => {
+        ""
+    };
 }
 
 macro_rules! for_update {

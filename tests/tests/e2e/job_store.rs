@@ -385,4 +385,5 @@ store_test!(cancel_ends_a_queued_job_and_flags_a_running_one, |app| {
     assert_eq!(final_again.finished_at, Some(at(6)));
 });
 
+mod batches;
 mod sweeps;

@@ -75,6 +75,46 @@ async fn insert_job(tx: &mut Tx, new: &NewJob, now: DateTime<Utc>) -> StoreResul
     row.try_into()
 }
 
+/// Rows of jobs per insert statement (9 parameters each, well under both databases' limits).
+const JOBS_PER_INSERT: usize = 500;
+
+/// Inserts queued jobs, in chunks of multi-row inserts; returns them in the given order.
+async fn insert_jobs(tx: &mut Tx, new: &[NewJob], now: DateTime<Utc>) -> StoreResult<Vec<Job>> {
+    let mut jobs = Vec::with_capacity(new.len());
+    for chunk in new.chunks(JOBS_PER_INSERT) {
+        let mut insert = sqlx::QueryBuilder::<Db>::new(
+            "INSERT INTO jobs (id, kind, owner_id, status, progress, attempts, max_attempts, priority, payload, \
+             cancel_requested, run_after, delivered_at, created_at, updated_at) ",
+        );
+        insert.push_values(chunk, |mut row, j| {
+            row.push_bind(j.id)
+                .push_bind(j.kind.as_str())
+                .push_bind(j.owner_id)
+                .push_unseparated(", 'queued', 0, 0")
+                .push_bind(j.max_attempts)
+                .push_bind(j.priority)
+                .push_bind(Json(&j.payload))
+                .push_bind(false)
+                .push_bind(now)
+                .push_bind(now)
+                .push_bind(now)
+                .push_bind(now);
+        });
+        insert.push(concat!(" RETURNING ", job_cols!()));
+        let rows: Vec<JobRow> = insert.build_query_as().fetch_all(&mut **tx).await?;
+        let mut by_id: std::collections::HashMap<Uuid, Job> = rows
+            .into_iter()
+            .map(|r| Job::try_from(r).map(|j| (j.id, j)))
+            .collect::<StoreResult<_>>()?;
+        for j in chunk {
+            jobs.push(by_id.remove(&j.id).ok_or_else(|| {
+                StoreError::Conflict(format!("job {} was not inserted", j.id))
+            })?);
+        }
+    }
+    Ok(jobs)
+}
+
 async fn fetch_job(tx: &mut Tx, id: Uuid) -> StoreResult<Option<Job>> {
     let row: Option<JobRow> =
         sqlx::query_as(concat!("SELECT ", job_cols!(), " FROM jobs WHERE id = $1"))
@@ -91,6 +131,13 @@ impl JobStore for This {
         let job = insert_job(&mut tx, new, now).await?;
         tx.commit().await?;
         Ok(job)
+    }
+
+    async fn create_jobs(&self, new: &[NewJob], now: DateTime<Utc>) -> StoreResult<Vec<Job>> {
+        let mut tx = self.begin().await?;
+        let jobs = insert_jobs(&mut tx, new, now).await?;
+        tx.commit().await?;
+        Ok(jobs)
     }
 
     async fn job(&self, id: Uuid) -> StoreResult<Option<Job>> {
@@ -180,43 +227,59 @@ impl JobStore for This {
         Ok(row.is_some())
     }
 
-    async fn claim_job(
+    async fn claim_jobs(
         &self,
         kind: JobKind,
         worker: &str,
         now: DateTime<Utc>,
         lease: Duration,
-    ) -> StoreResult<Option<Job>> {
+        max: u32,
+    ) -> StoreResult<Vec<Job>> {
+        if max == 0 {
+            return Ok(Vec::new());
+        }
         let lease_until = shifted(now, lease, true)?;
         let mut tx = self.begin().await?;
-        // Fair order: the highest priority first; within it, the job whose owner has the fewest
-        // jobs of this kind running, then the oldest. So one account's backlog does not keep
-        // another account's job waiting behind all of it. Only the first due jobs
-        // are weighed (256, an index range), so a deep queue costs no more per claim than a short one.
-        // The outer `status = 'queued'` re-checks the row once locked: on PostgreSQL a claimer
-        // that raced another one for the same row sees it running and takes nothing.
-        let row: Option<JobRow> = sqlx::query_as(concat!(
-            "UPDATE jobs SET status = 'running', attempts = attempts + 1, worker_id = $1, lease_until = $2, \
+        // Fair order: the highest priority first; within it, turns: an owner's first waiting job
+        // counts as its running jobs of this kind plus one, its second plus two, and so on, so one
+        // account's backlog does not keep another account's job waiting behind all of it, in a
+        // batch as across batches. Only the first due jobs are weighed (256, an index range) and
+        // running jobs are counted once per owner, so a deep queue costs no more per claim than a
+        // short one. Rows another claimer holds are skipped (PostgreSQL) and the next ones taken;
+        // the outer `status = 'queued'` re-checks each row once locked. The picked rows are a
+        // materialized CTE: as `id IN (SELECT ... LIMIT n FOR UPDATE SKIP LOCKED)` PostgreSQL
+        // may run the subquery again for each row it updates and take more than `n`.
+        let rows: Vec<JobRow> = sqlx::query_as(concat!(
+            "WITH cand AS (SELECT id, owner_id, priority FROM jobs \
+                           WHERE kind = $4 AND status = 'queued' AND run_after <= $3 \
+                           ORDER BY priority DESC, id LIMIT 256), \
+                  busy AS (SELECT owner_id, COUNT(*) AS n FROM jobs \
+                           WHERE kind = $4 AND status = 'running' GROUP BY owner_id), \
+                  turns AS (SELECT c.id, c.priority, COALESCE(b.n, 0) + ROW_NUMBER() OVER ( \
+                                PARTITION BY c.owner_id, c.priority ORDER BY c.id) AS turn \
+                            FROM cand c LEFT JOIN busy b ON b.owner_id = c.owner_id), \
+                  picked AS MATERIALIZED (SELECT j.id FROM jobs j JOIN turns t ON t.id = j.id \
+                            WHERE j.status = 'queued' ORDER BY t.priority DESC, t.turn, t.id LIMIT $5",
+            skip_locked!("j"),
+            ") UPDATE jobs SET status = 'running', attempts = attempts + 1, worker_id = $1, lease_until = $2, \
              started_at = COALESCE(started_at, $3), updated_at = $3 \
-             WHERE id = (SELECT c.id FROM jobs c WHERE c.id IN ( \
-                             SELECT id FROM jobs WHERE kind = $4 AND status = 'queued' AND run_after <= $3 \
-                             ORDER BY priority DESC, id LIMIT 256) \
-                         ORDER BY c.priority DESC, \
-                                  (SELECT COUNT(*) FROM jobs r WHERE r.owner_id = c.owner_id \
-                                     AND r.kind = c.kind AND r.status = 'running'), \
-                                  c.id LIMIT 1",
-            skip_locked!(),
-            ") AND status = 'queued' RETURNING ",
+             WHERE id IN (SELECT id FROM picked) AND status = 'queued' RETURNING ",
             job_cols!()
         ))
         .bind(worker)
         .bind(lease_until)
         .bind(now)
         .bind(kind.as_str())
-        .fetch_optional(&mut *tx)
+        .bind(i64::from(max))
+        .fetch_all(&mut *tx)
         .await?;
         tx.commit().await?;
-        row.map(Job::try_from).transpose()
+        let mut jobs = rows
+            .into_iter()
+            .map(Job::try_from)
+            .collect::<StoreResult<Vec<_>>>()?;
+        jobs.sort_by(|a, b| b.priority.cmp(&a.priority).then(a.id.cmp(&b.id)));
+        Ok(jobs)
     }
 
     async fn touch_job(
