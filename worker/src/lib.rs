@@ -16,6 +16,7 @@ use shared::store::Store;
 use tokio_util::sync::CancellationToken;
 
 mod attempt;
+mod claimer;
 pub mod handlers;
 mod runtime;
 

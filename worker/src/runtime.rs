@@ -1,12 +1,13 @@
-//! The worker runtime: takes queue messages (apalis), claims jobs from the store, runs them with
-//! a lease, a timeout and a cancel flag, and records every outcome. Also, in every worker
+//! The worker runtime: takes queue messages (apalis) as wake-ups for the kinds' claimers
+//! ([`crate::claimer`]), which claim jobs from the store; runs each with a lease, a timeout and
+//! a cancel flag, and records every outcome. Also, in every worker
 //! process: a heartbeat into the `workers` registry and the recovery sweep that re-queues jobs
 //! whose worker died and re-pushes messages that were lost.
 //!
 //! Stopping a running job is cooperative: a cancel request (seen by the lease keeper within
 //! [`CANCEL_POLL`]) or the job's timeout raises its [`JobControl`] flag, which the handler and
-//! the computation check inside their loops (`compute::Stop`). A job's slot (its apalis
-//! consumer's concurrency) is given back only when the attempt has returned, blocking work
+//! the computation check inside their loops (`compute::Stop`). A job's slot (one of its
+//! claimer's `worker.concurrency`) is given back only when the attempt has returned, blocking work
 //! included, never while that work still runs ([`run_to_end`]).
 
 use std::sync::Arc;
@@ -20,14 +21,17 @@ use shared::config::Settings;
 use shared::jobs::{FailureKind, Job, JobFailure, JobKind, JobMessage, backoff};
 use shared::store::{JobClaim, JobEffect, JobOutcome, Store, StoreError, WorkerInfo};
 use tokio_util::sync::CancellationToken;
-use tracing::Instrument;
 
 use crate::attempt::{TimedOut, run_to_end};
+use crate::claimer::Claimer;
 use crate::handlers::{self, JobControl, JobError};
 
 /// How often the lease keeper looks for a cancel request of a running job (a read of its row
 /// between renewals): the runtime's share of the cancellation latency.
 const CANCEL_POLL: Duration = Duration::from_millis(250);
+
+/// Message handlers per queue consumer: each only wakes the kind's claimer.
+const MESSAGE_HANDLERS: usize = 4;
 
 /// Everything the message handlers of one worker process share.
 #[derive(Debug)]
@@ -42,11 +46,14 @@ pub(crate) struct Runtime {
     stopping: AtomicBool,
 }
 
-/// One apalis worker's context: the runtime and the kind its queue carries.
-#[derive(Debug, Clone)]
-struct KindContext {
-    rt: Arc<Runtime>,
-    kind: JobKind,
+/// Keeps a claimed job counted in flight until it is dropped (the attempt has ended, or its
+/// task panicked).
+pub(crate) struct InFlight(Arc<Runtime>);
+
+impl Drop for InFlight {
+    fn drop(&mut self) {
+        self.0.in_flight.fetch_sub(1, Ordering::SeqCst);
+    }
 }
 
 impl Runtime {
@@ -91,134 +98,118 @@ impl Runtime {
         }
     }
 
-    /// Starts one apalis worker per kind; they stop taking messages when `stop` is cancelled.
+    /// Starts one claimer and one apalis worker per kind; they stop taking messages and jobs
+    /// when `stop` is cancelled.
     pub(crate) fn spawn_consumers(
         self: &Arc<Self>,
         stop: &CancellationToken,
     ) -> Vec<tokio::task::JoinHandle<()>> {
         let poll = Duration::from_millis(self.settings.worker.poll_interval_ms.max(1));
         let concurrency = self.settings.worker.concurrency.max(1);
-        self.kinds
-            .iter()
-            .map(|&kind| {
-                let ctx = KindContext {
-                    rt: self.clone(),
-                    kind,
-                };
-                let name = format!("{}:{}", self.id, kind.queue());
-                let stop = stop.clone();
-                let queues = self.platform.queues().clone();
-                tokio::spawn(async move {
-                    // A consumer whose backend fails (Redis restarting) is started again after
-                    // a pause, for as long as the worker runs.
-                    let mut generation = 0u32;
-                    while !stop.is_cancelled() {
-                        generation += 1;
-                        let name = format!("{name}:{generation}");
-                        let until = {
-                            let stop = stop.clone();
-                            async move {
-                                stop.cancelled().await;
-                                Ok::<(), std::io::Error>(())
-                            }
+        let mut tasks = Vec::new();
+        for &kind in &self.kinds {
+            let claimer = Claimer::new(self.clone(), kind, concurrency);
+            tasks.push(tokio::spawn(claimer.clone().run(stop.clone())));
+            let name = format!("{}:{}", self.id, kind.queue());
+            let stop = stop.clone();
+            let queues = self.platform.queues().clone();
+            tasks.push(tokio::spawn(async move {
+                // A consumer whose backend fails (Redis restarting) is started again after
+                // a pause, for as long as the worker runs.
+                let mut generation = 0u32;
+                while !stop.is_cancelled() {
+                    generation += 1;
+                    let name = format!("{name}:{generation}");
+                    let until = {
+                        let stop = stop.clone();
+                        async move {
+                            stop.cancelled().await;
+                            Ok::<(), std::io::Error>(())
+                        }
+                    };
+                    // Fetches when a push announces a message (at once), and on every poll
+                    // besides (a lost announcement, a message that came back).
+                    let wake = Strategy::new()
+                        .stream(queues.wake_stream(kind))
+                        .interval(poll);
+                    // The two backends are different types; the consumer is the same. Its
+                    // handler only wakes the claimer, so a few at a time keep up with any rate.
+                    macro_rules! consume {
+                        ($storage:expr) => {
+                            WorkerBuilder::new(name)
+                                .backend($storage.poll_with_strategy(wake))
+                                .data(claimer.clone())
+                                .concurrency(MESSAGE_HANDLERS)
+                                .build(on_message)
+                                .run_until(until)
+                                .await
                         };
-                        // Fetches when a push announces a message (at once), and on every poll
-                        // besides (a lost announcement, a message that came back).
-                        let wake = Strategy::new()
-                            .stream(queues.wake_stream(kind))
-                            .interval(poll);
-                        // The two backends are different types; the consumer is the same.
-                        macro_rules! consume {
-                            ($storage:expr) => {
-                                WorkerBuilder::new(name)
-                                    .backend($storage.poll_with_strategy(wake))
-                                    .data(ctx.clone())
-                                    .concurrency(concurrency)
-                                    .build(on_message)
-                                    .run_until(until)
-                                    .await
-                            };
-                        }
-                        let result = if let Some(storage) = queues.redis_storage(kind) {
-                            consume!(storage)
-                        } else if let Some(storage) = queues.sqlite_storage(kind) {
-                            consume!(storage)
-                        } else {
-                            return;
-                        };
-                        match result {
-                            Ok(()) if stop.is_cancelled() => return,
-                            Ok(()) => tracing::warn!(queue = kind.queue(), "queue consumer ended; restarting"),
-                            Err(e) => tracing::warn!(error = %e, queue = kind.queue(), "queue consumer failed; restarting in 1 s"),
-                        }
-                        tokio::select! {
-                            () = stop.cancelled() => return,
-                            () = tokio::time::sleep(Duration::from_secs(1)) => {}
-                        }
                     }
-                })
-            })
-            .collect()
+                    let result = if let Some(storage) = queues.redis_storage(kind) {
+                        consume!(storage)
+                    } else if let Some(storage) = queues.sqlite_storage(kind) {
+                        consume!(storage)
+                    } else {
+                        return;
+                    };
+                    match result {
+                        Ok(()) if stop.is_cancelled() => return,
+                        Ok(()) => tracing::warn!(queue = kind.queue(), "queue consumer ended; restarting"),
+                        Err(e) => tracing::warn!(error = %e, queue = kind.queue(), "queue consumer failed; restarting in 1 s"),
+                    }
+                    tokio::select! {
+                        () = stop.cancelled() => return,
+                        () = tokio::time::sleep(Duration::from_secs(1)) => {}
+                    }
+                }
+            }));
+        }
+        tasks
     }
 
-    /// Claims and runs at most one due job of `kind`.
-    ///
-    /// A claim that finds nothing is tried again, twice, shortly after. A claim only sees the
-    /// jobs committed before its statement started (and skips rows other claimers hold), while
-    /// the claimers of newer messages take the oldest jobs: during a burst of enqueues it can
-    /// find nothing although its own message's job waits, and that job would then wait for the
-    /// recovery sweep's redelivery (`worker.redeliver_after_secs`). Seen with two worker
-    /// processes and 200 jobs: a few messages in most runs (worker/tests/processes.rs).
-    ///
-    /// It is tried again only while some job of the kind is queued and due (messages are
-    /// interchangeable, so not only the message's own job counts): a surplus message (a
-    /// redelivery whose job already ran) is dropped after one probe, so a deep queue of them
-    /// drains at claim speed.
-    async fn take_one(self: &Arc<Self>, kind: JobKind) {
-        for pause_ms in [0u64, 10, 50] {
-            if pause_ms > 0 {
-                match self.store.has_due_job(kind, self.clock.now()).await {
-                    Ok(true) => {}
-                    Ok(false) => return,
-                    Err(e) => {
-                        tracing::warn!(error = %e, "looking for due jobs failed; the recovery sweep will deliver them again");
-                        return;
-                    }
+    /// Claims up to `max` due jobs of `kind`, counted in flight from before the claim (a drain
+    /// that starts now either sees the claim in flight and waits for its jobs, or is seen here
+    /// and nothing is claimed). `None` when stopping or the claim failed; each job returned is
+    /// in flight until its [`InFlight`] guard drops.
+    pub(crate) async fn claim(self: &Arc<Self>, kind: JobKind, max: usize) -> Option<Vec<Job>> {
+        let max = u32::try_from(max).unwrap_or(u32::MAX);
+        self.in_flight
+            .fetch_add(i32::try_from(max).unwrap_or(i32::MAX), Ordering::SeqCst);
+        let release = |n: usize| {
+            self.in_flight
+                .fetch_sub(i32::try_from(n).unwrap_or(i32::MAX), Ordering::SeqCst);
+        };
+        if self.stopping.load(Ordering::SeqCst) {
+            release(max as usize);
+            return None;
+        }
+        match self
+            .store
+            .claim_jobs(kind, &self.id, self.clock.now(), self.lease(), max)
+            .await
+        {
+            Ok(jobs) => {
+                release(max as usize - jobs.len());
+                if jobs.is_empty() {
+                    tracing::debug!(kind = kind.as_str(), "claim found nothing");
                 }
-                tokio::time::sleep(Duration::from_millis(pause_ms)).await;
+                Some(jobs)
             }
-            // Counted in flight before looking at `stopping`: a drain that starts now either
-            // sees this claim in flight and waits for it, or is seen here and nothing is claimed.
-            self.in_flight.fetch_add(1, Ordering::SeqCst);
-            if self.stopping.load(Ordering::SeqCst) {
-                self.in_flight.fetch_sub(1, Ordering::SeqCst);
-                return;
-            }
-            match self
-                .store
-                .claim_job(kind, &self.id, self.clock.now(), self.lease())
-                .await
-            {
-                Ok(Some(job)) => {
-                    let span = tracing::info_span!("job", job_id = %job.id, kind = kind.as_str(), attempt = job.attempts);
-                    self.execute(job).instrument(span).await;
-                    self.in_flight.fetch_sub(1, Ordering::SeqCst);
-                    return;
-                }
-                Ok(None) => {
-                    tracing::debug!(kind = kind.as_str(), pause_ms, "claim found nothing");
-                    self.in_flight.fetch_sub(1, Ordering::SeqCst);
-                }
-                Err(e) => {
-                    self.in_flight.fetch_sub(1, Ordering::SeqCst);
-                    tracing::warn!(error = %e, "claiming a job failed; the recovery sweep will deliver it again");
-                    return;
-                }
+            Err(e) => {
+                release(max as usize);
+                tracing::warn!(error = %e, "claiming jobs failed; the recovery sweep will deliver them again");
+                None
             }
         }
     }
 
-    async fn execute(self: &Arc<Self>, job: Job) {
+    /// Counts one claimed job in flight until the guard drops (see [`Self::claim`]).
+    pub(crate) fn in_flight_guard(self: &Arc<Self>) -> InFlight {
+        InFlight(self.clone())
+    }
+
+    /// Runs one claimed attempt under its lease and records its outcome.
+    pub(crate) async fn execute(self: &Arc<Self>, job: Job) {
         metrics::gauge!("worker_jobs_in_flight").increment(1.0);
         // Running now: event streams show it without waiting for a re-read.
         self.platform.events().publish(job.id).await;
@@ -245,7 +236,13 @@ impl Runtime {
         )
         .await;
         keeper_stop.cancel();
-        let owner_canceled = keeper.await.unwrap_or(false);
+        let mut owner_canceled = keeper.await.unwrap_or(false);
+        if !owner_canceled && matches!(result, Ok(Err(_))) {
+            // A job that failed may have failed because its owner canceled it before the lease
+            // keeper looked (a session ended while its optimization loaded): canceled, then.
+            owner_canceled =
+                matches!(self.store.job(job.id).await, Ok(Some(j)) if j.cancel_requested);
+        }
         let mut effect = None;
         let outcome = match result {
             Err(TimedOut) => JobOutcome::Failed {
@@ -494,11 +491,11 @@ impl Runtime {
     }
 }
 
-async fn on_message(message: JobMessage, ctx: Data<KindContext>) -> Result<(), BoxDynError> {
-    tracing::debug!(job_id = %message.job_id, kind = ctx.kind.as_str(), "message received");
-    // The message only says a job of this kind waits: claim the best due one. Always
-    // acknowledge; attempts and recovery are the store's business, not apalis'.
-    ctx.rt.take_one(ctx.kind).await;
+async fn on_message(message: JobMessage, claimer: Data<Arc<Claimer>>) -> Result<(), BoxDynError> {
+    tracing::trace!(job_id = %message.job_id, "message received");
+    // The message only says a job of this kind waits: the claimer takes the best due ones.
+    // Always acknowledge; attempts and recovery are the store's business, not apalis'.
+    claimer.wake();
     Ok(())
 }
 
