@@ -27,11 +27,13 @@ pub enum EnqueueError {
     },
     /// The per-account quota: the owner has `limit` jobs queued or running already.
     #[error(
-        "this account has {active} jobs queued or running, its limit is {limit}; retry when some have finished"
+        "this account has {active} jobs queued or running and asked for {asked} more, its limit is {limit}; retry when some have finished"
     )]
     Quota {
         /// Jobs of the owner queued or running.
         active: i64,
+        /// Jobs the request would add.
+        asked: i64,
         /// The limit.
         limit: i64,
     },
@@ -158,19 +160,62 @@ impl Platform {
         priority: i32,
     ) -> Result<NewJob, EnqueueError> {
         let payload = payload.into();
-        let kind = payload.kind();
+        self.admit(store, owner, payload.kind(), 1).await?;
+        new_job(owner, payload, priority)
+    }
+
+    /// The rows of several new queued jobs of one kind, admitted together: all of them fit the
+    /// owner's quota and the queue's depth, or none is drafted (the checks of [`Self::draft`]).
+    ///
+    /// # Errors
+    /// As [`Self::draft`]; [`EnqueueError::Quota`] also when the batch alone is larger than the
+    /// quota.
+    pub async fn draft_many(
+        &self,
+        store: &dyn JobStore,
+        owner: Uuid,
+        payloads: Vec<JobPayload>,
+        priority: i32,
+    ) -> Result<Vec<NewJob>, EnqueueError> {
+        let Some(kind) = payloads.first().map(JobPayload::kind) else {
+            return Ok(Vec::new());
+        };
+        debug_assert!(
+            payloads.iter().all(|p| p.kind() == kind),
+            "one kind per batch"
+        );
+        let n = i64::try_from(payloads.len()).unwrap_or(i64::MAX);
+        self.admit(store, owner, kind, n).await?;
+        payloads
+            .into_iter()
+            .map(|p| new_job(owner, p, priority))
+            .collect()
+    }
+
+    /// Whether `n` more jobs of `kind` for `owner` fit the quota, the budget and the depth cap.
+    async fn admit(
+        &self,
+        store: &dyn JobStore,
+        owner: Uuid,
+        kind: shared::jobs::JobKind,
+        n: i64,
+    ) -> Result<(), EnqueueError> {
         if owner != PLATFORM_ACCOUNT_ID {
             let limit = self.admission.max_active_per_account;
             let active = store.active_jobs(owner).await?;
-            if active >= limit {
+            if active.saturating_add(n) > limit {
                 metrics::counter!("jobs_over_quota_total", "kind" => kind.as_str()).increment(1);
-                return Err(EnqueueError::Quota { active, limit });
+                return Err(EnqueueError::Quota {
+                    active,
+                    asked: n,
+                    limit,
+                });
             }
             self.check_budget(store, owner, kind).await?;
         }
         if self.admission.max_depth > 0 {
             let depth = store.queued_jobs(kind).await?;
-            if depth >= self.admission.max_depth {
+            if depth.saturating_add(n) > self.admission.max_depth {
                 metrics::counter!("jobs_refused_total", "kind" => kind.as_str()).increment(1);
                 return Err(EnqueueError::Full {
                     queue: kind.queue(),
@@ -178,34 +223,37 @@ impl Platform {
                 });
             }
         }
-        Ok(NewJob {
-            id: Uuid::now_v7(),
-            kind,
-            owner_id: owner,
-            priority,
-            max_attempts: kind.max_attempts(),
-            payload: payload.to_value()?,
-        })
+        Ok(())
     }
 
-    /// Pushes the messages of jobs the caller has committed. Never fails: a message that
-    /// cannot be pushed now is pushed again by the recovery sweep.
+    /// Pushes the messages of jobs the caller has committed, one bulk push per kind. Never
+    /// fails: a message that cannot be pushed now is pushed again by the recovery sweep.
     pub async fn dispatch(&self, jobs: &[Job]) {
+        let mut by_kind: Vec<(shared::jobs::JobKind, Vec<shared::jobs::JobMessage>)> = Vec::new();
         for job in jobs {
-            match self
-                .queues
-                .push(job.kind, shared::jobs::JobMessage { job_id: job.id })
-                .await
-            {
+            let message = shared::jobs::JobMessage { job_id: job.id };
+            match by_kind.iter_mut().find(|(k, _)| *k == job.kind) {
+                Some((_, messages)) => messages.push(message),
+                None => by_kind.push((job.kind, vec![message])),
+            }
+        }
+        for (kind, messages) in by_kind {
+            let n = messages.len() as u64;
+            let pushed = if n == 1 {
+                let message = messages.into_iter().next().expect("one message");
+                self.queues.push(kind, message).await
+            } else {
+                self.queues.push_many(kind, messages).await
+            };
+            match pushed {
                 Ok(()) => {
-                    metrics::counter!("jobs_enqueued_total", "kind" => job.kind.as_str())
-                        .increment(1);
+                    metrics::counter!("jobs_enqueued_total", "kind" => kind.as_str()).increment(n);
                 }
                 Err(e) => {
-                    metrics::counter!("jobs_push_failed_total", "kind" => job.kind.as_str())
-                        .increment(1);
-                    tracing::warn!(error = %e, job_id = %job.id,
-                        "pushing a job's message failed; the recovery sweep will deliver it");
+                    metrics::counter!("jobs_push_failed_total", "kind" => kind.as_str())
+                        .increment(n);
+                    tracing::warn!(error = %e, kind = kind.as_str(), jobs = n,
+                        "pushing jobs' messages failed; the recovery sweep will deliver them");
                 }
             }
         }
@@ -228,6 +276,38 @@ impl Platform {
         self.dispatch(std::slice::from_ref(&job)).await;
         Ok(job)
     }
+
+    /// Queues several jobs of one kind that no other row goes with, admitted together
+    /// ([`Self::draft_many`]), written in one transaction and pushed in bulk.
+    ///
+    /// # Errors
+    /// [`EnqueueError`]; nothing is queued then.
+    pub async fn enqueue_many(
+        &self,
+        store: &dyn JobStore,
+        owner: Uuid,
+        payloads: Vec<JobPayload>,
+        priority: i32,
+        now: chrono::DateTime<chrono::Utc>,
+    ) -> Result<Vec<Job>, EnqueueError> {
+        let new = self.draft_many(store, owner, payloads, priority).await?;
+        let jobs = store.create_jobs(&new, now).await?;
+        self.dispatch(&jobs).await;
+        Ok(jobs)
+    }
+}
+
+/// A queued job's row.
+fn new_job(owner: Uuid, payload: JobPayload, priority: i32) -> Result<NewJob, EnqueueError> {
+    let kind = payload.kind();
+    Ok(NewJob {
+        id: Uuid::now_v7(),
+        kind,
+        owner_id: owner,
+        priority,
+        max_attempts: kind.max_attempts(),
+        payload: payload.to_value()?,
+    })
 }
 
 /// Seconds until the 24-hour window, sliding forward from `since`, has dropped `excess` seconds

@@ -38,6 +38,9 @@ const MISSED_HEARTBEATS: usize = 30;
 /// Lua's `unpack` takes).
 const PROMOTE_CHUNK: usize = 1_000;
 
+/// Most messages [`Queues::push_many`] sends per round trip.
+const PUSH_CHUNK: usize = 500;
+
 /// Moves up to ARGV[2] messages due by ARGV[1] (Unix seconds, apalis' scores) from the
 /// scheduled set KEYS[1] onto the active list KEYS[2] in their time order, signals KEYS[3] as
 /// apalis' own fetch does when it moves them, and announces them on the wake-up channel
@@ -331,6 +334,64 @@ impl Queues {
             }
         }
     }
+
+    /// Pushes many messages onto a kind's queue, [`PUSH_CHUNK`] per round trip, each chunk
+    /// within the push deadline. Stops at the first chunk that fails: the messages before it
+    /// are queued, the rest are not.
+    ///
+    /// # Errors
+    /// [`QueueError`] when the queue is unreachable or refuses.
+    pub async fn push_many(
+        &self,
+        kind: JobKind,
+        messages: Vec<JobMessage>,
+    ) -> Result<(), QueueError> {
+        for chunk in messages.chunks(PUSH_CHUNK) {
+            match self {
+                Queues::Redis { push_timeout, .. } => {
+                    let storage = self.redis_storage(kind).ok_or_else(unreachable_backend)?;
+                    push_bulk_within(storage, chunk.to_vec(), *push_timeout).await?;
+                }
+                Queues::Sqlite { push_timeout, .. } => {
+                    let storage = self.sqlite_storage(kind).ok_or_else(unreachable_backend)?;
+                    push_bulk_within(storage, chunk.to_vec(), *push_timeout).await?;
+                }
+            }
+        }
+        match self {
+            Queues::Redis { wake, .. } => {
+                wake.signal(kind);
+                // Rounds enough for every message pushed (the sweep moves what a failure leaves).
+                let rounds = messages.len().div_ceil(PROMOTE_CHUNK).max(1);
+                if let Err(e) = self.promote_due(kind, rounds).await {
+                    tracing::debug!(error = %e, "moving due messages failed; the sweep will");
+                }
+            }
+            Queues::Sqlite { wake, .. } => wake.signal(kind),
+        }
+        Ok(())
+    }
+}
+
+/// Pushes messages onto any apalis sink in one bulk operation (one script call on Redis),
+/// giving up after `timeout`.
+async fn push_bulk_within<S, K>(
+    mut storage: S,
+    messages: Vec<JobMessage>,
+    timeout: Duration,
+) -> Result<(), QueueError>
+where
+    S: TaskSink<JobMessage, K> + Send,
+    apalis::prelude::TaskSinkError<S::Error>: std::fmt::Display,
+{
+    tokio::time::timeout(timeout, async move {
+        storage
+            .push_bulk(messages)
+            .await
+            .map_err(|e| QueueError::Backend(e.to_string()))
+    })
+    .await
+    .map_err(|_| QueueError::Timeout(timeout))?
 }
 
 /// Pushes onto any apalis sink, giving up after `timeout`.

@@ -719,7 +719,8 @@ queue_test!(
                 over,
                 Err(platform::EnqueueError::Quota {
                     active: 2,
-                    limit: 2
+                    limit: 2,
+                    ..
                 })
             ),
             "{over:?}"
