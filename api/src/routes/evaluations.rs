@@ -18,12 +18,13 @@ use uuid::Uuid;
 use crate::auth::AccountCaller;
 use crate::error::{ApiError, ApiResult};
 use crate::extract::{ApiJson, ApiPath};
-use crate::routes::jobs::{JobEnvelope, accepted, enqueue};
+use crate::routes::jobs::{JobEnvelope, JobView, accepted, enqueue};
 use crate::state::AppState;
 
 pub(crate) fn router() -> OpenApiRouter<AppState> {
     OpenApiRouter::new()
         .routes(routes!(create_evaluation))
+        .routes(routes!(create_evaluations))
         .routes(routes!(list_metrics))
 }
 
@@ -82,6 +83,24 @@ pub struct CreateEvaluation {
     pub initial_cash: Option<f64>,
 }
 
+/// Body of `POST /v1/tools/{id}/evaluations/batch`.
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct CreateEvaluations {
+    /// 1 to 100 evaluations of the tool, each as `POST /v1/tools/{id}/evaluations` takes it.
+    pub evaluations: Vec<CreateEvaluation>,
+}
+
+/// `{jobs}`: the queued jobs, in the order of the request's evaluations.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct JobBatch {
+    /// One job per evaluation asked for.
+    pub jobs: Vec<JobView>,
+}
+
+/// Most evaluations in one batch request.
+pub const MAX_BATCH: usize = 100;
+
 /// Evaluates a tool on a dataset (creator or live subscriber; the dataset must be the
 /// caller's). Answers 202 with the job; its result is the engine's evaluation.
 #[utoipa::path(post, path = "/v1/tools/{id}/evaluations", tag = "jobs", security(("bearer" = [])),
@@ -95,15 +114,78 @@ async fn create_evaluation(
     ApiPath(id): ApiPath<Uuid>,
     ApiJson(body): ApiJson<CreateEvaluation>,
 ) -> ApiResult<(StatusCode, Json<JobEnvelope>)> {
+    let (tool, priority) = evaluable_tool(&state, caller.id, id).await?;
+    let payload = evaluation_job(&state, caller.id, &tool, body, "").await?;
+    let job = enqueue(&state, caller.id, payload, priority).await?;
+    Ok(accepted(&job))
+}
+
+/// Evaluates a tool on several datasets or settings in one request (1 to 100 evaluations, each
+/// as `POST /v1/tools/{id}/evaluations` takes it): all are queued or none (a 422 names the
+/// evaluation at fault as `evaluations[i].field`; the account's job quota must hold them all).
+/// Their rows are written in one transaction and their messages pushed in bulk. Answers 202
+/// with the jobs in the request's order.
+#[utoipa::path(post, path = "/v1/tools/{id}/evaluations/batch", tag = "jobs", security(("bearer" = [])),
+    params(("id" = Uuid, Path, description = "tool id")), request_body = CreateEvaluations,
+    responses((status = 202, body = JobBatch), (status = 403, body = crate::error::Problem),
+        (status = 404, body = crate::error::Problem), (status = 422, body = crate::error::Problem),
+        (status = 503, body = crate::error::Problem)))]
+async fn create_evaluations(
+    State(state): State<AppState>,
+    AccountCaller(caller): AccountCaller,
+    ApiPath(id): ApiPath<Uuid>,
+    ApiJson(body): ApiJson<CreateEvaluations>,
+) -> ApiResult<(StatusCode, Json<JobBatch>)> {
+    if body.evaluations.is_empty() || body.evaluations.len() > MAX_BATCH {
+        return Err(ApiError::invalid(
+            "evaluations",
+            format!("must hold 1 to {MAX_BATCH} evaluations"),
+        ));
+    }
+    let (tool, priority) = evaluable_tool(&state, caller.id, id).await?;
+    let mut payloads = Vec::with_capacity(body.evaluations.len());
+    for (i, item) in body.evaluations.into_iter().enumerate() {
+        let at = format!("evaluations[{i}].");
+        payloads.push(
+            evaluation_job(&state, caller.id, &tool, item, &at)
+                .await?
+                .into(),
+        );
+    }
+    let jobs = state
+        .jobs
+        .enqueue_many(
+            state.store.as_ref(),
+            caller.id,
+            payloads,
+            priority,
+            state.job_now(),
+        )
+        .await?;
+    Ok((
+        StatusCode::ACCEPTED,
+        Json(JobBatch {
+            jobs: jobs.iter().map(JobView::from).collect(),
+        }),
+    ))
+}
+
+/// The tool `caller` may evaluate (its creator, or a live subscriber) and the priority of its
+/// jobs.
+async fn evaluable_tool(
+    state: &AppState,
+    caller: Uuid,
+    id: Uuid,
+) -> ApiResult<(shared::domain::Tool, i32)> {
     let tool = state
         .store
         .tool(id)
         .await?
-        .filter(|t| t.deleted_at.is_none() || t.creator_id == caller.id)
+        .filter(|t| t.deleted_at.is_none() || t.creator_id == caller)
         .ok_or(ApiError::NotFound("tool"))?;
     let mut priority = 0;
-    if tool.creator_id != caller.id {
-        let sub = state.store.live_subscription(id, caller.id).await?;
+    if tool.creator_id != caller {
+        let sub = state.store.live_subscription(id, caller).await?;
         match sub {
             Some(s) if s.has_access(state.now()) => {
                 if s.tier == Tier::Enterprise {
@@ -117,15 +199,28 @@ async fn create_evaluation(
             }
         }
     }
+    Ok((tool, priority))
+}
+
+/// The job of one evaluation, checked against the caller's dataset; a 422 names its field
+/// after `at` (the evaluation's place in a batch).
+async fn evaluation_job(
+    state: &AppState,
+    caller: Uuid,
+    tool: &shared::domain::Tool,
+    body: CreateEvaluation,
+    at: &str,
+) -> ApiResult<EvaluateToolJob> {
+    let field = |name: &str| format!("{at}{name}");
     let dataset = state
         .store
-        .dataset(caller.id, body.dataset_id)
+        .dataset(caller, body.dataset_id)
         .await?
-        .ok_or_else(|| ApiError::invalid("dataset_id", "no such dataset of yours"))?;
+        .ok_or_else(|| ApiError::invalid(field("dataset_id"), "no such dataset of yours"))?;
     let version = body.version.unwrap_or(tool.current_version);
     if !(1..=tool.current_version).contains(&version) {
         return Err(ApiError::invalid(
-            "version",
+            field("version"),
             format!("must be between 1 and {}", tool.current_version),
         ));
     }
@@ -139,18 +234,16 @@ async fn create_evaluation(
     };
     config
         .validate()
-        .map_err(|e| ApiError::invalid(e.field, e.message))?;
+        .map_err(|e| ApiError::invalid(field(&e.field), e.message))?;
     let rows = usize::try_from(dataset.rows).unwrap_or(usize::MAX);
     config
         .folds
         .split(rows)
-        .map_err(|e| ApiError::invalid(e.field, e.message))?;
-    let payload = EvaluateToolJob {
+        .map_err(|e| ApiError::invalid(field(&e.field), e.message))?;
+    Ok(EvaluateToolJob {
         tool_id: tool.id,
         version,
         dataset_id: dataset.id,
         config: serde_json::to_value(config).unwrap_or(Value::Null),
-    };
-    let job = enqueue(&state, caller.id, payload, priority).await?;
-    Ok(accepted(&job))
+    })
 }

@@ -5,6 +5,7 @@
 
 mod accounts;
 mod authz_matrix;
+mod batches;
 mod billing;
 mod datasets;
 mod deep_queue;

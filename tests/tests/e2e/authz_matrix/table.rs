@@ -21,6 +21,7 @@ GET    /v1/tools/{id}/trainings                              id=tool            
 GET    /v1/tools/{id}/training-recommendations               id=tool             creator
 PATCH  /v1/tools/{id}                                        id=tool             creator
 POST   /v1/tools/{id}/evaluations                            id=tool             creator
+POST   /v1/tools/{id}/evaluations/batch                      id=tool             creator
 POST   /v1/tools/{id}/trainings                              id=tool             creator
 POST   /v1/tools/{id}/versions/{n}/rollback                  id=tool n=first     creator
 GET    /v1/datasets/{id}                                     id=dataset          private
@@ -55,6 +56,9 @@ pub(super) fn body(op: &str, o: &Objects) -> Option<Value> {
     Some(match op {
         "PATCH /v1/tools/{id}" => json!({"description": "changed by the authorization matrix"}),
         "POST /v1/tools/{id}/evaluations" => json!({"dataset_id": o.dataset}),
+        "POST /v1/tools/{id}/evaluations/batch" => {
+            json!({"evaluations": [{"dataset_id": o.dataset}, {"dataset_id": o.dataset}]})
+        }
         "POST /v1/tools/{id}/trainings" => {
             json!({"method": "q_learning", "config": {"epochs": 5}, "dataset_id": o.dataset})
         }
