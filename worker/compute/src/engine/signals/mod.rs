@@ -9,6 +9,9 @@ pub(crate) mod rolling;
 mod rsi;
 mod sma;
 
+pub(crate) use sma::SmaStream;
+pub use sma::SmaTable;
+
 use serde_json::{Map, Value};
 
 use super::EngineError;
