@@ -3,9 +3,11 @@
 //! product, a benchmark function in tests).
 //!
 //! Reproducibility: a study asks its trials in batches of a fixed size, each from the history
-//! before the batch and from a random generator seeded by (study seed, trial index); the batch
-//! is then evaluated in parallel and told in trial order. The trials and the result are
-//! therefore the same whatever the number of threads or workers.
+//! before the batch and from a random generator seeded by (study seed, trial index); each trial
+//! is evaluated on the pool as soon as it is asked (while the next is asked) and the batch is
+//! told in trial order. The samplers' own parallel parts (a Gaussian process's matrices, the
+//! scoring of candidates) write their own slots or add per-row results in a fixed order. The
+//! trials and the result are therefore the same whatever the number of threads or workers.
 
 mod samplers;
 mod space;
@@ -13,7 +15,6 @@ mod tool;
 
 use rand::SeedableRng;
 use rand::rngs::StdRng;
-use rayon::prelude::*;
 use serde::{Deserialize, Serialize};
 
 use crate::Stop;
@@ -149,20 +150,27 @@ pub fn run_study_with<T: Send>(
     let mut next = 0u64;
     while next < config.trials && !stop.requested() {
         let end = (next + batch).min(config.trials);
-        let asked: Vec<(u64, Vec<f64>)> = (next..end)
-            .map(|i| {
-                (
-                    i,
-                    sampler.ask(space, &trials, &mut trial_rng(config.seed, i), i),
-                )
-            })
-            .collect();
+        // Each trial is handed to the pool as soon as it is asked, so the other threads
+        // evaluate it while this one asks the next (a batch's asks read only the history
+        // before the batch). Every trial writes its own slot: the order in which the trials
+        // run changes nothing.
+        let mut asked: Vec<(u64, Vec<f64>)> = Vec::with_capacity((end - next) as usize);
         // `None`: the trial was not run because the stop was raised.
-        let values: Option<Vec<(f64, T)>> = asked
-            .par_iter()
-            .map(|(_, u)| (!stop.requested()).then(|| objective(&space.values(u))))
-            .collect();
-        let Some(values) = values else {
+        let mut slots: Vec<Option<(f64, T)>> = (next..end).map(|_| None).collect();
+        let objective = &objective;
+        rayon::in_place_scope(|scope| {
+            for (i, slot) in (next..end).zip(slots.iter_mut()) {
+                let unit = sampler.ask(space, &trials, &mut trial_rng(config.seed, i), i);
+                let values = space.values(&unit);
+                asked.push((i, unit));
+                scope.spawn(move |_| {
+                    if !stop.requested() {
+                        *slot = Some(objective(&values));
+                    }
+                });
+            }
+        });
+        let Some(values) = slots.into_iter().collect::<Option<Vec<(f64, T)>>>() else {
             break;
         };
         for ((index, unit), (value, output)) in asked.into_iter().zip(values) {

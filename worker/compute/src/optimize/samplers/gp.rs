@@ -6,6 +6,8 @@
 //!
 //! Pure and deterministic: the same points and values give the same model bit for bit.
 
+use rayon::prelude::*;
+
 /// Bounds of log length scale (unit-cube coordinates) and of log noise (relative to the signal).
 const LOG_LS: (f64, f64) = (-4.5, 2.5);
 const LOG_NOISE: (f64, f64) = (-13.8, 0.0);
@@ -14,6 +16,11 @@ const PRIOR_LS: (f64, f64) = (-0.7, 1.0);
 const PRIOR_NOISE: (f64, f64) = (-6.9, 2.0);
 /// Added to the diagonal so the Cholesky of a noise-free fit stays defined.
 const JITTER: f64 = 1e-9;
+
+/// Rows of a matrix per rayon task (the kernel matrices, the inverse's columns, the gradient's
+/// rows): below this a task costs more than it saves. Every parallel part writes its own rows
+/// or adds per-row results in row order, so the model is the same whatever the thread count.
+const ROWS_PER_TASK: usize = 32;
 
 /// Hyper-parameters: log length scales then log noise.
 pub(super) type Hyper = Vec<f64>;
@@ -106,12 +113,16 @@ impl Gp {
         let cap = n + extra;
         let (inv_ls, noise, scaled) = scaled_points(points, dims, hyper);
         let mut chol = vec![0.0; cap * cap];
-        for i in 0..n {
-            for j in 0..i {
-                chol[i * cap + j] = matern(dist2(&scaled, dims, i, j)).0;
-            }
-            chol[i * cap + i] = 1.0 + noise + JITTER;
-        }
+        chol.par_chunks_mut(cap.max(1))
+            .take(n)
+            .enumerate()
+            .with_min_len(ROWS_PER_TASK)
+            .for_each(|(i, row)| {
+                for (j, c) in row[..i].iter_mut().enumerate() {
+                    *c = matern(dist2(&scaled, dims, i, j)).0;
+                }
+                row[i] = 1.0 + noise + JITTER;
+            });
         // The factorization works on a stride-n copy, then moves into the stride-cap buffer.
         let mut packed: Vec<f64> = (0..n)
             .flat_map(|i| chol[i * cap..i * cap + n].to_vec())
@@ -233,14 +244,18 @@ fn log_likelihood(
     let (_, noise, scaled) = scaled_points(points, dims, hyper);
     let mut r = vec![0.0; n * n];
     let mut g = vec![0.0; n * n];
-    for i in 0..n {
-        for j in 0..i {
-            let (k, dk) = matern(dist2(&scaled, dims, i, j));
-            r[i * n + j] = k;
-            g[i * n + j] = dk;
-        }
-        r[i * n + i] = 1.0 + noise + JITTER;
-    }
+    r.par_chunks_mut(n.max(1))
+        .zip(g.par_chunks_mut(n.max(1)))
+        .enumerate()
+        .with_min_len(ROWS_PER_TASK)
+        .for_each(|(i, (r_row, g_row))| {
+            for j in 0..i {
+                let (k, dk) = matern(dist2(&scaled, dims, i, j));
+                r_row[j] = k;
+                g_row[j] = dk;
+            }
+            r_row[i] = 1.0 + noise + JITTER;
+        });
     if !cholesky(&mut r, n) {
         return None;
     }
@@ -259,41 +274,60 @@ fn log_likelihood(
     let mut ll = -0.5 * n as f64 * signal.ln() - log_det;
 
     // L^-1, stored transposed (row c holds column c, contiguous), then R^-1 = L^-T L^-1.
+    // Columns are independent: computed in parallel.
     let mut linv_t = vec![0.0; n * n];
-    for c in 0..n {
-        let col = &mut linv_t[c * n..c * n + n];
-        col[c] = 1.0 / l[c * n + c];
-        for i in c + 1..n {
-            let s: f64 = l[i * n + c..i * n + i]
-                .iter()
-                .zip(&col[c..i])
-                .map(|(a, b)| a * b)
-                .sum();
-            col[i] = -s / l[i * n + i];
-        }
-    }
-    let mut grad = vec![0.0; dims + 1];
-    let mut trace_w = 0.0;
-    for i in 0..n {
-        let col_i = &linv_t[i * n + i..i * n + n];
-        for j in 0..=i {
-            // (R^-1)_ij = sum over k >= i of Linv_ki Linv_kj.
-            let col_j = &linv_t[j * n + i..j * n + n];
-            let rinv: f64 = col_i.iter().zip(col_j).map(|(a, b)| a * b).sum();
-            let w = alpha[i] * alpha[j] / signal - rinv;
-            if i == j {
-                trace_w += w;
-            } else {
-                let wg = w * g[i * n + j];
-                let (pi, pj) = (
-                    &scaled[i * dims..i * dims + dims],
-                    &scaled[j * dims..j * dims + dims],
-                );
-                for ((gd, a), b) in grad[..dims].iter_mut().zip(pi).zip(pj) {
-                    *gd += wg * (a - b) * (a - b);
+    linv_t
+        .par_chunks_mut(n.max(1))
+        .enumerate()
+        .with_min_len(ROWS_PER_TASK)
+        .for_each(|(c, col)| {
+            col[c] = 1.0 / l[c * n + c];
+            for i in c + 1..n {
+                let s: f64 = l[i * n + c..i * n + i]
+                    .iter()
+                    .zip(&col[c..i])
+                    .map(|(a, b)| a * b)
+                    .sum();
+                col[i] = -s / l[i * n + i];
+            }
+        });
+    // Each row's share of the gradient in parallel, then added in row order: the same sums
+    // whatever the number of threads.
+    let rows: Vec<(Vec<f64>, f64)> = (0..n)
+        .into_par_iter()
+        .with_min_len(ROWS_PER_TASK)
+        .map(|i| {
+            let mut grad = vec![0.0; dims];
+            let mut trace_w = 0.0;
+            let col_i = &linv_t[i * n + i..i * n + n];
+            for j in 0..=i {
+                // (R^-1)_ij = sum over k >= i of Linv_ki Linv_kj.
+                let col_j = &linv_t[j * n + i..j * n + n];
+                let rinv: f64 = col_i.iter().zip(col_j).map(|(a, b)| a * b).sum();
+                let w = alpha[i] * alpha[j] / signal - rinv;
+                if i == j {
+                    trace_w += w;
+                } else {
+                    let wg = w * g[i * n + j];
+                    let (pi, pj) = (
+                        &scaled[i * dims..i * dims + dims],
+                        &scaled[j * dims..j * dims + dims],
+                    );
+                    for ((gd, a), b) in grad.iter_mut().zip(pi).zip(pj) {
+                        *gd += wg * (a - b) * (a - b);
+                    }
                 }
             }
+            (grad, trace_w)
+        })
+        .collect();
+    let mut grad = vec![0.0; dims + 1];
+    let mut trace_w = 0.0;
+    for (row, w) in rows {
+        for (gd, r) in grad.iter_mut().zip(row) {
+            *gd += r;
         }
+        trace_w += w;
     }
     grad[dims] = 0.5 * noise * trace_w;
     for (d, h) in hyper.iter().enumerate() {
