@@ -181,6 +181,10 @@ impl Bayes {
 }
 
 impl Sampler for Bayes {
+    fn costly_asks(&self) -> bool {
+        true
+    }
+
     fn ask(&mut self, space: &Space, history: &[Trial], rng: &mut StdRng, index: u64) -> Vec<f64> {
         let key = fingerprint(history);
         // Proposals for older histories are never needed again.
