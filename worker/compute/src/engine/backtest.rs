@@ -18,6 +18,10 @@
 //!
 //! Differences from backtesting.py: units are not rounded down to 1e-8 units, and buy-and-hold is
 //! measured from the range's first close rather than from the first bar with indicators ready.
+//!
+//! The targets come from a `TargetSource`: a series computed beforehand ([`run`]) or a signal
+//! computed as the backtest goes (`engine::streamed`), read 64 bars at a time; the loop keeps
+//! the account and the metrics' running sums in registers.
 
 use std::ops::Range;
 

@@ -36,7 +36,7 @@ pub use signals::{Position, Scratch, SmaTable, Strategy};
 pub const ENGINE_VERSION: u32 = 2;
 
 /// Why an evaluation cannot run: the caller's input, never a transient failure; or its
-/// [`Stop`] signal was raised.
+/// [`Stop`](crate::Stop) signal was raised.
 #[derive(Debug, thiserror::Error, PartialEq)]
 pub enum EngineError {
     /// The caller's stop signal was raised before the work was done.
@@ -183,7 +183,7 @@ impl<'a> Evaluator<'a> {
 
     /// Metrics of `strategy` over each of `ranges` (trades closed at each range's end), with the
     /// modeled `execution_time`: the optimizer's inner loop, allocation-free after the first call
-    /// but for the returned `Vec`. A family with a streamed signal (see [`streamed`]) is computed
+    /// but for the returned `Vec`. A family with a streamed signal (see `engine::streamed`) is computed
     /// in one pass with its trading when the ranges come in increasing order.
     ///
     /// # Errors

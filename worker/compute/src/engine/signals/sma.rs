@@ -176,7 +176,7 @@ impl SmaStream<Shared<'_>> {
 }
 
 /// Every distinct window's sums over one series, computed once and shared by the combinations
-/// of a grid (what [`SmaStream::new`] would roll, bit for bit).
+/// of a grid (what a stream rolling each window itself would compute, bit for bit).
 #[derive(Clone, Debug, Default)]
 pub struct SmaTable {
     len: usize,
