@@ -5,9 +5,7 @@
 //! - `single/sma_crossover_2000`: one SmaCross(10, 20) backtest of a 2,000-bar daily series, one
 //!   thread (the figure to set beside backtesting.py's time per backtest).
 //! - `grid/sma_crossover_1000`: 1,000 SmaCross combinations on a 2,000-bar daily series, rayon
-//!   on all cores (time per grid; divide by 1,000 for time per backtest);
-//!   `grid/sma_crossover_1000_shared`: the same with each distinct window's moving-average sums
-//!   computed once per grid (included in the time) and shared by the combinations.
+//!   on all cores (time per grid; divide by 1,000 for time per backtest).
 //! - `floor/stream_2000` and `floor/stream_1m`: one streaming pass that reads every bar's open
 //!   and close once, the physical floor a backtest is compared with.
 //!
@@ -15,7 +13,7 @@
 
 use std::hint::black_box;
 
-use compute::engine::{EvalConfig, Evaluator, SmaTable, Strategy};
+use compute::engine::{EvalConfig, Evaluator, Strategy};
 use criterion::{Criterion, Throughput, criterion_group, criterion_main};
 use domain::dataset::Bars;
 use rayon::prelude::*;
@@ -98,29 +96,6 @@ fn grid(c: &mut Criterion) {
                 .par_iter()
                 .map_init(
                     || Evaluator::new(&bars, EvalConfig::default()).expect("valid config"),
-                    |ev, s| ev.metrics(s, all).expect("evaluates")[0].total_return,
-                )
-                .reduce(|| f64::NEG_INFINITY, f64::max);
-            black_box(best)
-        });
-    });
-    // The same grid with each distinct window's sums computed once (in the timed work) and
-    // shared by every combination that uses it.
-    group.bench_function("sma_crossover_1000_shared", |b| {
-        b.iter(|| {
-            let windows = combos.iter().flat_map(|s| match *s {
-                Strategy::SmaCrossover { fast, slow } => [fast, slow],
-                _ => [0, 0],
-            });
-            let table = SmaTable::new(&bars.close, windows);
-            let best = combos
-                .par_iter()
-                .map_init(
-                    || {
-                        Evaluator::new(&bars, EvalConfig::default())
-                            .expect("valid config")
-                            .with_sma_table(&table)
-                    },
                     |ev, s| ev.metrics(s, all).expect("evaluates")[0].total_return,
                 )
                 .reduce(|| f64::NEG_INFINITY, f64::max);

@@ -29,7 +29,7 @@ pub use domain::evaluation::{
 pub use evaluation::{Evaluation, FoldReport, RangeReport, Timing, evaluate};
 pub use excess::ExcessStats;
 pub use learned::Prepared;
-pub use signals::{Position, Scratch, SmaTable, Strategy};
+pub use signals::{Position, Scratch, Strategy};
 
 /// Revision of the engine's rules (fills, costs, metrics, folds): a promotion certificate names
 /// it, so a verification under another revision knows its metrics may legitimately differ.
@@ -90,8 +90,6 @@ pub struct Evaluator<'a> {
     config: EvalConfig,
     periods_per_year: f64,
     model: Option<&'a Prepared>,
-    /// Moving-average sums shared with other evaluators of the same bars (a grid's).
-    sma: Option<&'a SmaTable>,
     scratch: Scratch,
     signal: Vec<Position>,
     targets: Vec<Position>,
@@ -110,7 +108,6 @@ impl<'a> Evaluator<'a> {
             // One bar a day, trading days, when the timestamps say nothing (fewer than 2 bars).
             periods_per_year: bars.periods_per_year().unwrap_or(252.0),
             model: None,
-            sma: None,
             scratch: Scratch::default(),
             signal: Vec::new(),
             targets: Vec::new(),
@@ -120,14 +117,6 @@ impl<'a> Evaluator<'a> {
     /// Evaluates with a learned artifact prepared for these bars (see [`learned`]).
     pub fn with_model(mut self, model: Option<&'a Prepared>) -> Self {
         self.model = model;
-        self
-    }
-
-    /// Evaluates `sma_crossover` tools with the moving-average sums of `table`, built from these
-    /// bars' closes and shared by every evaluator of a grid (each window computed once). Results
-    /// are the same, bit for bit, as without it; a table of another length is ignored.
-    pub fn with_sma_table(mut self, table: &'a SmaTable) -> Self {
-        self.sma = (table.len() == self.bars.len()).then_some(table);
         self
     }
 
@@ -197,7 +186,7 @@ impl<'a> Evaluator<'a> {
         let end = self.end_of(ranges);
         let cfg = self.backtest_config(true);
         let streamed = match self.model {
-            None => streamed::metrics(self.bars, strategy, self.sma, ranges, end, &cfg),
+            None => streamed::metrics(self.bars, strategy, ranges, end, &cfg),
             Some(_) => None,
         };
         let Some(mut metrics) = streamed else {

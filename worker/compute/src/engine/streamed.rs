@@ -9,17 +9,15 @@ use std::ops::Range;
 use domain::Metrics;
 use domain::dataset::Bars;
 
-use super::backtest::{self, BacktestConfig, TargetSource};
-use super::signals::{SmaStream, SmaTable, Strategy};
+use super::backtest::{self, BacktestConfig};
+use super::signals::{SmaStream, Strategy};
 
 /// The metrics of `strategy` over `ranges` (each cut at `end`), when its signal is streamed and
 /// the ranges come in increasing, non-overlapping order (a stream only moves forward); `None`
-/// otherwise, for the caller to compute the targets first. With `table`, the moving averages'
-/// sums are read from it instead of rolled.
+/// otherwise, for the caller to compute the targets first.
 pub(crate) fn metrics(
     bars: &Bars,
     strategy: &Strategy,
-    table: Option<&SmaTable>,
     ranges: &[Range<usize>],
     end: usize,
     cfg: &BacktestConfig,
@@ -31,29 +29,13 @@ pub(crate) fn metrics(
     if !increasing {
         return None;
     }
-    Some(match table.and_then(|t| t.stream(fast, slow, end)) {
-        Some(mut shared) => each(bars, &mut shared, ranges, end, cfg),
-        None => each(
-            bars,
-            &mut SmaStream::new(&bars.close[..end], fast, slow),
-            ranges,
-            end,
-            cfg,
-        ),
-    })
-}
-
-fn each(
-    bars: &Bars,
-    source: &mut (impl TargetSource + Clone),
-    ranges: &[Range<usize>],
-    end: usize,
-    cfg: &BacktestConfig,
-) -> Vec<Metrics> {
-    ranges
-        .iter()
-        .map(|r| backtest::metrics_of(bars, source, r.start..r.end.min(end), cfg))
-        .collect()
+    let mut stream = SmaStream::new(&bars.close[..end], fast, slow);
+    Some(
+        ranges
+            .iter()
+            .map(|r| backtest::metrics_of(bars, &mut stream, r.start..r.end.min(end), cfg))
+            .collect(),
+    )
 }
 
 #[cfg(test)]
@@ -62,7 +44,7 @@ mod tests {
     use domain::evaluation::EvalConfig;
     use serde_json::json;
 
-    use super::super::{Evaluator, SmaTable, Strategy};
+    use super::super::{Evaluator, Strategy};
 
     fn bars(n: usize, seed: u64) -> Bars {
         let spec: GeneratorSpec =
@@ -77,7 +59,6 @@ mod tests {
     fn streamed_metrics_are_those_of_the_targets_computed_first_bit_for_bit() {
         // Arrange
         let bars = bars(3_000, 7);
-        let table = SmaTable::new(&bars.close, 1..=120);
         let config = EvalConfig {
             slippage: 0.0005,
             ..EvalConfig::default()
@@ -93,21 +74,13 @@ mod tests {
             for ranges in &range_sets {
                 // Act
                 let mut plain = Evaluator::new(&bars, config).expect("config");
-                let mut shared = Evaluator::new(&bars, config)
-                    .expect("config")
-                    .with_sma_table(&table);
                 let streamed = plain.metrics(&strategy, ranges).expect("metrics");
-                let from_table = shared.metrics(&strategy, ranges).expect("metrics");
                 let two_pass = plain.metrics_from_targets(&strategy, ranges);
 
                 // Assert
                 assert_eq!(
                     streamed, two_pass,
                     "({fast}, {slow}) on {ranges:?}: one pass = two"
-                );
-                assert_eq!(
-                    from_table, two_pass,
-                    "({fast}, {slow}) on {ranges:?}: shared sums"
                 );
             }
         }

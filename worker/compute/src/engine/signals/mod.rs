@@ -10,7 +10,6 @@ mod rsi;
 mod sma;
 
 pub(crate) use sma::SmaStream;
-pub use sma::SmaTable;
 
 use serde_json::{Map, Value};
 

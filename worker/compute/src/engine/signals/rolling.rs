@@ -31,9 +31,8 @@ pub(crate) const RESYNC_WINDOWS: usize = 16;
 
 /// The sum of the last `window` closes, bar after bar, as a function of the window alone: taken
 /// afresh over the window at bars `window - 1 + k * RESYNC_WINDOWS * window` and rolled (one
-/// addition of `close[t] - close[t - window]`) in between. Every user of a window (one tool's
-/// signal, a grid's table shared by its combinations) therefore sees the same value at every
-/// bar, bit for bit.
+/// addition of `close[t] - close[t - window]`) in between, so the value at a bar is the same, bit
+/// for bit, wherever the rolling started.
 #[derive(Clone, Debug)]
 pub(crate) struct RollingSum {
     window: usize,

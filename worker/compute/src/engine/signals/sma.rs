@@ -11,34 +11,19 @@
 //! One pass, as a stream ([`SmaStream`]) the backtest can pull from bar by bar: each window's
 //! sum rolls on its own ([`RollingSum`]: one addition and one subtraction per bar, taken afresh
 //! every [`RESYNC_WINDOWS`](super::rolling::RESYNC_WINDOWS) window lengths so rounding cannot
-//! drift), so a grid can share one window's sums between its combinations ([`SmaTable`]) and get
-//! the same targets bit for bit. The averages are compared as `sum_f * slow` against
-//! `sum_s * fast`, which has the sign of `f - s` without dividing.
-
-use std::collections::BTreeMap;
+//! drift). The averages are compared as `sum_f * slow` against `sum_s * fast`, which has the
+//! sign of `f - s` without dividing.
 
 use super::Position;
 use super::rolling::RollingSum;
 use crate::engine::backtest::TargetSource;
 
-/// A window's sums rolled over the closes.
-#[derive(Clone, Debug)]
-pub(crate) struct Rolled<'a> {
-    close: &'a [f64],
-    sum: RollingSum,
-}
-
-/// A window's sums read from a [`SmaTable`]: its column from the stream's next bar on.
-#[derive(Clone, Debug)]
-pub(crate) struct Shared<'a> {
-    sums: &'a [f64],
-}
-
 /// The SmaCross targets of one series, bar after bar (bar 0 first), a block at a time.
 #[derive(Clone, Debug)]
-pub(crate) struct SmaStream<S> {
-    fast: S,
-    slow: S,
+pub(crate) struct SmaStream<'a> {
+    close: &'a [f64],
+    fast: RollingSum,
+    slow: RollingSum,
     wf: f64,
     ws: f64,
     /// First bar with both windows full (`usize::MAX` when the series is shorter).
@@ -72,11 +57,22 @@ impl Cross {
     }
 }
 
-impl<S> SmaStream<S> {
-    fn with_sums(fast: usize, slow: usize, ready: usize, sums: (S, S)) -> Self {
+impl<'a> SmaStream<'a> {
+    /// The stream over `close`, each window rolled on the fly.
+    pub(crate) fn new(close: &'a [f64], fast: usize, slow: usize) -> Self {
+        let w = fast.max(slow).max(1);
+        let ready = if close.len() >= w { w - 1 } else { usize::MAX };
+        let rolled = |window: usize| {
+            if ready == usize::MAX {
+                RollingSum::idle(window)
+            } else {
+                RollingSum::at(close, window, ready)
+            }
+        };
         Self {
-            fast: sums.0,
-            slow: sums.1,
+            close,
+            fast: rolled(fast),
+            slow: rolled(slow),
             wf: fast as f64,
             ws: slow as f64,
             ready,
@@ -96,42 +92,25 @@ impl<S> SmaStream<S> {
         self.t += n;
         n
     }
-}
-
-impl<'a> SmaStream<Rolled<'a>> {
-    /// The stream over `close`, each window rolled on the fly.
-    pub(crate) fn new(close: &'a [f64], fast: usize, slow: usize) -> Self {
-        let w = fast.max(slow).max(1);
-        let ready = if close.len() >= w { w - 1 } else { usize::MAX };
-        let rolled = |window: usize| Rolled {
-            close,
-            sum: if ready == usize::MAX {
-                RollingSum::idle(window)
-            } else {
-                RollingSum::at(close, window, ready)
-            },
-        };
-        Self::with_sums(fast, slow, ready, (rolled(fast), rolled(slow)))
-    }
 
     /// The targets of the next `out.len()` bars.
     #[inline(always)]
     pub(crate) fn produce(&mut self, out: &mut [Position]) {
         let warm = self.warm_up(out);
         let mut i = warm;
-        let close = self.fast.close;
+        let close = self.close;
         while i < out.len() {
             // A bar whose sums may be taken afresh, then a run of bars that only roll.
-            let f = self.fast.sum.next(close);
-            let s = self.slow.sum.next(close);
+            let f = self.fast.next(close);
+            let s = self.slow.next(close);
             out[i] = self.cross.step(f, s, self.wf, self.ws);
             i += 1;
             let run = (out.len() - i)
-                .min(self.fast.sum.rolling_bars())
-                .min(self.slow.sum.rolling_bars());
-            let (mut sum_f, t) = self.fast.sum.state();
-            let (mut sum_s, _) = self.slow.sum.state();
-            let (nf, ns) = (self.fast.sum.window(), self.slow.sum.window());
+                .min(self.fast.rolling_bars())
+                .min(self.slow.rolling_bars());
+            let (mut sum_f, t) = self.fast.state();
+            let (mut sum_s, _) = self.slow.state();
+            let (nf, ns) = (self.fast.window(), self.slow.window());
             let (wf, ws) = (self.wf, self.ws);
             let mut cross = self.cross;
             let enter = &close[t..t + run];
@@ -148,96 +127,11 @@ impl<'a> SmaStream<Rolled<'a>> {
                 *target = cross.step(sum_f, sum_s, wf, ws);
             }
             self.cross = cross;
-            self.fast.sum.set(sum_f, run);
-            self.slow.sum.set(sum_s, run);
+            self.fast.set(sum_f, run);
+            self.slow.set(sum_s, run);
             i += run;
         }
         self.t += out.len() - warm;
-    }
-}
-
-impl SmaStream<Shared<'_>> {
-    /// The targets of the next `out.len()` bars.
-    #[inline(always)]
-    pub(crate) fn produce(&mut self, out: &mut [Position]) {
-        let warm = self.warm_up(out);
-        let n = out.len() - warm;
-        let (fast, slow) = (&self.fast.sums[..n], &self.slow.sums[..n]);
-        let (wf, ws) = (self.wf, self.ws);
-        let mut cross = self.cross;
-        for ((target, &f), &s) in out[warm..].iter_mut().zip(fast).zip(slow) {
-            *target = cross.step(f, s, wf, ws);
-        }
-        self.cross = cross;
-        self.fast.sums = &self.fast.sums[n..];
-        self.slow.sums = &self.slow.sums[n..];
-        self.t += n;
-    }
-}
-
-/// Every distinct window's sums over one series, computed once and shared by the combinations
-/// of a grid (what a stream rolling each window itself would compute, bit for bit).
-#[derive(Clone, Debug, Default)]
-pub struct SmaTable {
-    len: usize,
-    /// Window → its sums from bar `window - 1` on.
-    sums: BTreeMap<usize, Vec<f64>>,
-}
-
-impl SmaTable {
-    /// The sums of every window in `windows` over `close`.
-    pub fn new(close: &[f64], windows: impl IntoIterator<Item = usize>) -> Self {
-        let mut sums = BTreeMap::new();
-        for w in windows {
-            let w = w.max(1);
-            if w > close.len() || sums.contains_key(&w) {
-                continue;
-            }
-            let mut rolling = RollingSum::at(close, w, w - 1);
-            let column: Vec<f64> = (w - 1..close.len()).map(|_| rolling.next(close)).collect();
-            sums.insert(w, column);
-        }
-        Self {
-            len: close.len(),
-            sums,
-        }
-    }
-
-    /// Bars of the series the table was built from.
-    pub fn len(&self) -> usize {
-        self.len
-    }
-
-    /// Whether the table covers no bar.
-    pub fn is_empty(&self) -> bool {
-        self.len == 0
-    }
-
-    /// The stream of SmaCross(fast, slow) over the first `end` bars, from the shared sums;
-    /// `None` when a window is missing.
-    pub(crate) fn stream(
-        &self,
-        fast: usize,
-        slow: usize,
-        end: usize,
-    ) -> Option<SmaStream<Shared<'_>>> {
-        let w = fast.max(slow).max(1);
-        if end < w || end > self.len {
-            return None;
-        }
-        let shared = |window: usize| {
-            let sums = self.sums.get(&window.max(1))?;
-            // Bar w - 1 is row w - window of this window's column.
-            Some(Shared {
-                sums: &sums[w - window.max(1)..],
-            })
-        };
-        Some(SmaStream::with_sums(
-            fast,
-            slow,
-            w - 1,
-            (shared(fast)?, shared(slow)?),
-        ))
     }
 }
 
@@ -245,25 +139,18 @@ pub(crate) fn targets(close: &[f64], fast: usize, slow: usize, out: &mut [Positi
     SmaStream::new(close, fast, slow).produce(out);
 }
 
-macro_rules! target_source {
-    ($sums:ty) => {
-        impl TargetSource for SmaStream<$sums> {
-            fn seek(&mut self, t: usize) {
-                debug_assert!(t >= self.t, "a stream only moves forward");
-                let mut skipped = [0; 256];
-                while self.t < t {
-                    let n = (t - self.t).min(skipped.len());
-                    self.produce(&mut skipped[..n]);
-                }
-            }
-
-            #[inline(always)]
-            fn fill(&mut self, out: &mut [Position]) {
-                self.produce(out);
-            }
+impl TargetSource for SmaStream<'_> {
+    fn seek(&mut self, t: usize) {
+        debug_assert!(t >= self.t, "a stream only moves forward");
+        let mut skipped = [0; 256];
+        while self.t < t {
+            let n = (t - self.t).min(skipped.len());
+            self.produce(&mut skipped[..n]);
         }
-    };
-}
+    }
 
-target_source!(Rolled<'_>);
-target_source!(Shared<'_>);
+    #[inline(always)]
+    fn fill(&mut self, out: &mut [Position]) {
+        self.produce(out);
+    }
+}
