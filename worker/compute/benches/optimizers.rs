@@ -129,8 +129,11 @@ fn main() {
     gate_cost();
 }
 
-/// Trials per second of a session's optimization, the study and the final judgment included.
+/// Trials per second of a session's optimization, the study and the final judgment included:
+/// the median of `SESSION_RUNS` runs on each thread count, and a check that every thread count
+/// finds the same optimization.
 fn session_optimizations() {
+    const SESSION_RUNS: usize = 7;
     let spec: GeneratorSpec = serde_json::from_value(json!({
         "kind": "regime_switching", "bars": 5000, "seed": 2
     }))
@@ -138,14 +141,17 @@ fn session_optimizations() {
     let bars = generate(&spec).expect("bars");
     let standards = StandardsConfig::default();
     println!();
-    println!("| family | method | trials | threads | wall s | trials/s |");
-    println!("|---|---|---|---|---|---|");
+    println!(
+        "| family | method | trials | threads | wall s (median of {SESSION_RUNS}) | trials/s | vs 1 thread |"
+    );
+    println!("|---|---|---|---|---|---|---|");
     for (family, baseline) in [
         ("sma_crossover", json!({"fast": 10, "slow": 30})),
         ("momentum", json!({"lookback_period": 5, "threshold": 0.0})),
     ] {
         let baseline = baseline.as_object().cloned().expect("object");
         for method in [Method::Random, Method::Bayesian] {
+            let mut first: Option<(f64, compute::optimize::ToolOptimization)> = None;
             for threads in [1, 2] {
                 let pool = rayon::ThreadPoolBuilder::new()
                     .num_threads(threads)
@@ -158,28 +164,42 @@ fn session_optimizations() {
                     seed: 1,
                     batch: 8,
                 };
-                let started = Instant::now();
-                let outcome = pool.install(|| {
-                    optimize_tool(
-                        &bars,
-                        family,
-                        &baseline,
-                        None,
-                        &study,
-                        EvalConfig::default(),
-                        &standards,
-                        |_| {},
-                        Stop::NEVER,
-                        Stop::NEVER,
-                    )
-                    .expect("optimizes")
-                });
-                let wall = started.elapsed().as_secs_f64();
+                let run = || {
+                    pool.install(|| {
+                        optimize_tool(
+                            &bars,
+                            family,
+                            &baseline,
+                            None,
+                            &study,
+                            EvalConfig::default(),
+                            &standards,
+                            |_| {},
+                            Stop::NEVER,
+                            Stop::NEVER,
+                        )
+                        .expect("optimizes")
+                    })
+                };
+                let outcome = run();
                 assert_eq!(outcome.trials_run, trials);
+                let wall = median_ms(SESSION_RUNS, || {
+                    run();
+                }) / 1e3;
+                let rate = trials as f64 / wall;
+                let versus = match &first {
+                    None => "".to_owned(),
+                    Some((one_rate, one)) => {
+                        assert_eq!(one, &outcome, "{family} {method:?}: the same optimization");
+                        format!("{:.2}x", rate / one_rate)
+                    }
+                };
                 println!(
-                    "| {family} | {method:?} | {trials} | {threads} | {wall:.3} | {:.0} |",
-                    trials as f64 / wall
+                    "| {family} | {method:?} | {trials} | {threads} | {wall:.4} | {rate:.0} | {versus} |"
                 );
+                if first.is_none() {
+                    first = Some((rate, outcome));
+                }
             }
         }
     }

@@ -18,6 +18,10 @@
 //!
 //! Differences from backtesting.py: units are not rounded down to 1e-8 units, and buy-and-hold is
 //! measured from the range's first close rather than from the first bar with indicators ready.
+//!
+//! The targets come from a `TargetSource`: a series computed beforehand ([`run`]) or a signal
+//! computed as the backtest goes (`engine::streamed`), read 64 bars at a time; the loop keeps
+//! the account and the metrics' running sums in registers.
 
 use std::ops::Range;
 
@@ -26,7 +30,7 @@ use domain::dataset::Bars;
 use serde::Serialize;
 use utoipa::ToSchema;
 
-use super::metrics::Accumulator;
+use super::metrics::{Accumulator, BLOCK};
 use super::signals::Position;
 
 /// Trading costs, as fractions of traded value.
@@ -101,37 +105,56 @@ struct Open {
     bar: usize,
 }
 
-/// The account while a range is traded.
-struct Sim<'a, const RECORD: bool> {
-    bars: &'a Bars,
-    commission: f64,
-    slippage: f64,
+/// The account while a range is traded. Small and `Copy`: the trading loop keeps it (and the
+/// metrics' running sums) in registers, and the rare position change goes through a function
+/// that takes it by value and gives it back.
+#[derive(Copy, Clone, Debug)]
+struct Account {
     cash: f64,
     open: Option<Open>,
     pos: Position,
-    acc: Accumulator,
-    out: BacktestRun,
 }
 
-impl<const RECORD: bool> Sim<'_, RECORD> {
-    /// Closes the open trade at `price` (slippage already applied) on bar `bar`.
-    #[inline(never)]
-    fn close(&mut self, price: f64, bar: usize) {
-        let Some(open) = self.open.take() else {
-            return;
-        };
+/// Commission and slippage as fractions.
+#[derive(Copy, Clone, Debug)]
+struct Fees {
+    commission: f64,
+    slippage: f64,
+}
+
+impl Account {
+    /// Equity marked at `close`.
+    #[inline(always)]
+    fn equity(&self, close: f64) -> f64 {
+        match &self.open {
+            Some(o) => self.cash + o.units * (close - o.price),
+            None => self.cash,
+        }
+    }
+
+    /// Closes the open trade at `price` (slippage already applied) on bar `bar`; the closed
+    /// trade's P&L after costs, recorded in `trades` when `RECORD`.
+    #[inline(always)]
+    fn close<const RECORD: bool>(
+        &mut self,
+        fees: Fees,
+        bars: &Bars,
+        price: f64,
+        bar: usize,
+        trades: &mut Vec<Trade>,
+    ) -> Option<f64> {
+        let open = self.open.take()?;
         let gross = open.units * (price - open.price);
-        let exit_fee = self.commission * open.units.abs() * price;
+        let exit_fee = fees.commission * open.units.abs() * price;
         self.cash += gross - exit_fee;
-        let pnl = gross - exit_fee - self.commission * open.units.abs() * open.price;
-        self.acc.trade(pnl);
+        let pnl = gross - exit_fee - fees.commission * open.units.abs() * open.price;
         self.pos = 0;
         if RECORD {
-            self.out.trades.push(Trade {
+            trades.push(Trade {
                 entry_bar: open.bar,
                 exit_bar: bar,
-                entry_time: self.bars.time[open.bar],
-                exit_time: self.bars.time[bar],
+                entry_time: bars.time[open.bar],
+                exit_time: bars.time[bar],
                 entry_price: open.price,
                 exit_price: price,
                 size: open.units,
@@ -139,40 +162,66 @@ impl<const RECORD: bool> Sim<'_, RECORD> {
                 return_pct: pnl / (open.units.abs() * open.price),
             });
         }
+        Some(pnl)
+    }
+}
+
+/// At bar t's open, moves `account` to the target `want` (not its position) decided at bar
+/// t-1's close; the P&L of the trade it closed, if any. Inlined: a call in the per-bar loop,
+/// however rare, makes the loop keep its running sums in memory (every vector register is
+/// the caller's to save), which cost more than the whole of this function.
+#[inline(always)]
+fn switch<const RECORD: bool>(
+    mut account: Account,
+    fees: Fees,
+    bars: &Bars,
+    t: usize,
+    want: Position,
+    trades: &mut Vec<Trade>,
+) -> (Account, Option<f64>) {
+    let o = bars.open[t];
+    let exit = o * (1.0 - fees.slippage * f64::from(account.pos));
+    let pnl = account.close::<RECORD>(fees, bars, exit, t, trades);
+    if want != 0 && account.cash > 0.0 {
+        let price = o * (1.0 + fees.slippage * f64::from(want));
+        let units = f64::from(want) * account.cash / (price * (1.0 + fees.commission));
+        account.cash -= fees.commission * units.abs() * price;
+        account.open = Some(Open {
+            units,
+            price,
+            bar: t,
+        });
+        account.pos = want;
+    }
+    (account, pnl)
+}
+
+/// Where a backtest reads its targets from, bar after bar: a computed series, or a signal
+/// computed as the backtest goes (one pass over the bars instead of two).
+pub(crate) trait TargetSource {
+    /// Positions the source so that the next target read is bar `t`'s (a stream only moves
+    /// forward: `t` is at least the bar it is at).
+    fn seek(&mut self, t: usize);
+    /// The targets of the next `out.len()` bars; moves past them.
+    fn fill(&mut self, out: &mut [Position]);
+}
+
+/// Targets computed beforehand.
+#[derive(Clone)]
+struct Computed<'a> {
+    targets: &'a [Position],
+    t: usize,
+}
+
+impl TargetSource for Computed<'_> {
+    fn seek(&mut self, t: usize) {
+        self.t = t;
     }
 
-    /// At bar t's open, moves to the target `want` decided at bar t-1's close.
     #[inline(always)]
-    fn decide(&mut self, t: usize, want: Position) {
-        if want == self.pos {
-            return;
-        }
-        let o = self.bars.open[t];
-        self.close(o * (1.0 - self.slippage * f64::from(self.pos)), t);
-        if want != 0 && self.cash > 0.0 {
-            let price = o * (1.0 + self.slippage * f64::from(want));
-            let units = f64::from(want) * self.cash / (price * (1.0 + self.commission));
-            self.cash -= self.commission * units.abs() * price;
-            self.open = Some(Open {
-                units,
-                price,
-                bar: t,
-            });
-            self.pos = want;
-        }
-    }
-
-    /// Records bar t's closing equity.
-    #[inline(always)]
-    fn mark(&mut self, t: usize, in_market: bool) {
-        let equity = match &self.open {
-            Some(o) => self.cash + o.units * (self.bars.close[t] - o.price),
-            None => self.cash,
-        };
-        self.acc.bar(equity, in_market);
-        if RECORD {
-            self.out.equity.push(equity);
-        }
+    fn fill(&mut self, out: &mut [Position]) {
+        out.copy_from_slice(&self.targets[self.t..self.t + out.len()]);
+        self.t += out.len();
     }
 }
 
@@ -185,53 +234,117 @@ pub fn run(
     cfg: &BacktestConfig,
     record: bool,
 ) -> BacktestRun {
+    let mut source = Computed { targets, t: 0 };
     if record {
-        simulate::<true>(bars, targets, range, cfg)
+        simulate::<true, _>(bars, &mut source, range, cfg)
     } else {
-        simulate::<false>(bars, targets, range, cfg)
+        simulate::<false, _>(bars, &mut source, range, cfg)
     }
 }
 
-fn simulate<const RECORD: bool>(
+/// The metrics of trading `source`'s targets over `range` (closed at its end as `cfg` says):
+/// the source is read from bar `range.start - 1` (bar 0 for a range from 0) to
+/// `range.end - 2`, so a stream can serve ranges in increasing, non-overlapping order.
+pub(crate) fn metrics_of(
     bars: &Bars,
-    targets: &[Position],
+    source: &mut (impl TargetSource + Clone),
+    range: Range<usize>,
+    cfg: &BacktestConfig,
+) -> Metrics {
+    simulate::<false, _>(bars, source, range, cfg).metrics
+}
+
+fn simulate<const RECORD: bool, S: TargetSource + Clone>(
+    bars: &Bars,
+    source: &mut S,
     range: Range<usize>,
     cfg: &BacktestConfig,
 ) -> BacktestRun {
     if range.is_empty() {
         return BacktestRun::default();
     }
-    let mut sim = Sim::<RECORD> {
-        bars,
+    let fees = Fees {
         commission: cfg.costs.commission,
         slippage: cfg.costs.slippage,
+    };
+    let mut account = Account {
         cash: cfg.initial_cash,
         open: None,
         pos: 0,
-        acc: Accumulator::new(cfg.initial_cash),
-        out: BacktestRun::default(),
     };
+    let mut acc = Accumulator::new(cfg.initial_cash);
+    let mut out = BacktestRun::default();
     if RECORD {
-        sim.out.equity.reserve(range.len());
+        out.equity.reserve(range.len());
     }
+    // A local copy, so the signal's state stays in registers too.
+    let mut src = source.clone();
+    src.seek(range.start.max(1) - 1);
     let last = range.end - 1;
-    for t in range.start..last {
-        if t > 0 {
-            sim.decide(t, targets[t - 1]);
+    let mut t = range.start;
+    // Bar 0 has no decision before it.
+    let from = if t == 0 { 1 } else { t };
+    if t == 0 && t < last {
+        acc.bars(&[account.cash], 0);
+        if RECORD {
+            out.equity.push(account.cash);
         }
-        sim.mark(t, sim.pos != 0);
+        t = 1;
     }
-    if last > 0 {
-        sim.decide(last, targets[last - 1]);
+    // A block at a time: the block's targets (bars t-1 ..), then trading them, then the
+    // metrics of the block's closing equities; three short loops over stack arrays.
+    let mut wants = [0; BLOCK];
+    let mut equity = [0.0; BLOCK];
+    while t < last {
+        let n = (last - t).min(BLOCK);
+        src.fill(&mut wants[..n]);
+        let mut in_market = 0;
+        for ((&want, e), &close) in wants[..n]
+            .iter()
+            .zip(&mut equity[..n])
+            .zip(&bars.close[t..t + n])
+        {
+            if want != account.pos {
+                let pnl;
+                (account, pnl) = switch::<RECORD>(account, fees, bars, t, want, &mut out.trades);
+                if let Some(pnl) = pnl {
+                    acc.trade(pnl);
+                }
+            }
+            *e = account.equity(close);
+            in_market += usize::from(account.pos != 0);
+            t += 1;
+        }
+        acc.bars(&equity[..n], in_market);
+        if RECORD {
+            out.equity.extend_from_slice(&equity[..n]);
+        }
     }
-    let in_market = sim.pos != 0;
+    if last >= from {
+        src.fill(&mut wants[..1]);
+        let want = wants[0];
+        if want != account.pos {
+            let pnl;
+            (account, pnl) = switch::<RECORD>(account, fees, bars, last, want, &mut out.trades);
+            if let Some(pnl) = pnl {
+                acc.trade(pnl);
+            }
+        }
+    }
+    *source = src;
+    let in_market = account.pos != 0;
     if cfg.close_at_end {
-        let price = bars.close[last] * (1.0 - sim.slippage * f64::from(sim.pos));
-        sim.close(price, last);
+        let price = bars.close[last] * (1.0 - fees.slippage * f64::from(account.pos));
+        if let Some(pnl) = account.close::<RECORD>(fees, bars, price, last, &mut out.trades) {
+            acc.trade(pnl);
+        }
     }
-    sim.mark(last, in_market);
+    let equity = account.equity(bars.close[last]);
+    acc.bars(&[equity], usize::from(in_market));
+    if RECORD {
+        out.equity.push(equity);
+    }
     let buy_and_hold = bars.close[last] / bars.close[range.start] - 1.0;
-    let mut out = sim.out;
-    out.metrics = sim.acc.finish(buy_and_hold, cfg.periods_per_year);
+    out.metrics = acc.finish(buy_and_hold, cfg.periods_per_year);
     out
 }

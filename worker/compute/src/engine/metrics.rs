@@ -5,6 +5,18 @@
 use domain::Metrics;
 use domain::metrics::RATIO_CAP;
 
+/// Most bars [`Accumulator::bars`] takes at once.
+pub(crate) const BLOCK: usize = 64;
+
+/// A bar's return from the previous equity (0 after a wiped-out account).
+#[inline(always)]
+fn ratio(equity: f64, prev: f64) -> f64 {
+    // Divided whatever `prev` is, then selected: a select, not a branch, so the compiler
+    // divides several bars at once.
+    let r = equity / prev - 1.0;
+    if prev > 0.0 { r } else { 0.0 }
+}
+
 #[derive(Debug)]
 pub(crate) struct Accumulator {
     initial: f64,
@@ -44,30 +56,52 @@ impl Accumulator {
         }
     }
 
-    /// One bar's closing equity, and whether a position was held over the bar.
+    /// Consecutive bars' closing equities (at most [`BLOCK`]), `in_market` of which held a
+    /// position over their bar. In loops the compiler runs several bars at a time where it can:
+    /// the bars' returns first (independent divisions), then their running sums in bar order
+    /// (the same additions as one bar at a time, bit for bit) with the block's lowest and highest
+    /// equity, so the drawdown is walked bar by bar only in a block that makes a new peak or a
+    /// new low.
     #[inline(always)]
-    pub(crate) fn bar(&mut self, equity: f64, in_market: bool) {
-        let r = if self.prev_equity > 0.0 {
-            equity / self.prev_equity - 1.0
-        } else {
-            0.0
-        };
-        self.sum_r += r;
-        self.sum_r2 += r * r;
-        if r < 0.0 {
-            self.sum_down2 += r * r;
+    pub(crate) fn bars(&mut self, equity: &[f64], in_market: usize) {
+        let n = equity.len().min(BLOCK);
+        if n == 0 {
+            return;
         }
-        self.prev_equity = equity;
-        if equity > self.peak {
-            self.peak = equity;
-            self.floor = equity * (1.0 - self.max_drawdown);
-        } else if equity < self.floor {
-            // Below the deepest drawdown seen so far (one division only on new lows).
-            self.max_drawdown = 1.0 - equity / self.peak;
-            self.floor = equity;
+        let equity = &equity[..n];
+        let mut returns = [0.0; BLOCK];
+        returns[0] = ratio(equity[0], self.prev_equity);
+        for ((r, &e), &prev) in returns[1..n].iter_mut().zip(&equity[1..]).zip(equity) {
+            *r = ratio(e, prev);
         }
-        self.bars += 1;
-        self.bars_in_market += usize::from(in_market);
+        self.prev_equity = equity[n - 1];
+        let (mut lo, mut hi) = (f64::INFINITY, f64::NEG_INFINITY);
+        for (&r, &e) in returns[..n].iter().zip(equity) {
+            self.sum_r += r;
+            self.sum_r2 += r * r;
+            // The sign of a bar's return is a coin toss: no branch on it. Adding 0.0 leaves
+            // the (non-negative) sum unchanged, bit for bit.
+            let down = r.min(0.0);
+            self.sum_down2 += down * down;
+            lo = if e < lo { e } else { lo };
+            hi = if e > hi { e } else { hi };
+        }
+        // Skipped only when no bar can pass either test below (a NaN equity passes neither
+        // there nor here).
+        if !(hi <= self.peak && lo >= self.floor) {
+            for &e in equity {
+                if e > self.peak {
+                    self.peak = e;
+                    self.floor = e * (1.0 - self.max_drawdown);
+                } else if e < self.floor {
+                    // Below the deepest drawdown seen so far (one division only on new lows).
+                    self.max_drawdown = 1.0 - e / self.peak;
+                    self.floor = e;
+                }
+            }
+        }
+        self.bars += n;
+        self.bars_in_market += in_market;
     }
 
     /// One closed trade's P&L after costs.

@@ -3,9 +3,11 @@
 //! product, a benchmark function in tests).
 //!
 //! Reproducibility: a study asks its trials in batches of a fixed size, each from the history
-//! before the batch and from a random generator seeded by (study seed, trial index); the batch
-//! is then evaluated in parallel and told in trial order. The trials and the result are
-//! therefore the same whatever the number of threads or workers.
+//! before the batch and from a random generator seeded by (study seed, trial index); each trial
+//! is evaluated in parallel (with a costly sampler, on the pool as soon as it is asked, while
+//! the next is asked) and the batch is told in trial order. The samplers' own parallel parts (a Gaussian process's matrices, the
+//! scoring of candidates) write their own slots or add per-row results in a fixed order. The
+//! trials and the result are therefore the same whatever the number of threads or workers.
 
 mod samplers;
 mod space;
@@ -149,20 +151,28 @@ pub fn run_study_with<T: Send>(
     let mut next = 0u64;
     while next < config.trials && !stop.requested() {
         let end = (next + batch).min(config.trials);
-        let asked: Vec<(u64, Vec<f64>)> = (next..end)
-            .map(|i| {
-                (
-                    i,
-                    sampler.ask(space, &trials, &mut trial_rng(config.seed, i), i),
-                )
-            })
-            .collect();
-        // `None`: the trial was not run because the stop was raised.
-        let values: Option<Vec<(f64, T)>> = asked
-            .par_iter()
-            .map(|(_, u)| (!stop.requested()).then(|| objective(&space.values(u))))
-            .collect();
-        let Some(values) = values else {
+        let asked_and_run = if sampler.costly_asks() {
+            ask_while_running(
+                &mut *sampler,
+                space,
+                config,
+                &trials,
+                next..end,
+                &objective,
+                stop,
+            )
+        } else {
+            ask_then_run(
+                &mut *sampler,
+                space,
+                config,
+                &trials,
+                next..end,
+                &objective,
+                stop,
+            )
+        };
+        let (asked, Some(values)) = asked_and_run else {
             break;
         };
         for ((index, unit), (value, output)) in asked.into_iter().zip(values) {
@@ -173,6 +183,66 @@ pub fn run_study_with<T: Send>(
         next = end;
     }
     (Study { trials }, outputs)
+}
+
+/// A batch's asks and, unless the stop was raised before one of them ran, its trials' outputs.
+type Batch<T> = (Vec<(u64, Vec<f64>)>, Option<Vec<(f64, T)>>);
+
+/// Asks the trials `indices`, then evaluates them in parallel.
+fn ask_then_run<T: Send>(
+    sampler: &mut dyn samplers::Sampler,
+    space: &Space,
+    config: &StudyConfig,
+    history: &[Trial],
+    indices: std::ops::Range<u64>,
+    objective: &(impl Fn(&[f64]) -> (f64, T) + Sync),
+    stop: Stop<'_>,
+) -> Batch<T> {
+    let asked: Vec<(u64, Vec<f64>)> = indices
+        .map(|i| {
+            (
+                i,
+                sampler.ask(space, history, &mut trial_rng(config.seed, i), i),
+            )
+        })
+        .collect();
+    // `None`: the trial was not run because the stop was raised.
+    let values = asked
+        .par_iter()
+        .map(|(_, u)| (!stop.requested()).then(|| objective(&space.values(u))))
+        .collect();
+    (asked, values)
+}
+
+/// Asks the trials `indices` one after the other, each handed to the pool as soon as it is
+/// asked, so the other threads evaluate it while this one asks the next (a batch's asks read
+/// only the history before the batch). Every trial writes its own slot: the order in which the
+/// trials run changes nothing.
+fn ask_while_running<T: Send>(
+    sampler: &mut dyn samplers::Sampler,
+    space: &Space,
+    config: &StudyConfig,
+    history: &[Trial],
+    indices: std::ops::Range<u64>,
+    objective: &(impl Fn(&[f64]) -> (f64, T) + Sync),
+    stop: Stop<'_>,
+) -> Batch<T> {
+    let mut asked: Vec<(u64, Vec<f64>)> = Vec::with_capacity(indices.clone().count());
+    // `None`: the trial was not run because the stop was raised.
+    let mut slots: Vec<Option<(f64, T)>> = indices.clone().map(|_| None).collect();
+    rayon::in_place_scope(|scope| {
+        for (i, slot) in indices.zip(slots.iter_mut()) {
+            let unit = sampler.ask(space, history, &mut trial_rng(config.seed, i), i);
+            let values = space.values(&unit);
+            asked.push((i, unit));
+            scope.spawn(move |_| {
+                if !stop.requested() {
+                    *slot = Some(objective(&values));
+                }
+            });
+        }
+    });
+    (asked, slots.into_iter().collect())
 }
 
 #[cfg(test)]

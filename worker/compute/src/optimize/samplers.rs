@@ -25,6 +25,12 @@ pub use domain::optimization::Method;
 
 pub(crate) trait Sampler: Send {
     fn ask(&mut self, space: &Space, history: &[Trial], rng: &mut StdRng, index: u64) -> Vec<f64>;
+
+    /// Whether an ask costs as much as a trial or more (a model fitted per ask): then each trial
+    /// is evaluated while the next is asked; otherwise a batch is asked whole, then evaluated.
+    fn costly_asks(&self) -> bool {
+        false
+    }
 }
 
 /// The sampler of `method` for a study of `config` over `space`.

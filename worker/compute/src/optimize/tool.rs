@@ -210,9 +210,14 @@ pub fn judge_candidate(
         .cloned()
         .collect();
     check()?;
-    let before_all = evaluator.metrics(&base, &all)?;
-    check()?;
-    let after_all = evaluator.metrics(&cand, &all)?;
+    // The two tools' passes are independent: one each on two threads when there are two.
+    let metrics_of = |strategy: &Strategy| {
+        Evaluator::new(bars, eval)?
+            .with_model(model)
+            .metrics(strategy, &all)
+    };
+    let (before_all, after_all) = rayon::join(|| metrics_of(&base), || metrics_of(&cand));
+    let (before_all, after_all) = (before_all?, after_all?);
     check()?;
     let n = oos.len();
     let runs: Vec<Run> = partitions

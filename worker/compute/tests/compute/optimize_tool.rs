@@ -163,3 +163,57 @@ fn a_stopped_search_keeps_the_baseline() {
     assert_eq!(outcome.params_after, outcome.params_before);
     assert!(!outcome.report.passed, "the baseline cannot beat itself");
 }
+
+/// The trials, the winner, its score and the gate's verdict do not depend on the number of
+/// threads: batches are fixed, every parallel part writes its own slot or adds in a fixed order.
+#[test]
+fn a_sessions_optimization_is_the_same_on_one_and_two_threads() {
+    // Arrange
+    let bars = bars();
+    let standards = StandardsConfig::default();
+    let on = |threads: usize, method: Method| {
+        rayon::ThreadPoolBuilder::new()
+            .num_threads(threads)
+            .build()
+            .expect("pool")
+            .install(|| {
+                optimize_tool(
+                    &bars,
+                    "sma_crossover",
+                    &baseline(),
+                    None,
+                    &StudyConfig {
+                        method,
+                        trials: 48,
+                        seed: 5,
+                        batch: 8,
+                    },
+                    EvalConfig::default(),
+                    &standards,
+                    |_| {},
+                    Stop::NEVER,
+                    Stop::NEVER,
+                )
+                .expect("optimizes")
+            })
+    };
+    for method in [Method::Random, Method::Bayesian] {
+        // Act
+        let (one, two) = (on(1, method), on(2, method));
+
+        // Assert
+        assert_eq!(
+            one.params_after, two.params_after,
+            "{method:?}: the same winner"
+        );
+        assert_eq!(
+            one.best_in_sample.to_bits(),
+            two.best_in_sample.to_bits(),
+            "{method:?}: the same score"
+        );
+        assert_eq!(
+            one, two,
+            "{method:?}: the same optimization, trial for trial"
+        );
+    }
+}

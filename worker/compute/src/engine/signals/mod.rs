@@ -9,6 +9,8 @@ pub(crate) mod rolling;
 mod rsi;
 mod sma;
 
+pub(crate) use sma::SmaStream;
+
 use serde_json::{Map, Value};
 
 use super::EngineError;

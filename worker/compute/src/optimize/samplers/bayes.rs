@@ -21,6 +21,7 @@ use std::hash::{Hash, Hasher};
 use domain::families::ParamKind;
 use rand::Rng;
 use rand::rngs::StdRng;
+use rayon::prelude::*;
 
 use super::super::{Space, Trial, score, trial_rng};
 use super::gp::{self, Gp, Hyper};
@@ -39,6 +40,8 @@ const UNIFORM_CANDIDATES: usize = 48;
 /// Best trials around which candidates are also drawn, and draws per trial and scale.
 const NEAR_BEST: usize = 5;
 const NEAR_DRAWS: usize = 4;
+/// Candidates scored per rayon task (fewer cost more to hand over than to score).
+const CANDIDATES_PER_TASK: usize = 11;
 /// Best candidates polished by local search, and its steps.
 const POLISHED: usize = 2;
 const POLISH_STEPS: usize = 16;
@@ -178,6 +181,10 @@ impl Bayes {
 }
 
 impl Sampler for Bayes {
+    fn costly_asks(&self) -> bool {
+        true
+    }
+
     fn ask(&mut self, space: &Space, history: &[Trial], rng: &mut StdRng, index: u64) -> Vec<f64> {
         let key = fingerprint(history);
         // Proposals for older histories are never needed again.
@@ -212,38 +219,51 @@ fn maximize_ei(model: &Gp, space: &Space, near: &[&[f64]], rng: &mut StdRng) -> 
             }
         }
     }
+    // Scored in parallel (the candidates are drawn above, in order, from the trial's generator).
     let mut scored: Vec<(f64, Vec<f64>)> = candidates
-        .into_iter()
+        .into_par_iter()
+        .with_min_len(CANDIDATES_PER_TASK)
         .map(|x| snap(space, x))
         .filter(|x| space.feasible(x))
         .map(|x| (acquisition(&x), x))
         .collect();
     scored.sort_by(|a, b| b.0.total_cmp(&a.0));
     scored.truncate(POLISHED);
+    // The polish's random steps are drawn first, candidate after candidate as a sequential
+    // polish would draw them (every step draws one normal per coordinate, taken or not), so the
+    // candidates can then be polished in parallel with the same result.
+    let steps: Vec<Vec<f64>> = scored
+        .iter()
+        .map(|_| (0..POLISH_STEPS * dims).map(|_| normal(rng)).collect())
+        .collect();
     // (1+1) local search with a step that grows on success and shrinks on failure.
-    for (value, x) in &mut scored {
-        let mut step = 0.05;
-        for _ in 0..POLISH_STEPS {
-            let y = snap(
-                space,
-                x.iter()
-                    .map(|&c| (c + step * normal(rng)).clamp(0.0, 1.0))
-                    .collect(),
-            );
-            if !space.feasible(&y) {
-                step *= 0.7;
-                continue;
+    scored
+        .par_iter_mut()
+        .zip(steps)
+        .for_each(|((value, x), draws)| {
+            let mut step = 0.05;
+            for z in draws.chunks_exact(dims.max(1)) {
+                let y = snap(
+                    space,
+                    x.iter()
+                        .zip(z)
+                        .map(|(&c, &z)| (c + step * z).clamp(0.0, 1.0))
+                        .collect(),
+                );
+                if !space.feasible(&y) {
+                    step *= 0.7;
+                    continue;
+                }
+                let v = acquisition(&y);
+                if v > *value {
+                    *value = v;
+                    *x = y;
+                    step = (step * 1.5).min(0.2);
+                } else {
+                    step *= 0.7;
+                }
             }
-            let v = acquisition(&y);
-            if v > *value {
-                *value = v;
-                *x = y;
-                step = (step * 1.5).min(0.2);
-            } else {
-                step *= 0.7;
-            }
-        }
-    }
+        });
     scored
         .into_iter()
         .max_by(|a, b| a.0.total_cmp(&b.0))

@@ -6,6 +6,12 @@
 //!
 //! Pure and deterministic: the same points and values give the same model bit for bit.
 
+mod fit;
+
+use rayon::prelude::*;
+
+pub(super) use fit::fit_hyper;
+
 /// Bounds of log length scale (unit-cube coordinates) and of log noise (relative to the signal).
 const LOG_LS: (f64, f64) = (-4.5, 2.5);
 const LOG_NOISE: (f64, f64) = (-13.8, 0.0);
@@ -14,6 +20,11 @@ const PRIOR_LS: (f64, f64) = (-0.7, 1.0);
 const PRIOR_NOISE: (f64, f64) = (-6.9, 2.0);
 /// Added to the diagonal so the Cholesky of a noise-free fit stays defined.
 const JITTER: f64 = 1e-9;
+
+/// Rows of a matrix per rayon task (the kernel matrices, the inverse's columns, the gradient's
+/// rows): below this a task costs more than it saves. Every parallel part writes its own rows
+/// or adds per-row results in row order, so the model is the same whatever the thread count.
+const ROWS_PER_TASK: usize = 32;
 
 /// Hyper-parameters: log length scales then log noise.
 pub(super) type Hyper = Vec<f64>;
@@ -106,12 +117,16 @@ impl Gp {
         let cap = n + extra;
         let (inv_ls, noise, scaled) = scaled_points(points, dims, hyper);
         let mut chol = vec![0.0; cap * cap];
-        for i in 0..n {
-            for j in 0..i {
-                chol[i * cap + j] = matern(dist2(&scaled, dims, i, j)).0;
-            }
-            chol[i * cap + i] = 1.0 + noise + JITTER;
-        }
+        chol.par_chunks_mut(cap.max(1))
+            .take(n)
+            .enumerate()
+            .with_min_len(ROWS_PER_TASK)
+            .for_each(|(i, row)| {
+                for (j, c) in row[..i].iter_mut().enumerate() {
+                    *c = matern(dist2(&scaled, dims, i, j)).0;
+                }
+                row[i] = 1.0 + noise + JITTER;
+            });
         // The factorization works on a stride-n copy, then moves into the stride-cap buffer.
         let mut packed: Vec<f64> = (0..n)
             .flat_map(|i| chol[i * cap..i * cap + n].to_vec())
@@ -221,137 +236,6 @@ fn dist2(scaled: &[f64], dims: usize, i: usize, j: usize) -> f64 {
         .sum()
 }
 
-/// Log marginal likelihood (signal variance profiled out, constants dropped, priors added)
-/// and its gradient in the hyper-parameters; `None` when the matrix is not positive definite.
-fn log_likelihood(
-    points: &[f64],
-    y: &[f64],
-    dims: usize,
-    hyper: &[f64],
-) -> Option<(f64, Vec<f64>)> {
-    let n = y.len();
-    let (_, noise, scaled) = scaled_points(points, dims, hyper);
-    let mut r = vec![0.0; n * n];
-    let mut g = vec![0.0; n * n];
-    for i in 0..n {
-        for j in 0..i {
-            let (k, dk) = matern(dist2(&scaled, dims, i, j));
-            r[i * n + j] = k;
-            g[i * n + j] = dk;
-        }
-        r[i * n + i] = 1.0 + noise + JITTER;
-    }
-    if !cholesky(&mut r, n) {
-        return None;
-    }
-    let l = r;
-    let mut alpha = y.to_vec();
-    forward(&l, n, &mut alpha);
-    backward(&l, n, &mut alpha);
-    let quad: f64 = y
-        .iter()
-        .zip(&alpha)
-        .map(|(a, b)| a * b)
-        .sum::<f64>()
-        .max(1e-300);
-    let signal = quad / n as f64;
-    let log_det: f64 = (0..n).map(|i| l[i * n + i].ln()).sum();
-    let mut ll = -0.5 * n as f64 * signal.ln() - log_det;
-
-    // L^-1, stored transposed (row c holds column c, contiguous), then R^-1 = L^-T L^-1.
-    let mut linv_t = vec![0.0; n * n];
-    for c in 0..n {
-        let col = &mut linv_t[c * n..c * n + n];
-        col[c] = 1.0 / l[c * n + c];
-        for i in c + 1..n {
-            let s: f64 = l[i * n + c..i * n + i]
-                .iter()
-                .zip(&col[c..i])
-                .map(|(a, b)| a * b)
-                .sum();
-            col[i] = -s / l[i * n + i];
-        }
-    }
-    let mut grad = vec![0.0; dims + 1];
-    let mut trace_w = 0.0;
-    for i in 0..n {
-        let col_i = &linv_t[i * n + i..i * n + n];
-        for j in 0..=i {
-            // (R^-1)_ij = sum over k >= i of Linv_ki Linv_kj.
-            let col_j = &linv_t[j * n + i..j * n + n];
-            let rinv: f64 = col_i.iter().zip(col_j).map(|(a, b)| a * b).sum();
-            let w = alpha[i] * alpha[j] / signal - rinv;
-            if i == j {
-                trace_w += w;
-            } else {
-                let wg = w * g[i * n + j];
-                let (pi, pj) = (
-                    &scaled[i * dims..i * dims + dims],
-                    &scaled[j * dims..j * dims + dims],
-                );
-                for ((gd, a), b) in grad[..dims].iter_mut().zip(pi).zip(pj) {
-                    *gd += wg * (a - b) * (a - b);
-                }
-            }
-        }
-    }
-    grad[dims] = 0.5 * noise * trace_w;
-    for (d, h) in hyper.iter().enumerate() {
-        let (mu, sd) = if d < dims { PRIOR_LS } else { PRIOR_NOISE };
-        ll -= 0.5 * ((h - mu) / sd).powi(2);
-        grad[d] -= (h - mu) / (sd * sd);
-    }
-    (ll.is_finite() && grad.iter().all(|g| g.is_finite())).then_some((ll, grad))
-}
-
-/// Hyper-parameters maximizing the (penalized) marginal likelihood of `y` at `points`, by
-/// `iterations` of Rprop from each of `starts`; the first start (or the prior's centre) when
-/// every evaluation fails.
-pub(super) fn fit_hyper(
-    points: &[f64],
-    y: &[f64],
-    dims: usize,
-    starts: &[Hyper],
-    iterations: usize,
-) -> Hyper {
-    let mut best: Option<(f64, Hyper)> = None;
-    for start in starts {
-        let mut h = start.clone();
-        let mut step = vec![0.5f64; dims + 1];
-        let mut last = vec![0.0; dims + 1];
-        for _ in 0..iterations {
-            let Some((ll, mut grad)) = log_likelihood(points, y, dims, &h) else {
-                // Not positive definite: more noise.
-                h[dims] = (h[dims] + 1.0).min(LOG_NOISE.1);
-                continue;
-            };
-            if best.as_ref().is_none_or(|(b, _)| ll > *b) {
-                best = Some((ll, h.clone()));
-            }
-            for k in 0..=dims {
-                let sign = grad[k] * last[k];
-                if sign > 0.0 {
-                    step[k] = (step[k] * 1.2).min(1.0);
-                } else if sign < 0.0 {
-                    step[k] *= 0.5;
-                    grad[k] = 0.0;
-                }
-                let (lo, hi) = if k < dims { LOG_LS } else { LOG_NOISE };
-                if grad[k] != 0.0 {
-                    h[k] = (h[k] + step[k] * grad[k].signum()).clamp(lo, hi);
-                }
-            }
-            last = grad;
-            if step.iter().all(|s| *s < 1e-3) {
-                break;
-            }
-        }
-    }
-    best.map(|(_, h)| h)
-        .or_else(|| starts.first().cloned())
-        .unwrap_or_else(|| default_hyper(dims))
-}
-
 /// `ln(phi(z) + z Phi(z))`, the log of expected improvement per unit of standard deviation,
 /// accurate far into the left tail (where the plain formula underflows and ties every
 /// candidate at zero).
@@ -401,7 +285,7 @@ mod tests {
         let h = [-0.9, -0.3, -4.0];
 
         // Act
-        let (_, grad) = log_likelihood(&points, &y, 2, &h).expect("positive definite");
+        let (_, grad) = fit::log_likelihood(&points, &y, 2, &h).expect("positive definite");
 
         // Assert
         for k in 0..3 {
@@ -409,7 +293,7 @@ mod tests {
             let mut down = h;
             up[k] += 1e-6;
             down[k] -= 1e-6;
-            let f = |p: &[f64]| log_likelihood(&points, &y, 2, p).expect("pd").0;
+            let f = |p: &[f64]| fit::log_likelihood(&points, &y, 2, p).expect("pd").0;
             let numeric = (f(&up) - f(&down)) / 2e-6;
             assert!(
                 (numeric - grad[k]).abs() < 1e-4 * (1.0 + numeric.abs()),
