@@ -7,6 +7,7 @@ mod accounts;
 mod authz_matrix;
 mod batches;
 mod billing;
+mod cluster;
 mod datasets;
 mod deep_queue;
 mod fair_use;
