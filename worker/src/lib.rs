@@ -94,8 +94,12 @@ impl Worker {
             self.platform.clone(),
             kinds,
         ));
+        // Registered before it takes a job: whoever sees a job of this worker finished finds the
+        // worker in the registry.
+        let started_at = self.clock.now();
+        rt.beat(started_at).await;
         let background = CancellationToken::new();
-        let heartbeat = tokio::spawn(rt.clone().heartbeat_loop(background.clone()));
+        let heartbeat = tokio::spawn(rt.clone().heartbeat_loop(started_at, background.clone()));
         let recovery = tokio::spawn(rt.clone().recovery_loop(background.clone()));
         let consumers_stop = CancellationToken::new();
         let consumers = rt.spawn_consumers(&consumers_stop);

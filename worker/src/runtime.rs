@@ -421,18 +421,26 @@ impl Runtime {
         }
     }
 
-    /// Registers and refreshes this worker until `stop`.
-    pub(crate) async fn heartbeat_loop(self: Arc<Self>, stop: CancellationToken) {
-        let started_at = self.clock.now();
+    /// Registers (or refreshes) this worker in the registry.
+    pub(crate) async fn beat(&self, started_at: chrono::DateTime<chrono::Utc>) {
+        if let Err(e) = self.store.heartbeat_worker(&self.info(started_at)).await {
+            tracing::warn!(error = %e, "worker heartbeat failed");
+        }
+    }
+
+    /// Refreshes this worker (registered with [`Self::beat`] at `started_at`) until `stop`.
+    pub(crate) async fn heartbeat_loop(
+        self: Arc<Self>,
+        started_at: chrono::DateTime<chrono::Utc>,
+        stop: CancellationToken,
+    ) {
         let every = Duration::from_secs(self.settings.worker.heartbeat_secs.max(1));
         loop {
-            if let Err(e) = self.store.heartbeat_worker(&self.info(started_at)).await {
-                tracing::warn!(error = %e, "worker heartbeat failed");
-            }
             tokio::select! {
                 () = stop.cancelled() => return,
                 () = tokio::time::sleep(every) => {}
             }
+            self.beat(started_at).await;
         }
     }
 
