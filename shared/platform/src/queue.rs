@@ -335,7 +335,7 @@ impl Queues {
         }
     }
 
-    /// Pushes many messages onto a kind's queue, [`PUSH_CHUNK`] per round trip, each chunk
+    /// Pushes many messages onto a kind's queue, 500 per round trip, each chunk
     /// within the push deadline. Stops at the first chunk that fails: the messages before it
     /// are queued, the rest are not.
     ///
