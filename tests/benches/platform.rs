@@ -33,7 +33,9 @@
 //! `PLATFORM_LATENCY_N` (default 300), `PLATFORM_ONLY` (comma-separated subset of
 //! `noop,eval,http,latency`), `PLATFORM_BATCH` (jobs per enqueue call in (a): 1, the default,
 //! is the one-job enqueue; more is `enqueue_many`, the batch endpoints' path),
-//! `PLATFORM_CONCURRENCY` (worker concurrencies of (a), default `4,8`).
+//! `PLATFORM_CONCURRENCY` (worker concurrencies of (a), default `4,8`), `PLATFORM_WORKER_LOG`
+//! (the workers' `RUST_LOG`, default `warn`; when set, (b) counts the first worker's claims that
+//! found nothing).
 
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
@@ -221,7 +223,10 @@ impl World {
             .env("MARKETPLACE_QUEUE_PREFIX", &self.prefix)
             .env("MARKETPLACE_LOG_FORMAT", "json")
             // Like the Celery peer's `--loglevel WARNING`: no line per job.
-            .env("RUST_LOG", "warn")
+            .env(
+                "RUST_LOG",
+                std::env::var("PLATFORM_WORKER_LOG").unwrap_or_else(|_| "warn".into()),
+            )
             .stdin(Stdio::null())
             .stdout(log.try_clone()?)
             .stderr(log)
@@ -412,6 +417,11 @@ struct WorkerProcess {
 }
 
 impl WorkerProcess {
+    /// The process's log (kept in the bench's temporary directory).
+    fn log_text(&self) -> String {
+        std::fs::read_to_string(&self.log).unwrap_or_default()
+    }
+
     /// CPU seconds (user + system) the process has used so far, from `/proc`.
     fn cpu_secs(&self) -> anyhow::Result<f64> {
         let stat = std::fs::read_to_string(format!("/proc/{}/stat", self.child.id()))?;
@@ -816,7 +826,12 @@ async fn evaluations(
             .track(JobKind::Evaluate, 10 + n, Some(done.as_ref()), &mut workers)
             .await?;
         let cpu_ms_per_job = (cpu(&workers)? - cpu_before) * 1000.0 / n as f64;
-        enqueuing.await??;
+        if std::env::var("PLATFORM_WORKER_LOG").is_ok() {
+            let text = workers[0].log_text();
+            let found_nothing = text.matches("claim found nothing").count();
+            println!("    worker 0 log: {} lines, {found_nothing} claims found nothing", text.lines().count());
+        }
+        let (t_enq, _) = enqueuing.await??;
         let seconds = (tracked.t_last - t0).as_secs_f64();
         if tracked.failed > 0 {
             let (error,): (Option<Value>,) = sqlx::query_as(
@@ -840,10 +855,11 @@ async fn evaluations(
         );
         let (retried, _) = world.audit(JobKind::Evaluate).await?;
         println!(
-            "    {processes} process(es) x {slots}: {n} evaluations in {seconds:.2} s = {:.1} jobs/s, \
-             worker CPU {cpu_ms_per_job:.2} ms per job, mean claim-to-finish {mean_ms:.1} ms, \
+            "    {processes} process(es) x {slots}: {n} evaluations in {seconds:.2} s = {:.1} jobs/s \
+             (enqueued in {:.2} s), worker CPU {cpu_ms_per_job:.2} ms per job, mean claim-to-finish {mean_ms:.1} ms, \
              results checked {with_results}, run twice {retried}, load {}",
             n as f64 / seconds,
+            t_enq.as_secs_f64(),
             loadavg()
         );
         anyhow::Ok(EvalRun {

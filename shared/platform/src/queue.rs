@@ -315,7 +315,7 @@ impl Queues {
                 push_timeout, wake, ..
             } => {
                 let storage = self.redis_storage(kind).ok_or_else(unreachable_backend)?;
-                push_within(storage, message, *push_timeout).await?;
+                push_bulk_within(storage, vec![message], *push_timeout).await?;
                 wake.signal(kind);
                 // One round: this message and any others pushed meanwhile (the recovery
                 // sweep moves whatever a failure here leaves).
@@ -328,7 +328,7 @@ impl Queues {
                 push_timeout, wake, ..
             } => {
                 let storage = self.sqlite_storage(kind).ok_or_else(unreachable_backend)?;
-                push_within(storage, message, *push_timeout).await?;
+                push_bulk_within(storage, vec![message], *push_timeout).await?;
                 wake.signal(kind);
                 Ok(())
             }
@@ -373,8 +373,8 @@ impl Queues {
     }
 }
 
-/// Pushes messages onto any apalis sink in one bulk operation (one script call on Redis),
-/// giving up after `timeout`.
+/// Pushes messages onto any apalis sink in one bulk operation (one script call on Redis; one
+/// message is the same call), giving up after `timeout`.
 async fn push_bulk_within<S, K>(
     mut storage: S,
     messages: Vec<JobMessage>,
@@ -387,26 +387,6 @@ where
     tokio::time::timeout(timeout, async move {
         storage
             .push_bulk(messages)
-            .await
-            .map_err(|e| QueueError::Backend(e.to_string()))
-    })
-    .await
-    .map_err(|_| QueueError::Timeout(timeout))?
-}
-
-/// Pushes onto any apalis sink, giving up after `timeout`.
-async fn push_within<S, K>(
-    mut storage: S,
-    message: JobMessage,
-    timeout: Duration,
-) -> Result<(), QueueError>
-where
-    S: TaskSink<JobMessage, K> + Send,
-    apalis::prelude::TaskSinkError<S::Error>: std::fmt::Display,
-{
-    tokio::time::timeout(timeout, async move {
-        storage
-            .push(message)
             .await
             .map_err(|e| QueueError::Backend(e.to_string()))
     })
