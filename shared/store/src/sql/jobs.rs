@@ -107,9 +107,11 @@ async fn insert_jobs(tx: &mut Tx, new: &[NewJob], now: DateTime<Utc>) -> StoreRe
             .map(|r| Job::try_from(r).map(|j| (j.id, j)))
             .collect::<StoreResult<_>>()?;
         for j in chunk {
-            jobs.push(by_id.remove(&j.id).ok_or_else(|| {
-                StoreError::Conflict(format!("job {} was not inserted", j.id))
-            })?);
+            jobs.push(
+                by_id.remove(&j.id).ok_or_else(|| {
+                    StoreError::Conflict(format!("job {} was not inserted", j.id))
+                })?,
+            );
         }
     }
     Ok(jobs)
