@@ -31,7 +31,7 @@
 //! `PLATFORM_REPS` (repetitions of each no-op scenario, default 3), `PLATFORM_EVAL_N`
 //! (default 500), `PLATFORM_HTTP_N` (requests per HTTP phase, default 2,000),
 //! `PLATFORM_LATENCY_N` (default 300), `PLATFORM_ONLY` (comma-separated subset of
-//! `noop,eval,http,latency`), `PLATFORM_BATCH` (jobs per enqueue call in (a): 1, the default,
+//! `noop,eval,http,latency`; `drain` runs only the prefilled no-op scenario), `PLATFORM_BATCH` (jobs per enqueue call in (a): 1, the default,
 //! is the one-job enqueue; more is `enqueue_many`, the batch endpoints' path),
 //! `PLATFORM_CONCURRENCY` (worker concurrencies of (a), default `4,8`), `PLATFORM_WORKER_LOG`
 //! (the workers' `RUST_LOG`, default `warn`; when set, (b) counts the first worker's claims that
@@ -1028,20 +1028,26 @@ async fn main() -> anyhow::Result<()> {
     );
     let mut table: Vec<String> = Vec::new();
 
-    if wants("noop") {
+    // `drain`: only the prefilled no-op scenario (for a deep backlog such as 1,000,000 jobs).
+    let drain_only = wants("drain") && !wants("noop");
+    if wants("noop") || drain_only {
         println!(
             "(a) {n} no-op jobs, 2 worker processes, {reps} rep(s) per scenario, {ENQUEUERS} enqueue tasks, {batch} job(s) per enqueue call"
         );
         for concurrency in concurrencies.iter().copied() {
             let mut conc = Vec::new();
             for _ in 0..reps {
+                if drain_only {
+                    break;
+                }
                 conc.push(noop_concurrent(&base, &redis_url, &bin, n, concurrency).await?);
             }
             let e2e: Vec<f64> = conc.iter().map(|r| r.e2e_rate).collect();
             let enq: Vec<f64> = conc.iter().map(|r| r.enqueue_rate).collect();
             let tail: Vec<f64> = conc.iter().map(|r| r.tail_s).collect();
             let pauses: u64 = conc.iter().map(|r| r.pauses).sum();
-            table.push(format!(
+            if !drain_only {
+                table.push(format!(
                 "| no-op concurrent, 2 x c={concurrency} | enqueue {:.0} ({}) | end-to-end **{:.0}** ({}) jobs/s | tail {:.2} s, back-pressure pauses {pauses} |",
                 median(&enq),
                 range(&enq),
@@ -1049,6 +1055,7 @@ async fn main() -> anyhow::Result<()> {
                 range(&e2e),
                 median(&tail)
             ));
+            }
             let mut pre = Vec::new();
             let mut pre_n = n;
             for _ in 0..reps {
