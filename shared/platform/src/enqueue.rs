@@ -239,13 +239,7 @@ impl Platform {
         }
         for (kind, messages) in by_kind {
             let n = messages.len() as u64;
-            let pushed = if n == 1 {
-                let message = messages.into_iter().next().expect("one message");
-                self.queues.push(kind, message).await
-            } else {
-                self.queues.push_many(kind, messages).await
-            };
-            match pushed {
+            match self.queues.push_many(kind, messages).await {
                 Ok(()) => {
                     metrics::counter!("jobs_enqueued_total", "kind" => kind.as_str()).increment(n);
                 }

@@ -310,29 +310,7 @@ impl Queues {
     /// # Errors
     /// [`QueueError`] when the queue is unreachable or refuses.
     pub async fn push(&self, kind: JobKind, message: JobMessage) -> Result<(), QueueError> {
-        match self {
-            Queues::Redis {
-                push_timeout, wake, ..
-            } => {
-                let storage = self.redis_storage(kind).ok_or_else(unreachable_backend)?;
-                push_bulk_within(storage, vec![message], *push_timeout).await?;
-                wake.signal(kind);
-                // One round: this message and any others pushed meanwhile (the recovery
-                // sweep moves whatever a failure here leaves).
-                if let Err(e) = self.promote_due(kind, 1).await {
-                    tracing::debug!(error = %e, "moving due messages failed; the sweep will");
-                }
-                Ok(())
-            }
-            Queues::Sqlite {
-                push_timeout, wake, ..
-            } => {
-                let storage = self.sqlite_storage(kind).ok_or_else(unreachable_backend)?;
-                push_bulk_within(storage, vec![message], *push_timeout).await?;
-                wake.signal(kind);
-                Ok(())
-            }
-        }
+        self.push_many(kind, vec![message]).await
     }
 
     /// Pushes many messages onto a kind's queue, 500 per round trip, each chunk
@@ -361,7 +339,8 @@ impl Queues {
         match self {
             Queues::Redis { wake, .. } => {
                 wake.signal(kind);
-                // Rounds enough for every message pushed (the sweep moves what a failure leaves).
+                // Rounds enough for every message pushed and any others pushed meanwhile (the
+                // recovery sweep moves whatever a failure here leaves).
                 let rounds = messages.len().div_ceil(PROMOTE_CHUNK).max(1);
                 if let Err(e) = self.promote_due(kind, rounds).await {
                     tracing::debug!(error = %e, "moving due messages failed; the sweep will");

@@ -56,23 +56,9 @@ fn worker_lost() -> domain::jobs::JobFailure {
 /// `delivered_at = now`: the caller pushes a message after the commit; the recovery sweep
 /// pushes it again only if the job is still queued `redeliver_after` later (a failed push).
 async fn insert_job(tx: &mut Tx, new: &NewJob, now: DateTime<Utc>) -> StoreResult<Job> {
-    let row: JobRow = sqlx::query_as(concat!(
-            "INSERT INTO jobs (id, kind, owner_id, status, progress, attempts, max_attempts, priority, payload, \
-             cancel_requested, run_after, delivered_at, created_at, updated_at) \
-             VALUES ($1, $2, $3, 'queued', 0, 0, $4, $5, $6, $7, $8, $8, $8, $8) RETURNING ",
-            job_cols!()
-        ))
-        .bind(new.id)
-        .bind(new.kind.as_str())
-        .bind(new.owner_id)
-        .bind(new.max_attempts)
-        .bind(new.priority)
-        .bind(Json(&new.payload))
-        .bind(false)
-        .bind(now)
-        .fetch_one(&mut **tx)
-        .await?;
-    row.try_into()
+    let mut jobs = insert_jobs(tx, std::slice::from_ref(new), now).await?;
+    jobs.pop()
+        .ok_or_else(|| StoreError::Conflict(format!("job {} was not inserted", new.id)))
 }
 
 /// Rows of jobs per insert statement (9 parameters each, well under both databases' limits).
