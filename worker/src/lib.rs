@@ -17,6 +17,7 @@ use tokio_util::sync::CancellationToken;
 
 mod attempt;
 mod claimer;
+mod finisher;
 pub mod handlers;
 mod runtime;
 
@@ -101,6 +102,7 @@ impl Worker {
         let background = CancellationToken::new();
         let heartbeat = tokio::spawn(rt.clone().heartbeat_loop(started_at, background.clone()));
         let recovery = tokio::spawn(rt.clone().recovery_loop(background.clone()));
+        let maintenance = tokio::spawn(rt.clone().maintenance_loop(background.clone()));
         let consumers_stop = CancellationToken::new();
         let consumers = rt.spawn_consumers(&consumers_stop);
         // Slots per queue this process offers (a dashboard divides jobs in flight by it).
@@ -122,6 +124,7 @@ impl Worker {
         background.cancel();
         let _ = heartbeat.await;
         let _ = recovery.await;
+        let _ = maintenance.await;
         for c in consumers {
             if tokio::time::timeout(std::time::Duration::from_secs(1), c)
                 .await

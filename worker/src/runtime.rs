@@ -19,11 +19,14 @@ use platform::Platform;
 use shared::clock::SharedClock;
 use shared::config::Settings;
 use shared::jobs::{FailureKind, Job, JobFailure, JobKind, JobMessage, backoff};
-use shared::store::{JobClaim, JobEffect, JobOutcome, Store, StoreError, WorkerInfo};
+use shared::store::{
+    JobClaim, JobEffect, JobOutcome, JobsMaintenance, Store, StoreError, WorkerInfo,
+};
 use tokio_util::sync::CancellationToken;
 
 use crate::attempt::{TimedOut, run_to_end};
 use crate::claimer::Claimer;
+use crate::finisher::Finisher;
 use crate::handlers::{self, JobControl, JobError};
 
 /// How often the lease keeper looks for a cancel request of a running job (a read of its row
@@ -32,6 +35,9 @@ const CANCEL_POLL: Duration = Duration::from_millis(250);
 
 /// Message handlers per queue consumer: each only wakes the kind's claimer.
 const MESSAGE_HANDLERS: usize = 4;
+
+/// How often a worker checks whether the jobs table needs vacuuming or analyzing.
+const MAINTENANCE_EVERY: Duration = Duration::from_secs(10);
 
 /// Everything the message handlers of one worker process share.
 #[derive(Debug)]
@@ -44,6 +50,8 @@ pub(crate) struct Runtime {
     pub(crate) kinds: Vec<JobKind>,
     in_flight: AtomicI32,
     stopping: AtomicBool,
+    /// Writes outcomes without an effect in batches.
+    finisher: Finisher,
 }
 
 /// Keeps a claimed job counted in flight until it is dropped (the attempt has ended, or its
@@ -65,6 +73,7 @@ impl Runtime {
         platform: Platform,
         kinds: Vec<JobKind>,
     ) -> Self {
+        let (store_for_finisher, clock_for_finisher) = (store.clone(), clock.clone());
         Self {
             id,
             settings,
@@ -74,6 +83,7 @@ impl Runtime {
             kinds,
             in_flight: AtomicI32::new(0),
             stopping: AtomicBool::new(false),
+            finisher: Finisher::start(store_for_finisher, clock_for_finisher),
         }
     }
 
@@ -323,6 +333,14 @@ impl Runtime {
         mut outcome: JobOutcome,
         mut effect: Option<JobEffect>,
     ) -> (JobOutcome, bool) {
+        if effect.is_none() {
+            match self.finisher.finish(claim.clone(), outcome.clone()).await {
+                Ok(written) => return (outcome, written),
+                Err(why) => {
+                    tracing::warn!(%why, "recording job outcomes in a batch failed; retrying this one alone");
+                }
+            }
+        }
         let mut attempt = 0u32;
         while attempt < 5 {
             match self
@@ -459,16 +477,9 @@ impl Runtime {
                 .await
             {
                 Ok(dispatches) => {
-                    for d in dispatches {
-                        if let Err(e) = self
-                            .platform
-                            .queues()
-                            .push(d.kind, JobMessage { job_id: d.job_id })
-                            .await
-                        {
-                            tracing::warn!(error = %e, job_id = %d.job_id, "redelivering a job failed; will try again");
-                        }
-                    }
+                    self.platform
+                        .redeliver(dispatches.into_iter().map(|d| (d.kind, d.job_id)))
+                        .await;
                 }
                 Err(e) => tracing::warn!(error = %e, "recovery sweep failed"),
             }
@@ -477,6 +488,32 @@ impl Runtime {
             for kind in JobKind::ALL {
                 if let Err(e) = self.platform.queues().promote_due(kind, 1_000).await {
                     tracing::warn!(error = %e, kind = kind.as_str(), "moving due messages failed; will try again");
+                }
+            }
+        }
+    }
+
+    /// Keeps the jobs table's statistics and dead rows in check where the database does not
+    /// (see [`shared::store::JobStore::maintain_jobs`]), every 10 s until `stop`. Its own task:
+    /// a vacuum of a large table takes seconds and must not hold up the recovery sweep.
+    pub(crate) async fn maintenance_loop(self: Arc<Self>, stop: CancellationToken) {
+        loop {
+            tokio::select! {
+                () = stop.cancelled() => return,
+                () = tokio::time::sleep(MAINTENANCE_EVERY) => {}
+            }
+            let started = std::time::Instant::now();
+            match self.store.maintain_jobs().await {
+                Ok(done @ (JobsMaintenance::Analyzed | JobsMaintenance::Vacuumed)) => {
+                    tracing::info!(
+                        ?done,
+                        took_ms = started.elapsed().as_millis() as u64,
+                        "jobs table maintained"
+                    );
+                }
+                Ok(_) => {}
+                Err(e) => {
+                    tracing::warn!(error = %e, "maintaining the jobs table failed; will try again")
                 }
             }
         }

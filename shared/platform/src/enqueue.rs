@@ -229,20 +229,33 @@ impl Platform {
     /// Pushes the messages of jobs the caller has committed, one bulk push per kind. Never
     /// fails: a message that cannot be pushed now is pushed again by the recovery sweep.
     pub async fn dispatch(&self, jobs: &[Job]) {
+        self.push_by_kind(jobs.iter().map(|j| (j.kind, j.id)), "jobs_enqueued_total")
+            .await;
+    }
+
+    /// Pushes again the messages of jobs the recovery sweep found (kind, job id), one bulk
+    /// push per kind, counted in `jobs_redelivered_total`. Never fails; a failure is logged.
+    pub async fn redeliver(&self, jobs: impl IntoIterator<Item = (shared::jobs::JobKind, Uuid)>) {
+        self.push_by_kind(jobs, "jobs_redelivered_total").await;
+    }
+
+    async fn push_by_kind(
+        &self,
+        jobs: impl IntoIterator<Item = (shared::jobs::JobKind, Uuid)>,
+        counter: &'static str,
+    ) {
         let mut by_kind: Vec<(shared::jobs::JobKind, Vec<shared::jobs::JobMessage>)> = Vec::new();
-        for job in jobs {
-            let message = shared::jobs::JobMessage { job_id: job.id };
-            match by_kind.iter_mut().find(|(k, _)| *k == job.kind) {
+        for (kind, job_id) in jobs {
+            let message = shared::jobs::JobMessage { job_id };
+            match by_kind.iter_mut().find(|(k, _)| *k == kind) {
                 Some((_, messages)) => messages.push(message),
-                None => by_kind.push((job.kind, vec![message])),
+                None => by_kind.push((kind, vec![message])),
             }
         }
         for (kind, messages) in by_kind {
             let n = messages.len() as u64;
             match self.queues.push_many(kind, messages).await {
-                Ok(()) => {
-                    metrics::counter!("jobs_enqueued_total", "kind" => kind.as_str()).increment(n);
-                }
+                Ok(()) => metrics::counter!(counter, "kind" => kind.as_str()).increment(n),
                 Err(e) => {
                     metrics::counter!("jobs_push_failed_total", "kind" => kind.as_str())
                         .increment(n);

@@ -101,6 +101,22 @@ pub struct Dispatch {
     pub kind: JobKind,
 }
 
+/// What [`JobStore::maintain_jobs`] did to keep the jobs table fast.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum JobsMaintenance {
+    /// The database maintains the table itself: PostgreSQL's autovacuum is on (migration 0014
+    /// makes it visit a churning jobs table early), or SQLite ran `PRAGMA optimize`.
+    Automatic,
+    /// Nothing was due.
+    NotNeeded,
+    /// Another worker is maintaining the table now.
+    Busy,
+    /// Planner statistics were refreshed.
+    Analyzed,
+    /// Dead row versions were reclaimed and statistics refreshed.
+    Vacuumed,
+}
+
 /// A worker process as registered by its heartbeats.
 #[derive(Clone, Debug, PartialEq, Serialize, ToSchema)]
 pub struct WorkerInfo {
@@ -229,6 +245,15 @@ pub trait JobStore: Send + Sync + std::fmt::Debug {
         self.finish_job_with(claim, outcome, None, now).await
     }
 
+    /// Ends several claimed attempts that carry no effect, as [`Self::finish_job`] each: those
+    /// that end for good (succeeded, failed, canceled) in one statement per 500, each written
+    /// only while its claim is held. Returns, in order, whether each was written.
+    async fn finish_jobs(
+        &self,
+        done: &[(JobClaim, JobOutcome)],
+        now: DateTime<Utc>,
+    ) -> StoreResult<Vec<bool>>;
+
     /// [`JobStore::finish_job`] that, when the attempt succeeded and the claim is still held,
     /// also applies `effect` in the same transaction: both happen or neither does. An effect
     /// the current state refuses (`Conflict`) writes nothing at all.
@@ -255,6 +280,12 @@ pub trait JobStore: Send + Sync + std::fmt::Debug {
         redeliver_after: Duration,
         limit: i64,
     ) -> StoreResult<Vec<Dispatch>>;
+
+    /// Keeps the jobs table's planner statistics fresh and reclaims the row versions claims and
+    /// finishes leave behind, when the database does not (PostgreSQL with autovacuum off: a
+    /// table grown from empty to a million waiting jobs was planned as if empty, and a claim
+    /// scanned every waiting row). One worker at a time; cheap when nothing is due.
+    async fn maintain_jobs(&self) -> StoreResult<JobsMaintenance>;
 
     /// Records that a job's message was pushed now.
     async fn mark_delivered(&self, id: Uuid, now: DateTime<Utc>) -> StoreResult<()>;

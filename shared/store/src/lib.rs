@@ -39,8 +39,8 @@ pub use accounts::{AccountStore, ApiKeyInfo, MAX_ACTIVE_API_KEYS};
 pub use billing::BillingStore;
 pub use datasets::DatasetStore;
 pub use jobs::{
-    ClaimState, Dispatch, JobClaim, JobFilter, JobOutcome, JobStore, NewJob, QueueCounts,
-    WorkerInfo,
+    ClaimState, Dispatch, JobClaim, JobFilter, JobOutcome, JobStore, JobsMaintenance, NewJob,
+    QueueCounts, WorkerInfo,
 };
 pub use operations::*;
 pub use sessions::{EndedSession, JobEffect, NewSession, NewSessionTool, Promotion, SessionStore};

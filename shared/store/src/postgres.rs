@@ -69,6 +69,56 @@ impl PgStore {
     }
 }
 
+/// The advisory lock one worker holds while it vacuums or analyzes the jobs table.
+const MAINTENANCE_LOCK: i64 = 0x006a_6f62_736d_6e74; // "jobsmnt"
+
+impl PgStore {
+    /// [`JobStore::maintain_jobs`]: with autovacuum off, what autovacuum would do for the jobs
+    /// table, at thresholds suited to a queue (a tenth of its rows dead, a twentieth changed).
+    async fn maintain_jobs_table(&self) -> StoreResult<JobsMaintenance> {
+        let mut conn = self.pool.acquire().await?;
+        let (autovacuum,): (String,) = sqlx::query_as("SELECT current_setting('autovacuum')")
+            .fetch_one(&mut *conn)
+            .await?;
+        if autovacuum == "on" {
+            return Ok(JobsMaintenance::Automatic);
+        }
+        let counts: Option<(i64, i64, f32)> = sqlx::query_as(
+            "SELECT s.n_dead_tup, s.n_mod_since_analyze, c.reltuples \
+             FROM pg_stat_user_tables s JOIN pg_class c ON c.oid = s.relid \
+             WHERE s.relid = 'jobs'::regclass",
+        )
+        .fetch_optional(&mut *conn)
+        .await?;
+        let Some((dead, changed, rows)) = counts else {
+            return Ok(JobsMaintenance::NotNeeded);
+        };
+        // `reltuples` is -1 before the first analysis.
+        let rows = f64::from(rows.max(0.0));
+        let (statement, done) = if dead as f64 > 1_000.0 + 0.1 * rows {
+            ("VACUUM (ANALYZE) jobs", JobsMaintenance::Vacuumed)
+        } else if changed as f64 > 50.0 + 0.05 * rows {
+            ("ANALYZE jobs", JobsMaintenance::Analyzed)
+        } else {
+            return Ok(JobsMaintenance::NotNeeded);
+        };
+        let (locked,): (bool,) = sqlx::query_as("SELECT pg_try_advisory_lock($1)")
+            .bind(MAINTENANCE_LOCK)
+            .fetch_one(&mut *conn)
+            .await?;
+        if !locked {
+            return Ok(JobsMaintenance::Busy);
+        }
+        let result = sqlx::query(statement).execute(&mut *conn).await;
+        sqlx::query("SELECT pg_advisory_unlock($1)")
+            .bind(MAINTENANCE_LOCK)
+            .execute(&mut *conn)
+            .await?;
+        result?;
+        Ok(done)
+    }
+}
+
 macro_rules! skip_locked {
     () => {
         " FOR UPDATE SKIP LOCKED"

@@ -81,6 +81,15 @@ impl SqliteStore {
     }
 }
 
+impl SqliteStore {
+    /// [`JobStore::maintain_jobs`]: `PRAGMA optimize`, which refreshes the statistics SQLite's
+    /// planner found missing or stale (freed pages are reused, nothing to vacuum).
+    async fn maintain_jobs_table(&self) -> StoreResult<JobsMaintenance> {
+        sqlx::query("PRAGMA optimize").execute(&self.pool).await?;
+        Ok(JobsMaintenance::Automatic)
+    }
+}
+
 macro_rules! skip_locked {
     () => {
         ""

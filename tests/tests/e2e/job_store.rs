@@ -387,3 +387,4 @@ store_test!(cancel_ends_a_queued_job_and_flags_a_running_one, |app| {
 
 mod batches;
 mod sweeps;
+mod upkeep;

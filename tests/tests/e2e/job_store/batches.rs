@@ -128,3 +128,76 @@ store_test!(
         assert_eq!(claimed.into_iter().collect::<HashSet<_>>(), created);
     }
 );
+
+store_test!(
+    a_batch_of_outcomes_writes_what_one_finish_each_writes,
+    |app| {
+        // Arrange: two identical sets of claimed jobs, and one more job that a claim no
+        // longer held (an older attempt's) tries to finish.
+        let owner = app.user("owner").await.id;
+        let outcomes = [
+            JobOutcome::Succeeded {
+                result: json!({"total_return": 0.125, "trades": [1, 2, 3]}),
+            },
+            JobOutcome::Failed {
+                error: problem("bad input"),
+            },
+            JobOutcome::Canceled,
+            JobOutcome::Retry {
+                error: problem("busy"),
+                run_after: at(60),
+            },
+        ];
+        let new: Vec<NewJob> = (0..2 * outcomes.len() + 1)
+            .map(|_| new_job(owner, 0, 3))
+            .collect();
+        app.store.create_jobs(&new, at(0)).await.expect("created");
+        let claimed = claim_batch(&app, "w1", 1, 100).await;
+        assert_eq!(claimed.len(), new.len());
+        let (one_by_one, batched) = claimed.split_at(outcomes.len());
+        let stale = JobClaim {
+            attempt: 0,
+            ..claim_of(&batched[outcomes.len()])
+        };
+
+        // Act
+        let mut single = Vec::new();
+        for (job, outcome) in one_by_one.iter().zip(&outcomes) {
+            single.push(
+                app.store
+                    .finish_job(&claim_of(job), outcome, at(5))
+                    .await
+                    .expect("runs"),
+            );
+        }
+        let mut done: Vec<(JobClaim, JobOutcome)> = batched[..outcomes.len()]
+            .iter()
+            .zip(&outcomes)
+            .map(|(job, outcome)| (claim_of(job), outcome.clone()))
+            .collect();
+        done.push((stale.clone(), outcomes[0].clone()));
+        let written = app.store.finish_jobs(&done, at(5)).await.expect("runs");
+
+        // Assert
+        assert_eq!(single, [true; 4]);
+        assert_eq!(written, [true, true, true, true, false]);
+        for (a, b) in one_by_one.iter().zip(batched) {
+            let (a, b) = (reload(&app, a.id).await, reload(&app, b.id).await);
+            assert_eq!(
+                (a.status, a.progress, &a.result, &a.error, &a.message),
+                (b.status, b.progress, &b.result, &b.error, &b.message)
+            );
+            assert_eq!(
+                (a.finished_at, a.lease_until, a.run_after, a.updated_at),
+                (b.finished_at, b.lease_until, b.run_after, b.updated_at)
+            );
+        }
+        let other = reload(&app, stale.job_id).await;
+        assert_eq!(
+            other.status,
+            JobStatus::Running,
+            "the held claim is untouched"
+        );
+        assert_eq!((other.result, other.finished_at), (None, None));
+    }
+);
