@@ -9,7 +9,10 @@
 //! claiming: each costs a wake-up, never a store query of its own. A claim that finds nothing
 //! is tried again twice shortly after while some job of the kind is due (a claim only sees the
 //! jobs committed before its statement started, and skips rows other claimers hold, so during a
-//! burst it can miss a job whose message woke it).
+//! burst it can miss a job whose message woke it). A claimer also claims when it starts and,
+//! while idle, looks once a second whether a job is due: queues hold a bounded number of
+//! messages, so the jobs of a deep backlog have none, and a worker added to drain it must find
+//! them without one.
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -20,6 +23,11 @@ use tokio_util::sync::CancellationToken;
 use tracing::Instrument;
 
 use crate::runtime::Runtime;
+
+/// How often an idle claimer looks for due jobs itself: a queue holds at most
+/// `platform::enqueue::MESSAGE_CAP` messages, so a worker started beside others that drain a
+/// deeper backlog may get none.
+const IDLE_LOOK: Duration = Duration::from_secs(1);
 
 /// Pauses before claiming again after a claim found nothing while jobs were due.
 const RETRY_PAUSES_MS: [u64; 2] = [10, 50];
@@ -54,11 +62,16 @@ impl Claimer {
     /// waits for them).
     pub(crate) async fn run(self: Arc<Self>, stop: CancellationToken) {
         loop {
+            self.claim_while_due(&stop).await;
             tokio::select! {
                 () = stop.cancelled() => return,
                 () = self.wake.notified() => {}
+                () = tokio::time::sleep(IDLE_LOOK) => {
+                    if !matches!(self.rt.store.has_due_job(self.kind, self.rt.clock.now()).await, Ok(true)) {
+                        continue;
+                    }
+                }
             }
-            self.claim_while_due(&stop).await;
         }
     }
 
@@ -97,6 +110,9 @@ impl Claimer {
                 continue;
             }
             retries = RETRY_PAUSES_MS.into_iter();
+            // Running now: event streams show it without waiting for a re-read.
+            let ids: Vec<_> = jobs.iter().map(|j| j.id).collect();
+            self.rt.platform.events().publish_many(&ids).await;
             for job in jobs {
                 let permit = permits
                     .pop()

@@ -218,11 +218,10 @@ impl Runtime {
         InFlight(self.clone())
     }
 
-    /// Runs one claimed attempt under its lease and records its outcome.
+    /// Runs one claimed attempt under its lease and records its outcome (the claimer has
+    /// published that it runs).
     pub(crate) async fn execute(self: &Arc<Self>, job: Job) {
         metrics::gauge!("worker_jobs_in_flight").increment(1.0);
-        // Running now: event streams show it without waiting for a re-read.
-        self.platform.events().publish(job.id).await;
         let claim = JobClaim {
             job_id: job.id,
             worker_id: self.id.clone(),
@@ -265,7 +264,8 @@ impl Runtime {
                     ),
                 ),
             },
-            Ok(Ok(_)) | Ok(Err(JobError::Canceled)) if owner_canceled => JobOutcome::Canceled,
+            // Whatever the work returned: its owner asked to stop it.
+            Ok(_) if owner_canceled => JobOutcome::Canceled,
             Ok(Ok(output)) => {
                 effect = output.effect;
                 JobOutcome::Succeeded {

@@ -249,10 +249,8 @@ async fn end_session(
     OptionalJson(body): OptionalJson<EndSession>,
 ) -> ApiResult<Json<EndedSessionView>> {
     owned_session(&state, &caller, id).await?;
-    let ended = state
-        .store
-        .end_session(id, body.promote_successful, state.now())
-        .await?;
+    // Cancel first: a worker that finds the session ended also finds its job's cancel request
+    // and records the job canceled, not failed.
     for t in state.store.session_tools(id).await? {
         if let Some(job) = t.last_job_id
             && let Err(e) = state
@@ -263,6 +261,10 @@ async fn end_session(
             tracing::warn!(error = %e, job_id = %job, "canceling a session's optimization failed");
         }
     }
+    let ended = state
+        .store
+        .end_session(id, body.promote_successful, state.now())
+        .await?;
     let mut promotion_jobs = Vec::new();
     for record in &ended.candidates {
         let Some(tool) = state.store.tool(record.tool_id).await? else {

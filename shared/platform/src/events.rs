@@ -8,7 +8,6 @@
 use std::time::Duration;
 
 use futures::StreamExt;
-use redis::AsyncCommands;
 use redis::aio::ConnectionManager;
 use secrecy::ExposeSecret;
 use shared::config::Settings;
@@ -61,15 +60,29 @@ impl JobEvents {
     /// Tells every subscriber that `job` changed. Never fails: an event that cannot be sent
     /// is only a missed wake-up.
     pub async fn publish(&self, job: Uuid) {
-        let _ = self.local.send(job);
-        if let Some((conn, channel)) = &self.redis {
-            let mut conn = conn.clone();
-            let publish = conn.publish::<_, _, i64>(channel.as_str(), job.to_string());
-            match tokio::time::timeout(Duration::from_millis(500), publish).await {
-                Ok(Ok(_)) => {}
-                Ok(Err(e)) => tracing::debug!(error = %e, %job, "publishing a job event failed"),
-                Err(_) => tracing::debug!(%job, "publishing a job event timed out"),
+        self.publish_many(&[job]).await;
+    }
+
+    /// [`Self::publish`] for several jobs, in one round trip to Redis.
+    pub async fn publish_many(&self, jobs: &[Uuid]) {
+        for job in jobs {
+            let _ = self.local.send(*job);
+        }
+        let (Some((conn, channel)), false) = (&self.redis, jobs.is_empty()) else {
+            return;
+        };
+        let mut pipe = redis::pipe();
+        for job in jobs {
+            pipe.publish(channel.as_str(), job.to_string()).ignore();
+        }
+        let mut conn = conn.clone();
+        let publish = pipe.query_async::<()>(&mut conn);
+        match tokio::time::timeout(Duration::from_millis(500), publish).await {
+            Ok(Ok(())) => {}
+            Ok(Err(e)) => {
+                tracing::debug!(error = %e, jobs = jobs.len(), "publishing job events failed")
             }
+            Err(_) => tracing::debug!(jobs = jobs.len(), "publishing job events timed out"),
         }
     }
 

@@ -2,7 +2,9 @@
 //! set that its fetch moves in one Lua call, which fails beyond about 8,000 messages; with
 //! 10,000 waiting, every fetch failed and no job ever completed. The platform moves due
 //! messages in bounded chunks, so 20,000 waiting messages drain, and every job among them
-//! runs exactly once.
+//! runs exactly once. Jobs queued beyond `MESSAGE_CAP` waiting messages get none (apalis-redis
+//! takes each message with an `LREM` as slow as its list is long): they are claimed all the
+//! same, by the workers the messages woke and by workers started later.
 
 use std::time::{Duration, Instant};
 
@@ -26,9 +28,9 @@ async fn twenty_thousand_waiting_messages_drain_and_every_job_runs_once() {
     };
     let queues = app.jobs.queues().clone();
 
-    // Arrange: 19,000 bare messages (each claims the best due job, or finds none and is
-    // dropped), then 1,000 real jobs behind them, all waiting with no consumer.
-    futures::stream::iter(0..MESSAGES - JOBS)
+    // Arrange: 20,000 bare messages (each claims the best due job, or finds none and is
+    // dropped), then 1,000 real jobs behind them, whose messages do not fit under the cap.
+    futures::stream::iter(0..MESSAGES)
         .for_each_concurrent(32, |_| {
             let queues = queues.clone();
             async move {
@@ -67,7 +69,11 @@ async fn twenty_thousand_waiting_messages_drain_and_every_job_runs_once() {
         .collect()
         .await;
     let waiting = queues.waiting(JobKind::Noop).await.expect("counted");
-    assert_eq!(waiting, Some(MESSAGES as u64), "all {MESSAGES} wait");
+    assert_eq!(
+        waiting,
+        Some(MESSAGES as u64),
+        "all {MESSAGES} wait, and no message of the jobs behind them"
+    );
 
     // Act: a worker for the noop queue.
     let mut settings = (*app.settings).clone();
@@ -105,5 +111,90 @@ async fn twenty_thousand_waiting_messages_drain_and_every_job_runs_once() {
         assert_eq!(job.status, JobStatus::Succeeded, "{job:?}");
         assert_eq!(job.attempts, 1, "ran once: {job:?}");
     }
+    stop.cancel();
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_backlog_deeper_than_the_message_cap_runs_once_on_a_worker_started_after() {
+    let Some(app) = spawn_app_with(Backend::Redis, |s| {
+        s.worker.queues = vec!["verify".into()];
+    })
+    .await
+    else {
+        return;
+    };
+    let queues = app.jobs.queues().clone();
+    let cap = usize::try_from(platform::enqueue::MESSAGE_CAP).expect("fits");
+
+    // Arrange: three times the cap of jobs (20 ms each) queued in batches, no consumer.
+    let noop = NoopJob {
+        sleep_ms: 20,
+        timeout_ms: None,
+        fail_attempts: 0,
+        blocking_ms: 0,
+        blocking_check_ms: 0,
+    };
+    let mut jobs = Vec::new();
+    for _ in 0..3 * cap / 100 {
+        let batch = app
+            .jobs
+            .enqueue_many(
+                app.store.as_ref(),
+                PLATFORM_ACCOUNT_ID,
+                (0..100).map(|_| noop.clone().into()).collect(),
+                0,
+                chrono::Utc::now(),
+            )
+            .await
+            .expect("enqueued");
+        jobs.extend(batch.into_iter().map(|j| j.id));
+    }
+    let waiting = queues.waiting(JobKind::Noop).await.expect("counted");
+    assert_eq!(waiting, Some(cap as u64), "messages stop at the cap");
+
+    // Act: two workers; the second starts once the first has taken every message.
+    let mut settings = (*app.settings).clone();
+    settings.worker.queues = vec!["noop".into()];
+    settings.worker.concurrency = 4;
+    let settings = std::sync::Arc::new(settings);
+    let stop = tokio_util::sync::CancellationToken::new();
+    let start = |settings: std::sync::Arc<shared::config::Settings>| {
+        let w = worker::Worker::new(settings, app.store.clone(), app.jobs.clone());
+        tokio::spawn(w.run(stop.clone()));
+    };
+    start(settings.clone());
+    let deadline = Instant::now() + Duration::from_secs(120);
+    while queues.waiting(JobKind::Noop).await.expect("counted") != Some(0) {
+        assert!(Instant::now() < deadline, "the messages were not taken");
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    start(settings);
+
+    // Assert: every job succeeded once, and the worker that started without a message took
+    // its share.
+    let mut workers = std::collections::HashSet::new();
+    let mut left = jobs.clone();
+    while !left.is_empty() {
+        assert!(
+            Instant::now() < deadline,
+            "{} of {} jobs never ran",
+            left.len(),
+            jobs.len()
+        );
+        let mut still = Vec::new();
+        for id in left {
+            let job = app.store.job(id).await.expect("read").expect("job");
+            if !job.status.is_final() {
+                still.push(id);
+                continue;
+            }
+            assert_eq!(job.status, JobStatus::Succeeded, "{job:?}");
+            assert_eq!(job.attempts, 1, "ran once: {job:?}");
+            workers.insert(job.worker_id);
+        }
+        left = still;
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+    assert_eq!(workers.len(), 2, "{workers:?}");
     stop.cancel();
 }
