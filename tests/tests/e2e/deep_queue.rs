@@ -11,19 +11,32 @@ use std::time::{Duration, Instant};
 use futures::StreamExt;
 use shared::domain::account::PLATFORM_ACCOUNT_ID;
 use shared::jobs::{JobKind, JobMessage, JobStatus, NoopJob};
-use tests::{Backend, spawn_app_with};
+use tests::{Backend, TestApp, spawn_app_with};
 
 const MESSAGES: usize = 20_000;
 const JOBS: usize = 1_000;
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn twenty_thousand_waiting_messages_drain_and_every_job_runs_once() {
-    // The app's own worker takes another queue: the noop queue only fills.
-    let Some(app) = spawn_app_with(Backend::Redis, |s| {
+/// A distributed deployment whose own worker takes another queue: the noop queue only fills.
+async fn app_without_noop_worker() -> Option<TestApp> {
+    spawn_app_with(Backend::Redis, |s| {
         s.worker.queues = vec!["verify".into()];
     })
     .await
-    else {
+}
+
+fn noop(sleep_ms: u64) -> NoopJob {
+    NoopJob {
+        sleep_ms,
+        timeout_ms: None,
+        fail_attempts: 0,
+        blocking_ms: 0,
+        blocking_check_ms: 0,
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn twenty_thousand_waiting_messages_drain_and_every_job_runs_once() {
+    let Some(app) = app_without_noop_worker().await else {
         return;
     };
     let queues = app.jobs.queues().clone();
@@ -45,18 +58,11 @@ async fn twenty_thousand_waiting_messages_drain_and_every_job_runs_once() {
         .map(|_| {
             let app = &app;
             async move {
-                let noop = NoopJob {
-                    sleep_ms: 0,
-                    timeout_ms: None,
-                    fail_attempts: 0,
-                    blocking_ms: 0,
-                    blocking_check_ms: 0,
-                };
                 app.jobs
                     .enqueue(
                         app.store.as_ref(),
                         PLATFORM_ACCOUNT_ID,
-                        noop,
+                        noop(0),
                         0,
                         chrono::Utc::now(),
                     )
@@ -116,24 +122,14 @@ async fn twenty_thousand_waiting_messages_drain_and_every_job_runs_once() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_backlog_deeper_than_the_message_cap_runs_once_on_a_worker_started_after() {
-    let Some(app) = spawn_app_with(Backend::Redis, |s| {
-        s.worker.queues = vec!["verify".into()];
-    })
-    .await
-    else {
+    let Some(app) = app_without_noop_worker().await else {
         return;
     };
     let queues = app.jobs.queues().clone();
     let cap = usize::try_from(platform::enqueue::MESSAGE_CAP).expect("fits");
 
     // Arrange: three times the cap of jobs (20 ms each) queued in batches, no consumer.
-    let noop = NoopJob {
-        sleep_ms: 20,
-        timeout_ms: None,
-        fail_attempts: 0,
-        blocking_ms: 0,
-        blocking_check_ms: 0,
-    };
+    let job = noop(20);
     let mut jobs = Vec::new();
     for _ in 0..3 * cap / 100 {
         let batch = app
@@ -141,7 +137,7 @@ async fn a_backlog_deeper_than_the_message_cap_runs_once_on_a_worker_started_aft
             .enqueue_many(
                 app.store.as_ref(),
                 PLATFORM_ACCOUNT_ID,
-                (0..100).map(|_| noop.clone().into()).collect(),
+                (0..100).map(|_| job.clone().into()).collect(),
                 0,
                 chrono::Utc::now(),
             )

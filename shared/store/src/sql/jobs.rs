@@ -597,39 +597,30 @@ async fn redeliver(
     limit: i64,
 ) -> StoreResult<Vec<(Uuid, String, i32)>> {
     // Locked in a materialized CTE, as in `claim_jobs`, so at most `limit` rows are taken.
-    let rows = match stalled {
-        None => {
-            sqlx::query_as(concat!(
-                "WITH picked AS MATERIALIZED (SELECT id FROM jobs \
-                 WHERE status = 'queued' AND delivered_at IS NULL AND run_after <= $1 \
-                 ORDER BY priority DESC, id LIMIT $2",
+    // Parameters: $1 now, $2 delivered before, $3 the stalled kind, $4 the limit.
+    macro_rules! redeliver_where {
+        ($condition:literal) => {
+            concat!(
+                "WITH picked AS MATERIALIZED (SELECT id FROM jobs WHERE ",
+                $condition,
+                " AND status = 'queued' AND run_after <= $1 ORDER BY priority DESC, id LIMIT $4",
                 skip_locked!(),
                 ") UPDATE jobs SET delivered_at = $1 WHERE id IN (SELECT id FROM picked) \
                  RETURNING id, kind, priority"
-            ))
-            .bind(now)
-            .bind(limit)
-            .fetch_all(&mut **tx)
-            .await?
-        }
-        Some(kind) => {
-            sqlx::query_as(concat!(
-                "WITH picked AS MATERIALIZED (SELECT id FROM jobs \
-                 WHERE kind = $3 AND status = 'queued' AND run_after <= $1 AND delivered_at < $2 \
-                 ORDER BY priority DESC, id LIMIT $4",
-                skip_locked!(),
-                ") UPDATE jobs SET delivered_at = $1 WHERE id IN (SELECT id FROM picked) \
-                 RETURNING id, kind, priority"
-            ))
-            .bind(now)
-            .bind(delivered_before)
-            .bind(kind.as_str())
-            .bind(limit)
-            .fetch_all(&mut **tx)
-            .await?
-        }
+            )
+        };
+    }
+    let sql = match stalled {
+        None => redeliver_where!("delivered_at IS NULL"),
+        Some(_) => redeliver_where!("kind = $3 AND delivered_at < $2"),
     };
-    Ok(rows)
+    Ok(sqlx::query_as(sql)
+        .bind(now)
+        .bind(delivered_before)
+        .bind(stalled.map(JobKind::as_str))
+        .bind(limit)
+        .fetch_all(&mut **tx)
+        .await?)
 }
 
 /// The smallest UUID v7 of the millisecond `at`: every id made at or after `at` is above it.
