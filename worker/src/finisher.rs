@@ -64,21 +64,22 @@ async fn write_batches(
 ) {
     let mut batch = Vec::with_capacity(BATCH);
     while rx.recv_many(&mut batch, BATCH).await > 0 {
-        let done: Vec<(JobClaim, JobOutcome)> = batch
-            .iter()
-            .map(|p| (p.claim.clone(), p.outcome.clone()))
-            .collect();
+        // Moved out, not copied: a result can be a large document (an equity curve).
+        let (done, answers): (Vec<_>, Vec<_>) = batch
+            .drain(..)
+            .map(|p| ((p.claim, p.outcome), p.written))
+            .unzip();
         metrics::histogram!("worker_finish_batch_size").record(done.len() as f64);
         match store.finish_jobs(&done, clock.now()).await {
             Ok(written) => {
-                for (pending, written) in batch.drain(..).zip(written) {
-                    let _ = pending.written.send(Ok(written));
+                for (answer, written) in answers.into_iter().zip(written) {
+                    let _ = answer.send(Ok(written));
                 }
             }
             Err(e) => {
                 let why = format!("{e:?}");
-                for pending in batch.drain(..) {
-                    let _ = pending.written.send(Err(why.clone()));
+                for answer in answers {
+                    let _ = answer.send(Err(why.clone()));
                 }
             }
         }

@@ -73,7 +73,7 @@ impl Runtime {
         platform: Platform,
         kinds: Vec<JobKind>,
     ) -> Self {
-        let (store_for_finisher, clock_for_finisher) = (store.clone(), clock.clone());
+        let finisher = Finisher::start(store.clone(), clock.clone());
         Self {
             id,
             settings,
@@ -83,7 +83,7 @@ impl Runtime {
             kinds,
             in_flight: AtomicI32::new(0),
             stopping: AtomicBool::new(false),
-            finisher: Finisher::start(store_for_finisher, clock_for_finisher),
+            finisher,
         }
     }
 
