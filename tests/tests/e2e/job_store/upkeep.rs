@@ -163,3 +163,53 @@ store_test!(
         }
     }
 );
+
+store_test!(
+    large_results_are_stored_compressed_with_lz4_on_postgresql,
+    |app| {
+        // Arrange: a result as large as an evaluation's (an equity curve of 1,000 points).
+        let owner = app.user("owner").await.id;
+        app.store
+            .create_job(&new_job(owner, 0, 3), at(0))
+            .await
+            .expect("created");
+        let job = claim(&app, "w1", 1).await.expect("claimed");
+        let curve: Vec<serde_json::Value> = (0..1_000)
+            .map(|i| json!({"bar": i, "time": 1_700_000_000 + i * 86_400, "equity": 10_000.0 + f64::from(i) * 1.25}))
+            .collect();
+        let result = json!({"equity_curve": curve});
+
+        // Act
+        let written = app
+            .store
+            .finish_jobs(
+                &[(
+                    claim_of(&job),
+                    JobOutcome::Succeeded {
+                        result: result.clone(),
+                    },
+                )],
+                at(2),
+            )
+            .await
+            .expect("finished");
+
+        // Assert: stored whole, and (PostgreSQL) compressed with lz4, not pglz.
+        assert_eq!(written, [true]);
+        let stored = app.store.job(job.id).await.expect("reads").expect("kept");
+        assert_eq!(stored.result, Some(result));
+        if app.backend == Backend::Sqlite {
+            return;
+        }
+        let pool = sqlx::PgPool::connect(app.settings.database.url.expose_secret())
+            .await
+            .expect("connects");
+        let (method,): (Option<String>,) =
+            sqlx::query_as("SELECT pg_column_compression(result) FROM jobs WHERE id = $1")
+                .bind(job.id)
+                .fetch_one(&pool)
+                .await
+                .expect("reads");
+        assert_eq!(method.as_deref(), Some("lz4"));
+    }
+);
