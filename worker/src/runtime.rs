@@ -286,6 +286,16 @@ impl Runtime {
                 }
             }
         };
+        if !matches!(outcome, JobOutcome::Succeeded { .. }) {
+            // The last progress the work reported, which says how far a failed or stopped
+            // attempt got (a success's write sets it to 1 itself: no statement for it).
+            if let Some((p, m)) = control.take_progress() {
+                let _ = self
+                    .store
+                    .touch_job(&claim, Some((p, Some(&m))), self.clock.now(), self.lease())
+                    .await;
+            }
+        }
         let (outcome, recorded) = self.finish(&job, &claim, outcome, effect).await;
         // Wakes whoever waits for this job (a promotion's request), here or in another process.
         self.platform.events().publish(job.id).await;
@@ -386,13 +396,8 @@ impl Runtime {
         let mut owner_canceled = false;
         loop {
             tokio::select! {
-                () = stop.cancelled() => {
-                    // One last flush of progress.
-                    if let Some((p, m)) = control.take_progress() {
-                        let _ = self.store.touch_job(&claim, Some((p, Some(&m))), self.clock.now(), self.lease()).await;
-                    }
-                    return owner_canceled;
-                }
+                // Progress not flushed yet stays in `control`: the outcome's write follows.
+                () = stop.cancelled() => return owner_canceled,
                 () = tokio::time::sleep(CANCEL_POLL) => {}
             }
             let progress = control.take_progress();

@@ -384,6 +384,30 @@ queue_test!(a_job_past_its_timeout_is_failed_not_left_running, |app| {
 });
 
 queue_test!(
+    a_failed_attempt_keeps_the_last_progress_its_work_reported,
+    |app| {
+        // Reports at 0 ms and every 100 ms; stopped at 120 ms, before the lease keeper's first
+        // look (250 ms): only the write at the attempt's end can record the report.
+        let id = app
+            .noop_job(json!({"sleep_ms": 30_000, "timeout_ms": 120}))
+            .await;
+
+        let done = app.wait_job(&id, ADMIN_KEY, 15).await;
+
+        assert_eq!(done["status"], json!("failed"), "{done}");
+        let message = done["message"].as_str().unwrap_or_default();
+        assert!(
+            message.starts_with("slept "),
+            "the last report is kept: {done}"
+        );
+        assert!(
+            done["progress"].as_f64().is_some_and(|p| p < 0.01),
+            "{done}"
+        );
+    }
+);
+
+queue_test!(
     a_timed_out_job_keeps_its_slot_until_its_work_has_stopped,
     |s: &mut shared::config::Settings| {
         s.worker.concurrency = 1;
