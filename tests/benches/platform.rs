@@ -35,7 +35,8 @@
 //! is the one-job enqueue; more is `enqueue_many`, the batch endpoints' path),
 //! `PLATFORM_CONCURRENCY` (worker concurrencies of (a), default `4,8`), `PLATFORM_WORKER_LOG`
 //! (the workers' `RUST_LOG`, default `warn`; when set, (b) counts the first worker's claims that
-//! found nothing).
+//! found nothing and keeps its log as `worker0-<processes>x<slots>.log` in the system's
+//! temporary directory: with `sqlx::query=debug` it times every statement).
 
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
@@ -396,7 +397,6 @@ struct Tracked {
     poll_ms: f64,
 }
 
-/// A `marketplace-worker` process, killed when dropped.
 /// The kernel's clock ticks per second (`getconf CLK_TCK`, 100 when it cannot be read).
 fn clock_ticks_per_sec() -> f64 {
     static TICKS: std::sync::OnceLock<f64> = std::sync::OnceLock::new();
@@ -411,6 +411,25 @@ fn clock_ticks_per_sec() -> f64 {
     })
 }
 
+/// CPU seconds the whole machine has spent busy so far (every process: workers, PostgreSQL,
+/// Redis, this bench), from `/proc/stat`'s `cpu` line (all but idle and iowait).
+fn machine_busy_secs() -> anyhow::Result<f64> {
+    let stat = std::fs::read_to_string("/proc/stat")?;
+    let line = stat.lines().next().context("a /proc/stat cpu line")?;
+    let ticks: Vec<f64> = line
+        .split_whitespace()
+        .skip(1)
+        .map(str::parse)
+        .collect::<Result<_, _>>()?;
+    ensure!(
+        ticks.len() >= 5,
+        "a /proc/stat cpu line with idle and iowait"
+    );
+    let busy: f64 = ticks.iter().sum::<f64>() - ticks[3] - ticks[4];
+    Ok(busy / clock_ticks_per_sec())
+}
+
+/// A `marketplace-worker` process, killed when dropped.
 struct WorkerProcess {
     child: Child,
     log: PathBuf,
@@ -780,6 +799,8 @@ struct EvalRun {
     processes: usize,
     slots: usize,
     cpu_ms_per_job: f64,
+    /// Busy CPU time of the whole machine per job (workers, database, Redis, the driver).
+    machine_ms_per_job: f64,
     rate: f64,
     seconds: f64,
     mean_job_ms: f64,
@@ -815,6 +836,7 @@ async fn evaluations(
             workers.iter().map(WorkerProcess::cpu_secs).sum()
         };
         let cpu_before = cpu(&workers)?;
+        let machine_before = machine_busy_secs()?;
         let t0 = Instant::now();
         let enqueuing = {
             let (world, done, payload) = (world.clone(), done.clone(), payload.clone());
@@ -826,10 +848,17 @@ async fn evaluations(
             .track(JobKind::Evaluate, 10 + n, Some(done.as_ref()), &mut workers)
             .await?;
         let cpu_ms_per_job = (cpu(&workers)? - cpu_before) * 1000.0 / n as f64;
+        let machine_ms_per_job = (machine_busy_secs()? - machine_before) * 1000.0 / n as f64;
         if std::env::var("PLATFORM_WORKER_LOG").is_ok() {
             let text = workers[0].log_text();
+            let kept = std::env::temp_dir().join(format!("worker0-{processes}x{slots}.log"));
+            let _ = std::fs::write(&kept, &text);
             let found_nothing = text.matches("claim found nothing").count();
-            println!("    worker 0 log: {} lines, {found_nothing} claims found nothing", text.lines().count());
+            println!(
+                "    worker 0 log: {} lines, {found_nothing} claims found nothing, kept in {}",
+                text.lines().count(),
+                kept.display()
+            );
         }
         let (t_enq, _) = enqueuing.await??;
         let seconds = (tracked.t_last - t0).as_secs_f64();
@@ -856,7 +885,7 @@ async fn evaluations(
         let (retried, _) = world.audit(JobKind::Evaluate).await?;
         println!(
             "    {processes} process(es) x {slots}: {n} evaluations in {seconds:.2} s = {:.1} jobs/s \
-             (enqueued in {:.2} s), worker CPU {cpu_ms_per_job:.2} ms per job, mean claim-to-finish {mean_ms:.1} ms, \
+             (enqueued in {:.2} s), worker CPU {cpu_ms_per_job:.2} ms per job, machine CPU {machine_ms_per_job:.2} ms per job, mean claim-to-finish {mean_ms:.1} ms, \
              results checked {with_results}, run twice {retried}, load {}",
             n as f64 / seconds,
             t_enq.as_secs_f64(),
@@ -866,6 +895,7 @@ async fn evaluations(
             processes,
             slots,
             cpu_ms_per_job,
+            machine_ms_per_job,
             rate: n as f64 / seconds,
             seconds,
             mean_job_ms: mean_ms,
@@ -1100,10 +1130,13 @@ async fn main() -> anyhow::Result<()> {
         for (processes, slots) in [(1usize, 2usize), (1, 4), (2, 2), (4, 2)] {
             let r = evaluations(&base, &redis_url, &bin, eval_n, processes, slots).await?;
             // What the workers' own CPU time per job allows on this machine's cores (their
-            // slots permitting): the database's and Redis' CPU share is not subtracted.
+            // slots permitting): the database's and Redis' CPU share is not subtracted. And
+            // what the whole machine's busy time per job allows on all its cores: the share
+            // of it reached says how far the machine itself was from saturated.
             let allowed = (processes * slots).min(cores) as f64 * 1000.0 / r.cpu_ms_per_job;
+            let machine_allows = cores as f64 * 1000.0 / r.machine_ms_per_job;
             table.push(format!(
-                "| evaluate, {} process(es) x c={}, N={eval_n} | | **{:.1}** jobs/s ({:.2} s) | worker CPU {:.2} ms/job, so {:.0} jobs/s allowed: {:.0}% of it; mean claim-to-finish {:.1} ms |",
+                "| evaluate, {} process(es) x c={}, N={eval_n} | | **{:.1}** jobs/s ({:.2} s) | worker CPU {:.2} ms/job, so {:.0} jobs/s allowed: {:.0}% of it; machine CPU {:.2} ms/job ({:.0}% of its {cores} cores busy); mean claim-to-finish {:.1} ms |",
                 r.processes,
                 r.slots,
                 r.rate,
@@ -1111,6 +1144,8 @@ async fn main() -> anyhow::Result<()> {
                 r.cpu_ms_per_job,
                 allowed,
                 100.0 * r.rate / allowed,
+                r.machine_ms_per_job,
+                100.0 * r.rate / machine_allows,
                 r.mean_job_ms
             ));
         }
