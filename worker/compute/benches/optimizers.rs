@@ -130,16 +130,27 @@ fn main() {
 }
 
 /// Trials per second of a session's optimization, the study and the final judgment included:
-/// the median of `SESSION_RUNS` runs on each thread count, and a check that every thread count
-/// finds the same optimization.
+/// the median of `SESSION_RUNS` runs on each thread count, the runs of the thread counts taken
+/// in turn (one on 1 thread, one on 2, ...) so that a change in the machine's load falls on
+/// both alike, and a check that every thread count finds the same optimization.
 fn session_optimizations() {
-    const SESSION_RUNS: usize = 7;
+    const SESSION_RUNS: usize = 31;
+    const THREADS: [usize; 2] = [1, 2];
     let spec: GeneratorSpec = serde_json::from_value(json!({
         "kind": "regime_switching", "bars": 5000, "seed": 2
     }))
     .expect("spec");
     let bars = generate(&spec).expect("bars");
     let standards = StandardsConfig::default();
+    let pools: Vec<rayon::ThreadPool> = THREADS
+        .iter()
+        .map(|&threads| {
+            rayon::ThreadPoolBuilder::new()
+                .num_threads(threads)
+                .build()
+                .expect("pool")
+        })
+        .collect();
     println!();
     println!(
         "| family | method | trials | threads | wall s (median of {SESSION_RUNS}) | trials/s | vs 1 thread |"
@@ -151,55 +162,64 @@ fn session_optimizations() {
     ] {
         let baseline = baseline.as_object().cloned().expect("object");
         for method in [Method::Random, Method::Bayesian] {
-            let mut first: Option<(f64, compute::optimize::ToolOptimization)> = None;
-            for threads in [1, 2] {
-                let pool = rayon::ThreadPoolBuilder::new()
-                    .num_threads(threads)
-                    .build()
-                    .expect("pool");
-                let trials = 400;
-                let study = StudyConfig {
-                    method,
-                    trials,
-                    seed: 1,
-                    batch: 8,
-                };
-                let run = || {
-                    pool.install(|| {
-                        optimize_tool(
-                            &bars,
-                            family,
-                            &baseline,
-                            None,
-                            &study,
-                            EvalConfig::default(),
-                            &standards,
-                            |_| {},
-                            Stop::NEVER,
-                            Stop::NEVER,
-                        )
-                        .expect("optimizes")
-                    })
-                };
-                let outcome = run();
+            let trials = 400;
+            let study = StudyConfig {
+                method,
+                trials,
+                seed: 1,
+                batch: 8,
+            };
+            let run = |pool: &rayon::ThreadPool| {
+                pool.install(|| {
+                    optimize_tool(
+                        &bars,
+                        family,
+                        &baseline,
+                        None,
+                        &study,
+                        EvalConfig::default(),
+                        &standards,
+                        |_| {},
+                        Stop::NEVER,
+                        Stop::NEVER,
+                    )
+                    .expect("optimizes")
+                })
+            };
+            let outcomes: Vec<_> = pools.iter().map(run).collect();
+            for (threads, outcome) in THREADS.iter().zip(&outcomes) {
                 assert_eq!(outcome.trials_run, trials);
-                let wall = median_ms(SESSION_RUNS, || {
-                    run();
-                }) / 1e3;
-                let rate = trials as f64 / wall;
-                let versus = match &first {
-                    None => "".to_owned(),
-                    Some((one_rate, one)) => {
-                        assert_eq!(one, &outcome, "{family} {method:?}: the same optimization");
-                        format!("{:.2}x", rate / one_rate)
-                    }
+                assert_eq!(
+                    outcome, &outcomes[0],
+                    "{family} {method:?}: the same optimization on {threads} thread(s)"
+                );
+            }
+            let mut walls: Vec<Vec<f64>> = vec![Vec::with_capacity(SESSION_RUNS); pools.len()];
+            for _ in 0..SESSION_RUNS {
+                for (pool, times) in pools.iter().zip(&mut walls) {
+                    let started = Instant::now();
+                    run(pool);
+                    times.push(started.elapsed().as_secs_f64());
+                }
+            }
+            let rates: Vec<f64> = walls
+                .iter_mut()
+                .map(|times| {
+                    times.sort_by(f64::total_cmp);
+                    trials as f64 / times[SESSION_RUNS / 2]
+                })
+                .collect();
+            for (i, threads) in THREADS.iter().enumerate() {
+                let versus = if i == 0 {
+                    String::new()
+                } else {
+                    format!("{:.2}x", rates[i] / rates[0])
                 };
                 println!(
-                    "| {family} | {method:?} | {trials} | {threads} | {wall:.4} | {rate:.0} | {versus} |"
+                    "| {family} | {method:?} | {trials} | {threads} | {:.4} | {:.0} | {versus} |",
+                    trials as f64 / rates[i],
+                    rates[i]
                 );
-                if first.is_none() {
-                    first = Some((rate, outcome));
-                }
             }
         }
     }
