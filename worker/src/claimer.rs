@@ -63,12 +63,15 @@ impl Claimer {
     pub(crate) async fn run(self: Arc<Self>, stop: CancellationToken) {
         loop {
             self.claim_while_due(&stop).await;
-            tokio::select! {
-                () = stop.cancelled() => return,
-                () = self.wake.notified() => {}
-                () = tokio::time::sleep(IDLE_LOOK) => {
-                    if !matches!(self.rt.store.has_due_job(self.kind, self.rt.clock.now()).await, Ok(true)) {
-                        continue;
+            // Idle until a message wakes the claimer or a look finds a due job.
+            loop {
+                tokio::select! {
+                    () = stop.cancelled() => return,
+                    () = self.wake.notified() => break,
+                    () = tokio::time::sleep(IDLE_LOOK) => {
+                        if matches!(self.rt.store.has_due_job(self.kind, self.rt.clock.now()).await, Ok(true)) {
+                            break;
+                        }
                     }
                 }
             }

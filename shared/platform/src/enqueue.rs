@@ -12,11 +12,11 @@ use shared::store::{JobStore, NewJob, StoreError};
 use uuid::Uuid;
 
 use crate::events::JobEvents;
+use crate::queue::Queues;
 
 /// Most messages a kind's Redis queue holds: a push beyond it is skipped (see
 /// [`Platform::dispatch`]), so a backlog of any depth keeps Redis' lists short.
 pub const MESSAGE_CAP: u64 = 1_000;
-use crate::queue::Queues;
 
 /// Why a job was not queued.
 #[derive(Debug, thiserror::Error)]

@@ -8,6 +8,9 @@
 use super::rows::{JobRow, WorkerRow};
 use domain::jobs::{Job, JobKind, JobStatus};
 
+/// The message of a job that ended because its owner canceled it.
+const OWNER_CANCELED: &str = "canceled by the owner";
+
 macro_rules! job_cols {
     () => {
         "id, kind, owner_id, status, progress, message, attempts, max_attempts, priority, worker_id, \
@@ -366,7 +369,7 @@ impl JobStore for This {
                 "UPDATE jobs SET status = 'canceled', message = $1, finished_at = $2, lease_until = NULL, updated_at = $2",
                 held_by!("$3", "$4", "$5")
             ))
-            .bind("canceled by the owner"),
+            .bind(OWNER_CANCELED),
             // The last attempt's error stays in `error` for visibility either way; with no
             // attempt left the job fails for good, otherwise it waits for `run_after` and the
             // recovery sweep (`delivered_at` NULL) pushes it again.
@@ -437,7 +440,7 @@ impl JobStore for This {
                 let (status, result, error, message) = match outcome {
                     JobOutcome::Succeeded { result } => ("succeeded", Some(result), None, None),
                     JobOutcome::Failed { error } => ("failed", None, Some(error), None),
-                    _ => ("canceled", None, None, Some("canceled by the owner")),
+                    _ => ("canceled", None, None, Some(OWNER_CANCELED)),
                 };
                 row.push_bind(claim.job_id)
                     .push_bind(claim.worker_id.as_str())
@@ -471,7 +474,7 @@ impl JobStore for This {
              cancel_requested = $3, updated_at = $2 \
              WHERE id = $4 AND owner_id = $5 AND status IN ('queued', 'running')",
         )
-        .bind("canceled by the owner")
+        .bind(OWNER_CANCELED)
         .bind(now)
         .bind(true)
         .bind(id)
@@ -496,13 +499,14 @@ impl JobStore for This {
         let mut tx = self.begin().await?;
         // A job its owner asked to cancel whose worker died is canceled, not run again.
         sqlx::query(concat!(
-            "UPDATE jobs SET status = 'canceled', message = 'canceled by the owner', finished_at = $1, \
-             lease_until = NULL, updated_at = $1 \
+            "UPDATE jobs SET status = 'canceled', finished_at = $1, lease_until = NULL, \
+             updated_at = $1, message = $2 \
              WHERE id IN (SELECT id FROM jobs WHERE status = 'running' AND cancel_requested AND lease_until < $1",
             skip_locked!(),
             ")"
         ))
         .bind(now)
+        .bind(OWNER_CANCELED)
         .execute(&mut *tx)
         .await?;
         // Leases that ran out: the worker died (or hung past its lease). A row locked now is

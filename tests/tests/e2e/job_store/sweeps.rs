@@ -325,6 +325,7 @@ store_test!(
         assert_eq!(after.status, JobStatus::Canceled);
         assert_eq!(after.result, None);
         assert_eq!(after.finished_at, Some(at(100)));
+        assert_eq!(after.message.as_deref(), Some("canceled by the owner"));
         assert_eq!(after.attempts, 1);
     }
 );
