@@ -69,7 +69,11 @@ pub struct RecordView {
     /// The session's dataset (its owner only).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub dataset_id: Option<Uuid>,
-    /// The search: best in-sample improvement after each trial and why it stopped.
+    /// The search: best in-sample improvement after each trial and why it stopped; on
+    /// `GET /v1/optimizations/{id}`, for the session's owner only, also `equity`: the whole
+    /// dataset backtested with the parameters before and after (each curve thinned to 500
+    /// `[time, equity]` points with its `total_return`, the first out-of-sample time and the
+    /// last 200 trades after), which `.../plots/equity.svg` draws.
     #[schema(value_type = Object)]
     pub search: Value,
     /// The version it became, once promoted.
@@ -90,7 +94,24 @@ pub struct RecordView {
     pub updated_at: DateTime<Utc>,
 }
 
+/// A record's search without its equity curves.
+fn without_equity(search: &Value) -> Value {
+    let mut search = search.clone();
+    if let Some(o) = search.as_object_mut() {
+        o.remove("equity");
+    }
+    search
+}
+
 impl RecordView {
+    /// The record without its equity curves (lists of records stay small; the record's own
+    /// route has them).
+    #[must_use]
+    pub fn without_curves(mut self) -> Self {
+        self.search = without_equity(&self.search);
+        self
+    }
+
     /// The record as its session's owner sees it (`dataset_id` given) or as the tool's
     /// creator does (`None`).
     pub fn of(r: &OptimizationRecord, dataset_id: Option<Uuid>) -> Self {
@@ -122,7 +143,11 @@ impl RecordView {
             job_id: r.job_id,
             dataset_hash: r.dataset_hash.clone(),
             dataset_id,
-            search: r.search.clone(),
+            search: match dataset_id {
+                Some(_) => r.search.clone(),
+                // Drawn from the renter's data: never the creator's to see.
+                None => without_equity(&r.search),
+            },
             promoted_version: r.promoted_version,
             last_check: if dataset_id.is_some() {
                 r.last_check.clone()
@@ -250,7 +275,7 @@ impl SessionView {
             tools,
             optimizations: records
                 .iter()
-                .map(|r| RecordView::of(r, Some(s.dataset_id)))
+                .map(|r| RecordView::of(r, Some(s.dataset_id)).without_curves())
                 .collect(),
             created_at: s.created_at,
             updated_at: s.updated_at,

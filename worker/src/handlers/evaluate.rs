@@ -110,10 +110,7 @@ pub(super) async fn run(
             .map_err(engine_error("Cannot evaluate"))?;
         control.check()?;
         let curve_len = evaluation.equity_curve.len();
-        let step = curve_len.div_ceil(MAX_CURVE_POINTS).max(1);
-        let curve: Vec<CurvePoint> = (0..curve_len)
-            .step_by(step)
-            .chain((curve_len > 0 && (curve_len - 1) % step != 0).then_some(curve_len - 1))
+        let curve: Vec<CurvePoint> = thinned(curve_len, MAX_CURVE_POINTS)
             .map(|i| CurvePoint {
                 bar: i,
                 time: bars.time[i],
@@ -145,4 +142,12 @@ pub(super) async fn run(
     // Entitled when it started, and still when its result is kept.
     check_entitlement(store, &tool, owner).await?;
     Ok(result)
+}
+
+/// Indices of at most about `max` evenly spaced points of `len`, the last always included.
+pub(super) fn thinned(len: usize, max: usize) -> impl Iterator<Item = usize> {
+    let step = len.div_ceil(max.max(1)).max(1);
+    (0..len)
+        .step_by(step)
+        .chain((len > 0 && !(len - 1).is_multiple_of(step)).then_some(len - 1))
 }

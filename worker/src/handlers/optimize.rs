@@ -9,15 +9,19 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant};
 
-use serde_json::json;
+use serde_json::{Map, Value, json};
+use shared::dataset::Bars;
 use shared::domain::{OptimizationRecord, RecordStatus, SessionStatus};
+use shared::evaluation::EvalConfig;
 use shared::jobs::{Job, OptimizationSummary, OptimizeSessionToolJob, SearchStop};
 use shared::store::{JobEffect, Store};
 
+use super::evaluate::thinned;
 use super::{
     JobControl, JobError, JobOutput, blocking, check_entitlement, engine_error, load_model,
 };
 use crate::Stop;
+use crate::engine::{Evaluator, Prepared, Strategy};
 use crate::optimize::{StudyConfig, best_curve_points, optimize_tool};
 
 /// Trials asked together and evaluated in parallel. Fixed, so a seed gives the same trials
@@ -145,11 +149,19 @@ pub(super) async fn run(
             )
             .map_err(engine_error("Cannot optimize"))?;
             control.check()?;
-            Ok((outcome, timed_out.load(Ordering::Relaxed)))
+            let curves = equity_curves(
+                &bars,
+                &family,
+                [&outcome.params_before, &outcome.params_after],
+                prepared.as_ref(),
+                eval,
+                cancel,
+            )?;
+            Ok((outcome, curves, timed_out.load(Ordering::Relaxed)))
         }
     })
     .await;
-    let (outcome, timed_out) = outcome?;
+    let (outcome, curves, timed_out) = outcome?;
     // Entitled when it started, and still when its result is kept: a subscription that ended
     // while the search ran gets no record (and the session no new parameters).
     check_entitlement(store, &tool, session.owner_id).await?;
@@ -196,6 +208,7 @@ pub(super) async fn run(
             "best_curve": curve,
             "stopped": stopped,
             "elapsed_ms": started.elapsed().as_millis() as u64,
+            "equity": curves,
         }),
         promoted_version: None,
         last_check: None,
@@ -220,4 +233,51 @@ pub(super) async fn run(
             trials: outcome.trials,
         }),
     )
+}
+
+/// Most points of each equity curve a record keeps.
+const RECORD_CURVE_POINTS: usize = 500;
+/// Most trades of the optimized parameters a record keeps (the last ones).
+const RECORD_TRADES: usize = 200;
+
+/// The whole dataset backtested with the parameters before and after, as a record keeps it
+/// (`search.equity`): each curve thinned with its total return, the out-of-sample span's first
+/// time, and the last trades after. What the dashboard's equity chart draws.
+fn equity_curves(
+    bars: &Bars,
+    family: &str,
+    [before, after]: [&Map<String, Value>; 2],
+    model: Option<&Prepared>,
+    eval: EvalConfig,
+    cancel: Stop<'_>,
+) -> Result<Value, JobError> {
+    let mut evaluator = Evaluator::new(bars, eval)
+        .map_err(engine_error("Cannot evaluate"))?
+        .with_model(model);
+    let mut run = |params: &Map<String, Value>| {
+        let strategy = Strategy::from_params(family, params)
+            .map_err(|e| JobError::invalid("Invalid tool", e.to_string()))?;
+        evaluator
+            .evaluate_until(&strategy, cancel)
+            .map_err(engine_error("Cannot evaluate"))
+    };
+    let (b, a) = (run(before)?, run(after)?);
+    let points = |curve: &[f64]| -> Vec<(i64, f64)> {
+        thinned(curve.len(), RECORD_CURVE_POINTS)
+            .map(|i| (bars.time[i], curve[i]))
+            .collect()
+    };
+    let trades_total = a.trades.len();
+    let trades = &a.trades[trades_total.saturating_sub(RECORD_TRADES)..];
+    Ok(json!({
+        "initial_cash": eval.initial_cash,
+        "out_of_sample_from": a.out_of_sample.start,
+        "before": {"total_return": b.overall.metrics.total_return, "points": points(&b.equity_curve)},
+        "after": {
+            "total_return": a.overall.metrics.total_return,
+            "points": points(&a.equity_curve),
+            "trades": trades,
+            "trades_total": trades_total,
+        },
+    }))
 }
