@@ -21,7 +21,7 @@
 
 use utoipa::openapi::path::{Operation, ParameterIn, PathItem};
 use utoipa::openapi::response::{Response, ResponseBuilder};
-use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
+use utoipa::openapi::security::{ApiKey, ApiKeyValue, HttpAuthScheme, HttpBuilder, SecurityScheme};
 use utoipa::openapi::{ContentBuilder, Ref, RefOr};
 use utoipa::{Modify, OpenApi};
 
@@ -69,6 +69,13 @@ impl Modify for BearerAuth {
                 ),
             );
         }
+        components.add_security_scheme(
+            "cookie",
+            SecurityScheme::ApiKey(ApiKey::Cookie(ApiKeyValue::with_description(
+                crate::web::auth::COOKIE,
+                "the dashboard's sign-in (reads only: GET and HEAD)",
+            ))),
+        );
     }
 }
 
@@ -125,7 +132,7 @@ fn shared_answers(op: &mut Operation, limited: bool) {
     }
     let schemes = security_schemes(op);
     let secured = !schemes.is_empty();
-    let account_only = schemes == ["bearer"];
+    let account_only = secured && !schemes.iter().any(|s| s == "admin");
     let admin_only = schemes == ["admin"];
     let body = op.request_body.is_some();
     let mut add = |status: &str, description: &str, when: bool| {

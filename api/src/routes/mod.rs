@@ -10,6 +10,7 @@ pub mod fleet;
 pub mod health;
 pub mod jobs;
 pub mod keys;
+pub mod plots;
 pub mod promotions;
 pub mod sessions;
 pub mod stats;
@@ -40,6 +41,7 @@ pub fn router() -> OpenApiRouter<AppState> {
         .merge(fleet::router())
         .merge(admin::router())
         .merge(stats::router())
+        .merge(plots::router())
 }
 
 /// Checks a required text field: trimmed, non-empty, at most `max` characters.

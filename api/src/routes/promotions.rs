@@ -50,7 +50,11 @@ pub struct RecordEnvelope {
 
 /// The record as the caller may see it: in full for the session's owner, without the renter's
 /// data for the tool's creator; 404 for anyone else.
-async fn visible_record(state: &AppState, caller: &Account, id: Uuid) -> ApiResult<RecordView> {
+pub(crate) async fn visible_record(
+    state: &AppState,
+    caller: &Account,
+    id: Uuid,
+) -> ApiResult<RecordView> {
     let record = state
         .store
         .optimization_record(id)
@@ -76,7 +80,7 @@ async fn visible_record(state: &AppState, caller: &Account, id: Uuid) -> ApiResu
 #[utoipa::path(get, path = "/v1/optimizations/{id}", tag = "sessions", security(("bearer" = [])),
     params(("id" = Uuid, Path, description = "record id")),
     responses((status = 200, body = RecordEnvelope), (status = 404, body = crate::error::Problem)))]
-async fn get_optimization(
+pub(crate) async fn get_optimization(
     State(state): State<AppState>,
     AccountCaller(caller): AccountCaller,
     ApiPath(id): ApiPath<Uuid>,
@@ -116,7 +120,7 @@ const MAX_TRIALS_PAGE: u32 = 1_000;
     params(("id" = Uuid, Path, description = "record id"), TrialQuery),
     responses((status = 200, body = TrialList), (status = 404, body = crate::error::Problem),
         (status = 422, body = crate::error::Problem)))]
-async fn list_trials(
+pub(crate) async fn list_trials(
     State(state): State<AppState>,
     AccountCaller(caller): AccountCaller,
     ApiPath(id): ApiPath<Uuid>,
@@ -168,7 +172,7 @@ pub struct PromotionView {
         (status = 403, body = crate::error::Problem), (status = 404, body = crate::error::Problem),
         (status = 409, body = crate::error::Problem), (status = 422, body = crate::error::Problem),
         (status = 503, body = crate::error::Problem)))]
-async fn promote_optimization(
+pub(crate) async fn promote_optimization(
     State(state): State<AppState>,
     AccountCaller(caller): AccountCaller,
     ApiPath(id): ApiPath<Uuid>,

@@ -86,7 +86,7 @@ async fn session_envelope(state: &AppState, session: &Session) -> ApiResult<Sess
     let view = SessionView::of(session, tools, &records);
     let optimizations = records
         .iter()
-        .map(|r| RecordView::of(r, Some(session.dataset_id)))
+        .map(|r| RecordView::of(r, Some(session.dataset_id)).without_curves())
         .collect();
     Ok(SessionEnvelope {
         session: view,
@@ -98,7 +98,7 @@ async fn session_envelope(state: &AppState, session: &Session) -> ApiResult<Sess
 #[utoipa::path(post, path = "/v1/sessions", tag = "sessions", security(("bearer" = [])),
     request_body = CreateSession,
     responses((status = 201, body = SessionEnvelope), (status = 422, body = crate::error::Problem)))]
-async fn create_session(
+pub(crate) async fn create_session(
     State(state): State<AppState>,
     AccountCaller(caller): AccountCaller,
     ApiJson(body): ApiJson<CreateSession>,
@@ -173,7 +173,7 @@ pub struct SessionList {
 /// The caller's sessions, newest first.
 #[utoipa::path(get, path = "/v1/sessions", tag = "sessions", security(("bearer" = [])),
     params(SessionQuery), responses((status = 200, body = SessionList)))]
-async fn list_sessions(
+pub(crate) async fn list_sessions(
     State(state): State<AppState>,
     AccountCaller(caller): AccountCaller,
     ApiQuery(q): ApiQuery<SessionQuery>,
@@ -206,7 +206,7 @@ async fn list_sessions(
 #[utoipa::path(get, path = "/v1/sessions/{id}", tag = "sessions", security(("bearer" = [])),
     params(("id" = Uuid, Path, description = "session id")),
     responses((status = 200, body = SessionEnvelope), (status = 404, body = crate::error::Problem)))]
-async fn get_session(
+pub(crate) async fn get_session(
     State(state): State<AppState>,
     AccountCaller(caller): AccountCaller,
     ApiPath(id): ApiPath<Uuid>,
@@ -242,7 +242,7 @@ pub struct EndedSessionView {
     params(("id" = Uuid, Path, description = "session id")), request_body = EndSession,
     responses((status = 200, body = EndedSessionView), (status = 404, body = crate::error::Problem),
         (status = 409, body = crate::error::Problem)))]
-async fn end_session(
+pub(crate) async fn end_session(
     State(state): State<AppState>,
     AccountCaller(caller): AccountCaller,
     ApiPath(id): ApiPath<Uuid>,
@@ -293,7 +293,7 @@ async fn end_session(
         candidates: ended
             .candidates
             .iter()
-            .map(|r| RecordView::of(r, Some(ended.session.dataset_id)))
+            .map(|r| RecordView::of(r, Some(ended.session.dataset_id)).without_curves())
             .collect(),
         promotion_jobs,
     }))
@@ -474,7 +474,7 @@ pub struct InsertedTool {
         (status = 403, body = crate::error::Problem), (status = 404, body = crate::error::Problem),
         (status = 409, body = crate::error::Problem), (status = 422, body = crate::error::Problem),
         (status = 503, body = crate::error::Problem)))]
-async fn insert_tool(
+pub(crate) async fn insert_tool(
     State(state): State<AppState>,
     AccountCaller(caller): AccountCaller,
     ApiPath(id): ApiPath<Uuid>,
@@ -546,7 +546,7 @@ pub struct CreateOptimization {
     responses((status = 202, body = JobEnvelope), (status = 403, body = crate::error::Problem),
         (status = 404, body = crate::error::Problem), (status = 409, body = crate::error::Problem),
         (status = 422, body = crate::error::Problem), (status = 503, body = crate::error::Problem)))]
-async fn create_optimization(
+pub(crate) async fn create_optimization(
     State(state): State<AppState>,
     AccountCaller(caller): AccountCaller,
     ApiPath((id, tool_id)): ApiPath<(Uuid, Uuid)>,
