@@ -59,19 +59,31 @@ impl FromRequestParts<AppState> for Caller {
     type Rejection = ApiError;
 
     async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, ApiError> {
-        let token = bearer(parts).ok_or(ApiError::Unauthorized)?;
-        if let Some(admin) = &state.settings.api.admin_key
-            && bool::from(admin.expose_secret().as_bytes().ct_eq(token.as_bytes()))
-        {
-            return Ok(Caller::Admin);
+        if let Some(token) = bearer(parts) {
+            return authenticate(state, token).await;
         }
-        if !token.starts_with(KEY_PREFIX) || token.len() > 128 {
-            return Err(ApiError::Unauthorized);
-        }
-        match state.store.account_by_key_hash(&hash_key(token)).await? {
-            Some(account) => Ok(Caller::Account(account)),
-            None => Err(ApiError::Unauthorized),
-        }
+        // A signed-in browser reads with its dashboard cookie (event streams, plots, exports).
+        let token = crate::web::auth::read_key(parts, state).ok_or(ApiError::Unauthorized)?;
+        authenticate(state, &token).await
+    }
+}
+
+/// The caller a key stands for: the admin key (compared in constant time) or an account's.
+///
+/// # Errors
+/// 401 for an unknown key; a store failure.
+pub(crate) async fn authenticate(state: &AppState, token: &str) -> Result<Caller, ApiError> {
+    if let Some(admin) = &state.settings.api.admin_key
+        && bool::from(admin.expose_secret().as_bytes().ct_eq(token.as_bytes()))
+    {
+        return Ok(Caller::Admin);
+    }
+    if !token.starts_with(KEY_PREFIX) || token.len() > 128 {
+        return Err(ApiError::Unauthorized);
+    }
+    match state.store.account_by_key_hash(&hash_key(token)).await? {
+        Some(account) => Ok(Caller::Account(account)),
+        None => Err(ApiError::Unauthorized),
     }
 }
 

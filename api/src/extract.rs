@@ -107,18 +107,27 @@ impl<S: Send + Sync, T: DeserializeOwned + Default> FromRequest<S> for OptionalJ
     }
 }
 
-impl<S: Send + Sync, T: DeserializeOwned> FromRequest<S> for HashedJson<T> {
-    type Rejection = ApiError;
-
-    async fn from_request(req: Request, state: &S) -> Result<Self, ApiError> {
-        let (json, bytes) = read_body(req, state).await?;
-        let value = parse_value(json, &bytes)?;
+impl<T: DeserializeOwned> HashedJson<T> {
+    /// The body a JSON value stands for, with its hash (a dashboard form's fields).
+    ///
+    /// # Errors
+    /// 422 naming the field that does not fit `T`.
+    pub fn of(value: Value) -> Result<Self, ApiError> {
         let canonical = serde_json::to_vec(&value).unwrap_or_default();
         let hash = hex::encode(Sha256::digest(&canonical));
         Ok(HashedJson {
             value: from_value(value)?,
             hash,
         })
+    }
+}
+
+impl<S: Send + Sync, T: DeserializeOwned> FromRequest<S> for HashedJson<T> {
+    type Rejection = ApiError;
+
+    async fn from_request(req: Request, state: &S) -> Result<Self, ApiError> {
+        let (json, bytes) = read_body(req, state).await?;
+        Self::of(parse_value(json, &bytes)?)
     }
 }
 

@@ -8,6 +8,7 @@
 //! - [`error`]: [`error::ApiError`] rendered as problem+json.
 //! - [`extract`]: extractors whose rejections are problem+json.
 //! - [`views`]: JSON representations; [`pagination`]: cursors; [`openapi`]: the document.
+//! - [`web`]: the dashboard's pages, the plots' static files and the docs UI at `/docs`.
 
 pub mod auth;
 pub mod error;
@@ -21,5 +22,6 @@ pub mod startup;
 pub mod state;
 pub mod streams;
 pub mod views;
+pub mod web;
 
 pub use startup::Application;

@@ -78,6 +78,7 @@ impl Application {
             PaymentMode::None => None,
         };
         let state = AppState {
+            cookie_key: crate::web::auth::cookie_key(&settings.api),
             jobs,
             store,
             settings: Arc::new(settings),
@@ -180,6 +181,7 @@ pub fn app(state: AppState) -> Router {
     router
         .route("/openapi.json", get(move || async move { Json(doc.as_ref().clone()) }))
         .route("/metrics", get(crate::metrics::render))
+        .merge(crate::web::router())
         .route_layer(middleware::from_fn(crate::metrics::track_http))
         .fallback(|| async { ApiError::NotFound("route") })
         .method_not_allowed_fallback(|| async { ApiError::MethodNotAllowed })

@@ -25,6 +25,8 @@ pub struct AppState {
     pub jobs: platform::Platform,
     /// Open event streams per caller.
     pub streams: Arc<crate::streams::StreamSlots>,
+    /// What the dashboard's sign-in cookies are encrypted with.
+    pub cookie_key: axum_extra::extract::cookie::Key,
 }
 
 impl AppState {

@@ -138,6 +138,10 @@ pub struct ApiSettings {
     pub rate_limit_burst: u32,
     /// Accounts one client address may create per hour (429 beyond); 0 turns the limit off.
     pub signups_per_hour: u32,
+    /// Secret the dashboard's sign-in cookies are encrypted with (at least 32 characters). Set
+    /// the same value on every API instance behind one address; unset, each process picks a
+    /// random one and its sign-ins end when it restarts.
+    pub session_secret: Option<SecretString>,
 }
 
 impl Default for ApiSettings {
@@ -153,6 +157,7 @@ impl Default for ApiSettings {
             rate_limit_per_sec: 50,
             rate_limit_burst: 100,
             signups_per_hour: 20,
+            session_secret: None,
         }
     }
 }
@@ -459,6 +464,9 @@ impl Settings {
                 "MARKETPLACE_METRICS_TOKEN" => {
                     self.api.metrics_token = Some(SecretString::from(value.as_str()))
                 }
+                "MARKETPLACE_SESSION_SECRET" => {
+                    self.api.session_secret = Some(SecretString::from(value.as_str()))
+                }
                 "MARKETPLACE_QUEUE_PREFIX" => self.queue.prefix = value.clone(),
                 "MARKETPLACE_WORKER_CONCURRENCY" => self.worker.concurrency = parse(name, value)?,
                 "MARKETPLACE_WORKER_LEASE_SECS" => self.worker.lease_secs = parse(name, value)?,
@@ -594,6 +602,15 @@ impl Settings {
                 ));
             }
         }
+        if let Some(secret) = &self.api.session_secret
+            && secret.expose_secret().trim().len() < 32
+        {
+            return Err(invalid(
+                "MARKETPLACE_SESSION_SECRET",
+                "[redacted]".into(),
+                "must be at least 32 characters",
+            ));
+        }
         if self.billing.creator_share_bps > 10_000 {
             return Err(invalid(
                 "MARKETPLACE_CREATOR_SHARE_BPS",
@@ -665,6 +682,7 @@ impl Settings {
                 "bind": self.api.bind.to_string(),
                 "admin_key": self.api.admin_key.as_ref().map(|_| "[redacted]"),
                 "metrics_token": self.api.metrics_token.as_ref().map(|_| "[redacted]"),
+                "session_secret": self.api.session_secret.as_ref().map(|_| "[redacted]"),
                 "body_limit_bytes": self.api.body_limit_bytes,
                 "request_timeout_secs": self.api.request_timeout_secs,
                 "rate_limit_per_sec": self.api.rate_limit_per_sec,
@@ -793,6 +811,9 @@ mod tests {
             "password redacted: {e}"
         );
         assert!(Settings::load(&env(&[("MARKETPLACE_ADMIN_KEY", "short")])).is_err());
+        assert!(
+            Settings::load(&env(&[("MARKETPLACE_SESSION_SECRET", "sixteen-chars-xx")])).is_err()
+        );
         assert!(Settings::load(&env(&[("REDIS_URL", "http://x")])).is_err());
         let e = Settings::load(&env(&[("MARKETPLACE_SCHEDULER_CRON", "every minute")]))
             .expect_err("invalid");

@@ -250,7 +250,7 @@ async fn from_generator(state: &AppState, owner: Uuid, bytes: &[u8]) -> ApiResul
         (status = 200, body = DatasetEnvelope, description = "the caller already has this content"),
         (status = 413, body = crate::error::Problem), (status = 415, body = crate::error::Problem),
         (status = 422, body = crate::error::Problem)))]
-async fn create_dataset(
+pub(crate) async fn create_dataset(
     State(state): State<AppState>,
     AccountCaller(caller): AccountCaller,
     ApiQuery(q): ApiQuery<CreateDatasetQuery>,
@@ -322,7 +322,7 @@ pub struct DatasetPage {
 #[utoipa::path(get, path = "/v1/datasets", tag = "datasets", security(("bearer" = [])),
     params(ListDatasetsQuery),
     responses((status = 200, body = DatasetPage), (status = 400, body = crate::error::Problem)))]
-async fn list_datasets(
+pub(crate) async fn list_datasets(
     State(state): State<AppState>,
     AccountCaller(caller): AccountCaller,
     ApiQuery(q): ApiQuery<ListDatasetsQuery>,
@@ -344,7 +344,7 @@ async fn list_datasets(
 #[utoipa::path(get, path = "/v1/datasets/{id}", tag = "datasets", security(("bearer" = [])),
     params(("id" = Uuid, Path, description = "dataset id")),
     responses((status = 200, body = DatasetEnvelope), (status = 404, body = crate::error::Problem)))]
-async fn get_dataset(
+pub(crate) async fn get_dataset(
     State(state): State<AppState>,
     AccountCaller(caller): AccountCaller,
     ApiPath(id): ApiPath<Uuid>,

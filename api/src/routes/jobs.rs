@@ -203,7 +203,7 @@ async fn visible_job(state: &AppState, caller: &Caller, id: Uuid) -> ApiResult<J
 #[utoipa::path(get, path = "/v1/jobs/{id}", tag = "jobs", security(("bearer" = []), ("admin" = [])),
     params(("id" = Uuid, Path, description = "job id")),
     responses((status = 200, body = JobEnvelope), (status = 404, body = crate::error::Problem)))]
-async fn get_job(
+pub(crate) async fn get_job(
     State(state): State<AppState>,
     caller: Caller,
     ApiPath(id): ApiPath<Uuid>,

@@ -77,7 +77,7 @@ pub struct SubscriptionCreatedView {
     responses((status = 201, body = SubscriptionCreatedView), (status = 402, body = crate::error::Problem),
         (status = 404, body = crate::error::Problem), (status = 409, body = crate::error::Problem),
         (status = 422, body = crate::error::Problem)))]
-async fn create_subscription(
+pub(crate) async fn create_subscription(
     State(state): State<AppState>,
     AccountCaller(caller): AccountCaller,
     IdempotencyKeyHeader(key): IdempotencyKeyHeader,
@@ -177,7 +177,7 @@ pub struct SubscriptionPage {
 /// The caller's subscriptions.
 #[utoipa::path(get, path = "/v1/subscriptions", tag = "subscriptions", security(("bearer" = [])),
     params(ListSubscriptionsQuery), responses((status = 200, body = SubscriptionPage)))]
-async fn list_subscriptions(
+pub(crate) async fn list_subscriptions(
     State(state): State<AppState>,
     AccountCaller(caller): AccountCaller,
     ApiQuery(q): ApiQuery<ListSubscriptionsQuery>,
@@ -221,7 +221,7 @@ async fn own_subscription(state: &AppState, caller: &Account, id: Uuid) -> ApiRe
 #[utoipa::path(get, path = "/v1/subscriptions/{id}", tag = "subscriptions", security(("bearer" = [])),
     params(("id" = Uuid, Path, description = "subscription id")),
     responses((status = 200, body = SubscriptionEnvelope), (status = 404, body = crate::error::Problem)))]
-async fn get_subscription(
+pub(crate) async fn get_subscription(
     State(state): State<AppState>,
     AccountCaller(caller): AccountCaller,
     ApiPath(id): ApiPath<Uuid>,
@@ -256,7 +256,7 @@ pub struct CancellationView {
     request_body = CancelSubscription, params(("id" = Uuid, Path, description = "subscription id")),
     responses((status = 200, body = CancellationView), (status = 404, body = crate::error::Problem),
         (status = 409, body = crate::error::Problem)))]
-async fn cancel_subscription(
+pub(crate) async fn cancel_subscription(
     State(state): State<AppState>,
     AccountCaller(caller): AccountCaller,
     ApiPath(id): ApiPath<Uuid>,
@@ -373,7 +373,7 @@ pub struct InvoiceList {
 #[utoipa::path(get, path = "/v1/subscriptions/{id}/invoices", tag = "subscriptions", security(("bearer" = [])),
     params(("id" = Uuid, Path, description = "subscription id")),
     responses((status = 200, body = InvoiceList), (status = 404, body = crate::error::Problem)))]
-async fn list_invoices(
+pub(crate) async fn list_invoices(
     State(state): State<AppState>,
     AccountCaller(caller): AccountCaller,
     ApiPath(id): ApiPath<Uuid>,

@@ -260,7 +260,7 @@ pub struct ToolPage {
 /// Lists tools for rent (deleted ones are not listed), newest first.
 #[utoipa::path(get, path = "/v1/tools", tag = "tools", security(("bearer" = [])), params(ListToolsQuery),
     responses((status = 200, body = ToolPage), (status = 400, body = crate::error::Problem)))]
-async fn list_tools(
+pub(crate) async fn list_tools(
     State(state): State<AppState>,
     AccountCaller(_caller): AccountCaller,
     ApiQuery(q): ApiQuery<ListToolsQuery>,
@@ -314,7 +314,7 @@ pub(crate) async fn visible_tool(state: &AppState, caller: &Account, id: Uuid) -
 #[utoipa::path(get, path = "/v1/tools/{id}", tag = "tools", security(("bearer" = [])),
     params(("id" = Uuid, Path, description = "tool id")),
     responses((status = 200, body = ToolEnvelope), (status = 404, body = crate::error::Problem)))]
-async fn get_tool(
+pub(crate) async fn get_tool(
     State(state): State<AppState>,
     AccountCaller(caller): AccountCaller,
     ApiPath(id): ApiPath<Uuid>,
@@ -493,7 +493,7 @@ pub struct VersionList {
 #[utoipa::path(get, path = "/v1/tools/{id}/versions", tag = "tools", security(("bearer" = [])),
     params(("id" = Uuid, Path, description = "tool id")),
     responses((status = 200, body = VersionList), (status = 404, body = crate::error::Problem)))]
-async fn list_versions(
+pub(crate) async fn list_versions(
     State(state): State<AppState>,
     AccountCaller(caller): AccountCaller,
     ApiPath(id): ApiPath<Uuid>,
@@ -528,7 +528,7 @@ pub struct AccessView {
 #[utoipa::path(get, path = "/v1/tools/{id}/access", tag = "tools", security(("bearer" = [])),
     params(("id" = Uuid, Path, description = "tool id")),
     responses((status = 200, body = AccessView), (status = 404, body = crate::error::Problem)))]
-async fn get_access(
+pub(crate) async fn get_access(
     State(state): State<AppState>,
     AccountCaller(caller): AccountCaller,
     ApiPath(id): ApiPath<Uuid>,

@@ -89,7 +89,7 @@ pub struct ListQuery {
 }
 
 /// The run as its creator sees it (404 for anyone else).
-pub(super) async fn owned_run(
+pub(crate) async fn owned_run(
     state: &AppState,
     caller: &Account,
     id: Uuid,
@@ -130,7 +130,7 @@ pub(super) async fn view(state: &AppState, run: &TrainingRun) -> ApiResult<Train
     responses((status = 202, body = TrainingStarted), (status = 403, body = crate::error::Problem),
         (status = 404, body = crate::error::Problem), (status = 422, body = crate::error::Problem),
         (status = 503, body = crate::error::Problem)))]
-async fn create_training(
+pub(crate) async fn create_training(
     State(state): State<AppState>,
     AccountCaller(caller): AccountCaller,
     ApiPath(id): ApiPath<Uuid>,
@@ -223,7 +223,7 @@ const MIN_TRAINING_BARS: usize = 200;
     params(("id" = Uuid, Path, description = "tool id"), ListQuery),
     responses((status = 200, body = TrainingList), (status = 403, body = crate::error::Problem),
         (status = 404, body = crate::error::Problem)))]
-async fn list_trainings(
+pub(crate) async fn list_trainings(
     State(state): State<AppState>,
     AccountCaller(caller): AccountCaller,
     ApiPath(id): ApiPath<Uuid>,
@@ -264,7 +264,7 @@ async fn list_trainings(
 #[utoipa::path(get, path = "/v1/trainings/{id}", tag = "training", security(("bearer" = [])),
     params(("id" = Uuid, Path, description = "training id")),
     responses((status = 200, body = TrainingEnvelope), (status = 404, body = crate::error::Problem)))]
-async fn get_training(
+pub(crate) async fn get_training(
     State(state): State<AppState>,
     AccountCaller(caller): AccountCaller,
     ApiPath(id): ApiPath<Uuid>,

@@ -41,7 +41,7 @@ pub struct AppliedTraining {
     params(("id" = Uuid, Path, description = "training id")),
     responses((status = 201, body = AppliedTraining), (status = 403, body = crate::error::Problem),
         (status = 404, body = crate::error::Problem), (status = 409, body = crate::error::Problem)))]
-async fn apply_training(
+pub(crate) async fn apply_training(
     State(state): State<AppState>,
     AccountCaller(caller): AccountCaller,
     ApiPath(id): ApiPath<Uuid>,

@@ -1,0 +1,118 @@
+//! The dashboard's pages, one module per area. Every handler takes the signed-in person
+//! ([`SignedIn`]), calls the API's own handler for the data or the change, and renders a
+//! template; a form repeats the sign-in's CSRF token and answers with a redirect (303) to the
+//! page that shows the result, or the form's page again with the problem.
+
+mod datasets;
+mod home;
+mod jobs;
+mod optimizations;
+mod sessions;
+mod subscriptions;
+mod tools;
+mod trainings;
+
+use axum::Router;
+use axum::routing::{get, post};
+use shared::domain::Account;
+
+use super::{PageError, SignedIn};
+use crate::auth::{AccountCaller, Caller};
+use crate::error::ApiError;
+use crate::state::AppState;
+
+pub(super) fn router() -> Router<AppState> {
+    Router::new()
+        .route("/", get(home::home))
+        .route("/sign-in", get(home::sign_in_page).post(home::sign_in))
+        .route("/sign-out", post(home::sign_out))
+        .route("/tools", get(tools::browse))
+        .route("/tools/{id}", get(tools::show))
+        .route("/tools/{id}/subscribe", post(tools::subscribe))
+        .route("/subscriptions", get(subscriptions::list))
+        .route("/subscriptions/{id}", get(subscriptions::show))
+        .route("/subscriptions/{id}/cancel", post(subscriptions::cancel))
+        .route("/datasets", get(datasets::list))
+        .route("/datasets/upload", post(datasets::upload))
+        .route("/datasets/generate", post(datasets::generate))
+        .route("/datasets/{id}", get(datasets::show))
+        .route("/sessions", get(sessions::list).post(sessions::create))
+        .route("/sessions/{id}", get(sessions::show))
+        .route("/sessions/{id}/tools", post(sessions::insert))
+        .route(
+            "/sessions/{id}/tools/{tool_id}/optimize",
+            post(sessions::optimize),
+        )
+        .route("/sessions/{id}/end", post(sessions::end))
+        .route("/jobs/{id}", get(jobs::show))
+        .route("/optimizations/{id}", get(optimizations::show))
+        .route("/optimizations/{id}/promote", post(optimizations::promote))
+        .route("/tools/{id}/trainings", post(trainings::start))
+        .route("/trainings/{id}", get(trainings::show))
+        .route("/trainings/{id}/apply", post(trainings::apply))
+}
+
+/// The signed-in account, for pages that act for one (the operator's key acts for nobody).
+fn account(user: &SignedIn) -> Result<AccountCaller, PageError> {
+    match &user.caller {
+        Caller::Account(a) => Ok(AccountCaller(a.clone())),
+        Caller::Admin => Err(ApiError::Forbidden(
+            "the operator's key acts for no account; sign in with an account's key".into(),
+        )
+        .into()),
+    }
+}
+
+/// The account of a signed-in person, by reference.
+fn account_of(user: &SignedIn) -> Option<&Account> {
+    match &user.caller {
+        Caller::Account(a) => Some(a),
+        Caller::Admin => None,
+    }
+}
+
+/// A form's fields as the API's JSON body (its validation and field errors).
+fn body<T: serde::de::DeserializeOwned>(value: serde_json::Value) -> Result<T, PageError> {
+    crate::extract::from_value(value).map_err(PageError::from)
+}
+
+// Formatting for the templates (askama passes arguments by reference).
+
+/// An optional fraction as a signed percentage (`+12.34%`, or `-`).
+pub(crate) fn pct(v: &Option<f64>) -> String {
+    match v {
+        Some(v) if v.is_finite() => format!("{:+.2}%", v * 100.0),
+        _ => "-".into(),
+    }
+}
+
+/// An optional number with 3 decimals (or `-`).
+pub(crate) fn num(v: &Option<f64>) -> String {
+    match v {
+        Some(v) if v.is_finite() => format!("{v:.3}"),
+        _ => "-".into(),
+    }
+}
+
+/// A time as `YYYY-MM-DD HH:MM UTC`.
+pub(crate) fn when(t: &chrono::DateTime<chrono::Utc>) -> String {
+    t.format("%Y-%m-%d %H:%M UTC").to_string()
+}
+
+/// A JSON object of parameters as `name = value, ...`.
+pub(crate) fn params(p: &serde_json::Map<String, serde_json::Value>) -> String {
+    p.iter()
+        .map(|(k, v)| format!("{k} = {v}"))
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
+/// A JSON value, indented.
+pub(crate) fn pretty(v: &serde_json::Value) -> String {
+    serde_json::to_string_pretty(v).unwrap_or_default()
+}
+
+/// The first block of an id (tables show it; the link carries the whole id).
+pub(crate) fn short(id: &uuid::Uuid) -> String {
+    id.to_string()[..8].to_owned()
+}
