@@ -18,6 +18,7 @@ use shared::config::Settings;
 use shared::store::Store;
 use uuid::Uuid;
 
+pub mod browser;
 mod jobs;
 pub mod processes;
 mod services;

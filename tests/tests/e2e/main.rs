@@ -8,6 +8,7 @@ mod authz_matrix;
 mod batches;
 mod billing;
 mod cluster;
+mod dashboard;
 mod datasets;
 mod deep_queue;
 mod fair_use;
