@@ -11,7 +11,7 @@ use serde::Deserialize;
 use serde_json::json;
 use uuid::Uuid;
 
-use super::{account, body};
+use super::{account, acting, body};
 use crate::error::ApiError;
 use crate::extract::{ApiPath, ApiQuery};
 use crate::routes::datasets::{self as api, CreateDatasetQuery, DatasetEnvelope, DatasetView};
@@ -157,8 +157,7 @@ pub(super) async fn generate(
     user: SignedIn,
     Form(form): Form<GenerateForm>,
 ) -> PageResult {
-    user.check_csrf(&form.csrf)?;
-    let caller = account(&user)?;
+    let caller = acting(&user, &form.csrf)?;
     let name = form.name.trim();
     let spec = json!({
         "name": (!name.is_empty()).then_some(name),

@@ -13,6 +13,7 @@ mod tools;
 mod trainings;
 
 use axum::Router;
+use axum::extract::DefaultBodyLimit;
 use axum::routing::{get, post};
 use shared::domain::Account;
 
@@ -33,7 +34,12 @@ pub(super) fn router() -> Router<AppState> {
         .route("/subscriptions/{id}", get(subscriptions::show))
         .route("/subscriptions/{id}/cancel", post(subscriptions::cancel))
         .route("/datasets", get(datasets::list))
-        .route("/datasets/upload", post(datasets::upload))
+        // The API's general body limit would refuse real files: the handler reads up to
+        // `datasets.max_upload_bytes` and refuses beyond.
+        .route(
+            "/datasets/upload",
+            post(datasets::upload).layer(DefaultBodyLimit::disable()),
+        )
         .route("/datasets/generate", post(datasets::generate))
         .route("/datasets/{id}", get(datasets::show))
         .route("/sessions", get(sessions::list).post(sessions::create))
@@ -61,6 +67,22 @@ fn account(user: &SignedIn) -> Result<AccountCaller, PageError> {
         )
         .into()),
     }
+}
+
+/// The account a form acts for, once its CSRF token matched the sign-in's.
+fn acting(user: &SignedIn, csrf: &str) -> Result<AccountCaller, PageError> {
+    user.check_csrf(csrf)?;
+    account(user)
+}
+
+/// A tool's name for a heading (a deleted tool says so).
+async fn tool_name(state: &AppState, id: uuid::Uuid) -> Result<String, PageError> {
+    Ok(state
+        .store
+        .tool(id)
+        .await
+        .map_err(ApiError::from)?
+        .map_or_else(|| "(deleted tool)".to_owned(), |t| t.name))
 }
 
 /// The account of a signed-in person, by reference.

@@ -11,8 +11,8 @@ use serde::Deserialize;
 use shared::domain::OptimizationTrial;
 use uuid::Uuid;
 
-use super::account;
 use super::home::CsrfForm;
+use super::{account, acting};
 use crate::extract::ApiPath;
 use crate::routes::promotions::{self as api, visible_record};
 use crate::state::AppState;
@@ -154,8 +154,7 @@ pub(super) async fn promote(
     Path(id): Path<Uuid>,
     Form(form): Form<CsrfForm>,
 ) -> PageResult {
-    user.check_csrf(&form.csrf)?;
-    let caller = account(&user)?;
+    let caller = acting(&user, &form.csrf)?;
     let res = api::promote_optimization(State(state.clone()), caller.clone(), ApiPath(id)).await?;
     let status = res.status();
     let bytes = axum::body::to_bytes(res.into_body(), 4 << 20)

@@ -9,7 +9,7 @@ use serde::Deserialize;
 use serde_json::{Value, json};
 use uuid::Uuid;
 
-use super::{account, body};
+use super::{account, acting, body};
 use crate::extract::{ApiJson, ApiPath, ApiQuery, OptionalJson};
 use crate::routes::datasets::DatasetView;
 use crate::routes::sessions::{self as api, SessionSummary};
@@ -72,8 +72,7 @@ pub(super) async fn create(
     user: SignedIn,
     Form(form): Form<CreateForm>,
 ) -> PageResult {
-    user.check_csrf(&form.csrf)?;
-    let caller = account(&user)?;
+    let caller = acting(&user, &form.csrf)?;
     let mut config = json!({});
     if let Some(seed) = form.seed.as_deref().filter(|s| !s.trim().is_empty()) {
         config["seed"] = number(seed);
@@ -181,8 +180,7 @@ pub(super) async fn insert(
     Path(id): Path<Uuid>,
     Form(form): Form<InsertForm>,
 ) -> PageResult {
-    user.check_csrf(&form.csrf)?;
-    let caller = account(&user)?;
+    let caller = acting(&user, &form.csrf)?;
     let request = body(json!({
         "tool_id": form.tool_id,
         "auto_optimize": form.auto_optimize.is_some(),
@@ -211,8 +209,7 @@ pub(super) async fn optimize(
     Path((id, tool_id)): Path<(Uuid, Uuid)>,
     Form(form): Form<OptimizeForm>,
 ) -> PageResult {
-    user.check_csrf(&form.csrf)?;
-    let caller = account(&user)?;
+    let caller = acting(&user, &form.csrf)?;
     let request = body(json!({
         "method": form.method,
         "config": {"trials": number(&form.trials)},
@@ -239,8 +236,7 @@ pub(super) async fn end(
     Path(id): Path<Uuid>,
     Form(form): Form<EndForm>,
 ) -> PageResult {
-    user.check_csrf(&form.csrf)?;
-    let caller = account(&user)?;
+    let caller = acting(&user, &form.csrf)?;
     let request = body(json!({"promote_successful": form.promote_successful.is_some()}))?;
     let _ = api::end_session(State(state), caller, ApiPath(id), OptionalJson(request)).await?;
     Ok(Redirect::to(&format!("/sessions/{id}")).into_response())

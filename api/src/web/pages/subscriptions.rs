@@ -8,7 +8,7 @@ use serde::Deserialize;
 use serde_json::json;
 use uuid::Uuid;
 
-use super::{account, body};
+use super::{account, acting, body};
 use crate::extract::{ApiPath, ApiQuery, OptionalJson};
 use crate::routes::subscriptions::{self as api, InvoiceList};
 use crate::state::AppState;
@@ -39,12 +39,7 @@ pub(super) async fn list(State(state): State<AppState>, user: SignedIn) -> PageR
     .0;
     let mut rows = Vec::with_capacity(page.subscriptions.len());
     for sub in page.subscriptions {
-        let tool = state
-            .store
-            .tool(sub.tool_id)
-            .await
-            .map_err(crate::error::ApiError::from)?
-            .map_or_else(|| "(deleted tool)".to_owned(), |t| t.name);
+        let tool = super::tool_name(&state, sub.tool_id).await?;
         rows.push(Row { sub, tool });
     }
     Ok(render(&ListPage {
@@ -94,8 +89,7 @@ pub(super) async fn cancel(
     Path(id): Path<Uuid>,
     Form(form): Form<CancelForm>,
 ) -> PageResult {
-    user.check_csrf(&form.csrf)?;
-    let caller = account(&user)?;
+    let caller = acting(&user, &form.csrf)?;
     let request = body(json!({"immediate": form.immediate.is_some()}))?;
     let _ =
         api::cancel_subscription(State(state), caller, ApiPath(id), OptionalJson(request)).await?;

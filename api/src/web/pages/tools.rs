@@ -10,7 +10,7 @@ use serde_json::json;
 use shared::domain::Tier;
 use uuid::Uuid;
 
-use super::{account, body};
+use super::{account, acting, body};
 use crate::extract::{ApiPath, ApiQuery, HashedJson, IdempotencyKeyHeader};
 use crate::routes::tools::{self as api, AccessView, ListToolsQuery};
 use crate::state::AppState;
@@ -195,8 +195,7 @@ pub(super) async fn subscribe(
     Path(id): Path<Uuid>,
     Form(form): Form<SubscribeForm>,
 ) -> PageResult {
-    user.check_csrf(&form.csrf)?;
-    let caller = account(&user)?;
+    let caller = acting(&user, &form.csrf)?;
     let months: serde_json::Value = form
         .months
         .trim()

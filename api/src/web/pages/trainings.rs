@@ -11,7 +11,7 @@ use serde_json::json;
 use uuid::Uuid;
 
 use super::home::CsrfForm;
-use super::{account, body};
+use super::{account, acting, body};
 use crate::extract::{ApiJson, ApiPath, ApiQuery};
 use crate::routes::trainings::{self as api, apply};
 use crate::state::AppState;
@@ -59,8 +59,7 @@ pub(super) async fn start(
     Path(id): Path<Uuid>,
     Form(form): Form<StartForm>,
 ) -> PageResult {
-    user.check_csrf(&form.csrf)?;
-    let caller = account(&user)?;
+    let caller = acting(&user, &form.csrf)?;
     let mut config = json!({});
     if let Some(epochs) = form
         .epochs
@@ -100,12 +99,7 @@ pub(super) async fn show(
         .await?
         .0
         .training;
-    let tool_name = state
-        .store
-        .tool(run.tool_id)
-        .await
-        .map_err(crate::error::ApiError::from)?
-        .map_or_else(|| "(deleted tool)".into(), |t| t.name);
+    let tool_name = super::tool_name(&state, run.tool_id).await?;
     Ok(render(&TrainingPage {
         chrome: Chrome::of(&user, "tools"),
         run,
@@ -135,8 +129,7 @@ pub(super) async fn apply(
     Path(id): Path<Uuid>,
     Form(form): Form<CsrfForm>,
 ) -> PageResult {
-    user.check_csrf(&form.csrf)?;
-    let caller = account(&user)?;
+    let caller = acting(&user, &form.csrf)?;
     let (_, applied) = apply::apply_training(State(state), caller, ApiPath(id)).await?;
     Ok(Redirect::to(&format!("/tools/{}", applied.0.tool.id)).into_response())
 }

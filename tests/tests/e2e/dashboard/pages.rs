@@ -3,7 +3,7 @@
 
 use reqwest::StatusCode;
 use serde_json::json;
-use tests::{store_test, trending_data};
+use tests::{store_test, store_test_with, trending_data};
 
 use super::{Web, form, location};
 
@@ -274,3 +274,66 @@ store_test!(the_api_docs_are_served_from_the_binary, |app| {
     assert_eq!(css.status(), StatusCode::OK);
     assert!(config.contains("/openapi.json"), "{config}");
 });
+
+/// A CSV of `rows` hourly bars.
+fn csv_of(rows: usize) -> String {
+    let mut out = String::from("time,open,high,low,close,volume\n");
+    for i in 0..rows {
+        let p = 100.0 + (i as f64 * 0.01).sin();
+        out.push_str(&format!(
+            "{},{p:.5},{:.5},{:.5},{p:.5},1000\n",
+            1_600_000_000 + i * 3_600,
+            p + 0.5,
+            p - 0.5
+        ));
+    }
+    out
+}
+
+/// A multipart form with the sign-in's token, a name and the file.
+fn multipart(csrf: &str, file: &str) -> (String, String) {
+    let boundary = "----dashboard-test-boundary";
+    let body = format!(
+        "--{boundary}\r\nContent-Disposition: form-data; name=\"csrf\"\r\n\r\n{csrf}\r\n\
+         --{boundary}\r\nContent-Disposition: form-data; name=\"name\"\r\n\r\nbig\r\n\
+         --{boundary}\r\nContent-Disposition: form-data; name=\"file\"; filename=\"big.csv\"\r\n\
+         Content-Type: text/csv\r\n\r\n{file}\r\n--{boundary}--\r\n"
+    );
+    (format!("multipart/form-data; boundary={boundary}"), body)
+}
+
+store_test_with!(
+    an_upload_past_the_apis_body_limit_goes_through_the_page_up_to_the_upload_limit,
+    |s: &mut shared::config::Settings| {
+        s.datasets.max_upload_bytes = 3_000_000;
+    },
+    |app| {
+        // Arrange: files of about 1.9 MB (above the API's 1 MiB body limit) and 3.8 MB.
+        let owner = app.user("owner").await;
+        let web = Web::sign_in(&app, &owner.key).await;
+        let csrf = web.csrf().await;
+        let send = |file: String| {
+            let (content_type, body) = multipart(&csrf, &file);
+            web.client
+                .post(format!("{}/datasets/upload", web.base))
+                .header("cookie", &web.cookie)
+                .header("content-type", content_type)
+                .body(body)
+                .send()
+        };
+
+        // Act
+        let fits = send(csv_of(40_000)).await.expect("sent");
+        let fits_status = fits.status();
+        let fits_to = location(fits.headers());
+        let too_big = send(csv_of(80_000)).await.expect("sent");
+
+        // Assert: the first kept whole, the second refused with nothing kept.
+        assert_eq!(fits_status, StatusCode::SEE_OTHER);
+        assert!(fits_to.starts_with("/datasets/"), "{fits_to}");
+        assert_eq!(too_big.status(), StatusCode::PAYLOAD_TOO_LARGE);
+        let kept = app.get("/v1/datasets", &owner.key).await.expect(200);
+        assert_eq!(kept["datasets"].as_array().map(Vec::len), Some(1), "{kept}");
+        assert_eq!(kept["datasets"][0]["rows"], json!(40_000));
+    }
+);
