@@ -842,14 +842,21 @@ mod tests {
         );
         assert_eq!(redact_url("postgres://db/x"), "postgres://db/x");
         let s = Settings::load(&env(&[
-            ("DATABASE_URL", "postgres://me:secret@db/x"),
+            ("DATABASE_URL", "postgres://me:hunter2-pw@db/x"),
             ("MARKETPLACE_ADMIN_KEY", "0123456789abcdef-admin"),
+            (
+                "MARKETPLACE_SESSION_SECRET",
+                "cookie-key-material-0123456789-abcdef",
+            ),
         ]))
         .expect("valid");
         let text = s.redacted().to_string();
         assert!(
-            !text.contains("secret") && !text.contains("0123456789abcdef"),
+            !text.contains("hunter2-pw")
+                && !text.contains("0123456789abcdef")
+                && !text.contains("cookie-key-material"),
             "{text}"
         );
+        assert!(text.contains(r#""session_secret":"[redacted]""#), "{text}");
     }
 }

@@ -193,10 +193,20 @@ impl FromRequestParts<AppState> for SignedIn {
     }
 }
 
-/// Where to go after signing in: a local path only (never another site).
+/// Where to go after signing in: a local path of visible ASCII only (never another site:
+/// browsers drop tabs and line breaks from a URL, so `/\t/evil.example` would become
+/// `//evil.example`; and a `Location` header holds nothing else). The pages' own links are
+/// percent-encoded, so they pass.
 pub fn safe_next(next: Option<&str>) -> String {
     match next {
-        Some(n) if n.starts_with('/') && !n.starts_with("//") && !n.contains('\\') => n.to_owned(),
+        Some(n)
+            if n.starts_with('/')
+                && !n.starts_with("//")
+                && !n.contains('\\')
+                && n.chars().all(|c| c.is_ascii_graphic()) =>
+        {
+            n.to_owned()
+        }
         _ => "/".to_owned(),
     }
 }
@@ -211,6 +221,9 @@ mod tests {
         assert_eq!(safe_next(Some("//evil.example/")), "/");
         assert_eq!(safe_next(Some("https://evil.example/")), "/");
         assert_eq!(safe_next(Some("/\\evil.example")), "/");
+        assert_eq!(safe_next(Some("/\t/evil.example")), "/");
+        assert_eq!(safe_next(Some("/\n/evil.example")), "/");
+        assert_eq!(safe_next(Some("/caf\u{e9}")), "/", "not a header value");
         assert_eq!(safe_next(None), "/");
     }
 

@@ -224,9 +224,10 @@ backend_test!(
             web.goto(&path).await;
             seen.push((path, web.text("h1").await, web.source().await));
         }
+        web.goto(&format!("/sessions/{session}")).await;
+        web.screenshot("not-found").await;
         web.goto("/datasets").await;
         let list = web.source().await;
-        web.screenshot("not-found").await;
 
         // Assert: the API's 404 rule, in the browser too; nothing of theirs in the lists.
         for (path, title, html) in seen {
