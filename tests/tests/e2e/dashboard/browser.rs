@@ -166,6 +166,10 @@ backend_test!(
         web.wait_text("#rows", "1200", Duration::from_secs(30))
             .await;
         web.goto(&format!("/tools/{tool}")).await;
+        assert_eq!(
+            web.eval("return document.title;").await,
+            json!("Momentum 5 · Smart Marketplace")
+        );
         web.select("#train-method", "q_learning").await;
         web.fill("#train-epochs", "40").await;
         web.click("form[aria-label=Train] button").await;
