@@ -30,6 +30,11 @@ POST   /v1/sessions/{id}/tools                               id=session         
 POST   /v1/sessions/{id}/tools/{tool_id}/optimizations       id=session tool_id=tool private
 GET    /v1/optimizations/{id}                                id=record           private
 GET    /v1/optimizations/{id}/trials                         id=record           private
+GET    /v1/optimizations/{id}/plots/{plot}                   id=record plot=plot private
+GET    /v1/optimizations/{id}/trials.csv                     id=record           private
+GET    /v1/optimizations/{id}/equity.csv                     id=record           private
+GET    /v1/datasets/{id}/plots/price.svg                     id=dataset          private
+GET    /v1/trainings/{id}/plots/curves.svg                   id=training         private
 POST   /v1/optimizations/{id}/promote                        id=record           private
 GET    /v1/subscriptions/{id}                                id=subscription     private
 GET    /v1/subscriptions/{id}/invoices                       id=subscription     private
@@ -146,6 +151,8 @@ impl Objects {
             "job" => self.job.clone(),
             "key" => self.key.clone(),
             "family" => "momentum".to_owned(),
+            // A record's chart: the equity curves, drawn from the owner's data.
+            "plot" => "equity.svg".to_owned(),
             other => panic!("no object {other} in the matrix"),
         }
     }
