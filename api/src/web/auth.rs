@@ -60,8 +60,6 @@ pub struct SignedIn {
     pub caller: Caller,
     /// The token every form must repeat.
     pub csrf: String,
-    /// The key itself (never shown; used to rebuild the caller).
-    key: String,
 }
 
 impl SignedIn {
@@ -91,11 +89,6 @@ impl SignedIn {
                     .into(),
             ))
         }
-    }
-
-    /// The key this browser signed in with (sent on the caller's behalf, never shown).
-    pub fn key(&self) -> &str {
-        &self.key
     }
 }
 
@@ -144,7 +137,7 @@ pub struct ToSignIn(String);
 
 impl IntoResponse for ToSignIn {
     fn into_response(self) -> Response {
-        let next = form_urlencoded_path(&self.0);
+        let next = super::percent_encode(&self.0);
         (
             StatusCode::SEE_OTHER,
             [(
@@ -154,18 +147,6 @@ impl IntoResponse for ToSignIn {
         )
             .into_response()
     }
-}
-
-/// Percent-encodes a local path for a query string.
-fn form_urlencoded_path(path: &str) -> String {
-    path.bytes()
-        .map(|b| match b {
-            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'/' => {
-                (b as char).to_string()
-            }
-            _ => format!("%{b:02X}"),
-        })
-        .collect()
 }
 
 impl FromRequestParts<AppState> for SignedIn {
@@ -185,7 +166,6 @@ impl FromRequestParts<AppState> for SignedIn {
             Ok(caller) => Ok(SignedIn {
                 caller,
                 csrf: p.csrf,
-                key: p.key,
             }),
             Err(ApiError::Unauthorized) => Err((sign_out(jar), ToSignIn(here)).into_response()),
             Err(e) => Err(super::PageError::from(e).into_response()),

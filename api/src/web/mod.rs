@@ -73,6 +73,18 @@ async fn live() -> impl IntoResponse {
     )
 }
 
+/// Percent-encodes text for a URL's path or query: unreserved characters and `/` stay.
+pub fn percent_encode(s: &str) -> String {
+    s.bytes()
+        .map(|b| match b {
+            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'~' | b'/' => {
+                (b as char).to_string()
+            }
+            _ => format!("%{b:02X}"),
+        })
+        .collect()
+}
+
 /// What every page shows around its content: who is signed in and the form token.
 #[derive(Debug, Clone, Default)]
 pub struct Chrome {

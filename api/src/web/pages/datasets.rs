@@ -11,7 +11,7 @@ use serde::Deserialize;
 use serde_json::json;
 use uuid::Uuid;
 
-use super::{account, acting, body};
+use super::{account, acting, body, number};
 use crate::error::ApiError;
 use crate::extract::{ApiPath, ApiQuery};
 use crate::routes::datasets::{self as api, CreateDatasetQuery, DatasetEnvelope, DatasetView};
@@ -142,13 +142,6 @@ pub(super) struct GenerateForm {
     kind: String,
     bars: String,
     seed: String,
-}
-
-/// A number typed into a form, or the text itself (so the API names the field in its 422).
-fn number(s: &str) -> serde_json::Value {
-    s.trim()
-        .parse::<u64>()
-        .map_or_else(|_| json!(s), |n| json!(n))
 }
 
 /// Generates a synthetic series (the API's generators).

@@ -98,6 +98,14 @@ fn body<T: serde::de::DeserializeOwned>(value: serde_json::Value) -> Result<T, P
     crate::extract::from_value(value).map_err(PageError::from)
 }
 
+/// A whole number typed into a form, or the text itself (so the API names the field in its
+/// 422).
+fn number(s: &str) -> serde_json::Value {
+    let s = s.trim();
+    s.parse::<u64>()
+        .map_or_else(|_| serde_json::json!(s), |n| serde_json::json!(n))
+}
+
 // Formatting for the templates (askama passes arguments by reference).
 
 /// An optional fraction as a signed percentage (`+12.34%`, or `-`).

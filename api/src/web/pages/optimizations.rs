@@ -120,22 +120,13 @@ pub(crate) fn sort_link(record: &Uuid, column: &str, current: &str, desc: &bool)
     let flip = column == current && *desc;
     format!(
         "/optimizations/{record}?sort={}&desc={}#trials",
-        url_safe(column),
+        crate::web::percent_encode(column),
         if column == current {
             !flip
         } else {
             column == "score"
         }
     )
-}
-
-fn url_safe(s: &str) -> String {
-    s.bytes()
-        .map(|b| match b {
-            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' => (b as char).to_string(),
-            _ => format!("%{b:02X}"),
-        })
-        .collect()
 }
 
 /// The value of a trial's parameter, for the table.

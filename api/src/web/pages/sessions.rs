@@ -6,10 +6,10 @@ use axum::Form;
 use axum::extract::{Path, State};
 use axum::response::{IntoResponse, Redirect};
 use serde::Deserialize;
-use serde_json::{Value, json};
+use serde_json::json;
 use uuid::Uuid;
 
-use super::{account, acting, body};
+use super::{account, acting, body, number};
 use crate::extract::{ApiJson, ApiPath, ApiQuery, OptionalJson};
 use crate::routes::datasets::DatasetView;
 use crate::routes::sessions::{self as api, SessionSummary};
@@ -58,13 +58,6 @@ pub(super) struct CreateForm {
     csrf: String,
     dataset_id: String,
     seed: Option<String>,
-}
-
-/// A number typed into a form, or the text itself (so the API names the field in its 422).
-fn number(s: &str) -> Value {
-    s.trim()
-        .parse::<u64>()
-        .map_or_else(|_| json!(s), |n| json!(n))
 }
 
 pub(super) async fn create(

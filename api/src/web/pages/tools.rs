@@ -102,10 +102,7 @@ fn url_query(f: &Filters) -> String {
         }
         out.push_str(k);
         out.push('=');
-        out.extend(v.bytes().map(|b| match b {
-            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' => (b as char).to_string(),
-            _ => format!("%{b:02X}"),
-        }));
+        out.push_str(&crate::web::percent_encode(v));
     }
     out
 }

@@ -11,7 +11,7 @@ use serde_json::json;
 use uuid::Uuid;
 
 use super::home::CsrfForm;
-use super::{account, acting, body};
+use super::{account, acting, body, number};
 use crate::extract::{ApiJson, ApiPath, ApiQuery};
 use crate::routes::trainings::{self as api, apply};
 use crate::state::AppState;
@@ -67,9 +67,7 @@ pub(super) async fn start(
         .map(str::trim)
         .filter(|e| !e.is_empty())
     {
-        config["epochs"] = epochs
-            .parse::<u64>()
-            .map_or_else(|_| json!(epochs), |n| json!(n));
+        config["epochs"] = number(epochs);
     }
     let request = body(json!({
         "method": form.method,
