@@ -26,6 +26,7 @@ use utoipa::openapi::{ContentBuilder, Ref, RefOr};
 use utoipa::{Modify, OpenApi};
 
 use crate::error::{FieldError, PROBLEM_JSON, Problem};
+use crate::routes::plots::OptimizationPlot;
 
 /// Paths no request rate applies to: the probes and the metrics scrape.
 pub const UNLIMITED_PATHS: &[&str] = &["/healthz", "/readyz", "/metrics"];
@@ -37,7 +38,7 @@ pub const UNLIMITED_PATHS: &[&str] = &["/healthz", "/readyz", "/metrics"];
         title = "Smart Marketplace API",
         description = "Rent parameterized analysis tools, optimize them on your data, and earn from the tools you create."
     ),
-    components(schemas(Problem, FieldError)),
+    components(schemas(Problem, FieldError, OptimizationPlot)),
     modifiers(&BearerAuth)
 )]
 pub struct ApiDoc;
@@ -276,5 +277,37 @@ mod tests {
         let health = &doc["paths"]["/healthz"]["get"]["responses"];
         assert!(health.get("429").is_none(), "probes are not rate limited");
         assert!(health.get("401").is_none(), "probes need no key");
+    }
+
+    /// Collects every `$ref` in a JSON value.
+    fn refs<'a>(value: &'a serde_json::Value, out: &mut Vec<&'a str>) {
+        match value {
+            serde_json::Value::Object(map) => {
+                for (key, v) in map {
+                    match (key.as_str(), v.as_str()) {
+                        ("$ref", Some(r)) => out.push(r),
+                        _ => refs(v, out),
+                    }
+                }
+            }
+            serde_json::Value::Array(items) => items.iter().for_each(|v| refs(v, out)),
+            _ => {}
+        }
+    }
+
+    #[test]
+    fn every_reference_in_the_document_resolves() {
+        let (_, paths) = crate::routes::router().split_for_parts();
+        let doc = serde_json::to_value(document(paths)).expect("serializes");
+        let mut found = Vec::new();
+        refs(&doc, &mut found);
+        assert!(found.len() > 10, "the document uses references");
+        for r in found {
+            let pointer = r.strip_prefix('#').expect("a local reference");
+            assert!(
+                doc.pointer(pointer).is_some(),
+                "{r} is referenced but not in the document"
+            );
+        }
     }
 }
