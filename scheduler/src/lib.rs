@@ -2,6 +2,10 @@
 //! billing pass ([`shared::billing::run_pass`]): renewals, dunning retries and expiries. Every
 //! replica's cron fires, so the pass is idempotent: charges are unique per subscription period
 //! in the ledger, and on PostgreSQL batches are claimed with `FOR UPDATE SKIP LOCKED`.
+//!
+//! Beside it, every `scheduler.queue_sample_secs` the scheduler records each job queue's depth
+//! (waiting and running jobs) for the operators' chart of depth over time
+//! ([`Scheduler::sample_queues`]); replicas sample the same interval start, stored once.
 
 use std::str::FromStr;
 use std::sync::Arc;
@@ -11,20 +15,20 @@ use apalis_cron::{CronScheduler, Tick};
 use shared::billing::{PassReport, run_pass};
 use shared::clock::SharedClock;
 use shared::config::Settings;
-use shared::store::BillingStore;
+use shared::store::Store;
 use tokio_util::sync::CancellationToken;
 
 /// The billing scheduler (its own process, or inside the embedded API process).
 #[derive(Debug, Clone)]
 pub struct Scheduler {
     settings: Arc<Settings>,
-    store: Arc<dyn BillingStore>,
+    store: Arc<dyn Store>,
     clock: SharedClock,
 }
 
 impl Scheduler {
     /// A scheduler over the given store and clock.
-    pub fn new(settings: Arc<Settings>, store: Arc<dyn BillingStore>, clock: SharedClock) -> Self {
+    pub fn new(settings: Arc<Settings>, store: Arc<dyn Store>, clock: SharedClock) -> Self {
         Self {
             settings,
             store,
@@ -65,7 +69,40 @@ impl Scheduler {
         Ok(report)
     }
 
-    /// Runs the cron until `shutdown` is cancelled.
+    /// Records every queue's depth now (real time, as jobs keep it), at the start of the current
+    /// sampling interval, and drops samples past the retention. Returns the rows written (0
+    /// when another replica sampled this interval already).
+    ///
+    /// # Errors
+    /// When the store fails; the next interval tries again.
+    pub async fn sample_queues(&self) -> anyhow::Result<u64> {
+        let every = i64::try_from(self.settings.scheduler.queue_sample_secs.max(1))?;
+        let keep = i64::try_from(self.settings.scheduler.queue_sample_keep_hours)?;
+        let now = chrono::Utc::now().timestamp();
+        let at = chrono::DateTime::from_timestamp(now - now.rem_euclid(every), 0)
+            .ok_or_else(|| anyhow::anyhow!("time out of range"))?;
+        let keep_since = at - chrono::TimeDelta::hours(keep);
+        Ok(self.store.sample_queues(at, keep_since).await?)
+    }
+
+    /// Samples the queues every interval until `shutdown` is cancelled.
+    async fn sample_until(self, shutdown: CancellationToken) {
+        let every =
+            std::time::Duration::from_secs(self.settings.scheduler.queue_sample_secs.max(1));
+        let mut ticks = tokio::time::interval(every);
+        ticks.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Skip);
+        loop {
+            tokio::select! {
+                () = shutdown.cancelled() => return,
+                _ = ticks.tick() => {}
+            }
+            if let Err(e) = self.sample_queues().await {
+                tracing::warn!(error = %e, "queue depth sample failed; retrying at the next interval");
+            }
+        }
+    }
+
+    /// Runs the cron (and the queue sampler) until `shutdown` is cancelled.
     ///
     /// # Errors
     /// When the cron expression is invalid (configuration validates it first) or the worker
@@ -73,16 +110,19 @@ impl Scheduler {
     pub async fn run(self, shutdown: CancellationToken) -> anyhow::Result<()> {
         let schedule = cron::Schedule::from_str(&self.settings.scheduler.cron)?;
         tracing::info!(cron = %self.settings.scheduler.cron, "scheduler started");
+        let sampler = tokio::spawn(self.clone().sample_until(shutdown.child_token()));
         let worker = WorkerBuilder::new(format!("billing-{:x}", std::process::id()))
             .backend(CronScheduler::new(schedule))
             .data(self)
             .build(on_tick);
-        worker
+        let ran = worker
             .run_until(async move {
                 shutdown.cancelled().await;
                 Ok::<(), std::io::Error>(())
             })
-            .await?;
+            .await;
+        sampler.abort();
+        ran?;
         tracing::info!("scheduler stopped");
         Ok(())
     }

@@ -262,6 +262,10 @@ pub struct SchedulerSettings {
     pub cron: String,
     /// Subscriptions renewed per transaction.
     pub batch_size: u32,
+    /// How often every queue's depth is recorded for the operators' chart, in seconds.
+    pub queue_sample_secs: u64,
+    /// How long queue depth samples are kept, in hours.
+    pub queue_sample_keep_hours: u64,
 }
 
 impl Default for SchedulerSettings {
@@ -269,6 +273,8 @@ impl Default for SchedulerSettings {
         Self {
             cron: "0 * * * * *".into(),
             batch_size: 500,
+            queue_sample_secs: 60,
+            queue_sample_keep_hours: 24 * 7,
         }
     }
 }
@@ -502,6 +508,12 @@ impl Settings {
                 "MARKETPLACE_SCHEDULER_BATCH_SIZE" => {
                     self.scheduler.batch_size = parse(name, value)?
                 }
+                "MARKETPLACE_SCHEDULER_QUEUE_SAMPLE_SECS" => {
+                    self.scheduler.queue_sample_secs = parse(name, value)?
+                }
+                "MARKETPLACE_SCHEDULER_QUEUE_SAMPLE_KEEP_HOURS" => {
+                    self.scheduler.queue_sample_keep_hours = parse(name, value)?
+                }
                 "MARKETPLACE_GRACE_HOURS" => self.billing.grace_hours = parse(name, value)?,
                 "MARKETPLACE_RETRY_AFTER_HOURS" => {
                     self.billing.retry_after_hours = value
@@ -632,6 +644,20 @@ impl Settings {
                 &format!("{e}; expected six fields, seconds first, e.g. \"0 * * * * *\""),
             ));
         }
+        for (name, value) in [
+            (
+                "MARKETPLACE_SCHEDULER_QUEUE_SAMPLE_SECS",
+                self.scheduler.queue_sample_secs,
+            ),
+            (
+                "MARKETPLACE_SCHEDULER_QUEUE_SAMPLE_KEEP_HOURS",
+                self.scheduler.queue_sample_keep_hours,
+            ),
+        ] {
+            if !(1..=1_000_000).contains(&value) {
+                return Err(invalid(name, value.to_string(), "must be 1 to 1000000"));
+            }
+        }
         if self.scheduler.batch_size == 0 {
             return Err(invalid(
                 "scheduler.batch_size",
@@ -696,7 +722,12 @@ impl Settings {
             "redis": { "url": self.redis.url.as_ref().map(|u| redact_url(u.expose_secret())) },
             "queue": { "prefix": self.queue.prefix },
             "worker": { "concurrency": self.worker.concurrency, "queues": self.worker.queues },
-            "scheduler": { "cron": self.scheduler.cron, "batch_size": self.scheduler.batch_size },
+            "scheduler": {
+                "cron": self.scheduler.cron,
+                "batch_size": self.scheduler.batch_size,
+                "queue_sample_secs": self.scheduler.queue_sample_secs,
+                "queue_sample_keep_hours": self.scheduler.queue_sample_keep_hours,
+            },
             "billing": {
                 "creator_share_bps": self.billing.creator_share_bps,
                 "max_top_up_cents": self.billing.max_top_up_cents,

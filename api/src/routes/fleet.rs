@@ -1,5 +1,6 @@
-//! Operators' view of the job platform (admin key): live workers, per-queue counts, and a
-//! `noop` job to smoke-test or measure the fleet.
+//! Operators' view of the job platform (admin key): live workers, per-queue counts and their
+//! depth over time, every account's jobs with filters, a failed job sent back to its queue, a
+//! job canceled, and a `noop` job to smoke-test or measure the fleet.
 
 use axum::Json;
 use axum::extract::State;
@@ -8,21 +9,26 @@ use chrono::Duration;
 use serde::{Deserialize, Serialize};
 use shared::domain::account::PLATFORM_ACCOUNT_ID;
 use shared::jobs::{JobKind, NoopJob};
-use shared::store::{QueueCounts, WorkerInfo};
-use utoipa::ToSchema;
+use shared::store::{MAX_QUEUE_SAMPLES, QueueCounts, QueueSample, StoreError, WorkerInfo};
+use utoipa::{IntoParams, ToSchema};
 use utoipa_axum::{router::OpenApiRouter, routes};
+use uuid::Uuid;
 
 use crate::auth::AdminCaller;
 use crate::error::{ApiError, ApiResult};
-use crate::extract::ApiJson;
-use crate::routes::jobs::{JobEnvelope, accepted, enqueue};
+use crate::extract::{ApiJson, ApiPath, ApiQuery};
+use crate::pagination::{decode_cursor, page_limit, paginate};
+use crate::routes::jobs::{JobEnvelope, JobList, JobView, accepted, dispatch, enqueue, job_filter};
 use crate::state::AppState;
 
 pub(crate) fn router() -> OpenApiRouter<AppState> {
     OpenApiRouter::new()
         .routes(routes!(list_workers))
         .routes(routes!(list_queues))
-        .routes(routes!(create_noop_job))
+        .routes(routes!(queue_history))
+        .routes(routes!(create_noop_job, list_all_jobs))
+        .routes(routes!(retry_job))
+        .routes(routes!(cancel_any_job))
 }
 
 /// `{workers}`.
@@ -35,7 +41,7 @@ pub struct WorkerList {
 /// Live workers.
 #[utoipa::path(get, path = "/v1/admin/workers", tag = "admin", security(("admin" = [])),
     responses((status = 200, body = WorkerList), (status = 403, body = crate::error::Problem)))]
-async fn list_workers(
+pub(crate) async fn list_workers(
     State(state): State<AppState>,
     _admin: AdminCaller,
 ) -> ApiResult<Json<WorkerList>> {
@@ -57,7 +63,7 @@ pub struct QueueList {
 /// Jobs per queue and status.
 #[utoipa::path(get, path = "/v1/admin/queues", tag = "admin", security(("admin" = [])),
     responses((status = 200, body = QueueList), (status = 403, body = crate::error::Problem)))]
-async fn list_queues(
+pub(crate) async fn list_queues(
     State(state): State<AppState>,
     _admin: AdminCaller,
 ) -> ApiResult<Json<QueueList>> {
@@ -102,4 +108,140 @@ async fn create_noop_job(
     }
     let job = enqueue(&state, PLATFORM_ACCOUNT_ID, body.payload, body.priority).await?;
     Ok(accepted(&job))
+}
+
+/// Filters of `GET /v1/admin/queues/history`.
+#[derive(Debug, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
+#[serde(deny_unknown_fields)]
+pub struct HistoryQuery {
+    /// How far back, in hours (1..=720, default 24).
+    #[param(minimum = 1, maximum = 720)]
+    pub hours: Option<u32>,
+}
+
+/// `{interval_secs, samples}`.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct QueueHistory {
+    /// Seconds between samples (`MARKETPLACE_SCHEDULER_QUEUE_SAMPLE_SECS`).
+    pub interval_secs: u64,
+    /// Every queue's depth per sample, oldest first (at most 20,000 rows, the newest kept).
+    pub samples: Vec<QueueSample>,
+}
+
+/// Each queue's depth (waiting and running jobs) over time, as the scheduler sampled it.
+#[utoipa::path(get, path = "/v1/admin/queues/history", tag = "admin", security(("admin" = [])),
+    params(HistoryQuery),
+    responses((status = 200, body = QueueHistory), (status = 422, body = crate::error::Problem)))]
+pub(crate) async fn queue_history(
+    State(state): State<AppState>,
+    _admin: AdminCaller,
+    ApiQuery(q): ApiQuery<HistoryQuery>,
+) -> ApiResult<Json<QueueHistory>> {
+    let hours = q.hours.unwrap_or(24);
+    if !(1..=720).contains(&hours) {
+        return Err(ApiError::invalid("hours", "must be 1 to 720"));
+    }
+    let since = state.job_now() - Duration::hours(i64::from(hours));
+    let samples = state.store.queue_samples(since).await?;
+    debug_assert!(samples.len() <= usize::try_from(MAX_QUEUE_SAMPLES).unwrap_or(usize::MAX));
+    Ok(Json(QueueHistory {
+        interval_secs: state.settings.scheduler.queue_sample_secs,
+        samples,
+    }))
+}
+
+/// Filters of `GET /v1/admin/jobs`.
+#[derive(Debug, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
+#[serde(deny_unknown_fields)]
+pub struct FleetJobQuery {
+    /// Only this status.
+    pub status: Option<String>,
+    /// Only this kind.
+    pub kind: Option<String>,
+    /// Only this account's jobs.
+    pub owner: Option<Uuid>,
+    /// Page size (1..=100, default 20).
+    #[param(minimum = 1, maximum = 100)]
+    pub limit: Option<u32>,
+    /// From a previous page's `next_cursor`.
+    pub cursor: Option<String>,
+}
+
+/// Every account's jobs, newest first, by status, kind and owner.
+#[utoipa::path(get, path = "/v1/admin/jobs", tag = "admin", security(("admin" = [])),
+    params(FleetJobQuery),
+    responses((status = 200, body = JobList), (status = 422, body = crate::error::Problem)))]
+pub(crate) async fn list_all_jobs(
+    State(state): State<AppState>,
+    _admin: AdminCaller,
+    ApiQuery(q): ApiQuery<FleetJobQuery>,
+) -> ApiResult<Json<JobList>> {
+    let filter = job_filter(q.status.as_deref(), q.kind.as_deref())?;
+    let limit = page_limit(q.limit)?;
+    let before = decode_cursor(q.cursor.as_deref())?;
+    let rows = state
+        .store
+        .fleet_jobs(q.owner, &filter, before, i64::from(limit) + 1)
+        .await?;
+    let (rows, next_cursor) = paginate(rows, limit, |j| j.id);
+    Ok(Json(JobList {
+        jobs: rows.iter().map(JobView::from).collect(),
+        next_cursor,
+    }))
+}
+
+fn job_not_found(e: StoreError) -> ApiError {
+    match e {
+        StoreError::NotFound => ApiError::NotFound("job"),
+        e => e.into(),
+    }
+}
+
+/// Sends a failed job back to its queue with as many attempts again as its kind allows (its
+/// last error stays on it until the next attempt ends). Only a `failed` job: 409 for any
+/// other, so a retry sent twice runs the job once. The job runs as it was asked for: an
+/// optimization's or a training's result is applied only if this run succeeds.
+#[utoipa::path(post, path = "/v1/admin/jobs/{id}/retry", tag = "admin", security(("admin" = [])),
+    params(("id" = Uuid, Path, description = "job id")),
+    responses((status = 202, body = JobEnvelope), (status = 404, body = crate::error::Problem),
+        (status = 409, body = crate::error::Problem)))]
+pub(crate) async fn retry_job(
+    State(state): State<AppState>,
+    _admin: AdminCaller,
+    ApiPath(id): ApiPath<Uuid>,
+) -> ApiResult<(StatusCode, Json<JobEnvelope>)> {
+    let job = state
+        .store
+        .retry_job(id, state.job_now())
+        .await
+        .map_err(job_not_found)?;
+    metrics::counter!("jobs_retried_total", "queue" => job.kind.queue()).increment(1);
+    tracing::info!(job = %job.id, kind = job.kind.as_str(), "job sent back to its queue by an operator");
+    dispatch(&state, std::slice::from_ref(&job)).await;
+    Ok(accepted(&job))
+}
+
+/// Cancels any account's job, as its owner can: a queued job is canceled at once, a running
+/// one stops at its next check and never stores a result; a finished one is returned as it is.
+#[utoipa::path(post, path = "/v1/admin/jobs/{id}/cancel", tag = "admin", security(("admin" = [])),
+    params(("id" = Uuid, Path, description = "job id")),
+    responses((status = 200, body = JobEnvelope), (status = 404, body = crate::error::Problem)))]
+pub(crate) async fn cancel_any_job(
+    State(state): State<AppState>,
+    _admin: AdminCaller,
+    ApiPath(id): ApiPath<Uuid>,
+) -> ApiResult<Json<JobEnvelope>> {
+    let job = state
+        .store
+        .job(id)
+        .await?
+        .ok_or(ApiError::NotFound("job"))?;
+    let job = state
+        .store
+        .cancel_job(job.owner_id, id, state.job_now())
+        .await
+        .map_err(job_not_found)?;
+    Ok(Json(JobEnvelope { job: (&job).into() }))
 }

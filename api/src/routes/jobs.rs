@@ -228,17 +228,9 @@ pub struct JobQuery {
     pub cursor: Option<String>,
 }
 
-/// The caller's jobs, newest first.
-#[utoipa::path(get, path = "/v1/jobs", tag = "jobs", security(("bearer" = [])), params(JobQuery),
-    responses((status = 200, body = JobList), (status = 422, body = crate::error::Problem)))]
-async fn list_jobs(
-    State(state): State<AppState>,
-    AccountCaller(caller): AccountCaller,
-    ApiQuery(q): ApiQuery<JobQuery>,
-) -> ApiResult<Json<JobList>> {
-    let status = q
-        .status
-        .as_deref()
+/// A list's `status` and `kind` filters, checked (422 naming the values that exist).
+pub(crate) fn job_filter(status: Option<&str>, kind: Option<&str>) -> ApiResult<JobFilter> {
+    let status = status
         .map(|s| {
             JobStatus::parse(s).ok_or_else(|| {
                 ApiError::invalid(
@@ -248,9 +240,7 @@ async fn list_jobs(
             })
         })
         .transpose()?;
-    let kind = q
-        .kind
-        .as_deref()
+    let kind = kind
         .map(|k| {
             JobKind::parse(k).ok_or_else(|| {
                 let known: Vec<_> = JobKind::ALL.iter().map(|k| k.as_str()).collect();
@@ -258,16 +248,23 @@ async fn list_jobs(
             })
         })
         .transpose()?;
+    Ok(JobFilter { status, kind })
+}
+
+/// The caller's jobs, newest first.
+#[utoipa::path(get, path = "/v1/jobs", tag = "jobs", security(("bearer" = [])), params(JobQuery),
+    responses((status = 200, body = JobList), (status = 422, body = crate::error::Problem)))]
+async fn list_jobs(
+    State(state): State<AppState>,
+    AccountCaller(caller): AccountCaller,
+    ApiQuery(q): ApiQuery<JobQuery>,
+) -> ApiResult<Json<JobList>> {
+    let filter = job_filter(q.status.as_deref(), q.kind.as_deref())?;
     let limit = page_limit(q.limit)?;
     let before = decode_cursor(q.cursor.as_deref())?;
     let rows = state
         .store
-        .list_jobs(
-            caller.id,
-            &JobFilter { status, kind },
-            before,
-            i64::from(limit) + 1,
-        )
+        .list_jobs(caller.id, &filter, before, i64::from(limit) + 1)
         .await?;
     let (rows, next_cursor) = paginate(rows, limit, |j| j.id);
     Ok(Json(JobList {

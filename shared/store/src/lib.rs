@@ -13,6 +13,7 @@ pub mod accounts;
 pub mod billing;
 pub mod config;
 pub mod datasets;
+pub mod fleet;
 pub mod jobs;
 mod operations;
 pub mod postgres;
@@ -38,6 +39,7 @@ use domain::{Account, Dataset, LedgerEntry, Money, Subscription, Tool, ToolVersi
 pub use accounts::{AccountStore, ApiKeyInfo, MAX_ACTIVE_API_KEYS};
 pub use billing::BillingStore;
 pub use datasets::DatasetStore;
+pub use fleet::{FleetStore, MAX_QUEUE_SAMPLES, QueueSample};
 pub use jobs::{
     ClaimState, Dispatch, JobClaim, JobFilter, JobOutcome, JobStore, JobsMaintenance, NewJob,
     QueueCounts, WorkerInfo,
@@ -175,6 +177,7 @@ pub trait Store:
     + DatasetStore
     + StatsStore
     + JobStore
+    + FleetStore
     + SessionStore
     + TrainingStore
 {

@@ -161,5 +161,6 @@ include!("sql/stats.rs");
 include!("sql/datasets.rs");
 include!("sql/jobs.rs");
 include!("sql/job_workers.rs");
+include!("sql/fleet.rs");
 include!("sql/sessions.rs");
 include!("sql/trainings.rs");

@@ -17,6 +17,7 @@ mod job_store;
 mod jobs;
 mod keys;
 mod migrations;
+mod operators;
 mod platform;
 mod redis_restart;
 mod session_store;

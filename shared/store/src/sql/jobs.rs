@@ -355,8 +355,8 @@ impl JobStore for This {
     ) -> StoreResult<bool> {
         let query = match outcome {
             JobOutcome::Succeeded { result } => sqlx::query(concat!(
-                "UPDATE jobs SET status = 'succeeded', progress = 1, result = $1, finished_at = $2, lease_until = NULL, \
-                 updated_at = $2",
+                "UPDATE jobs SET status = 'succeeded', progress = 1, result = $1, error = NULL, finished_at = $2, \
+                 lease_until = NULL, updated_at = $2",
                 held_by!("$3", "$4", "$5")
             ))
             .bind(Json(result)),
@@ -427,7 +427,8 @@ impl JobStore for This {
             let mut query = sqlx::QueryBuilder::<Db>::new(
                 "UPDATE jobs SET status = v.column4, \
                  progress = CASE WHEN v.column4 = 'succeeded' THEN 1 ELSE jobs.progress END, \
-                 result = COALESCE(v.column5, jobs.result), error = COALESCE(v.column6, jobs.error), \
+                 result = COALESCE(v.column5, jobs.result), \
+                 error = CASE WHEN v.column4 = 'succeeded' THEN NULL ELSE COALESCE(v.column6, jobs.error) END, \
                  message = COALESCE(v.column7, jobs.message), lease_until = NULL, finished_at = ",
             );
             query

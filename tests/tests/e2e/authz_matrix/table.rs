@@ -16,6 +16,7 @@ GET    /v1/tools/{id}/access                                 id=tool            
 GET    /v1/tools/{id}/versions/{n}/certificate               id=tool n=certified public
 POST   /v1/tools/{id}/versions/{n}/certificate/verify        id=tool n=certified public
 GET    /v1/tools/{id}/analytics                              id=tool             creator
+GET    /v1/tools/{id}/plots/{chart}                          id=tool chart=subscribers.png creator
 GET    /v1/tools/{id}/promotion-candidates                   id=tool             creator
 GET    /v1/tools/{id}/trainings                              id=tool             creator
 GET    /v1/tools/{id}/training-recommendations               id=tool             creator
@@ -33,8 +34,8 @@ GET    /v1/optimizations/{id}/trials                         id=record          
 GET    /v1/optimizations/{id}/plots/{plot}                   id=record plot=plot private
 GET    /v1/optimizations/{id}/trials.csv                     id=record           private
 GET    /v1/optimizations/{id}/equity.csv                     id=record           private
-GET    /v1/datasets/{id}/plots/price.svg                     id=dataset          private
-GET    /v1/trainings/{id}/plots/curves.svg                   id=training         private
+GET    /v1/datasets/{id}/plots/{chart}                       id=dataset chart=price.svg private
+GET    /v1/trainings/{id}/plots/{chart}                      id=training chart=curves.png private
 POST   /v1/optimizations/{id}/promote                        id=record           private
 GET    /v1/subscriptions/{id}                                id=subscription     private
 GET    /v1/subscriptions/{id}/invoices                       id=subscription     private
@@ -47,7 +48,11 @@ POST   /v1/trainings/{id}/cancel                             id=training        
 GET    /v1/jobs/{id}                                         id=job              private
 GET    /v1/jobs/{id}/events                                  id=job              private
 POST   /v1/jobs/{id}/cancel                                  id=job              private
+POST   /v1/admin/jobs/{id}/retry                             id=job              operator
+POST   /v1/admin/jobs/{id}/cancel                            id=job              operator
 GET    /v1/families/{name}                                   name=family         public
+GET    /v1/creators/me/plots/{chart}                         chart=earnings.svg  public
+GET    /v1/admin/queues/plots/{chart}                        chart=depth.svg     operator
 POST   /v1/sessions/{id}/end                                 id=session          private
 DELETE /v1/accounts/me/keys/{id}                             id=key              private
 DELETE /v1/datasets/{id}                                     id=dataset          private
@@ -87,6 +92,8 @@ pub(super) enum Access {
     Creator,
     /// Any account reads it (a listed tool, the catalog): a documented 2xx, or 404.
     Public,
+    /// The operator's (admin key): every account gets 404, A included.
+    Operator,
 }
 
 /// A row of [`TABLE`].
@@ -114,6 +121,7 @@ pub(super) fn table() -> Vec<Row> {
                 "private" => Access::Private,
                 "creator" => Access::Creator,
                 "public" => Access::Public,
+                "operator" => Access::Operator,
                 other => panic!("unknown access {other}"),
             },
         }
@@ -153,6 +161,8 @@ impl Objects {
             "family" => "momentum".to_owned(),
             // A record's chart: the equity curves, drawn from the owner's data.
             "plot" => "equity.svg".to_owned(),
+            // A chart's file, as written (`price.svg`).
+            file if file.contains('.') => file.to_owned(),
             other => panic!("no object {other} in the matrix"),
         }
     }
@@ -177,8 +187,9 @@ impl Op {
         self.template.contains('{')
     }
 
+    /// The admin key's only (its dashboard sign-in, the cookie, may read it too).
     pub(super) fn operator_only(&self) -> bool {
-        self.schemes.len() == 1 && self.schemes.contains("admin")
+        self.schemes.contains("admin") && !self.schemes.contains("bearer")
     }
 
     pub(super) fn documents(&self, status: u16) -> bool {
