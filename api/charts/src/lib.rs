@@ -1,8 +1,8 @@
 //! The dashboard's plots, drawn as SVG strings with plotters' SVG backend.
 //!
-//! Pure: numbers in, a complete SVG document out. No I/O, no HTTP, no database, no fonts (the
-//! viewer's sans-serif draws the text), so a plot can be tested against the numbers it was drawn
-//! from.
+//! Pure: numbers in, a complete SVG document out. No I/O, no HTTP, no database, no font files
+//! (the viewer's sans-serif draws the text; [`png`] sets it in a font compiled in), so a plot can
+//! be tested against the numbers it was drawn from.
 //!
 //! Every chart is deterministic (same input, same bytes), never panics (empty, single-point,
 //! constant and non-finite inputs give a valid document, "no data" when nothing is left to draw),
@@ -16,6 +16,7 @@
 //! - `study`, `importance`: an optimization study's history, parallel coordinates, slices and
 //!   parameter importance.
 //! - `lines`: generic line charts over a number or over time.
+//! - `png`: any chart rasterized to PNG (resvg, DejaVu Sans compiled in).
 
 mod axis;
 mod dates;
@@ -23,12 +24,14 @@ mod equity;
 mod frame;
 mod importance;
 mod lines;
+mod png;
 mod price;
 mod study;
 
 pub use equity::{EquityLine, Side, TradeMark, equity};
 pub use importance::{importance, importance_of};
 pub use lines::{Series, TimeSeries, lines, time_lines};
+pub use png::png;
 pub use price::price;
 pub use study::{Param, history, parallel_coordinates, slice};
 

@@ -1,13 +1,12 @@
-//! Plots and exports: every chart the dashboard shows is an SVG at a documented URL, drawn from
-//! the stored numbers (the `charts` crate), so a notebook or a report can embed it; the trials
+//! Plots and exports: every chart the dashboard shows is an SVG (and a PNG) at a documented URL,
+//! drawn from the stored numbers (the `charts` crate), so a notebook or a report can embed it; the trials
 //! of a study and its equity curves are also CSV. Reads only: a signed-in browser reaches them
 //! with its cookie, anything else with a bearer key. The same visibility as the JSON routes:
 //! a record's study for its session's owner and its tool's creator, its equity curves (drawn
 //! from the renter's data) for the owner only; a dataset for its owner.
 
 use axum::extract::State;
-use axum::http::{HeaderValue, header};
-use axum::response::{IntoResponse, Response};
+use axum::response::Response;
 use serde::Deserialize;
 use serde_json::Value;
 use shared::domain::OptimizationTrial;
@@ -21,9 +20,13 @@ use crate::extract::{ApiPath, ApiQuery};
 use crate::state::AppState;
 use crate::views::RecordView;
 
+mod analytics;
 mod curves;
+mod image;
 
 pub(crate) use curves::EquityCurves;
+pub use image::{CurvesChart, DepthChart, EarningsChart, PriceChart, SubscribersChart};
+use image::{Format, csv, image};
 
 pub(crate) fn router() -> OpenApiRouter<AppState> {
     OpenApiRouter::new()
@@ -32,6 +35,7 @@ pub(crate) fn router() -> OpenApiRouter<AppState> {
         .routes(routes!(equity_csv))
         .routes(routes!(dataset_price_plot))
         .routes(routes!(training_curves_plot))
+        .merge(analytics::router())
 }
 
 /// Most trials a plot or an export reads.
@@ -39,7 +43,7 @@ const MAX_TRIALS: i64 = 100_000;
 /// Most points of a price chart (the series is thinned to this many).
 const MAX_PRICE_POINTS: usize = 2_000;
 
-/// A chart of an optimization record.
+/// A chart of an optimization record, as SVG or PNG (`history.png`, ...: twice the SVG's size).
 #[derive(Debug, Clone, Copy, Deserialize, ToSchema)]
 pub enum OptimizationPlot {
     /// Each trial's score in order, with the best so far.
@@ -58,6 +62,49 @@ pub enum OptimizationPlot {
     /// the out-of-sample span (the session's owner only).
     #[serde(rename = "equity.svg")]
     Equity,
+    /// `history.svg` as PNG.
+    #[serde(rename = "history.png")]
+    HistoryPng,
+    /// `parallel.svg` as PNG.
+    #[serde(rename = "parallel.png")]
+    ParallelPng,
+    /// `importance.svg` as PNG.
+    #[serde(rename = "importance.png")]
+    ImportancePng,
+    /// `slice.svg` as PNG.
+    #[serde(rename = "slice.png")]
+    SlicePng,
+    /// `equity.svg` as PNG.
+    #[serde(rename = "equity.png")]
+    EquityPng,
+}
+
+/// The charts of a record's page.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Study {
+    History,
+    Parallel,
+    Importance,
+    Slice,
+    Equity,
+}
+
+impl OptimizationPlot {
+    fn split(self) -> (Study, Format) {
+        use OptimizationPlot as P;
+        match self {
+            P::History => (Study::History, Format::Svg),
+            P::Parallel => (Study::Parallel, Format::Svg),
+            P::Importance => (Study::Importance, Format::Svg),
+            P::Slice => (Study::Slice, Format::Svg),
+            P::Equity => (Study::Equity, Format::Svg),
+            P::HistoryPng => (Study::History, Format::Png),
+            P::ParallelPng => (Study::Parallel, Format::Png),
+            P::ImportancePng => (Study::Importance, Format::Png),
+            P::SlicePng => (Study::Slice, Format::Png),
+            P::EquityPng => (Study::Equity, Format::Png),
+        }
+    }
 }
 
 /// Query of a record's plots.
@@ -67,45 +114,6 @@ pub enum OptimizationPlot {
 pub struct PlotQuery {
     /// The parameter of a slice plot.
     pub param: Option<String>,
-}
-
-/// An SVG answer. Opened on its own, it may run nothing and load nothing (every text in it is
-/// escaped; the policy makes sure).
-fn svg(body: String) -> Response {
-    (
-        [
-            (
-                header::CONTENT_TYPE,
-                HeaderValue::from_static("image/svg+xml"),
-            ),
-            (
-                header::CACHE_CONTROL,
-                HeaderValue::from_static("private, no-cache"),
-            ),
-            (
-                header::CONTENT_SECURITY_POLICY,
-                HeaderValue::from_static("default-src 'none'; style-src 'unsafe-inline'"),
-            ),
-        ],
-        body,
-    )
-        .into_response()
-}
-
-fn csv(name: &str, body: String) -> Response {
-    let disposition = HeaderValue::from_str(&format!("attachment; filename=\"{name}\""))
-        .unwrap_or_else(|_| HeaderValue::from_static("attachment"));
-    (
-        [
-            (
-                header::CONTENT_TYPE,
-                HeaderValue::from_static("text/csv; charset=utf-8"),
-            ),
-            (header::CONTENT_DISPOSITION, disposition),
-        ],
-        body,
-    )
-        .into_response()
 }
 
 async fn trials_of(state: &AppState, id: Uuid) -> ApiResult<Vec<OptimizationTrial>> {
@@ -165,13 +173,14 @@ fn parameter_table(
     (ranges, rows)
 }
 
-/// A chart of an optimization record, as SVG: the study's history, parallel coordinates,
-/// parameter importance, a slice, or the equity curves before and after (owner only).
+/// A chart of an optimization record, as SVG or PNG: the study's history, parallel
+/// coordinates, parameter importance, a slice, or the equity curves before and after (owner
+/// only).
 #[utoipa::path(get, path = "/v1/optimizations/{id}/plots/{plot}", tag = "plots",
     security(("bearer" = []), ("cookie" = [])),
     params(("id" = Uuid, Path, description = "record id"),
         ("plot" = OptimizationPlot, Path, description = "which chart"), PlotQuery),
-    responses((status = 200, description = "The chart", content_type = "image/svg+xml", body = String),
+    responses((status = 200, description = "The chart", content((String = "image/svg+xml"), (String = "image/png"))),
         (status = 404, body = crate::error::Problem), (status = 422, body = crate::error::Problem)))]
 pub(crate) async fn optimization_plot(
     State(state): State<AppState>,
@@ -180,21 +189,22 @@ pub(crate) async fn optimization_plot(
     ApiQuery(q): ApiQuery<PlotQuery>,
 ) -> ApiResult<Response> {
     let record = super::promotions::visible_record(&state, &caller, id).await?;
-    if let OptimizationPlot::Equity = plot {
-        return Ok(svg(equity_chart(&record)?));
+    let (chart, format) = plot.split();
+    if chart == Study::Equity {
+        return image(format, equity_chart(&record)?).await;
     }
     let trials = trials_of(&state, id).await?;
     let family = state.store.tool(record.tool_id).await?.map(|t| t.family);
     let title_of = |what: &str| format!("{what} · {} trials", trials.len());
-    let body = match plot {
-        OptimizationPlot::History => {
+    let body = match chart {
+        Study::History => {
             let points: Vec<(u64, f64)> = trials
                 .iter()
                 .map(|t| (t.trial, t.score.unwrap_or(f64::NAN)))
                 .collect();
             charts::history(&title_of("Optimization history"), &points)
         }
-        OptimizationPlot::Parallel => {
+        Study::Parallel => {
             let (ranges, rows) = parameter_table(family.as_deref(), &trials);
             let params: Vec<charts::Param<'_>> = ranges
                 .iter()
@@ -206,13 +216,13 @@ pub(crate) async fn optimization_plot(
                 .collect();
             charts::parallel_coordinates(&title_of("Parallel coordinates"), &params, &rows)
         }
-        OptimizationPlot::Importance => {
+        Study::Importance => {
             let (ranges, rows) = parameter_table(family.as_deref(), &trials);
             let names: Vec<&str> = ranges.iter().map(|(n, _, _)| n.as_str()).collect();
             let shares = charts::importance_of(&names, &rows);
             charts::importance(&title_of("Parameter importance"), &shares)
         }
-        OptimizationPlot::Slice => {
+        Study::Slice => {
             let (ranges, rows) = parameter_table(family.as_deref(), &trials);
             let names: Vec<&str> = ranges.iter().map(|(n, _, _)| n.as_str()).collect();
             let param = match q.param {
@@ -239,9 +249,9 @@ pub(crate) async fn optimization_plot(
                 &points,
             )
         }
-        OptimizationPlot::Equity => unreachable!("answered above"),
+        Study::Equity => unreachable!("answered above"),
     };
-    Ok(svg(body))
+    image(format, body).await
 }
 
 /// The record's equity curves, for its session's owner.
@@ -321,17 +331,18 @@ pub(crate) async fn equity_csv(
     Ok(csv(&format!("equity-{id}.csv"), curves.csv()))
 }
 
-/// A dataset's close prices over time, as SVG (thinned to 2,000 points, keeping each span's
-/// first, lowest, highest and last close).
-#[utoipa::path(get, path = "/v1/datasets/{id}/plots/price.svg", tag = "plots",
+/// A dataset's close prices over time, as SVG or PNG (thinned to 2,000 points, keeping each
+/// span's first, lowest, highest and last close).
+#[utoipa::path(get, path = "/v1/datasets/{id}/plots/{chart}", tag = "plots",
     security(("bearer" = []), ("cookie" = [])),
-    params(("id" = Uuid, Path, description = "dataset id")),
-    responses((status = 200, description = "The chart", content_type = "image/svg+xml", body = String),
+    params(("id" = Uuid, Path, description = "dataset id"),
+        ("chart" = inline(PriceChart), Path, description = "`price.svg` or `price.png`")),
+    responses((status = 200, description = "The chart", content((String = "image/svg+xml"), (String = "image/png"))),
         (status = 404, body = crate::error::Problem)))]
 pub(crate) async fn dataset_price_plot(
     State(state): State<AppState>,
     AccountCaller(caller): AccountCaller,
-    ApiPath(id): ApiPath<Uuid>,
+    ApiPath((id, chart)): ApiPath<(Uuid, PriceChart)>,
 ) -> ApiResult<Response> {
     let dataset = state
         .store
@@ -349,20 +360,21 @@ pub(crate) async fn dataset_price_plot(
     })
     .await
     .map_err(|e| ApiError::Unexpected(anyhow::Error::new(e)))?;
-    Ok(svg(body))
+    image(chart, body).await
 }
 
-/// A training run's learning curves, as SVG (its creator only): loss per epoch (deep
+/// A training run's learning curves, as SVG or PNG (its creator only): loss per epoch (deep
 /// learning), reward per episode (Q-learning) or best score per trial (optimization engine).
-#[utoipa::path(get, path = "/v1/trainings/{id}/plots/curves.svg", tag = "plots",
+#[utoipa::path(get, path = "/v1/trainings/{id}/plots/{chart}", tag = "plots",
     security(("bearer" = []), ("cookie" = [])),
-    params(("id" = Uuid, Path, description = "training run id")),
-    responses((status = 200, description = "The chart", content_type = "image/svg+xml", body = String),
+    params(("id" = Uuid, Path, description = "training run id"),
+        ("chart" = inline(CurvesChart), Path, description = "`curves.svg` or `curves.png`")),
+    responses((status = 200, description = "The chart", content((String = "image/svg+xml"), (String = "image/png"))),
         (status = 404, body = crate::error::Problem)))]
 pub(crate) async fn training_curves_plot(
     State(state): State<AppState>,
     AccountCaller(caller): AccountCaller,
-    ApiPath(id): ApiPath<Uuid>,
+    ApiPath((id, chart)): ApiPath<(Uuid, CurvesChart)>,
 ) -> ApiResult<Response> {
     let run = super::trainings::owned_run(&state, &caller, id).await?;
     let curves = run.result.map(|r| r.curves).unwrap_or(Value::Null);
@@ -378,10 +390,11 @@ pub(crate) async fn training_curves_plot(
     } else {
         "trial"
     };
-    Ok(svg(charts::lines(
+    let body = charts::lines(
         &format!("{} training", run.method.as_str()),
         x_label,
         "value",
         &charted,
-    )))
+    );
+    image(chart, body).await
 }

@@ -22,7 +22,7 @@ pub(crate) fn router() -> OpenApiRouter<AppState> {
 /// Tools, creators, live subscriptions by tier, MRR, revenue by month and churn (admin).
 #[utoipa::path(get, path = "/v1/stats/marketplace", tag = "stats", security(("admin" = [])),
     responses((status = 200, body = MarketplaceStats), (status = 403, body = crate::error::Problem)))]
-async fn marketplace_stats(
+pub(crate) async fn marketplace_stats(
     _admin: AdminCaller,
     State(state): State<AppState>,
 ) -> ApiResult<Json<MarketplaceStats>> {
@@ -32,7 +32,7 @@ async fn marketplace_stats(
 /// The caller's earnings by tool and month, subscribers, churn and top tools.
 #[utoipa::path(get, path = "/v1/creators/me/stats", tag = "stats", security(("bearer" = [])),
     responses((status = 200, body = CreatorStats)))]
-async fn creator_stats(
+pub(crate) async fn creator_stats(
     State(state): State<AppState>,
     AccountCaller(caller): AccountCaller,
 ) -> ApiResult<Json<CreatorStats>> {
@@ -45,7 +45,7 @@ async fn creator_stats(
 #[utoipa::path(get, path = "/v1/tools/{id}/analytics", tag = "stats", security(("bearer" = [])),
     params(("id" = Uuid, Path, description = "tool id")),
     responses((status = 200, body = ToolAnalytics), (status = 404, body = crate::error::Problem)))]
-async fn tool_analytics(
+pub(crate) async fn tool_analytics(
     State(state): State<AppState>,
     AccountCaller(caller): AccountCaller,
     ApiPath(id): ApiPath<Uuid>,

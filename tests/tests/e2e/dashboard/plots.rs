@@ -64,6 +64,11 @@ store_test!(plots_and_exports_draw_the_stored_numbers, |app| {
         CSV,
     )
     .await;
+    let mut images = Vec::new();
+    for plot in ["history", "parallel", "importance", "slice", "equity"] {
+        let path = format!("/v1/optimizations/{rid}/plots/{plot}.png");
+        images.push((plot, png_size(&app, &path, &s.renter.key).await));
+    }
     let mut others = Vec::new();
     for plot in ["parallel", "importance", "slice"] {
         others.push(
@@ -77,8 +82,13 @@ store_test!(plots_and_exports_draw_the_stored_numbers, |app| {
         );
     }
 
-    // Assert: the equity chart labels each curve with its backtest's total return, which the
-    // curve's last point reproduces.
+    // Assert: every chart is also a PNG, twice the SVG's width.
+    for (plot, (width, height)) in &images {
+        assert_eq!(*width, 1600, "{plot}.png");
+        assert!(*height >= 800, "{plot}.png is {width}x{height}");
+    }
+    // The equity chart labels each curve with its backtest's total return, which the curve's
+    // last point reproduces.
     let stored = &record["search"]["equity"];
     let initial = stored["initial_cash"].as_f64().expect("initial cash");
     for side in ["before", "after"] {
@@ -169,6 +179,12 @@ store_test!(a_price_chart_draws_the_datasets_closes, |app| {
             &owner.key,
         )
         .await;
+    let png = png_size(
+        &app,
+        &format!("/v1/datasets/{id}/plots/price.png"),
+        &owner.key,
+    )
+    .await;
 
     // Assert
     assert!(
@@ -180,13 +196,19 @@ store_test!(a_price_chart_draws_the_datasets_closes, |app| {
         "an unknown plot is a bad path: {:?}",
         bad.body
     );
+    assert_eq!(png, (1600, 800), "the 800x400 chart at twice its size");
 });
 
-const SVG: &str = "image/svg+xml";
+pub(super) const SVG: &str = "image/svg+xml";
 const CSV: &str = "text/csv; charset=utf-8";
 
 /// GET `path` with a bearer key: 200 of `content_type`, its text.
-async fn fetch(app: &tests::TestApp, path: &str, key: &str, content_type: &str) -> String {
+pub(super) async fn fetch(
+    app: &tests::TestApp,
+    path: &str,
+    key: &str,
+    content_type: &str,
+) -> String {
     let res = app
         .client
         .get(format!("{}{path}", app.address))
@@ -197,4 +219,21 @@ async fn fetch(app: &tests::TestApp, path: &str, key: &str, content_type: &str) 
     assert_eq!(res.status(), 200, "{path}");
     assert_eq!(res.headers()["content-type"], content_type, "{path}");
     res.text().await.expect("body")
+}
+
+/// GET `path` with a bearer key: 200, a PNG; its width and height from its header.
+pub(super) async fn png_size(app: &tests::TestApp, path: &str, key: &str) -> (u32, u32) {
+    let res = app
+        .client
+        .get(format!("{}{path}", app.address))
+        .bearer_auth(key)
+        .send()
+        .await
+        .expect("sent");
+    assert_eq!(res.status(), 200, "{path}");
+    assert_eq!(res.headers()["content-type"], "image/png", "{path}");
+    let png = res.bytes().await.expect("body");
+    assert_eq!(&png[..8], b"\x89PNG\r\n\x1a\n", "{path}: a PNG");
+    let be = |at: usize| u32::from_be_bytes([png[at], png[at + 1], png[at + 2], png[at + 3]]);
+    (be(16), be(20))
 }
