@@ -9,6 +9,7 @@
 //! problem comes back as the API's problem, shown on the page.
 
 pub mod auth;
+mod extract;
 mod pages;
 
 use askama::Template;

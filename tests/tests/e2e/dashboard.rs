@@ -2,6 +2,7 @@
 //! plots that draw the stored numbers, and the user flows in a real browser (headless Chromium).
 
 mod browser;
+mod operators;
 mod pages;
 mod plots;
 

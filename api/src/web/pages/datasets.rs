@@ -2,9 +2,8 @@
 //! file), a generated series, and a dataset's page with its price chart.
 
 use askama::Template;
-use axum::Form;
 use axum::body::Body;
-use axum::extract::{Multipart, Path, State};
+use axum::extract::{Multipart, State};
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Redirect, Response};
 use serde::Deserialize;
@@ -16,6 +15,7 @@ use crate::error::ApiError;
 use crate::extract::{ApiPath, ApiQuery};
 use crate::routes::datasets::{self as api, CreateDatasetQuery, DatasetEnvelope, DatasetView};
 use crate::state::AppState;
+use crate::web::extract::{Form, Path};
 use crate::web::{Chrome, PageError, PageResult, SignedIn, render, render_with};
 
 #[derive(Template)]

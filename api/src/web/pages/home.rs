@@ -1,8 +1,7 @@
 //! Sign-in, sign-out and the home page (the account, its balance and where to go).
 
 use askama::Template;
-use axum::Form;
-use axum::extract::{Query, State};
+use axum::extract::State;
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Redirect, Response};
 use axum_extra::extract::cookie::PrivateCookieJar;
@@ -14,6 +13,7 @@ use crate::error::ApiError;
 use crate::state::AppState;
 use crate::views::AccountView;
 use crate::web::auth::{safe_next, sign_in as set_sign_in, sign_out as clear};
+use crate::web::extract::{Form, Query};
 use crate::web::{Chrome, PageError, SignedIn, render, render_with};
 
 #[derive(Template)]

@@ -3,12 +3,13 @@
 //! where its result is once it ends.
 
 use askama::Template;
-use axum::extract::{Path, State};
+use axum::extract::State;
 use uuid::Uuid;
 
 use crate::extract::ApiPath;
 use crate::routes::jobs::{JobView, get_job};
 use crate::state::AppState;
+use crate::web::extract::Path;
 use crate::web::{Chrome, PageResult, SignedIn, render};
 
 #[derive(Template)]

@@ -3,9 +3,11 @@
 //! template; a form repeats the sign-in's CSRF token and answers with a redirect (303) to the
 //! page that shows the result, or the form's page again with the problem.
 
+mod creators;
 mod datasets;
 mod home;
 mod jobs;
+mod operators;
 mod optimizations;
 mod sessions;
 mod subscriptions;
@@ -56,6 +58,10 @@ pub(super) fn router() -> Router<AppState> {
         .route("/tools/{id}/trainings", post(trainings::start))
         .route("/trainings/{id}", get(trainings::show))
         .route("/trainings/{id}/apply", post(trainings::apply))
+        .route("/creator", get(creators::show))
+        .route("/operator", get(operators::show))
+        .route("/operator/jobs/{id}/retry", post(operators::retry))
+        .route("/operator/jobs/{id}/cancel", post(operators::cancel))
 }
 
 /// The signed-in account, for pages that act for one (the operator's key acts for nobody).

@@ -3,8 +3,7 @@
 //! standards gate's report with each check, and promotion for the tool's creator.
 
 use askama::Template;
-use axum::Form;
-use axum::extract::{Path, Query, State};
+use axum::extract::State;
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Redirect};
 use serde::Deserialize;
@@ -17,6 +16,7 @@ use crate::extract::ApiPath;
 use crate::routes::promotions::{self as api, visible_record};
 use crate::state::AppState;
 use crate::views::RecordView;
+use crate::web::extract::{Form, Path, Query};
 use crate::web::{Chrome, PageResult, SignedIn, render};
 
 /// Most trials the table shows (the CSV has them all).

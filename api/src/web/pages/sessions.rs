@@ -2,8 +2,7 @@
 //! progress page follows it live), see the records and end the session.
 
 use askama::Template;
-use axum::Form;
-use axum::extract::{Path, State};
+use axum::extract::State;
 use axum::response::{IntoResponse, Redirect};
 use serde::Deserialize;
 use serde_json::json;
@@ -15,6 +14,7 @@ use crate::routes::datasets::DatasetView;
 use crate::routes::sessions::{self as api, SessionSummary};
 use crate::state::AppState;
 use crate::views::{RecordView, SessionView};
+use crate::web::extract::{Form, Path};
 use crate::web::{Chrome, PageResult, SignedIn, render};
 
 /// Sampler names the forms offer, the default first.

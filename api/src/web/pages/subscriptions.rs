@@ -1,8 +1,7 @@
 //! A renter's subscriptions: access, invoices and cancellation.
 
 use askama::Template;
-use axum::Form;
-use axum::extract::{Path, State};
+use axum::extract::State;
 use axum::response::{IntoResponse, Redirect};
 use serde::Deserialize;
 use serde_json::json;
@@ -13,6 +12,7 @@ use crate::extract::{ApiPath, ApiQuery, OptionalJson};
 use crate::routes::subscriptions::{self as api, InvoiceList};
 use crate::state::AppState;
 use crate::views::SubscriptionView;
+use crate::web::extract::{Form, Path};
 use crate::web::{Chrome, PageResult, SignedIn, render};
 
 /// A subscription with its tool's name.

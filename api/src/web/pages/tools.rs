@@ -2,8 +2,7 @@
 //! access) and subscribing at a tier.
 
 use askama::Template;
-use axum::Form;
-use axum::extract::{Path, Query, State};
+use axum::extract::State;
 use axum::response::{IntoResponse, Redirect};
 use serde::Deserialize;
 use serde_json::json;
@@ -15,6 +14,7 @@ use crate::extract::{ApiPath, ApiQuery, HashedJson, IdempotencyKeyHeader};
 use crate::routes::tools::{self as api, AccessView, ListToolsQuery};
 use crate::state::AppState;
 use crate::views::{ToolView, VersionView};
+use crate::web::extract::{Form, Path, Query};
 use crate::web::{Chrome, PageResult, SignedIn, render};
 
 /// The filters of the browse page, as typed (empty fields are no filter).

@@ -3,8 +3,7 @@
 //! and compare the runs of a tool side by side (on the tool's page).
 
 use askama::Template;
-use axum::Form;
-use axum::extract::{Path, State};
+use axum::extract::State;
 use axum::response::{IntoResponse, Redirect};
 use serde::Deserialize;
 use serde_json::json;
@@ -16,6 +15,7 @@ use crate::extract::{ApiJson, ApiPath, ApiQuery};
 use crate::routes::trainings::{self as api, apply};
 use crate::state::AppState;
 use crate::views::TrainingView;
+use crate::web::extract::{Form, Path};
 use crate::web::{Chrome, PageResult, SignedIn, render};
 
 /// Methods the form offers.

@@ -245,3 +245,83 @@ backend_test!(
         web.close().await;
     }
 );
+
+backend_test!(
+    a_training_draws_its_curves_live_while_it_runs,
+    Sqlite,
+    |_s: &mut shared::config::Settings| {},
+    |app| {
+        let Some(web) = Browser::start(&app.address).await else {
+            return;
+        };
+        // Arrange: a long deep-learning run (no early stop) on the creator's data.
+        let creator = app.user("Ada").await;
+        let tool = app
+            .tool(&creator, momentum_tool("Momentum 5", default_standards()))
+            .await;
+        let tool = tool["id"].as_str().expect("tool id").to_owned();
+        let data = app
+            .generated_dataset(&creator, json!({"kind": "gbm", "bars": 3000, "seed": 4}))
+            .await;
+        let run = app
+            .post(
+                &format!("/v1/tools/{tool}/trainings"),
+                &creator.key,
+                &json!({
+                    "method": "deep_learning",
+                    "dataset_id": data["id"],
+                    "config": {"epochs": 2000, "patience": 1000, "seed": 1}
+                }),
+            )
+            .await
+            .expect(202)["training"]
+            .clone();
+        let job = run["job_id"].as_str().expect("job id").to_owned();
+        let training = run["id"].as_str().expect("run id").to_owned();
+
+        // Act: the job's page, while it runs.
+        web.sign_in(&creator.key).await;
+        web.goto(&format!("/jobs/{job}")).await;
+        let deadline = std::time::Instant::now() + Duration::from_secs(120);
+        let mut seen = String::new();
+        while std::time::Instant::now() < deadline {
+            if web.has("#live-curves:not([hidden]) .live-curve").await {
+                seen = web.text("#live-curves").await;
+                if points_in(&seen, "validation loss") >= 3 {
+                    break;
+                }
+            }
+            tokio::time::sleep(Duration::from_millis(200)).await;
+        }
+        web.screenshot("training-live").await;
+        let lines = web.source().await.matches("<polyline").count();
+        let now = app
+            .get(&format!("/v1/trainings/{training}"), &creator.key)
+            .await
+            .expect(200);
+        app.post(
+            &format!("/v1/trainings/{training}/cancel"),
+            &creator.key,
+            &json!({}),
+        )
+        .await
+        .expect(200);
+
+        // Assert: both losses drawn from the run's own reports, while it was still running.
+        assert!(
+            points_in(&seen, "train loss") >= 3 && points_in(&seen, "validation loss") >= 3,
+            "live lines with points: {seen}"
+        );
+        assert_eq!(now["training"]["status"], json!("running"), "{now}");
+        assert_eq!(lines, 2, "one line per figure");
+        web.close().await;
+    }
+);
+
+/// How many points the live line called `name` says it has ("name: 0.1234 (step 7, 5 points)").
+fn points_in(text: &str, name: &str) -> usize {
+    text.lines()
+        .find(|l| l.trim_start().starts_with(&format!("{name}:")))
+        .and_then(|l| l.rsplit_once(", ")?.1.split(' ').next()?.parse().ok())
+        .unwrap_or(0)
+}

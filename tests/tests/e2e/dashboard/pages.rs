@@ -337,3 +337,43 @@ store_test_with!(
         assert_eq!(kept["datasets"][0]["rows"], json!(40_000));
     }
 );
+
+store_test!(a_request_a_page_cannot_read_gets_an_error_page, |app| {
+    // Arrange
+    let user = app.user("user").await;
+    let web = Web::sign_in(&app, &user.key).await;
+
+    // Act
+    let (no_token, no_token_headers, no_token_page) = web.post("/sign-out", &[]).await;
+    let (not_an_id, not_an_id_headers, not_an_id_page) = web.get("/tools/not-an-id").await;
+    let (bad_sort, _, _) = web.get("/operator?hours=%ZZ").await;
+
+    // Assert: pages, not axum's plain text, naming what was wrong.
+    assert_eq!(no_token, StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(
+        no_token_headers["content-type"]
+            .to_str()
+            .unwrap_or_default()
+            .starts_with("text/html")
+    );
+    assert!(
+        no_token_page.contains("The form could not be read"),
+        "{no_token_page}"
+    );
+    assert!(
+        no_token_page.contains("csrf"),
+        "the missing field is named: {no_token_page}"
+    );
+    assert_eq!(not_an_id, StatusCode::NOT_FOUND);
+    assert!(
+        not_an_id_headers["content-type"]
+            .to_str()
+            .unwrap_or_default()
+            .starts_with("text/html")
+    );
+    assert!(
+        not_an_id_page.contains("There is no page at this address"),
+        "{not_an_id_page}"
+    );
+    assert!(bad_sort.is_client_error(), "{bad_sort}");
+});
