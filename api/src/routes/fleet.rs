@@ -9,7 +9,7 @@ use chrono::Duration;
 use serde::{Deserialize, Serialize};
 use shared::domain::account::PLATFORM_ACCOUNT_ID;
 use shared::jobs::{JobKind, NoopJob};
-use shared::store::{MAX_QUEUE_SAMPLES, QueueCounts, QueueSample, StoreError, WorkerInfo};
+use shared::store::{QueueCounts, QueueSample, StoreError, WorkerInfo};
 use utoipa::{IntoParams, ToSchema};
 use utoipa_axum::{router::OpenApiRouter, routes};
 use uuid::Uuid;
@@ -17,8 +17,8 @@ use uuid::Uuid;
 use crate::auth::AdminCaller;
 use crate::error::{ApiError, ApiResult};
 use crate::extract::{ApiJson, ApiPath, ApiQuery};
-use crate::pagination::{decode_cursor, page_limit, paginate};
-use crate::routes::jobs::{JobEnvelope, JobList, JobView, accepted, dispatch, enqueue, job_filter};
+use crate::pagination::{decode_cursor, page_limit};
+use crate::routes::jobs::{JobEnvelope, JobList, accepted, dispatch, enqueue, job_filter};
 use crate::state::AppState;
 
 pub(crate) fn router() -> OpenApiRouter<AppState> {
@@ -144,7 +144,6 @@ pub(crate) async fn queue_history(
     }
     let since = state.job_now() - Duration::hours(i64::from(hours));
     let samples = state.store.queue_samples(since).await?;
-    debug_assert!(samples.len() <= usize::try_from(MAX_QUEUE_SAMPLES).unwrap_or(usize::MAX));
     Ok(Json(QueueHistory {
         interval_secs: state.settings.scheduler.queue_sample_secs,
         samples,
@@ -185,11 +184,7 @@ pub(crate) async fn list_all_jobs(
         .store
         .fleet_jobs(q.owner, &filter, before, i64::from(limit) + 1)
         .await?;
-    let (rows, next_cursor) = paginate(rows, limit, |j| j.id);
-    Ok(Json(JobList {
-        jobs: rows.iter().map(JobView::from).collect(),
-        next_cursor,
-    }))
+    Ok(Json(JobList::page(rows, limit)))
 }
 
 fn job_not_found(e: StoreError) -> ApiError {

@@ -120,6 +120,17 @@ pub struct JobList {
     pub next_cursor: Option<String>,
 }
 
+impl JobList {
+    /// A page of `limit` jobs from `rows` (fetched one past the page, to know there is more).
+    pub(crate) fn page(rows: Vec<Job>, limit: u32) -> Self {
+        let (rows, next_cursor) = paginate(rows, limit, |j| j.id);
+        Self {
+            jobs: rows.iter().map(JobView::from).collect(),
+            next_cursor,
+        }
+    }
+}
+
 /// Queues a job of the payload's kind that no other row goes with (see `platform::enqueue`
 /// for jobs written with the row that asks for them). 503 when its queue is full.
 pub(crate) async fn enqueue(
@@ -266,11 +277,7 @@ async fn list_jobs(
         .store
         .list_jobs(caller.id, &filter, before, i64::from(limit) + 1)
         .await?;
-    let (rows, next_cursor) = paginate(rows, limit, |j| j.id);
-    Ok(Json(JobList {
-        jobs: rows.iter().map(JobView::from).collect(),
-        next_cursor,
-    }))
+    Ok(Json(JobList::page(rows, limit)))
 }
 
 /// Cancels a job (its owner): a queued job is canceled at once, a running one stops at its

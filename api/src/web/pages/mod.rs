@@ -104,6 +104,12 @@ fn body<T: serde::de::DeserializeOwned>(value: serde_json::Value) -> Result<T, P
     crate::extract::from_value(value).map_err(PageError::from)
 }
 
+/// A filter field as typed: `None` when left empty.
+fn given(s: &str) -> Option<String> {
+    let s = s.trim();
+    (!s.is_empty()).then(|| s.to_owned())
+}
+
 /// A whole number typed into a form, or the text itself (so the API names the field in its
 /// 422).
 fn number(s: &str) -> serde_json::Value {

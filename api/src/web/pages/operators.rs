@@ -10,6 +10,7 @@ use serde::Deserialize;
 use shared::store::WorkerInfo;
 use uuid::Uuid;
 
+use super::given;
 use super::home::CsrfForm;
 use crate::auth::{AdminCaller, Caller};
 use crate::error::ApiError;
@@ -43,11 +44,6 @@ pub(super) struct Filters {
     cursor: String,
     #[serde(default)]
     hours: String,
-}
-
-fn given(s: &str) -> Option<String> {
-    let s = s.trim();
-    (!s.is_empty()).then(|| s.to_owned())
 }
 
 /// A worker with how long ago it last reported.

@@ -9,7 +9,7 @@ use serde_json::json;
 use shared::domain::Tier;
 use uuid::Uuid;
 
-use super::{account, acting, body};
+use super::{account, acting, body, given};
 use crate::extract::{ApiPath, ApiQuery, HashedJson, IdempotencyKeyHeader};
 use crate::routes::tools::{self as api, AccessView, ListToolsQuery};
 use crate::state::AppState;
@@ -31,11 +31,6 @@ pub(super) struct Filters {
     #[serde(default)]
     creator_id: String,
     cursor: Option<String>,
-}
-
-fn given(s: &str) -> Option<String> {
-    let s = s.trim();
-    (!s.is_empty()).then(|| s.to_owned())
 }
 
 #[derive(Template)]

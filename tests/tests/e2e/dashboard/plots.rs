@@ -202,13 +202,8 @@ store_test!(a_price_chart_draws_the_datasets_closes, |app| {
 pub(super) const SVG: &str = "image/svg+xml";
 const CSV: &str = "text/csv; charset=utf-8";
 
-/// GET `path` with a bearer key: 200 of `content_type`, its text.
-pub(super) async fn fetch(
-    app: &tests::TestApp,
-    path: &str,
-    key: &str,
-    content_type: &str,
-) -> String {
+/// GET `path` with a bearer key: 200 of `content_type`, its body.
+async fn body(app: &tests::TestApp, path: &str, key: &str, content_type: &str) -> Vec<u8> {
     let res = app
         .client
         .get(format!("{}{path}", app.address))
@@ -218,21 +213,22 @@ pub(super) async fn fetch(
         .expect("sent");
     assert_eq!(res.status(), 200, "{path}");
     assert_eq!(res.headers()["content-type"], content_type, "{path}");
-    res.text().await.expect("body")
+    res.bytes().await.expect("body").to_vec()
+}
+
+/// GET `path` with a bearer key: 200 of `content_type`, its text.
+pub(super) async fn fetch(
+    app: &tests::TestApp,
+    path: &str,
+    key: &str,
+    content_type: &str,
+) -> String {
+    String::from_utf8(body(app, path, key, content_type).await).expect("text")
 }
 
 /// GET `path` with a bearer key: 200, a PNG; its width and height from its header.
 pub(super) async fn png_size(app: &tests::TestApp, path: &str, key: &str) -> (u32, u32) {
-    let res = app
-        .client
-        .get(format!("{}{path}", app.address))
-        .bearer_auth(key)
-        .send()
-        .await
-        .expect("sent");
-    assert_eq!(res.status(), 200, "{path}");
-    assert_eq!(res.headers()["content-type"], "image/png", "{path}");
-    let png = res.bytes().await.expect("body");
+    let png = body(app, path, key, "image/png").await;
     assert_eq!(&png[..8], b"\x89PNG\r\n\x1a\n", "{path}: a PNG");
     let be = |at: usize| u32::from_be_bytes([png[at], png[at + 1], png[at + 2], png[at + 3]]);
     (be(16), be(20))
