@@ -344,6 +344,9 @@ pub struct OptimizationConfig {
     pub method: Option<Method>,
     /// Trials (default `sessions.default_trials`, capped by the tier's limit).
     pub trials: Option<u64>,
+    /// The seed's name for `trials` (`{"epochs": 100}`: one trial is one epoch of the search);
+    /// give one of the two.
+    pub epochs: Option<u64>,
     /// Seed (default: the session's).
     pub seed: Option<u64>,
 }
@@ -366,7 +369,17 @@ fn study_spec(
             tier: ent.label.clone(),
         });
     }
-    let trials = config.trials.unwrap_or_else(|| {
+    let (trials_field, asked) = match (config.epochs, config.trials) {
+        (Some(_), Some(_)) => {
+            return Err(ApiError::invalid(
+                format!("{field}.epochs"),
+                "is the seed's name for trials; give trials or epochs, not both",
+            ));
+        }
+        (Some(epochs), None) => ("epochs", Some(epochs)),
+        (None, trials) => ("trials", trials),
+    };
+    let trials = asked.unwrap_or_else(|| {
         state
             .settings
             .sessions
@@ -375,7 +388,7 @@ fn study_spec(
     });
     if trials == 0 {
         return Err(ApiError::invalid(
-            format!("{field}.trials"),
+            format!("{field}.{trials_field}"),
             "must be at least 1",
         ));
     }

@@ -50,8 +50,12 @@ pub struct CreateTool {
     pub description: String,
     /// Category (1-64 characters), e.g. `trading`.
     pub category: String,
-    /// Family (see `GET /v1/families`).
-    pub family: String,
+    /// Family (see `GET /v1/families`). Omitted (as the seed's `create_tool` does): the first
+    /// family in `GET /v1/families` order that takes `parameters` as given (the seed's
+    /// `{"threshold": 0.5, "lookback_period": 20}` is `momentum`; no parameters at all is
+    /// `momentum` with its defaults); 422 naming every family and its parameters when none
+    /// does. The created tool shows the family chosen.
+    pub family: Option<String>,
     /// Monthly price at the basic tier, a decimal with at most 2 places.
     #[schema(value_type = f64, example = 29.99)]
     pub monthly_price: Value,
@@ -183,13 +187,25 @@ async fn create_tool(
     )
     .map_err(|e| errors.push(FieldError::new("monthly_price", e.to_string())))
     .ok();
-    let family = families::get(&body.family);
+    let family = match body.family.as_deref() {
+        Some(name) => families::get(name),
+        None => families::infer(&body.parameters),
+    };
     if family.is_none() {
         let known: Vec<_> = families::all().iter().map(|f| f.name).collect();
-        errors.push(FieldError::new(
-            "family",
-            format!("unknown family: expected one of {}", known.join(", ")),
-        ));
+        errors.push(match body.family {
+            Some(_) => FieldError::new(
+                "family",
+                format!("unknown family: expected one of {}", known.join(", ")),
+            ),
+            None => FieldError::new(
+                "family",
+                format!(
+                    "no family takes these parameters; name one (GET /v1/families describes each): {}",
+                    families::catalog()
+                ),
+            ),
+        });
     }
     let parameters = family.and_then(|f| check_parameters(f, &body.parameters, &mut errors));
     check_metadata(&body.metadata, &mut errors);

@@ -6,7 +6,9 @@ use uuid::Uuid;
 use super::Money;
 
 /// What a ledger transaction records.
-#[derive(Copy, Clone, Debug, PartialEq, Eq, serde::Serialize, utoipa::ToSchema)]
+#[derive(
+    Copy, Clone, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize, utoipa::ToSchema,
+)]
 #[serde(rename_all = "snake_case")]
 pub enum TransactionKind {
     /// Credit bought from the payment provider.

@@ -5,7 +5,7 @@ use std::fmt;
 use std::str::FromStr;
 
 use rust_decimal::Decimal;
-use serde::{Serialize, Serializer};
+use serde::{Deserialize, Deserializer, Serialize, Serializer};
 
 /// An amount of money in cents (may be negative in ledger entries).
 #[derive(Copy, Clone, Debug, Default, PartialEq, Eq, PartialOrd, Ord, Hash)]
@@ -132,6 +132,23 @@ impl Serialize for Money {
     }
 }
 
+/// The inverse of [`Serialize`]: a JSON number of currency units with at most two decimals (any
+/// sign, as ledger lines carry), to the cent. For reading the API's answers (its client); a
+/// request's amounts go through [`Money::from_json`], which also bounds them.
+impl<'de> Deserialize<'de> for Money {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        let units = f64::deserialize(deserializer)?;
+        let cents = (units * 100.0).round();
+        // The shortest text of `units` has at most two decimals exactly when this holds.
+        if !cents.is_finite() || cents.abs() > 9.0e15 || cents / 100.0 != units {
+            return Err(serde::de::Error::custom(format!(
+                "{units} is not an amount in cents"
+            )));
+        }
+        Ok(Money(cents as i64))
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -211,5 +228,21 @@ mod tests {
             prop_assert_eq!(Money::from_json(&value, MAX), Ok(Money(cents)));
             prop_assert_eq!(Money::parse_decimal(&Money(cents).to_string(), MAX), Ok(Money(cents)));
         }
+
+        #[test]
+        fn every_amount_of_either_sign_reads_back_from_its_json(cents in -10_000_000_000i64..10_000_000_000) {
+            let text = serde_json::to_string(&Money(cents)).expect("json");
+            prop_assert_eq!(serde_json::from_str::<Money>(&text).expect("reads"), Money(cents));
+        }
+    }
+
+    #[test]
+    fn an_amount_finer_than_a_cent_is_not_read() {
+        assert!(serde_json::from_str::<Money>("29.995").is_err());
+        assert!(serde_json::from_str::<Money>("\"29.99\"").is_err());
+        assert_eq!(
+            serde_json::from_str::<Money>("-74.98").ok(),
+            Some(Money(-7498))
+        );
     }
 }

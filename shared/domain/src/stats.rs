@@ -3,14 +3,14 @@
 
 use std::collections::BTreeMap;
 
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 use uuid::Uuid;
 
 use super::Money;
 
 /// Money booked in one month.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, ToSchema)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
 pub struct MonthlyRevenue {
     /// `YYYY-MM`.
     pub month: String,
@@ -29,7 +29,7 @@ pub struct MonthlyRevenue {
 }
 
 /// Subscriptions lost over a window.
-#[derive(Clone, Debug, PartialEq, Serialize, ToSchema)]
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize, ToSchema)]
 pub struct Churn {
     /// Window length in days (ending now).
     pub window_days: i64,
@@ -42,7 +42,7 @@ pub struct Churn {
 }
 
 /// `GET /v1/stats/marketplace`.
-#[derive(Clone, Debug, PartialEq, Serialize, ToSchema)]
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize, ToSchema)]
 pub struct MarketplaceStats {
     /// Listed (not deleted) tools.
     pub tools: i64,
@@ -62,7 +62,7 @@ pub struct MarketplaceStats {
 }
 
 /// A creator's earnings from one tool in one month.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, ToSchema)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
 pub struct ToolEarnings {
     /// The tool.
     pub tool_id: Uuid,
@@ -76,7 +76,7 @@ pub struct ToolEarnings {
 }
 
 /// One of a creator's tools with its totals.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, ToSchema)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
 pub struct ToolSummary {
     /// The tool.
     pub tool_id: Uuid,
@@ -90,7 +90,7 @@ pub struct ToolSummary {
 }
 
 /// `GET /v1/creators/me/stats`.
-#[derive(Clone, Debug, PartialEq, Serialize, ToSchema)]
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize, ToSchema)]
 pub struct CreatorStats {
     /// Earnings by tool and month.
     pub earnings_by_tool_and_month: Vec<ToolEarnings>,
@@ -106,7 +106,7 @@ pub struct CreatorStats {
 }
 
 /// Subscriptions of a tool in one month.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, ToSchema)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
 pub struct SubscriberMonth {
     /// `YYYY-MM`.
     pub month: String,
@@ -119,7 +119,7 @@ pub struct SubscriberMonth {
 }
 
 /// `GET /v1/tools/{id}/analytics`.
-#[derive(Clone, Debug, PartialEq, Serialize, ToSchema)]
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize, ToSchema)]
 pub struct ToolAnalytics {
     /// The tool.
     pub tool_id: Uuid,
@@ -134,7 +134,7 @@ pub struct ToolAnalytics {
 }
 
 /// A version in the analytics.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, ToSchema)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
 pub struct VersionSummary {
     /// Version number.
     pub version: i32,

@@ -8,7 +8,9 @@ use super::period::{period_bounds, period_index_at, period_start};
 use super::{Money, Tier};
 
 /// Where a subscription stands.
-#[derive(Copy, Clone, Debug, PartialEq, Eq, serde::Serialize, utoipa::ToSchema)]
+#[derive(
+    Copy, Clone, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize, utoipa::ToSchema,
+)]
 #[serde(rename_all = "snake_case")]
 pub enum SubscriptionStatus {
     /// Paid up; access until `paid_through`.

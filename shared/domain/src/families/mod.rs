@@ -223,6 +223,27 @@ pub fn get(name: &str) -> Option<&'static Family> {
     all().iter().find(|f| f.name == name)
 }
 
+/// The family of a tool created without one (the seed's `create_tool` names none): the first in
+/// [`all`]'s order whose parameters take `params` as given (names, types, ranges, constraints),
+/// so the seed's `{"threshold": 0.5, "lookback_period": 20}` is `momentum` and no parameters at
+/// all is `momentum` with its defaults. `None` when no family takes them.
+pub fn infer(params: &Map<String, Value>) -> Option<&'static Family> {
+    all().iter().find(|f| f.validate(params).is_ok())
+}
+
+/// Every family with its parameter names, for a message that says how to choose:
+/// `momentum (lookback_period, threshold), sma_crossover (fast, slow), ...`.
+pub fn catalog() -> String {
+    all()
+        .iter()
+        .map(|f| {
+            let names: Vec<_> = f.parameters.iter().map(|p| p.name).collect();
+            format!("{} ({})", f.name, names.join(", "))
+        })
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
 const fn int(
     name: &'static str,
     min: f64,
@@ -387,6 +408,30 @@ mod tests {
 
     fn obj(v: Value) -> Map<String, Value> {
         v.as_object().cloned().expect("object literal")
+    }
+
+    #[test]
+    fn a_tool_without_a_family_takes_the_first_that_accepts_its_parameters() {
+        let seed = obj(json!({"threshold": 0.5, "lookback_period": 20}));
+        assert_eq!(infer(&seed).map(|f| f.name), Some("momentum"));
+        assert_eq!(infer(&Map::new()).map(|f| f.name), Some("momentum"));
+        assert_eq!(
+            infer(&obj(json!({"fast": 5, "slow": 40}))).map(|f| f.name),
+            Some("sma_crossover")
+        );
+        // Only `neural` has a smoothing.
+        assert_eq!(
+            infer(&obj(json!({"threshold": 0.45, "smoothing": 3}))).map(|f| f.name),
+            Some("neural")
+        );
+        assert!(infer(&obj(json!({"fast": 50, "slow": 20}))).is_none());
+        assert!(infer(&obj(json!({"window": 5}))).is_none());
+        let catalog = catalog();
+        assert!(
+            catalog
+                .starts_with("momentum (lookback_period, threshold), sma_crossover (fast, slow)"),
+            "{catalog}"
+        );
     }
 
     #[test]

@@ -22,6 +22,8 @@ pub struct TrainingConfig {
     /// Slippage per fill, fraction of price (0..=0.1; 0).
     pub slippage: Option<f64>,
     /// Deep learning: epochs (1..=2000; 60). Q-learning: episodes (1..=5000; 150).
+    /// Optimization engine alone: the seed's name for `trials` (one trial is one epoch of the
+    /// search); give one of the two.
     pub epochs: Option<u32>,
     /// Deep learning: Adam's step (0 < x <= 1; 0.001). Q-learning: alpha (0 < x <= 1; 0.1).
     pub learning_rate: Option<f64>,
@@ -211,7 +213,14 @@ impl TrainingConfig {
                 ));
             }
         };
-        unused("epochs", self.epochs.is_some(), dl || ql);
+        // The seed calls an optimization engine's trials `epochs`; in a hybrid `epochs` stays
+        // the learners' and `trials` the search's.
+        let epochs_are_trials = method == TrainingMethod::OptimizationEngine;
+        unused(
+            "epochs",
+            self.epochs.is_some(),
+            dl || ql || epochs_are_trials,
+        );
         unused("learning_rate", self.learning_rate.is_some(), dl || ql);
         for (name, set) in [
             ("batch_size", self.batch_size.is_some()),
@@ -301,11 +310,23 @@ impl TrainingConfig {
                 learners: range_u(&mut errors, "learners", self.learners, 4, (1, 16)),
             }
         });
+        let (trials_field, trials) = match (epochs_are_trials, self.epochs) {
+            (true, Some(epochs)) => {
+                if self.trials.is_some() {
+                    errors.push(field(
+                        "epochs",
+                        "is the seed's name for trials; give trials or epochs, not both",
+                    ));
+                }
+                ("epochs", Some(u64::from(epochs)))
+            }
+            _ => ("trials", self.trials),
+        };
         let optimization_engine = opt.then(|| OptSettings {
             trials: range_u(
                 &mut errors,
-                "trials",
-                self.trials,
+                trials_field,
+                trials,
                 200.min(max_trials),
                 (1, max_trials.max(1)),
             ),
@@ -394,5 +415,35 @@ mod tests {
         .resolve(TrainingMethod::Hybrid, false, 5_000)
         .expect_err("costs are fractions");
         assert_eq!(e[0].field, "config.commission");
+    }
+
+    #[test]
+    fn the_seeds_epochs_are_an_optimization_engines_trials() {
+        let epochs = |n| TrainingConfig {
+            epochs: Some(n),
+            ..TrainingConfig::default()
+        };
+        let r = epochs(120)
+            .resolve(TrainingMethod::OptimizationEngine, false, 5_000)
+            .expect("the seed's call");
+        assert_eq!(r.optimization_engine.map(|o| o.trials), Some(120));
+        let e = epochs(9_000)
+            .resolve(TrainingMethod::OptimizationEngine, false, 5_000)
+            .expect_err("over budget");
+        assert_eq!(e[0].field, "config.epochs");
+        let both = TrainingConfig {
+            trials: Some(50),
+            ..epochs(50)
+        };
+        let e = both
+            .resolve(TrainingMethod::OptimizationEngine, false, 5_000)
+            .expect_err("two names for one budget");
+        assert_eq!(e[0].field, "config.epochs");
+        // In a hybrid, epochs stay the learners' and trials the search's.
+        let r = epochs(30)
+            .resolve(TrainingMethod::Hybrid, false, 5_000)
+            .expect("valid");
+        assert_eq!(r.deep_learning.map(|d| d.epochs), Some(30));
+        assert_eq!(r.optimization_engine.map(|o| o.trials), Some(200));
     }
 }
