@@ -1,6 +1,7 @@
 //! Real processes for tests that need them: a private `redis-server` that can be killed and
 //! started again, and the product's own binaries (`marketplace-api`, `marketplace-worker`,
-//! `marketplace-scheduler`), built by the test itself so it never runs a stale one.
+//! `marketplace-scheduler`, the `marketplace` CLI), built by the test itself so it never runs a
+//! stale one.
 
 use std::collections::HashMap;
 use std::io::{BufRead, BufReader, Read};
@@ -95,7 +96,7 @@ fn build_binaries() -> HashMap<String, PathBuf> {
     let output = Command::new(env!("CARGO"))
         .current_dir(&workspace)
         .args(["build", "--bins", "--message-format=json"])
-        .args(["-p", "api", "-p", "worker", "-p", "scheduler"])
+        .args(["-p", "api", "-p", "worker", "-p", "scheduler", "-p", "cli"])
         .stderr(Stdio::inherit())
         .output()
         .expect("cargo runs");
