@@ -24,40 +24,19 @@ pub(crate) const JOB_FAILED: u8 = 8;
 pub(crate) const INTERRUPTED: u8 = 130;
 
 /// The user pressed Ctrl-C while the command followed work.
-#[derive(Debug)]
+#[derive(Debug, thiserror::Error)]
+#[error("interrupted")]
 pub(crate) struct Interrupted;
 
-impl std::fmt::Display for Interrupted {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str("interrupted")
-    }
-}
-
-impl std::error::Error for Interrupted {}
-
 /// A job the command waited for ended without success.
-#[derive(Debug)]
+#[derive(Debug, thiserror::Error)]
+#[error("{0}")]
 pub(crate) struct JobFailed(pub(crate) String);
 
-impl std::fmt::Display for JobFailed {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str(&self.0)
-    }
-}
-
-impl std::error::Error for JobFailed {}
-
-/// Not logged in (no profile, no key).
-#[derive(Debug)]
+/// Not logged in (no profile, no key), or a key that may not do this.
+#[derive(Debug, thiserror::Error)]
+#[error("{0}")]
 pub(crate) struct NotLoggedIn(pub(crate) String);
-
-impl std::fmt::Display for NotLoggedIn {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str(&self.0)
-    }
-}
-
-impl std::error::Error for NotLoggedIn {}
 
 /// The exit code of an error.
 pub(crate) fn code(e: &anyhow::Error) -> u8 {

@@ -63,6 +63,11 @@ fn table() -> Table {
     let mut t = Table::new();
     t.load_preset(UTF8_FULL_CONDENSED)
         .set_content_arrangement(ContentArrangement::Dynamic);
+    // A terminal that reports no usable width (a pty without a size, a pipe) gets the cells
+    // whole rather than squeezed to a character each.
+    if t.width().is_none_or(|w| w < 40) {
+        t.set_content_arrangement(ContentArrangement::Disabled);
+    }
     t
 }
 

@@ -142,8 +142,12 @@ impl View {
         }
     }
 
-    /// The bar's text: units done, the latest figures, the curve so far.
+    /// The bar's text: units done, the latest figures, the curve so far; at the end the
+    /// status (the last progress message may be older than the end).
     fn describe(&self, job: &Job, p: Option<&Progress>) -> String {
+        if job.status.is_final() {
+            return format!("{}  {}", status(job.status), sparkline(&self.curve, 32));
+        }
         let Some(p) = p else {
             return format!(
                 "{} {}",
@@ -189,7 +193,8 @@ fn line(job: &Job, p: Option<&Progress>) -> String {
         format!("status={}", status(job.status)),
         format!("pct={:.0}", job.progress * 100.0),
     ];
-    if let Some(p) = p {
+    // The last progress message may be older than the end: the end line carries no figures.
+    if let Some(p) = p.filter(|_| !job.status.is_final()) {
         let unit = match p.unit {
             ProgressUnit::Trial => "trials",
             ProgressUnit::Epoch => "epochs",

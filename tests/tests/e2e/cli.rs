@@ -50,10 +50,17 @@ impl Shell {
     }
 
     async fn run(&self, args: &[&str]) -> Run {
+        self.run_with_input(args, "").await
+    }
+
+    /// Runs the CLI with `input` on its stdin.
+    async fn run_with_input(&self, args: &[&str], input: &str) -> Run {
+        use std::io::Write;
         let args: Vec<String> = args.iter().map(|a| (*a).to_owned()).collect();
         let home = self.home.path().to_owned();
+        let input = input.to_owned();
         tokio::task::spawn_blocking(move || {
-            let out = Command::new(processes::binary("marketplace"))
+            let mut child = Command::new(processes::binary("marketplace"))
                 .args(&args)
                 .env("HOME", &home)
                 .env("XDG_CONFIG_HOME", home.join(".config"))
@@ -61,8 +68,15 @@ impl Shell {
                 .env_remove("MARKETPLACE_SERVER")
                 .env_remove("MARKETPLACE_API_KEY")
                 .env_remove("MARKETPLACE_CONFIG")
-                .output()
+                .stdin(std::process::Stdio::piped())
+                .stdout(std::process::Stdio::piped())
+                .stderr(std::process::Stdio::piped())
+                .spawn()
                 .expect("the CLI runs");
+            if let Some(mut stdin) = child.stdin.take() {
+                let _ = stdin.write_all(input.as_bytes());
+            }
+            let out = child.wait_with_output().expect("it ends");
             Run {
                 code: out.status.code().unwrap_or(-1),
                 stdout: String::from_utf8_lossy(&out.stdout).into_owned(),
@@ -408,6 +422,117 @@ async fn long_work_reports_progress_one_parseable_line_at_a_time() {
             .all(|l| l.contains("/150") && l.contains(" train_loss=")),
         "{epochs:?}"
     );
+
+    // On a terminal (script(1) gives it one): a bar counting epochs with the loss beside it.
+    let data = own_data(&sh).await;
+    let command = format!(
+        "{} -p creator trainings start {tool} --method deep-learning --dataset {data} \
+         --epochs 150 --config '{{\"patience\": 150}}' -q",
+        processes::binary("marketplace").display()
+    );
+    let home = sh.home.path().to_owned();
+    let tty = tokio::task::spawn_blocking(move || {
+        Command::new("script")
+            .args(["-q", "-e", "-c", &command, "/dev/null"])
+            .env("HOME", &home)
+            .env("XDG_CONFIG_HOME", home.join(".config"))
+            .env_remove("MARKETPLACE_CONFIG")
+            .output()
+            .expect("script(1) runs")
+    })
+    .await
+    .expect("joined");
+    let screen = String::from_utf8_lossy(&tty.stdout);
+    assert!(tty.status.success(), "{screen}");
+    assert!(
+        screen.contains("/150 epochs") && screen.contains("train loss"),
+        "the bar counts epochs and shows the loss: {screen}"
+    );
+    assert!(
+        !screen.contains("progress job="),
+        "no log lines on a terminal"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn ctrl_c_without_a_terminal_stops_following_and_leaves_the_work_running() {
+    let app = app().await;
+    let sh = Shell::new(&app);
+    sh.signup("creator").await;
+    let tool = id(&sh
+        .run(&[
+            "-p", "creator", "tools", "create", "Net", "--family", "neural", "--price", "5", "-q",
+        ])
+        .await
+        .ok());
+    let data = own_data(&sh).await;
+    let run = id(&sh
+        .run(&[
+            "-p",
+            "creator",
+            "trainings",
+            "start",
+            &tool,
+            "--method",
+            "deep-learning",
+            "--dataset",
+            &data,
+            "--epochs",
+            "2000",
+            "--config",
+            r#"{"patience": 1000}"#,
+            "--no-wait",
+            "-q",
+        ])
+        .await
+        .ok());
+    let training = sh
+        .run(&["-p", "creator", "-o", "json", "trainings", "show", &run])
+        .await
+        .json();
+    let job = training["job_id"].as_str().expect("its job").to_owned();
+
+    let home = sh.home.path().to_owned();
+    let watcher = std::process::Command::new(processes::binary("marketplace"))
+        .args(["-p", "creator", "jobs", "watch", &job])
+        .env("HOME", &home)
+        .env("XDG_CONFIG_HOME", home.join(".config"))
+        .env_remove("MARKETPLACE_CONFIG")
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .expect("the CLI runs");
+    tokio::time::sleep(std::time::Duration::from_secs(3)).await;
+    let interrupted = Command::new("kill")
+        .args(["-INT", &watcher.id().to_string()])
+        .status()
+        .expect("kill runs");
+    assert!(interrupted.success());
+    let out = tokio::task::spawn_blocking(move || watcher.wait_with_output())
+        .await
+        .expect("joined")
+        .expect("it ends");
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(130), "{stderr}");
+    assert!(
+        stderr.contains("progress job="),
+        "it was following: {stderr}"
+    );
+    assert!(stderr.contains("the work goes on"), "{stderr}");
+    let after = sh
+        .run(&["-p", "creator", "-o", "json", "jobs", "show", &job])
+        .await
+        .json();
+    assert!(
+        matches!(after["status"].as_str(), Some("running" | "queued")),
+        "no one was asked, so nothing was canceled: {after}"
+    );
+    assert_eq!(after["cancel_requested"], false);
+    let canceled = sh
+        .run(&["-p", "creator", "-o", "json", "jobs", "cancel", &job])
+        .await
+        .json();
+    assert_eq!(canceled["cancel_requested"], true);
 }
 
 /// A dataset of the creator's (profile `creator`).

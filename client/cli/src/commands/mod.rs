@@ -132,13 +132,15 @@ async fn login(cli: &Cli, out: Out) -> Result<()> {
     let key = match &cli.api_key {
         Some(k) => k.clone(),
         None => {
-            if std::io::stdin().is_terminal() {
-                eprint!("API key: ");
-            }
             let mut line = String::new();
-            std::io::stdin()
-                .read_to_string(&mut line)
-                .context("reading the key from stdin")?;
+            let stdin = std::io::stdin();
+            let read = if stdin.is_terminal() {
+                eprint!("API key: ");
+                stdin.read_line(&mut line)
+            } else {
+                stdin.lock().read_to_string(&mut line)
+            };
+            read.context("reading the key from stdin")?;
             line.trim().to_owned()
         }
     };
