@@ -22,8 +22,20 @@ pub(crate) struct Out {
     pub(crate) quiet: bool,
 }
 
-/// A column: its header and the JSON pointer of its value (`/standards_report/passed`).
+/// A column: its header and the JSON pointer of its value (`/standards_report/passed`); a
+/// pointer written `$/price` is an amount of money, shown with its two decimals (`100.00`).
 pub(crate) type Column = (&'static str, &'static str);
+
+/// The cell of column `pointer` in `v`.
+fn cell_at(v: &Value, pointer: &str) -> String {
+    match pointer.strip_prefix('$') {
+        Some(p) => match v.pointer(p).and_then(Value::as_f64) {
+            Some(units) => format!("{units:.2}"),
+            None => cell(v.pointer(p)),
+        },
+        None => cell(v.pointer(pointer)),
+    }
+}
 
 fn json<T: Serialize>(value: &T) -> Value {
     serde_json::to_value(value).unwrap_or(Value::Null)
@@ -84,7 +96,7 @@ impl Out {
             Format::Table => {
                 let mut t = table();
                 for (name, pointer) in fields {
-                    t.add_row(vec![(*name).to_owned(), cell(v.pointer(pointer))]);
+                    t.add_row(vec![(*name).to_owned(), cell_at(&v, pointer)]);
                 }
                 println!("{t}");
             }
@@ -110,7 +122,7 @@ impl Out {
                 let mut t = table();
                 t.set_header(columns.iter().map(|(h, _)| *h));
                 for v in &values {
-                    t.add_row(columns.iter().map(|(_, p)| cell(v.pointer(p))));
+                    t.add_row(columns.iter().map(|(_, p)| cell_at(v, p)));
                 }
                 println!("{t}");
             }
@@ -153,5 +165,8 @@ mod tests {
         assert_eq!(cell(None), "-");
         assert_eq!(cell(Some(&json!(true))), "yes");
         assert_eq!(cell(Some(&json!({"fast": 10}))), "{\"fast\":10}");
+        assert_eq!(cell_at(&json!({"balance": 100.0}), "$/balance"), "100.00");
+        assert_eq!(cell_at(&json!({"balance": 74.98}), "$/balance"), "74.98");
+        assert_eq!(cell_at(&json!({}), "$/balance"), "-");
     }
 }

@@ -75,7 +75,7 @@ pub(crate) async fn stats(client: &Client, out: Out, cmd: &StatsCmd) -> Result<(
                 ("creators", "/creators"),
                 ("accounts", "/accounts"),
                 ("subscriptions by tier", "/active_subscriptions_by_tier"),
-                ("monthly recurring revenue", "/mrr"),
+                ("monthly recurring revenue", "$/mrr"),
                 ("churn (30 days)", "/churn/rate"),
             ],
         ),
@@ -84,7 +84,7 @@ pub(crate) async fn stats(client: &Client, out: Out, cmd: &StatsCmd) -> Result<(
             out.one(
                 &s,
                 &[
-                    ("total earnings", "/total_earnings"),
+                    ("total earnings", "$/total_earnings"),
                     ("subscribers", "/subscribers"),
                     ("churn", "/churn/rate"),
                 ],
@@ -95,7 +95,7 @@ pub(crate) async fn stats(client: &Client, out: Out, cmd: &StatsCmd) -> Result<(
                     &[
                         ("tool", "/tool_name"),
                         ("month", "/month"),
-                        ("earned", "/amount"),
+                        ("earned", "$/amount"),
                     ],
                 );
             }

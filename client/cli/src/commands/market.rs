@@ -183,7 +183,7 @@ impl From<TierArg> for Tier {
 const ACCOUNT: &[Column] = &[
     ("id", "/id"),
     ("name", "/name"),
-    ("balance", "/balance"),
+    ("balance", "$/balance"),
     ("created", "/created_at"),
 ];
 
@@ -192,7 +192,7 @@ pub(crate) const TOOL: &[Column] = &[
     ("name", "/name"),
     ("family", "/family"),
     ("category", "/category"),
-    ("monthly price", "/monthly_price"),
+    ("monthly price", "$/monthly_price"),
     ("tier", "/tier"),
     ("version", "/version"),
     ("parameters", "/parameters"),
@@ -204,7 +204,7 @@ const TOOLS: &[Column] = &[
     ("id", "/id"),
     ("name", "/name"),
     ("family", "/family"),
-    ("price", "/monthly_price"),
+    ("price", "$/monthly_price"),
     ("tier", "/tier"),
     ("version", "/version"),
     ("parameters", "/parameters"),
@@ -215,7 +215,7 @@ const SUBSCRIPTION: &[Column] = &[
     ("tool", "/tool_id"),
     ("tier", "/tier"),
     ("status", "/status"),
-    ("price", "/price"),
+    ("price", "$/price"),
     ("auto renew", "/auto_renew"),
     ("access until", "/access_until"),
 ];
@@ -229,7 +229,7 @@ pub(crate) async fn account(client: &Client, out: Out, cmd: &AccountCmd) -> Resu
             &[
                 ("when", "/created_at"),
                 ("kind", "/kind"),
-                ("amount", "/amount"),
+                ("amount", "$/amount"),
                 ("memo", "/memo"),
             ],
         ),

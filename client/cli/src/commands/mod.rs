@@ -2,6 +2,7 @@
 
 mod admin;
 mod market;
+mod sessions;
 mod work;
 
 use std::io::{IsTerminal, Read};
@@ -14,7 +15,8 @@ use serde_json::{Map, Value};
 
 pub(crate) use admin::{AdminCmd, StatsCmd};
 pub(crate) use market::{AccountCmd, SubscriptionCmd, ToolCmd};
-pub(crate) use work::{DatasetCmd, JobCmd, OptimizationCmd, SessionCmd, TrainingCmd};
+pub(crate) use sessions::{OptimizationCmd, SessionCmd};
+pub(crate) use work::{DatasetCmd, JobCmd, TrainingCmd};
 
 use crate::config::{Config, Profile};
 use crate::exit::{JobFailed, NotLoggedIn};
@@ -46,8 +48,8 @@ pub(crate) async fn run(cli: Cli) -> Result<()> {
         Command::Tools(c) => market::tools(&connect(&cli)?, out, c).await,
         Command::Subscriptions(c) => market::subscriptions(&connect(&cli)?, out, c).await,
         Command::Datasets(c) => work::datasets(&connect(&cli)?, out, c).await,
-        Command::Sessions(c) => work::sessions(&connect(&cli)?, out, c).await,
-        Command::Optimizations(c) => work::optimizations(&connect(&cli)?, out, c).await,
+        Command::Sessions(c) => sessions::sessions(&connect(&cli)?, out, c).await,
+        Command::Optimizations(c) => sessions::optimizations(&connect(&cli)?, out, c).await,
         Command::Trainings(c) => work::trainings(&connect(&cli)?, out, c).await,
         Command::Jobs(c) => work::jobs(&connect(&cli)?, out, c).await,
         Command::Stats(c) => admin::stats(&connect(&cli)?, out, c).await,
@@ -170,7 +172,7 @@ async fn login(cli: &Cli, out: Out) -> Result<()> {
     match account {
         Some(a) => out.one(
             &a,
-            &[("id", "/id"), ("name", "/name"), ("balance", "/balance")],
+            &[("id", "/id"), ("name", "/name"), ("balance", "$/balance")],
         ),
         None => out.note("logged in as the operator"),
     }
