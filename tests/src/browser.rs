@@ -119,6 +119,23 @@ impl Browser {
         }
     }
 
+    /// Waits until the page shown is at a path starting with `prefix` (a form's POST and its
+    /// redirect may still be under way when the click returns); returns the path.
+    pub async fn wait_path(&self, prefix: &str, within: Duration) -> String {
+        let started = Instant::now();
+        loop {
+            let path = self.path().await;
+            if path.starts_with(prefix) {
+                return path;
+            }
+            assert!(
+                started.elapsed() < within,
+                "never reached `{prefix}` within {within:?} (page {path})"
+            );
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+    }
+
     /// Waits for an element (CSS selector).
     pub async fn find(&self, css: &str) -> Element {
         self.client

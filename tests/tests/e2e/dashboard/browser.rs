@@ -104,7 +104,7 @@ backend_test!(
         web.click("form[aria-labelledby=insert-h] button").await;
 
         // Watch it live: the page follows the job's events and shows the result at the end.
-        assert!(web.path().await.starts_with("/jobs/"), "the job's page");
+        web.wait_path("/jobs/", Duration::from_secs(30)).await;
         web.screenshot("job-running").await;
         web.wait_text("#job-percent", "100%", Duration::from_secs(120))
             .await;

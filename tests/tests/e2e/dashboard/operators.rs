@@ -79,7 +79,10 @@ backend_test!(
 
         // Retry, and follow the job live to its end.
         web.click(&format!("#job-{id} button.retry")).await;
-        assert_eq!(web.path().await, format!("/jobs/{id}"));
+        assert_eq!(
+            web.wait_path("/jobs/", Duration::from_secs(30)).await,
+            format!("/jobs/{id}")
+        );
         web.wait_text("#job-status", "succeeded", Duration::from_secs(30))
             .await;
         web.screenshot("job-retried").await;
