@@ -116,12 +116,12 @@ impl Client {
     }
 
     /// Follows a job until it ends: `on_update` sees every state the server streams (status,
-    /// progress, message); the answer is the final job. A stream that closes before the end
-    /// (the server's stream lifetime, a restart) is opened again.
+    /// progress, message); the answer is the final job, whatever its status. A stream that
+    /// closes before the end (the server's stream lifetime, a restart) is opened again.
     ///
     /// # Errors
-    /// [`Error::Job`] when the job failed or was canceled; any call's errors.
-    pub async fn wait_for_job(
+    /// Any call's errors.
+    pub async fn watch_job(
         &self,
         job_id: Uuid,
         mut on_update: impl FnMut(&Job),
@@ -129,7 +129,7 @@ impl Client {
         let mut broken = 0u32;
         loop {
             match self.follow(job_id, &mut on_update).await {
-                Ok(Some(job)) => return finished(job),
+                Ok(Some(job)) => return Ok(job),
                 Ok(None) => broken = 0,
                 Err(Error::Transport(_)) if broken < 5 => {
                     broken += 1;
@@ -141,9 +141,21 @@ impl Client {
             let job = self.get_job(job_id).await?;
             if job.status.is_final() {
                 on_update(&job);
-                return finished(job);
+                return Ok(job);
             }
         }
+    }
+
+    /// [`Client::watch_job`], and the job only when it succeeded.
+    ///
+    /// # Errors
+    /// [`Error::Job`] when the job failed or was canceled; any call's errors.
+    pub async fn wait_for_job(
+        &self,
+        job_id: Uuid,
+        on_update: impl FnMut(&Job),
+    ) -> Result<Job, Error> {
+        self.watch_job(job_id, on_update).await?.into_result()
     }
 
     /// One event stream of a job: `Some(job)` at its `end` event, `None` when the stream
@@ -281,19 +293,25 @@ async fn pause(n: u32) {
     tokio::time::sleep(Duration::from_millis(250 << n.min(5))).await;
 }
 
-fn finished(job: Job) -> Result<Job, Error> {
-    match job.status {
-        JobStatus::Succeeded => Ok(job),
-        status => Err(Error::Job {
-            id: job.id,
-            status: format!("{status:?}").to_lowercase(),
-            detail: job
+impl Job {
+    /// The job when it succeeded; [`Error::Job`] (with its error's detail, or its last
+    /// message) when it failed or was canceled.
+    ///
+    /// # Errors
+    /// As said.
+    pub fn into_result(self) -> Result<Job, Error> {
+        if self.status == JobStatus::Succeeded {
+            return Ok(self);
+        }
+        Err(Error::Job {
+            id: self.id,
+            status: self.status.as_str().to_owned(),
+            detail: self
                 .error
-                .as_ref()
-                .map(|p| p.detail.clone())
-                .or(job.message.clone())
+                .map(|p| p.detail)
+                .or(self.message)
                 .unwrap_or_default(),
-        }),
+        })
     }
 }
 

@@ -28,11 +28,6 @@ pub(crate) const INTERRUPTED: u8 = 130;
 #[error("interrupted")]
 pub(crate) struct Interrupted;
 
-/// A job the command waited for ended without success.
-#[derive(Debug, thiserror::Error)]
-#[error("{0}")]
-pub(crate) struct JobFailed(pub(crate) String);
-
 /// Not logged in (no profile, no key), or a key that may not do this.
 #[derive(Debug, thiserror::Error)]
 #[error("{0}")]
@@ -42,9 +37,6 @@ pub(crate) struct NotLoggedIn(pub(crate) String);
 pub(crate) fn code(e: &anyhow::Error) -> u8 {
     if e.downcast_ref::<Interrupted>().is_some() {
         return INTERRUPTED;
-    }
-    if e.downcast_ref::<JobFailed>().is_some() {
-        return JOB_FAILED;
     }
     if e.downcast_ref::<NotLoggedIn>().is_some() {
         return AUTH;

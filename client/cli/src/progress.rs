@@ -7,7 +7,7 @@ use std::io::IsTerminal;
 use std::time::Duration;
 
 use anyhow::Result;
-use client::{Client, Job, JobStatus, Progress, ProgressUnit};
+use client::{Client, Job, Progress, ProgressUnit};
 use indicatif::{MultiProgress, ProgressBar, ProgressStyle};
 use uuid::Uuid;
 
@@ -23,19 +23,14 @@ pub(crate) async fn follow(client: &Client, jobs: &[Uuid], label: &str) -> Resul
         let bar = terminal.then(|| bars.add(new_bar(label)));
         async move {
             let mut view = View::new(bar);
-            let result = client.wait_for_job(id, |job| view.update(job)).await;
+            let job = client.watch_job(id, |job| view.update(job)).await;
             view.finish();
-            match result {
-                Ok(job) => Ok(job),
-                // Ended without success: the final state is still what the caller shows.
-                Err(client::Error::Job { .. }) => Ok(client.get_job(id).await?),
-                Err(e) => Err(anyhow::Error::from(e)),
-            }
+            job
         }
     });
     let all = futures::future::try_join_all(waits);
     tokio::select! {
-        done = all => done,
+        done = all => Ok(done?),
         () = interrupted() => {
             let _ = bars.clear();
             Err(offer_cancel(client, jobs).await)
@@ -146,12 +141,12 @@ impl View {
     /// status (the last progress message may be older than the end).
     fn describe(&self, job: &Job, p: Option<&Progress>) -> String {
         if job.status.is_final() {
-            return format!("{}  {}", status(job.status), sparkline(&self.curve, 32));
+            return format!("{}  {}", job.status.as_str(), sparkline(&self.curve, 32));
         }
         let Some(p) = p else {
             return format!(
                 "{} {}",
-                status(job.status),
+                job.status.as_str(),
                 job.message.as_deref().unwrap_or("")
             );
         };
@@ -190,7 +185,7 @@ fn line(job: &Job, p: Option<&Progress>) -> String {
     let mut words = vec![
         "progress".to_owned(),
         format!("job={}", job.id),
-        format!("status={}", status(job.status)),
+        format!("status={}", job.status.as_str()),
         format!("pct={:.0}", job.progress * 100.0),
     ];
     // The last progress message may be older than the end: the end line carries no figures.
@@ -206,16 +201,6 @@ fn line(job: &Job, p: Option<&Progress>) -> String {
         }
     }
     words.join(" ")
-}
-
-fn status(s: JobStatus) -> &'static str {
-    match s {
-        JobStatus::Queued => "queued",
-        JobStatus::Running => "running",
-        JobStatus::Succeeded => "succeeded",
-        JobStatus::Failed => "failed",
-        JobStatus::Canceled => "canceled",
-    }
 }
 
 /// The last `width` values as a line of block characters, lowest to highest.

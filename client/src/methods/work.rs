@@ -83,11 +83,11 @@ impl Client {
         auto_optimize: bool,
         optimization_config: Option<OptimizationConfig>,
     ) -> Result<Inserted, Error> {
-        let mut body = json!({ "tool_id": tool_id, "auto_optimize": auto_optimize });
-        if let Some(c) = optimization_config {
-            body["optimization_config"] =
-                serde_json::to_value(c).map_err(|e| Error::Config(e.to_string()))?;
-        }
+        let body = json!({
+            "tool_id": tool_id,
+            "auto_optimize": auto_optimize,
+            "optimization_config": optimization_config.unwrap_or_default(),
+        });
         self.call(
             Http::POST,
             &format!("/v1/sessions/{}/tools", seg(session_id)),
@@ -109,7 +109,7 @@ impl Client {
         method: Method,
         config: Option<OptimizationConfig>,
     ) -> Result<Job, Error> {
-        let body = json!({ "method": method, "config": config.map(|c| serde_json::to_value(c).unwrap_or_default()).unwrap_or(json!({})) });
+        let body = json!({ "method": method, "config": config.unwrap_or_default() });
         let w: Wrapped<Job> = self
             .call(
                 Http::POST,

@@ -19,7 +19,7 @@ pub(crate) use sessions::{OptimizationCmd, SessionCmd};
 pub(crate) use work::{DatasetCmd, JobCmd, TrainingCmd};
 
 use crate::config::{Config, Profile};
-use crate::exit::{JobFailed, NotLoggedIn};
+use crate::exit::NotLoggedIn;
 use crate::output::{Column, Out};
 use crate::progress;
 use crate::{Cli, Command};
@@ -285,18 +285,7 @@ async fn wait(
         if !out.quiet {
             out.one(bad, JOB);
         }
-        let why = bad
-            .error
-            .as_ref()
-            .map(|p| p.detail.clone())
-            .or(bad.message.clone())
-            .unwrap_or_default();
-        let status = serde_json::to_value(bad.status).unwrap_or_default();
-        bail!(JobFailed(format!(
-            "job {} {}: {why}",
-            bad.id,
-            status.as_str().unwrap_or_default()
-        )));
+        bad.clone().into_result()?;
     }
     Ok(Some(done))
 }
