@@ -33,6 +33,35 @@ pub fn decode_cursor(cursor: Option<&str>) -> Result<Option<Uuid>, ApiError> {
         .transpose()
 }
 
+/// Encodes the position of the last item of a page in a listing ordered by a score, then id
+/// (both descending): 8 bytes of score and 16 of id, so it cannot pass for an id cursor.
+pub fn encode_scored_cursor(score: i64, id: Uuid) -> String {
+    let mut bytes = score.to_be_bytes().to_vec();
+    bytes.extend_from_slice(id.as_bytes());
+    URL_SAFE_NO_PAD.encode(bytes)
+}
+
+/// Decodes a cursor of [`encode_scored_cursor`].
+///
+/// # Errors
+/// 400 when it is not one of ours.
+pub fn decode_scored_cursor(cursor: Option<&str>) -> Result<Option<(i64, Uuid)>, ApiError> {
+    cursor
+        .map(|c| {
+            URL_SAFE_NO_PAD
+                .decode(c)
+                .ok()
+                .filter(|b| b.len() == 24)
+                .and_then(|b| {
+                    let (score, id) = b.split_at(8);
+                    let score = i64::from_be_bytes(score.try_into().ok()?);
+                    Some((score, Uuid::from_slice(id).ok()?))
+                })
+                .ok_or_else(|| ApiError::BadRequest("invalid cursor".into()))
+        })
+        .transpose()
+}
+
 /// Validates a page size.
 ///
 /// # Errors
@@ -77,6 +106,21 @@ mod tests {
         assert!(decode_cursor(Some("not-a-cursor!")).is_err());
         assert!(decode_cursor(Some("AAAA")).is_err());
         assert_eq!(decode_cursor(None).ok().flatten(), None);
+    }
+
+    #[test]
+    fn scored_cursors_round_trip_and_id_cursors_are_not_scored_ones() {
+        let id = Uuid::now_v7();
+        for score in [0, 3_000_000, -1, i64::MAX] {
+            assert_eq!(
+                decode_scored_cursor(Some(&encode_scored_cursor(score, id)))
+                    .ok()
+                    .flatten(),
+                Some((score, id))
+            );
+        }
+        assert!(decode_scored_cursor(Some(&encode_cursor(id))).is_err());
+        assert!(decode_cursor(Some(&encode_scored_cursor(1, id))).is_err());
     }
 
     #[test]

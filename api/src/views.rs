@@ -13,9 +13,11 @@ use shared::store::{Charge, Refund};
 use utoipa::ToSchema;
 use uuid::Uuid;
 
+mod reviews;
 mod sessions;
 mod trainings;
 
+pub use reviews::{RatingView, ReviewView};
 pub use sessions::{FoldMetrics, RecordView, SessionToolView, SessionView};
 pub use trainings::{TrainingPartView, TrainingView};
 
@@ -87,6 +89,8 @@ pub struct ToolView {
     pub reference_dataset_id: Option<Uuid>,
     /// The learned artifact (network weights, Q-table) the current version evaluates with.
     pub artifact_id: Option<Uuid>,
+    /// Its visible reviews, added up.
+    pub rating: RatingView,
 }
 
 impl From<&Tool> for ToolView {
@@ -110,6 +114,7 @@ impl From<&Tool> for ToolView {
             auto_promote: t.auto_promote,
             reference_dataset_id: t.reference_dataset_id,
             artifact_id: t.artifact_id,
+            rating: RatingView::from(t.rating),
         }
     }
 }

@@ -16,11 +16,13 @@
 //! - `study`, `importance`: an optimization study's history, parallel coordinates, slices and
 //!   parameter importance.
 //! - `lines`: generic line charts over a number or over time.
+//! - `forecast`: an observed series and a forecast with its interval as a band.
 //! - `png`: any chart rasterized to PNG (resvg, DejaVu Sans compiled in).
 
 mod axis;
 mod dates;
 mod equity;
+mod forecast;
 mod frame;
 mod importance;
 mod lines;
@@ -29,6 +31,7 @@ mod price;
 mod study;
 
 pub use equity::{EquityLine, Side, TradeMark, equity};
+pub use forecast::{BandPoint, forecast};
 pub use importance::{importance, importance_of};
 pub use lines::{Series, TimeSeries, lines, time_lines};
 pub use png::png;

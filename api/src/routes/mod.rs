@@ -1,5 +1,6 @@
 //! HTTP routes, one module per area; each exposes `router()` and `startup` merges them.
 
+pub mod ab_tests;
 pub mod accounts;
 pub mod admin;
 pub mod certificates;
@@ -7,11 +8,13 @@ pub mod datasets;
 pub mod evaluations;
 pub mod families;
 pub mod fleet;
+pub mod forecasts;
 pub mod health;
 pub mod jobs;
 pub mod keys;
 pub mod plots;
 pub mod promotions;
+pub mod reviews;
 pub mod sessions;
 pub mod stats;
 pub mod subscriptions;
@@ -30,9 +33,11 @@ pub fn router() -> OpenApiRouter<AppState> {
         .merge(keys::router())
         .merge(families::router())
         .merge(tools::router())
+        .merge(reviews::router())
         .merge(subscriptions::router())
         .merge(datasets::router())
         .merge(evaluations::router())
+        .merge(ab_tests::router())
         .merge(jobs::router())
         .merge(sessions::router())
         .merge(promotions::router())
@@ -41,6 +46,7 @@ pub fn router() -> OpenApiRouter<AppState> {
         .merge(fleet::router())
         .merge(admin::router())
         .merge(stats::router())
+        .merge(forecasts::router())
         .merge(plots::router())
 }
 

@@ -25,8 +25,10 @@ mod curves;
 mod image;
 
 pub(crate) use curves::EquityCurves;
+pub(crate) use image::image;
 pub use image::{CurvesChart, DepthChart, EarningsChart, PriceChart, SubscribersChart};
-use image::{Format, csv, image};
+pub use image::{DemandForecastChart, RevenueForecastChart};
+use image::{Format, csv};
 
 pub(crate) fn router() -> OpenApiRouter<AppState> {
     OpenApiRouter::new()

@@ -18,9 +18,13 @@ use uuid::Uuid;
 use crate::auth::AccountCaller;
 use crate::error::{ApiError, ApiResult, FieldError};
 use crate::extract::{ApiJson, ApiPath, ApiQuery};
-use crate::pagination::{decode_cursor, page_limit, paginate};
+use crate::pagination::page_limit;
 use crate::state::AppState;
 use crate::views::{ToolView, VersionView};
+
+mod sort;
+
+pub use sort::ToolSort;
 
 pub(crate) fn router() -> OpenApiRouter<AppState> {
     OpenApiRouter::new()
@@ -257,23 +261,29 @@ pub struct ListToolsQuery {
     pub max_price: Option<String>,
     /// Tools of this creator.
     pub creator_id: Option<Uuid>,
+    /// Order: `newest` (default) or `rating`, best first by the Bayesian average of the
+    /// visible reviews (`rating.bayesian`: five imaginary 3-star reviews counted in, so one
+    /// 5-star review does not outrank fifty 4.8s), ties newest first.
+    #[param(inline)]
+    pub sort: Option<ToolSort>,
     /// Page size, 1-100 (default 20).
     #[param(minimum = 1, maximum = 100)]
     pub limit: Option<u32>,
-    /// `next_cursor` of the previous page.
+    /// `next_cursor` of the previous page (of the same `sort`).
     pub cursor: Option<String>,
 }
 
 /// A page of tools.
 #[derive(Debug, Serialize, ToSchema)]
 pub struct ToolPage {
-    /// Tools, newest first.
+    /// Tools, in the order asked for (newest first by default).
     pub tools: Vec<ToolView>,
     /// Cursor of the next page, absent on the last.
     pub next_cursor: Option<String>,
 }
 
-/// Lists tools for rent (deleted ones are not listed), newest first.
+/// Lists tools for rent (deleted ones are not listed), newest first or (`sort=rating`) best
+/// rated first.
 #[utoipa::path(get, path = "/v1/tools", tag = "tools", security(("bearer" = [])), params(ListToolsQuery),
     responses((status = 200, body = ToolPage), (status = 400, body = crate::error::Problem)))]
 pub(crate) async fn list_tools(
@@ -288,19 +298,21 @@ pub(crate) async fn list_tools(
         .map(|p| Money::parse_decimal(p, Money::from_cents(i64::MAX / 100)))
         .transpose()
         .map_err(|e| ApiError::invalid("max_price", e.to_string()))?;
-    let filter = ToolFilter {
+    let mut filter = ToolFilter {
         category: q.category,
         family: q.family,
         tier: q.tier,
         max_price,
         creator_id: q.creator_id,
-        before: decode_cursor(q.cursor.as_deref())?,
+        ..ToolFilter::default()
     };
+    let sort = q.sort.unwrap_or_default();
+    sort.apply(q.cursor.as_deref(), &mut filter)?;
     let rows = state
         .store
         .list_tools(&filter, i64::from(limit) + 1)
         .await?;
-    let (rows, next_cursor) = paginate(rows, limit, |t| t.id);
+    let (rows, next_cursor) = sort.page(rows, limit);
     Ok(Json(ToolPage {
         tools: rows.iter().map(ToolView::from).collect(),
         next_cursor,

@@ -12,10 +12,14 @@
 //!   optimization records and trials, promotion certificates, training runs and their judgment.
 //! - [`optimization`]: optimization methods, shared by the API's validation and the samplers.
 //! - [`jobs`]: job kinds, statuses, payloads and backoff.
+//! - [`ab_test`]: A/B tests of tool versions (settings, results, the cross-renter view).
 //! - [`payments`]: where sandbox money comes from.
+//! - [`forecast`]: revenue and demand forecasts with intervals and backtested error.
+//! - [`review`]: reviews of tools, their text bounds and the Bayesian rating.
 //! - [`clock`]: the one source of "now" (system or manual).
 #![warn(missing_docs)]
 
+pub mod ab_test;
 pub mod account;
 pub mod advice;
 pub mod certificate;
@@ -23,6 +27,7 @@ pub mod clock;
 pub mod dataset;
 pub mod evaluation;
 pub mod families;
+pub mod forecast;
 pub mod hybrid;
 pub mod jobs;
 pub mod ledger;
@@ -31,6 +36,7 @@ pub mod money;
 pub mod optimization;
 pub mod payments;
 pub mod period;
+pub mod review;
 pub mod session;
 pub mod standards;
 pub mod stats;
@@ -46,6 +52,7 @@ pub use dataset::{Dataset, DatasetSource};
 pub use ledger::{LedgerEntry, TransactionKind};
 pub use metrics::{Direction, Metric, Metrics};
 pub use money::{Money, MoneyError};
+pub use review::{Rating, Review};
 pub use session::{
     OptimizationRecord, RecordStatus, Session, SessionConfig, SessionStatus, SessionTool, StudySpec,
 };

@@ -46,6 +46,8 @@ pub struct Tool {
     pub reference_dataset_id: Option<Uuid>,
     /// The learned artifact of the current version (network weights, a Q-table), if any.
     pub artifact_id: Option<Uuid>,
+    /// Its visible reviews, added up (kept by the store with every review change).
+    pub rating: crate::review::Rating,
 }
 
 impl Tool {

@@ -9,6 +9,7 @@
 //! one stored response per idempotency key, and balances that only a conditional update
 //! (`balance >= amount`) can debit.
 
+pub mod ab_tests;
 pub mod accounts;
 pub mod billing;
 pub mod config;
@@ -17,6 +18,7 @@ pub mod fleet;
 pub mod jobs;
 mod operations;
 pub mod postgres;
+pub mod reviews;
 mod rows;
 mod session_rows;
 pub mod sessions;
@@ -36,6 +38,7 @@ use domain::ledger::LedgerCheck;
 use domain::payments::PaymentReceipt;
 use domain::{Account, Dataset, LedgerEntry, Money, Subscription, Tool, ToolVersion};
 
+pub use ab_tests::AbTestStore;
 pub use accounts::{AccountStore, ApiKeyInfo, MAX_ACTIVE_API_KEYS};
 pub use billing::BillingStore;
 pub use datasets::DatasetStore;
@@ -45,9 +48,10 @@ pub use jobs::{
     QueueCounts, WorkerInfo,
 };
 pub use operations::*;
+pub use reviews::{NewReview, ReviewPatch, ReviewStore};
 pub use sessions::{EndedSession, JobEffect, NewSession, NewSessionTool, Promotion, SessionStore};
 pub use stats::StatsStore;
-pub use tools::{NewTool, ToolFilter, ToolPatch, ToolStore};
+pub use tools::{NewTool, ToolFilter, ToolOrder, ToolPatch, ToolStore};
 pub use trainings::{
     NewArtifact, NewTraining, TrainingApplication, TrainingOutcome, TrainingStore,
 };
@@ -180,6 +184,8 @@ pub trait Store:
     + FleetStore
     + SessionStore
     + TrainingStore
+    + AbTestStore
+    + ReviewStore
 {
     /// Which backend this is.
     fn kind(&self) -> DatabaseKind;

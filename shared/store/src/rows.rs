@@ -82,6 +82,8 @@ pub(super) struct ToolRow {
     auto_promote: bool,
     reference_dataset_id: Option<Uuid>,
     artifact_id: Option<Uuid>,
+    rating_count: i64,
+    rating_sum: i64,
 }
 
 impl TryFrom<ToolRow> for Tool {
@@ -106,6 +108,10 @@ impl TryFrom<ToolRow> for Tool {
             auto_promote: r.auto_promote,
             reference_dataset_id: r.reference_dataset_id,
             artifact_id: r.artifact_id,
+            rating: domain::Rating {
+                count: r.rating_count,
+                sum: r.rating_sum,
+            },
         })
     }
 }

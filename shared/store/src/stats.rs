@@ -5,6 +5,7 @@ use chrono::{DateTime, Utc};
 use uuid::Uuid;
 
 use domain::Tool;
+use domain::forecast::ForecastInputs;
 use domain::stats::{CreatorStats, MarketplaceStats, ToolAnalytics};
 
 use crate::StoreResult;
@@ -20,4 +21,9 @@ pub trait StatsStore: Send + Sync + std::fmt::Debug {
 
     /// One tool's subscribers over time, earnings and versions.
     async fn tool_analytics(&self, tool: &Tool) -> StoreResult<ToolAnalytics>;
+
+    /// What the revenue and demand forecasts are computed from: the priced subscriptions to the
+    /// creator's tools (every tool when `None`) with their charges and failed renewals, and the
+    /// listed tools with the creation times of their subscriptions.
+    async fn forecast_inputs(&self, creator: Option<Uuid>) -> StoreResult<ForecastInputs>;
 }

@@ -103,6 +103,20 @@ pub struct ToolFilter {
     pub max_price: Option<Money>,
     /// Created by this account.
     pub creator_id: Option<Uuid>,
-    /// Only tools older than this id (cursor).
+    /// Only tools older than this id (cursor of [`ToolOrder::Newest`]).
     pub before: Option<Uuid>,
+    /// The order of the listing.
+    pub order: ToolOrder,
+    /// Only tools after this `(score, id)` in [`ToolOrder::Rating`] (its cursor).
+    pub rated_after: Option<(i64, Uuid)>,
+}
+
+/// The order of the tool listing.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum ToolOrder {
+    /// Newest first (by id).
+    #[default]
+    Newest,
+    /// Best rated first, by [`domain::Rating::score`] (the Bayesian average), then newest.
+    Rating,
 }

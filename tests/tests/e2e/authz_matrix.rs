@@ -88,6 +88,19 @@ async fn world(app: &TestApp) -> World {
     let tool = id(&app
         .tool(&a, momentum_tool("Momentum", default_standards()))
         .await["id"]);
+    // A reviews the tool it rents; a third account, C, rents A's tool and reviews it.
+    let review = json!({"rating": 4, "title": "A's review"});
+    let reviews_of = |t: &str| format!("/v1/tools/{t}/reviews");
+    let review = app.post(&reviews_of(&rented_tool), &a.key, &review).await;
+    let review = id(&review.expect(201)["review"]["id"]);
+    let c = app.funded_user("carol", 1_000.0).await;
+    let rent_a = json!({"tool_id": tool, "tier": "basic"});
+    app.post("/v1/subscriptions", &c.key, &rent_a)
+        .await
+        .expect(201);
+    let received = json!({"rating": 5, "title": "C's review"});
+    let received = app.post(&reviews_of(&tool), &c.key, &received).await;
+    let received = id(&received.expect(201)["review"]["id"]);
     let dataset = id(&app.generated_dataset(&a, trending_data()).await["id"]);
     let session = app
         .open_session(&a, &json!(dataset), json!({"seed": 7}))
@@ -101,6 +114,9 @@ async fn world(app: &TestApp) -> World {
     let training = json!({"method": "q_learning", "config": {"epochs": 5}, "dataset_id": dataset});
     let trainings = format!("/v1/tools/{tool}/trainings");
     let training = app.post(&trainings, &a.key, &training).await.expect(202);
+    let ab_test = json!({"version_a": 1, "version_b": 2, "dataset_ids": [dataset]});
+    let ab_tests = format!("/v1/tools/{tool}/ab-tests");
+    let ab_test = app.post(&ab_tests, &a.key, &ab_test).await.expect(202);
     let key = app
         .post("/v1/accounts/me/keys", &a.key, &json!({}))
         .await
@@ -131,8 +147,11 @@ async fn world(app: &TestApp) -> World {
         subscription: id(&subscription["subscription"]["id"]),
         training: id(&training["training"]["id"]),
         job,
+        ab_test: id(&ab_test["ab_test"]["id"]),
         key: id(&key["key"]["id"]),
         rented_tool,
+        review,
+        received,
     };
     let deleted = Objects {
         tool: retired,
@@ -148,9 +167,11 @@ async fn world(app: &TestApp) -> World {
     }
 }
 
-/// The tool routes, which also run on A's deleted tool.
-fn on_a_tool(op: &Op) -> bool {
-    op.template.starts_with("/v1/tools/{id}")
+/// The tool routes on A's tool, which also run on A's deleted tool (not those the table fills
+/// with another tool, such as reviewing the tool A rents).
+fn on_a_tool(op: &Op, row: Option<&Row>) -> bool {
+    let of_a = row.is_none_or(|r| r.ids.iter().any(|(n, o)| n == "id" && o == "tool"));
+    op.template.starts_with("/v1/tools/{id}") && of_a
 }
 
 type Snapshot = BTreeMap<String, (u16, Value)>;
@@ -165,7 +186,7 @@ async fn snapshot(app: &TestApp, ops: &[Op], rows: &BTreeMap<&str, &Row>, w: &Wo
     for op in readable {
         let row = rows.get(op.name().as_str()).copied();
         let mut paths = vec![fill(op, row, &w.live)];
-        if on_a_tool(op) {
+        if on_a_tool(op, row) {
             paths.push(fill(op, row, &w.deleted));
         }
         for path in paths {
@@ -222,7 +243,7 @@ store_test_with!(
         for op in ops.iter().filter(|o| o.templated() || o.operator_only()) {
             let row = rows.get(op.name().as_str()).copied();
             let mut runs = vec![("B", &w.live, row.map_or(Access::Private, |r| r.access))];
-            if on_a_tool(op) {
+            if on_a_tool(op, row) {
                 // A deleted tool is visible to its creator (and paying subscribers) only.
                 runs.push(("B, deleted tool", &w.deleted, Access::Private));
             }

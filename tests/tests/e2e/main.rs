@@ -3,6 +3,7 @@
 //! for the distributed deployment. One test binary (linked once), one module per area; the
 //! harness is the `tests` library (`tests/src`).
 
+mod ab_tests;
 mod accounts;
 mod authz_matrix;
 mod batches;
@@ -14,6 +15,7 @@ mod datasets;
 mod deep_queue;
 mod fair_use;
 mod families;
+mod forecasts;
 mod job_store;
 mod jobs;
 mod keys;
@@ -21,6 +23,7 @@ mod migrations;
 mod operators;
 mod platform;
 mod redis_restart;
+mod reviews;
 mod seed_client;
 mod session_store;
 mod sessions;

@@ -3,6 +3,7 @@
 //! claims, times out, retries and records; a handler only says what happened through
 //! [`JobError`].
 
+mod ab_test;
 mod evaluate;
 mod noop;
 mod optimize;
@@ -246,6 +247,9 @@ pub async fn run(
         JobPayload::Verify(input) => JobOutput::of(&verify::run(store, input, control).await?),
         JobPayload::Train(input) => train::run(store, job, input, control).await,
         JobPayload::Noop(input) => JobOutput::of(&noop::run(job, input, control).await?),
+        JobPayload::AbTest(input) => {
+            JobOutput::of(&ab_test::run(store, job.owner_id, input, control).await?)
+        }
     }
 }
 

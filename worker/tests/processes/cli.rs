@@ -107,7 +107,7 @@ fn starts_and_stops_gracefully_on_sigterm() {
     let stderr = String::from_utf8_lossy(&unknown.stderr);
     assert!(
         stderr.contains("bogus")
-            && stderr.contains("evaluate, optimize, promote, verify, train, noop"),
+            && stderr.contains("evaluate, optimize, promote, verify, train, noop, ab_test"),
         "{stderr}"
     );
 }

@@ -48,6 +48,8 @@ chart_file!(CurvesChart, "curves.svg", "curves.png");
 chart_file!(EarningsChart, "earnings.svg", "earnings.png");
 chart_file!(SubscribersChart, "subscribers.svg", "subscribers.png");
 chart_file!(DepthChart, "depth.svg", "depth.png");
+chart_file!(RevenueForecastChart, "revenue.svg", "revenue.png");
+chart_file!(DemandForecastChart, "demand.svg", "demand.png");
 
 /// How much larger than the SVG a PNG is drawn (sharp on a high-density screen or in print).
 const PNG_SCALE: f32 = 2.0;

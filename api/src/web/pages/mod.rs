@@ -3,12 +3,15 @@
 //! template; a form repeats the sign-in's CSRF token and answers with a redirect (303) to the
 //! page that shows the result, or the form's page again with the problem.
 
+mod ab_tests;
 mod creators;
 mod datasets;
+mod forecasts;
 mod home;
 mod jobs;
 mod operators;
 mod optimizations;
+mod reviews;
 mod sessions;
 mod subscriptions;
 mod tools;
@@ -32,6 +35,9 @@ pub(super) fn router() -> Router<AppState> {
         .route("/tools", get(tools::browse))
         .route("/tools/{id}", get(tools::show))
         .route("/tools/{id}/subscribe", post(tools::subscribe))
+        .route("/tools/{id}/reviews", post(reviews::create))
+        .route("/reviews/{id}/delete", post(reviews::delete))
+        .route("/reviews/{id}/reply", post(reviews::reply))
         .route("/subscriptions", get(subscriptions::list))
         .route("/subscriptions/{id}", get(subscriptions::show))
         .route("/subscriptions/{id}/cancel", post(subscriptions::cancel))
@@ -56,10 +62,16 @@ pub(super) fn router() -> Router<AppState> {
         .route("/optimizations/{id}", get(optimizations::show))
         .route("/optimizations/{id}/promote", post(optimizations::promote))
         .route("/tools/{id}/trainings", post(trainings::start))
+        .route(
+            "/tools/{id}/ab-tests",
+            get(ab_tests::list).post(ab_tests::start),
+        )
+        .route("/tools/{id}/ab-tests/{test_id}", get(ab_tests::show))
         .route("/trainings/{id}", get(trainings::show))
         .route("/trainings/{id}/apply", post(trainings::apply))
         .route("/creator", get(creators::show))
         .route("/operator", get(operators::show))
+        .route("/operator/forecast", get(forecasts::operator_forecast))
         .route("/operator/jobs/{id}/retry", post(operators::retry))
         .route("/operator/jobs/{id}/cancel", post(operators::cancel))
 }

@@ -30,6 +30,9 @@ pub(super) struct Filters {
     max_price: String,
     #[serde(default)]
     creator_id: String,
+    /// `rating` for best rated first (empty: newest first).
+    #[serde(default)]
+    sort: String,
     cursor: Option<String>,
 }
 
@@ -56,6 +59,7 @@ pub(super) async fn browse(
         "tier": given(&filters.tier),
         "max_price": given(&filters.max_price),
         "creator_id": given(&filters.creator_id),
+        "sort": given(&filters.sort),
         "limit": 50,
         "cursor": filters.cursor,
     }))?;
@@ -89,6 +93,7 @@ fn url_query(f: &Filters) -> String {
         ("tier", &f.tier),
         ("max_price", &f.max_price),
         ("creator_id", &f.creator_id),
+        ("sort", &f.sort),
     ];
     let mut out = String::from("?");
     for (i, (k, v)) in pairs.iter().enumerate() {
@@ -116,6 +121,8 @@ struct ToolPage {
     runs: Vec<crate::views::TrainingView>,
     datasets: Vec<crate::routes::datasets::DatasetView>,
     methods: [(&'static str, &'static str); 4],
+    /// Its rating, reviews and review forms.
+    reviews: super::reviews::ReviewsBlock,
 }
 
 pub(super) async fn show(
@@ -136,6 +143,7 @@ pub(super) async fn show(
     let access = api::get_access(State(state.clone()), caller.clone(), ApiPath(id))
         .await?
         .0;
+    let reviews = super::reviews::ReviewsBlock::of(&state, &caller, &tool).await?;
     let (runs, datasets) = if tool.creator_id == me {
         let runs = super::trainings::runs_of(&state, &user, id).await?;
         let datasets = crate::routes::datasets::list_datasets(
@@ -167,6 +175,7 @@ pub(super) async fn show(
         runs,
         datasets,
         methods: super::trainings::METHODS,
+        reviews,
     }))
 }
 

@@ -21,8 +21,8 @@ mod results;
 
 pub use failure::{FailureKind, JobFailure};
 pub use payload::{
-    EvaluateToolJob, JobMessage, JobPayload, NoopJob, OptimizeSessionToolJob, PromoteRecordJob,
-    TrainToolJob, VerifyCertificateJob,
+    AbTestJob, EvaluateToolJob, JobMessage, JobPayload, NoopJob, OptimizeSessionToolJob,
+    PromoteRecordJob, TrainToolJob, VerifyCertificateJob,
 };
 pub use results::*;
 
@@ -47,17 +47,21 @@ pub enum JobKind {
     /// Does nothing but sleep cooperatively for `sleep_ms` (operators' smoke tests and the
     /// platform's own throughput benchmark; admin only).
     Noop,
+    /// Evaluate two versions of a tool on the same datasets and folds and test whether their
+    /// paired out-of-sample returns differ (a block bootstrap; the creator's A/B test).
+    AbTest,
 }
 
 impl JobKind {
     /// Every kind.
-    pub const ALL: [JobKind; 6] = [
+    pub const ALL: [JobKind; 7] = [
         JobKind::Evaluate,
         JobKind::Optimize,
         JobKind::Promote,
         JobKind::Verify,
         JobKind::Train,
         JobKind::Noop,
+        JobKind::AbTest,
     ];
 
     /// The name stored and shown.
@@ -69,6 +73,7 @@ impl JobKind {
             JobKind::Verify => "verify",
             JobKind::Train => "train",
             JobKind::Noop => "noop",
+            JobKind::AbTest => "ab_test",
         }
     }
 
@@ -91,6 +96,8 @@ impl JobKind {
     pub fn timeout(self) -> Duration {
         match self {
             JobKind::Evaluate => Duration::from_secs(300),
+            // Two evaluations per dataset (at most 10 datasets) and the bootstrap.
+            JobKind::AbTest => Duration::from_secs(900),
             // The session's time limit (at most an hour) bounds the search; the judgment after
             // it and loading the data take the rest.
             JobKind::Optimize => Duration::from_secs(3_900),
@@ -235,5 +242,7 @@ mod tests {
             [JobStatus::Succeeded, JobStatus::Failed, JobStatus::Canceled]
         );
         assert_eq!(JobKind::parse("evaluate"), Some(JobKind::Evaluate));
+        assert_eq!(JobKind::parse("ab_test"), Some(JobKind::AbTest));
+        assert_eq!(JobKind::from_queue("ab_test"), Some(JobKind::AbTest));
     }
 }

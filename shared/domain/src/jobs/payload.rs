@@ -28,6 +28,23 @@ pub struct EvaluateToolJob {
     pub config: Value,
 }
 
+/// Input of [`JobKind::AbTest`].
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct AbTestJob {
+    /// The tool (the job's owner is its creator).
+    pub tool_id: Uuid,
+    /// The version compared against (the control).
+    pub version_a: i32,
+    /// The version compared (the treatment).
+    pub version_b: i32,
+    /// The creator's datasets, each evaluated with both versions.
+    pub dataset_ids: Vec<Uuid>,
+    /// Engine settings (costs, folds) as the engine reads them, the same for both versions.
+    pub config: Value,
+    /// The significance test's settings.
+    pub test: crate::ab_test::AbTestSettings,
+}
+
 /// Input of [`JobKind::Optimize`].
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct OptimizeSessionToolJob {
@@ -103,6 +120,8 @@ pub enum JobPayload {
     Train(TrainToolJob),
     /// [`JobKind::Noop`].
     Noop(NoopJob),
+    /// [`JobKind::AbTest`].
+    AbTest(AbTestJob),
 }
 
 impl JobPayload {
@@ -115,6 +134,7 @@ impl JobPayload {
             JobPayload::Verify(_) => JobKind::Verify,
             JobPayload::Train(_) => JobKind::Train,
             JobPayload::Noop(_) => JobKind::Noop,
+            JobPayload::AbTest(_) => JobKind::AbTest,
         }
     }
 
@@ -130,6 +150,7 @@ impl JobPayload {
             JobPayload::Verify(p) => serde_json::to_value(p),
             JobPayload::Train(p) => serde_json::to_value(p),
             JobPayload::Noop(p) => serde_json::to_value(p),
+            JobPayload::AbTest(p) => serde_json::to_value(p),
         }
     }
 
@@ -148,6 +169,7 @@ impl JobPayload {
             JobKind::Verify => JobPayload::Verify(read(payload)?),
             JobKind::Train => JobPayload::Train(read(payload)?),
             JobKind::Noop => JobPayload::Noop(read(payload)?),
+            JobKind::AbTest => JobPayload::AbTest(read(payload)?),
         })
     }
 }
@@ -169,6 +191,7 @@ payload_from!(
     Verify(VerifyCertificateJob),
     Train(TrainToolJob),
     Noop(NoopJob),
+    AbTest(AbTestJob),
 );
 
 #[cfg(test)]

@@ -327,6 +327,16 @@ async fn fail_charge(
     .bind(sub.id)
     .execute(&mut **tx)
     .await?;
+    // The failure history forecasts learn failure and recovery rates from (migration 0019).
+    sqlx::query(
+        "INSERT INTO renewal_failures (subscription_id, period_start, failed_at) VALUES ($1, $2, $3) \
+         ON CONFLICT (subscription_id, period_start) DO UPDATE SET attempts = renewal_failures.attempts + 1",
+    )
+    .bind(sub.id)
+    .bind(sub.paid_through())
+    .bind(now)
+    .execute(&mut **tx)
+    .await?;
     Ok(())
 }
 

@@ -7,7 +7,8 @@ macro_rules! tool_select {
     () => {
         "SELECT t.id, t.creator_id, t.name, t.description, t.category, t.family, t.price_cents, \
          t.tier, t.metadata, t.current_version, v.parameters, t.created_at, t.updated_at, t.deleted_at, \
-         t.standards, t.auto_promote, t.reference_dataset_id, v.artifact_id \
+         t.standards, t.auto_promote, t.reference_dataset_id, v.artifact_id, \
+         t.rating_count, t.rating_sum \
          FROM tools t JOIN tool_versions v ON v.tool_id = t.id AND v.version = t.current_version"
     };
 }

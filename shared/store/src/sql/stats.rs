@@ -14,6 +14,13 @@ impl StatsStore for This {
     async fn tool_analytics(&self, tool: &Tool) -> StoreResult<ToolAnalytics> {
         self.stats_tool(tool).await
     }
+
+    async fn forecast_inputs(
+        &self,
+        creator: Option<Uuid>,
+    ) -> StoreResult<domain::forecast::ForecastInputs> {
+        self.forecast_history(creator).await
+    }
 }
 
 impl This {

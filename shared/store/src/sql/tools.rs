@@ -60,7 +60,22 @@ impl ToolStore for This {
         if let Some(before) = filter.before {
             q.push(" AND t.id < ").push_bind(before);
         }
-        q.push(" ORDER BY t.id DESC LIMIT ").push_bind(limit);
+        match filter.order {
+            ToolOrder::Newest => q.push(" ORDER BY t.id DESC LIMIT "),
+            ToolOrder::Rating => {
+                if let Some((score, id)) = filter.rated_after {
+                    q.push(" AND (t.rating_score < ")
+                        .push_bind(score)
+                        .push(" OR (t.rating_score = ")
+                        .push_bind(score)
+                        .push(" AND t.id < ")
+                        .push_bind(id)
+                        .push("))");
+                }
+                q.push(" ORDER BY t.rating_score DESC, t.id DESC LIMIT ")
+            }
+        };
+        q.push_bind(limit);
         let rows: Vec<ToolRow> = q.build_query_as().fetch_all(&self.pool).await?;
         convert(rows)
     }

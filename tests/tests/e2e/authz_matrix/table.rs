@@ -13,10 +13,13 @@ pub(super) const TABLE: &str = "
 GET    /v1/tools/{id}                                        id=tool             public
 GET    /v1/tools/{id}/versions                               id=tool             public
 GET    /v1/tools/{id}/access                                 id=tool             public
+GET    /v1/tools/{id}/reviews                                id=tool             public
+GET    /v1/reviews/{id}                                      id=review           public
 GET    /v1/tools/{id}/versions/{n}/certificate               id=tool n=certified public
 POST   /v1/tools/{id}/versions/{n}/certificate/verify        id=tool n=certified public
 GET    /v1/tools/{id}/analytics                              id=tool             creator
 GET    /v1/tools/{id}/plots/{chart}                          id=tool chart=subscribers.png creator
+GET    /v1/tools/{id}/forecast/plots/{chart}                 id=tool chart=demand.svg creator
 GET    /v1/tools/{id}/promotion-candidates                   id=tool             creator
 GET    /v1/tools/{id}/trainings                              id=tool             creator
 GET    /v1/tools/{id}/training-recommendations               id=tool             creator
@@ -24,7 +27,17 @@ PATCH  /v1/tools/{id}                                        id=tool            
 POST   /v1/tools/{id}/evaluations                            id=tool             creator
 POST   /v1/tools/{id}/evaluations/batch                      id=tool             creator
 POST   /v1/tools/{id}/trainings                              id=tool             creator
+GET    /v1/tools/{id}/ab-tests                               id=tool             creator
+GET    /v1/tools/{id}/ab-tests/renters                       id=tool             creator
+GET    /v1/tools/{id}/ab-tests/{test_id}                     id=tool test_id=ab_test creator
+GET    /v1/tools/{id}/ab-tests/{test_id}/plots/{chart}       id=tool test_id=ab_test chart=curves.svg creator
+POST   /v1/tools/{id}/ab-tests                               id=tool             creator
 POST   /v1/tools/{id}/versions/{n}/rollback                  id=tool n=first     creator
+POST   /v1/tools/{id}/reviews                                id=rented           creator
+PATCH  /v1/reviews/{id}                                      id=review           creator
+POST   /v1/reviews/{id}/reply                                id=received         creator
+POST   /v1/reviews/{id}/hide                                 id=review           operator
+POST   /v1/reviews/{id}/unhide                               id=review           operator
 GET    /v1/datasets/{id}                                     id=dataset          private
 GET    /v1/sessions/{id}                                     id=session          private
 POST   /v1/sessions/{id}/tools                               id=session          private
@@ -53,9 +66,12 @@ POST   /v1/admin/jobs/{id}/cancel                            id=job             
 GET    /v1/families/{name}                                   name=family         public
 GET    /v1/creators/me/plots/{chart}                         chart=earnings.svg  public
 GET    /v1/admin/queues/plots/{chart}                        chart=depth.svg     operator
+GET    /v1/creators/me/forecast/plots/{chart}                chart=revenue.svg   public
+GET    /v1/stats/marketplace/forecast/plots/{chart}          chart=revenue.svg   operator
 POST   /v1/sessions/{id}/end                                 id=session          private
 DELETE /v1/accounts/me/keys/{id}                             id=key              private
 DELETE /v1/datasets/{id}                                     id=dataset          private
+DELETE /v1/reviews/{id}                                      id=review           creator
 DELETE /v1/tools/{id}                                        id=tool             creator
 ";
 
@@ -69,6 +85,9 @@ pub(super) fn body(op: &str, o: &Objects) -> Option<Value> {
         "POST /v1/tools/{id}/evaluations/batch" => {
             json!({"evaluations": [{"dataset_id": o.dataset}, {"dataset_id": o.dataset}]})
         }
+        "POST /v1/tools/{id}/ab-tests" => {
+            json!({"version_a": 1, "version_b": 1, "dataset_ids": [o.dataset]})
+        }
         "POST /v1/tools/{id}/trainings" => {
             json!({"method": "q_learning", "config": {"epochs": 5}, "dataset_id": o.dataset})
         }
@@ -78,6 +97,10 @@ pub(super) fn body(op: &str, o: &Objects) -> Option<Value> {
         "POST /v1/sessions/{id}/end" => json!({"promote_successful": true}),
         "POST /v1/subscriptions/{id}/auto-renew" => json!({"enabled": false}),
         "POST /v1/subscriptions/{id}/cancel" => json!({"immediate": true}),
+        "POST /v1/tools/{id}/reviews" => json!({"rating": 4, "title": "by the matrix"}),
+        "PATCH /v1/reviews/{id}" => json!({"title": "changed by the authorization matrix"}),
+        "POST /v1/reviews/{id}/reply" => json!({"reply": "thanks, from the matrix"}),
+        "POST /v1/reviews/{id}/hide" => json!({"reason": "by the matrix"}),
         _ => return None,
     })
 }
@@ -141,8 +164,14 @@ pub(super) struct Objects {
     pub(super) subscription: String,
     pub(super) training: String,
     pub(super) job: String,
+    /// A's A/B test of its tool's two versions.
+    pub(super) ab_test: String,
     pub(super) key: String,
     pub(super) rented_tool: String,
+    /// A's review of the tool A rents (B's).
+    pub(super) review: String,
+    /// A review of A's tool by a third account (A, its creator, may reply).
+    pub(super) received: String,
 }
 
 impl Objects {
@@ -157,7 +186,11 @@ impl Objects {
             "subscription" => self.subscription.clone(),
             "training" => self.training.clone(),
             "job" => self.job.clone(),
+            "ab_test" => self.ab_test.clone(),
             "key" => self.key.clone(),
+            "rented" => self.rented_tool.clone(),
+            "review" => self.review.clone(),
+            "received" => self.received.clone(),
             "family" => "momentum".to_owned(),
             // A record's chart: the equity curves, drawn from the owner's data.
             "plot" => "equity.svg".to_owned(),
