@@ -42,6 +42,8 @@ pub mod standards;
 pub mod stats;
 pub mod study;
 pub mod subscription;
+#[cfg(test)]
+mod test_support;
 pub mod tier;
 pub mod tool;
 pub mod training;

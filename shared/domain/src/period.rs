@@ -38,13 +38,8 @@ pub fn period_index_at(anchor: DateTime<Utc>, at: DateTime<Utc>) -> u32 {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::test_support::t;
     use proptest::prelude::*;
-
-    fn t(s: &str) -> DateTime<Utc> {
-        DateTime::parse_from_rfc3339(s)
-            .expect("valid literal")
-            .with_timezone(&Utc)
-    }
 
     #[test]
     fn january_31_anchors_to_month_ends() {

@@ -227,12 +227,7 @@ pub fn forecast_demand(
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    fn t(s: &str) -> DateTime<Utc> {
-        DateTime::parse_from_rfc3339(s)
-            .expect("valid literal")
-            .with_timezone(&Utc)
-    }
+    use crate::test_support::t;
 
     fn tool(listed: &str, subs: Vec<DateTime<Utc>>) -> ToolHistory {
         ToolHistory {

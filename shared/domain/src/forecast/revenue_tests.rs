@@ -1,38 +1,9 @@
 //! Hand-computed cases of the renewal forecast.
 
-use chrono::{DateTime, TimeDelta, Utc};
-use uuid::Uuid;
+use chrono::TimeDelta;
 
 use super::*;
-use crate::Tier;
-
-fn t(s: &str) -> DateTime<Utc> {
-    DateTime::parse_from_rfc3339(s)
-        .expect("valid literal")
-        .with_timezone(&Utc)
-}
-
-fn sub(anchor: &str, periods_paid: u32) -> Subscription {
-    let anchor_at = t(anchor);
-    Subscription {
-        id: Uuid::now_v7(),
-        tool_id: Uuid::nil(),
-        subscriber_id: Uuid::now_v7(),
-        tier: Tier::Basic,
-        status: SubscriptionStatus::Active,
-        price: Money::from_cents(1000),
-        anchor_at,
-        periods_paid,
-        auto_renew: true,
-        cancel_at_period_end: false,
-        created_at: anchor_at,
-        updated_at: anchor_at,
-        ended_at: None,
-        grace_until: None,
-        next_retry_at: None,
-        retry_count: 0,
-    }
-}
+use crate::test_support::{sub, t};
 
 /// Charges of periods `ks`, each booked `late` after its period started.
 fn charges(s: &Subscription, ks: &[u32], late: TimeDelta) -> Vec<ChargeEvent> {
