@@ -26,6 +26,7 @@ use uuid::Uuid;
 use crate::auth::AccountCaller;
 use crate::error::{ApiError, ApiResult, FieldError};
 use crate::extract::{ApiJson, ApiPath, ApiQuery};
+use crate::pagination::{decode_cursor, page_limit, paginate};
 use crate::routes::jobs::{JobView, enqueue};
 use crate::state::AppState;
 
@@ -38,9 +39,6 @@ pub(crate) fn router() -> OpenApiRouter<AppState> {
         .routes(routes!(get_ab_test))
         .routes(routes!(plot::ab_test_plot))
 }
-
-/// Most A/B tests listed.
-pub const MAX_LISTED: i64 = 100;
 
 /// Costs both versions trade with.
 #[derive(Debug, Default, Deserialize, ToSchema)]
@@ -115,11 +113,25 @@ pub struct AbTestEnvelope {
     pub ab_test: AbTestView,
 }
 
-/// `{ab_tests}`.
+/// `{ab_tests, next_cursor}`.
 #[derive(Debug, Serialize, ToSchema)]
 pub struct AbTestList {
-    /// The tool's A/B tests, newest first (at most 100; without their results).
+    /// The tool's A/B tests, newest first (without their results).
     pub ab_tests: Vec<AbTestView>,
+    /// Cursor of the next page (`null` on the last).
+    pub next_cursor: Option<String>,
+}
+
+/// Query of `GET /v1/tools/{id}/ab-tests`.
+#[derive(Debug, Default, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
+#[serde(deny_unknown_fields)]
+pub struct AbTestPage {
+    /// Page size (1..=100, default 20).
+    #[param(minimum = 1, maximum = 100)]
+    pub limit: Option<u32>,
+    /// From a previous page's `next_cursor`.
+    pub cursor: Option<String>,
 }
 
 /// Query of `GET /v1/tools/{id}/ab-tests/renters`.
@@ -166,18 +178,7 @@ pub(crate) fn ab_test_view(job: &Job, tool: Uuid, with_result: bool) -> Option<A
 
 /// The tool `caller` created: 404 when it is not listed, 403 for anyone but its creator.
 pub(crate) async fn creators_tool(state: &AppState, caller: &Account, id: Uuid) -> ApiResult<Tool> {
-    let tool = state
-        .store
-        .tool(id)
-        .await?
-        .filter(|t| t.deleted_at.is_none())
-        .ok_or(ApiError::NotFound("tool"))?;
-    if tool.creator_id != caller.id {
-        return Err(ApiError::Forbidden(
-            "only the tool's creator may A/B test its versions".into(),
-        ));
-    }
-    Ok(tool)
+    crate::routes::tools::creators_tool(state, caller, id, "A/B test its versions").await
 }
 
 fn check_version(tool: &Tool, field: &str, version: i32, errors: &mut Vec<FieldError>) {
@@ -282,40 +283,49 @@ pub(crate) async fn create_ab_test(
     Ok((StatusCode::ACCEPTED, Json(AbTestEnvelope { ab_test })))
 }
 
-/// The tool's A/B tests, newest first (its creator only; without their results).
+/// The tool's A/B tests, newest first, a page at a time (its creator only; without their
+/// results).
 #[utoipa::path(get, path = "/v1/tools/{id}/ab-tests", tag = "ab-tests", security(("bearer" = [])),
-    params(("id" = Uuid, Path, description = "tool id")),
+    params(("id" = Uuid, Path, description = "tool id"), AbTestPage),
     responses((status = 200, body = AbTestList), (status = 400, body = crate::error::Problem),
-        (status = 403, body = crate::error::Problem), (status = 404, body = crate::error::Problem)))]
+        (status = 403, body = crate::error::Problem), (status = 404, body = crate::error::Problem),
+        (status = 422, body = crate::error::Problem)))]
 async fn list_ab_tests(
     State(state): State<AppState>,
     AccountCaller(caller): AccountCaller,
     ApiPath(id): ApiPath<Uuid>,
+    ApiQuery(page): ApiQuery<AbTestPage>,
 ) -> ApiResult<Json<AbTestList>> {
     let tool = creators_tool(&state, &caller, id).await?;
-    Ok(Json(AbTestList {
-        ab_tests: tool_ab_tests(&state, &caller, tool.id).await?,
-    }))
+    Ok(Json(tool_ab_tests(&state, &caller, tool.id, &page).await?))
 }
 
-/// `caller`'s A/B tests of `tool`, newest first, without results.
+/// A page of `caller`'s A/B tests of `tool`, newest first, without results.
 pub(crate) async fn tool_ab_tests(
     state: &AppState,
     caller: &Account,
     tool: Uuid,
-) -> ApiResult<Vec<AbTestView>> {
+    page: &AbTestPage,
+) -> ApiResult<AbTestList> {
+    let limit = page_limit(page.limit)?;
+    let before = decode_cursor(page.cursor.as_deref())?;
     let filter = JobFilter {
         status: None,
         kind: Some(JobKind::AbTest),
+        tool_id: Some(tool),
     };
     let jobs = state
         .store
-        .list_jobs(caller.id, &filter, None, MAX_LISTED)
+        .list_jobs(caller.id, &filter, before, i64::from(limit) + 1)
         .await?;
-    Ok(jobs
-        .iter()
-        .filter_map(|j| ab_test_view(j, tool, false))
-        .collect())
+    let (jobs, next_cursor) = paginate(jobs, limit, |j| j.id);
+    Ok(AbTestList {
+        ab_tests: jobs
+            .iter()
+            .filter_map(|j| ab_test_view(j, tool, false))
+            .collect(),
+        next_cursor,
+    })
 }
 
 /// One A/B test with its result once it succeeded (the tool's creator only).

@@ -259,7 +259,11 @@ pub(crate) fn job_filter(status: Option<&str>, kind: Option<&str>) -> ApiResult<
             })
         })
         .transpose()?;
-    Ok(JobFilter { status, kind })
+    Ok(JobFilter {
+        status,
+        kind,
+        tool_id: None,
+    })
 }
 
 /// The caller's jobs, newest first.

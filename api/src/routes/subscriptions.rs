@@ -291,6 +291,7 @@ async fn cancel_jobs_on(state: &AppState, account: Uuid, tool: Uuid) {
         let filter = JobFilter {
             status: Some(status),
             kind: None,
+            tool_id: None,
         };
         // The per-account quota keeps this list short.
         let jobs = match state.store.list_jobs(account, &filter, None, 100).await {

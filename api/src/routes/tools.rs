@@ -401,6 +401,16 @@ where
 /// The caller's live tool: 404 when it does not exist (or was deleted), 403 for anyone but its
 /// creator.
 pub(crate) async fn owned_tool(state: &AppState, caller: &Account, id: Uuid) -> ApiResult<Tool> {
+    creators_tool(state, caller, id, "change it or manage its versions").await
+}
+
+/// [`owned_tool`] for a route whose 403 says what only the creator may do (`action`).
+pub(crate) async fn creators_tool(
+    state: &AppState,
+    caller: &Account,
+    id: Uuid,
+    action: &str,
+) -> ApiResult<Tool> {
     let tool = state
         .store
         .tool(id)
@@ -408,9 +418,9 @@ pub(crate) async fn owned_tool(state: &AppState, caller: &Account, id: Uuid) -> 
         .filter(|t| t.deleted_at.is_none())
         .ok_or(ApiError::NotFound("tool"))?;
     if tool.creator_id != caller.id {
-        return Err(ApiError::Forbidden(
-            "only the tool's creator may change it or manage its versions".into(),
-        ));
+        return Err(ApiError::Forbidden(format!(
+            "only the tool's creator may {action}"
+        )));
     }
     Ok(tool)
 }

@@ -44,6 +44,8 @@ pub struct JobFilter {
     pub status: Option<JobStatus>,
     /// Only this kind.
     pub kind: Option<JobKind>,
+    /// Only jobs whose payload names this tool (`tool_id`: evaluations, A/B tests).
+    pub tool_id: Option<Uuid>,
 }
 
 /// The claim a worker holds on a running job: only its holder may write.

@@ -144,6 +144,28 @@ store_test!(the_creator_runs_an_ab_test_and_reads_its_result, |app| {
         "the list leaves results out"
     );
     assert_eq!(listed[1]["verdict"], json!(verdict));
+    assert_eq!(list["next_cursor"], Value::Null);
+    let first = app
+        .get(&format!("/v1/tools/{tool}/ab-tests?limit=1"), &creator.key)
+        .await
+        .expect(200);
+    assert_eq!(first["ab_tests"][0]["id"], listed[0]["id"]);
+    let cursor = first["next_cursor"].as_str().expect("a second page");
+    let second = app
+        .get(
+            &format!("/v1/tools/{tool}/ab-tests?limit=1&cursor={cursor}"),
+            &creator.key,
+        )
+        .await
+        .expect(200);
+    assert_eq!(
+        second["ab_tests"][0]["id"], listed[1]["id"],
+        "pages in order"
+    );
+    assert_eq!(second["next_cursor"], Value::Null, "two tests, two pages");
+    app.get(&format!("/v1/tools/{tool}/ab-tests?limit=0"), &creator.key)
+        .await
+        .problem(422);
 });
 
 store_test!(an_a_a_test_is_never_significant, |app| {

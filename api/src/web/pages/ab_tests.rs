@@ -39,7 +39,13 @@ pub(super) async fn list(
 ) -> PageResult {
     let caller = account(&user)?;
     let tool = api::creators_tool(&state, &caller.0, id).await?;
-    let tests = api::tool_ab_tests(&state, &caller.0, id).await?;
+    let page = api::AbTestPage {
+        limit: Some(50),
+        cursor: None,
+    };
+    let tests = api::tool_ab_tests(&state, &caller.0, id, &page)
+        .await?
+        .ab_tests;
     let datasets = crate::routes::datasets::list_datasets(
         State(state),
         caller,

@@ -151,13 +151,15 @@ impl JobStore for This {
             "SELECT ",
             job_cols!(),
             " FROM jobs WHERE owner_id = $1 AND ($2 IS NULL OR status = $2) AND ($3 IS NULL OR kind = $3) \
-             AND ($4 IS NULL OR id < $4) ORDER BY id DESC LIMIT $5"
+             AND ($4 IS NULL OR id < $4) AND ($6 IS NULL OR payload->>'tool_id' = $6) \
+             ORDER BY id DESC LIMIT $5"
         ))
         .bind(owner)
         .bind(filter.status.map(JobStatus::as_str))
         .bind(filter.kind.map(JobKind::as_str))
         .bind(before)
         .bind(limit)
+        .bind(filter.tool_id.map(|id| id.hyphenated().to_string()))
         .fetch_all(&self.pool)
         .await?;
         convert(rows)

@@ -162,6 +162,7 @@ store_test!(
             JobFilter {
                 status: Some(JobStatus::Queued),
                 kind: None,
+                tool_id: None,
             },
             None,
             10,
@@ -171,6 +172,7 @@ store_test!(
             JobFilter {
                 status: Some(JobStatus::Running),
                 kind: Some(JobKind::Evaluate),
+                tool_id: None,
             },
             None,
             10,
@@ -180,6 +182,7 @@ store_test!(
             JobFilter {
                 status: Some(JobStatus::Failed),
                 kind: None,
+                tool_id: None,
             },
             None,
             10,
@@ -189,6 +192,7 @@ store_test!(
             JobFilter {
                 status: None,
                 kind: Some(JobKind::Evaluate),
+                tool_id: None,
             },
             None,
             10,
