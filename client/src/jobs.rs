@@ -211,7 +211,7 @@ impl Client {
         path: &str,
         field: &'static str,
         query: Value,
-    ) -> impl Stream<Item = Result<T, Error>> + Send + 'static {
+    ) -> impl Stream<Item = Result<T, Error>> + Send + 'static + use<T> {
         struct State<T> {
             client: Client,
             path: String,

@@ -18,6 +18,10 @@ pub use domain::stats::{CreatorStats, MarketplaceStats, ToolAnalytics};
 
 use crate::error::Problem;
 
+mod insights;
+
+pub use insights::*;
+
 /// An account.
 #[derive(Clone, Debug, Serialize, Deserialize)]
 pub struct Account {
@@ -471,7 +475,9 @@ pub(crate) struct Wrapped<T> {
         alias = "training",
         alias = "optimization",
         alias = "version",
-        alias = "access"
+        alias = "access",
+        alias = "review",
+        alias = "ab_test"
     )]
     pub(crate) inner: T,
 }

@@ -11,8 +11,8 @@ use std::process::ExitCode;
 use clap::{Parser, Subcommand};
 
 use crate::commands::{
-    AccountCmd, AdminCmd, DatasetCmd, JobCmd, OptimizationCmd, SessionCmd, StatsCmd,
-    SubscriptionCmd, ToolCmd, TrainingCmd,
+    AbTestCmd, AccountCmd, AdminCmd, DatasetCmd, JobCmd, OptimizationCmd, ReviewCmd, SessionCmd,
+    StatsCmd, SubscriptionCmd, ToolCmd, TrainingCmd,
 };
 use crate::output::Format;
 
@@ -86,6 +86,21 @@ pub(crate) enum Command {
     /// Marketplace, creator and tool analytics.
     #[command(subcommand)]
     Stats(StatsCmd),
+    /// Reviews of tools: add, list, edit, delete, and creators' replies.
+    #[command(subcommand)]
+    Reviews(ReviewCmd),
+    /// A/B tests of your tools' versions (followed live), and versions across renters.
+    #[command(subcommand)]
+    AbTests(AbTestCmd),
+    /// Your revenue and demand forecast (--marketplace: the whole marketplace's, operators).
+    Forecast {
+        /// Months ahead: 3, 6 or 12.
+        #[arg(long, default_value = "3", value_parser = commands::horizon)]
+        horizon: u32,
+        /// The whole marketplace's (the admin key).
+        #[arg(long)]
+        marketplace: bool,
+    },
     /// Operators (the admin key): every account's jobs, retries, queues, workers.
     #[command(subcommand)]
     Admin(AdminCmd),

@@ -334,4 +334,5 @@ fn quick_start(readme: &str) -> String {
     block.to_owned()
 }
 
+mod insights;
 mod progress;

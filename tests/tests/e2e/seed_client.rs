@@ -327,4 +327,5 @@ store_test!(
     }
 );
 
+mod insights;
 mod work;

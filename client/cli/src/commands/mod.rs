@@ -1,7 +1,9 @@
 //! Each command: parse, call the client, print.
 
+mod ab_tests;
 mod admin;
 mod market;
+mod reviews;
 mod sessions;
 mod work;
 
@@ -13,8 +15,10 @@ use client::{Client, Job, JobStatus};
 use futures::{Stream, TryStreamExt};
 use serde_json::{Map, Value};
 
+pub(crate) use ab_tests::{AbTestCmd, horizon};
 pub(crate) use admin::{AdminCmd, StatsCmd};
 pub(crate) use market::{AccountCmd, SubscriptionCmd, ToolCmd};
+pub(crate) use reviews::ReviewCmd;
 pub(crate) use sessions::{OptimizationCmd, SessionCmd};
 pub(crate) use work::{DatasetCmd, JobCmd, TrainingCmd};
 
@@ -53,6 +57,12 @@ pub(crate) async fn run(cli: Cli) -> Result<()> {
         Command::Trainings(c) => work::trainings(&connect(&cli)?, out, c).await,
         Command::Jobs(c) => work::jobs(&connect(&cli)?, out, c).await,
         Command::Stats(c) => admin::stats(&connect(&cli)?, out, c).await,
+        Command::Reviews(c) => reviews::reviews(&connect(&cli)?, out, c).await,
+        Command::AbTests(c) => ab_tests::ab_tests(&connect(&cli)?, out, c).await,
+        Command::Forecast {
+            horizon,
+            marketplace,
+        } => ab_tests::forecast(&connect(&cli)?, out, *horizon, *marketplace).await,
         Command::Admin(c) => admin::admin(&connect(&cli)?, out, c).await,
     }
 }
