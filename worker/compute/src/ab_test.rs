@@ -120,8 +120,9 @@ pub fn paired_test_until(
             rb.clear();
             ra.extend(indices.iter().map(|&i| a[i]));
             rb.extend(indices.iter().map(|&i| b[i]));
-            mean_diffs.push(mean(&rb) - mean(&ra));
-            sharpe_diffs.push((sharpe(&rb) - sharpe(&ra)) * annual);
+            let (ma, mb) = (mean(&ra), mean(&rb));
+            mean_diffs.push(mb - ma);
+            sharpe_diffs.push((sharpe_about(&rb, mb) - sharpe_about(&ra, ma)) * annual);
         }
     }
     let alpha = settings.alpha;
@@ -200,10 +201,14 @@ fn mean(x: &[f64]) -> f64 {
 
 /// Per-bar Sharpe ratio: mean over sample standard deviation, 0 when the deviation is 0.
 pub fn sharpe(x: &[f64]) -> f64 {
+    sharpe_about(x, mean(x))
+}
+
+/// [`sharpe`] of `x` whose mean `m` is known (the bootstrap has it already).
+fn sharpe_about(x: &[f64], m: f64) -> f64 {
     if x.len() < 2 {
         return 0.0;
     }
-    let m = mean(x);
     let var = x.iter().map(|v| (v - m) * (v - m)).sum::<f64>() / (x.len() - 1) as f64;
     let sd = var.sqrt();
     if sd > 0.0 { m / sd } else { 0.0 }
@@ -239,7 +244,12 @@ fn circular_block_indices(n: usize, block: usize, rng: &mut SplitMix64, out: &mu
     out.clear();
     while out.len() < n {
         let start = rng.below(n as u64) as usize;
-        out.extend((0..block).map(|j| (start + j) % n).take(n - out.len()));
+        // `start < n` and `block <= n`: one subtraction wraps (a division costs more).
+        out.extend(
+            (start..start + block)
+                .map(|i| if i >= n { i - n } else { i })
+                .take(n - out.len()),
+        );
     }
 }
 
