@@ -1,7 +1,11 @@
 //! Session helpers: a creator's tool rented by a renter, a session on the renter's data, and
 //! waiting for an optimization's record.
 
+use chrono::Utc;
 use serde_json::{Value, json};
+use shared::domain::{SessionConfig, Tool};
+use shared::store::{NewSession, NewSessionTool};
+use uuid::Uuid;
 
 use crate::{TestApp, User};
 
@@ -79,6 +83,40 @@ impl TestApp {
             r.expect("updated").rows_affected()
         };
         assert_eq!(changed, 1, "one certificate edited");
+    }
+
+    /// A session of `owner`'s on a new dataset of theirs with `tool` inserted at version 1,
+    /// written through the store (no subscription, no job): its id.
+    pub async fn store_session_with_tool(&self, owner: &User, tool: &Tool) -> Uuid {
+        let dataset = self.dataset(owner).await;
+        let session = self
+            .store
+            .create_session(
+                &NewSession {
+                    owner_id: owner.id,
+                    dataset_id: dataset,
+                    config: SessionConfig::default(),
+                },
+                i64::MAX,
+                Utc::now(),
+            )
+            .await
+            .expect("session");
+        self.store
+            .insert_session_tool(
+                &NewSessionTool {
+                    session_id: session.id,
+                    tool_id: tool.id,
+                    base_version: 1,
+                    parameters: tool.parameters.clone(),
+                },
+                None,
+                Utc::now(),
+                Utc::now(),
+            )
+            .await
+            .expect("inserted");
+        session.id
     }
 
     /// Creator, renter (subscribed at `tier` with enough credit), tool from `tool_body`, the

@@ -153,11 +153,18 @@ pub(crate) fn ab_test_view(job: &Job, tool: Uuid, with_result: bool) -> Option<A
     if input.tool_id != tool {
         return None;
     }
-    let result: Option<AbTestResult> = job
+    let stored = job
         .result
         .as_ref()
-        .filter(|_| job.status == JobStatus::Succeeded)
-        .and_then(|r| serde_json::from_value(r.clone()).ok());
+        .filter(|_| job.status == JobStatus::Succeeded);
+    // A list reads only the verdict, not the whole result (per-period returns and curve).
+    let result: Option<AbTestResult> = stored
+        .filter(|_| with_result)
+        .and_then(|r| AbTestResult::deserialize(r).ok());
+    let verdict = match &result {
+        Some(r) => Some(r.verdict),
+        None => stored.and_then(|r| Verdict::deserialize(&r["verdict"]).ok()),
+    };
     let view = JobView::from(job);
     Some(AbTestView {
         id: job.id,
@@ -169,8 +176,8 @@ pub(crate) fn ab_test_view(job: &Job, tool: Uuid, with_result: bool) -> Option<A
         progress: job.progress,
         message: job.message.clone(),
         error: view.error,
-        verdict: result.as_ref().map(|r| r.verdict),
-        result: result.filter(|_| with_result),
+        verdict,
+        result,
         created_at: job.created_at,
         finished_at: job.finished_at,
     })

@@ -4,8 +4,9 @@
 
 use axum::Json;
 use axum::extract::State;
+use chrono::{DateTime, Utc};
 use serde::Deserialize;
-use shared::domain::forecast::{self, Forecast, ForecastScope, HORIZONS};
+use shared::domain::forecast::{self, Forecast, ForecastInputs, ForecastScope, HORIZONS};
 use utoipa::IntoParams;
 use utoipa_axum::{router::OpenApiRouter, routes};
 use uuid::Uuid;
@@ -51,14 +52,28 @@ pub(crate) async fn compute(
     creator: Option<Uuid>,
     horizon: u32,
 ) -> ApiResult<Forecast> {
-    let inputs = state.store.forecast_inputs(creator).await?;
-    let now = state.now();
     let scope = if creator.is_some() {
         ForecastScope::Creator
     } else {
         ForecastScope::Marketplace
     };
-    tokio::task::spawn_blocking(move || forecast::forecast(&inputs, scope, now, horizon))
+    from_inputs(state, creator, move |inputs, now| {
+        forecast::forecast(inputs, scope, now, horizon)
+    })
+    .await
+}
+
+/// Runs `part` of the forecasts (all of it, or only what a chart draws) over the history of
+/// `creator`'s tools (every tool when `None`) at the app's now, off the async runtime: the
+/// demand models are refitted for every backtested week.
+pub(crate) async fn from_inputs<T: Send + 'static>(
+    state: &AppState,
+    creator: Option<Uuid>,
+    part: impl FnOnce(&ForecastInputs, DateTime<Utc>) -> T + Send + 'static,
+) -> ApiResult<T> {
+    let inputs = state.store.forecast_inputs(creator).await?;
+    let now = state.now();
+    tokio::task::spawn_blocking(move || part(&inputs, now))
         .await
         .map_err(|e| ApiError::Unexpected(anyhow::anyhow!("forecast task failed: {e}")))
 }

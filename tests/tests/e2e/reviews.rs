@@ -10,12 +10,8 @@ mod document;
 mod moderation;
 mod rating;
 
-use chrono::Utc;
 use serde_json::{Value, json};
-use shared::domain::SessionConfig;
-use shared::store::{NewSession, NewSessionTool};
 use tests::{Resp, TestApp, User};
-use uuid::Uuid;
 
 /// A tool of `creator` at 1.00 a month, basic tier; its id.
 async fn cheap_tool(app: &TestApp, creator: &User, name: &str) -> String {
@@ -53,42 +49,13 @@ async fn subscribe(app: &TestApp, user: &User, tool: &str) -> String {
 /// session user who holds no subscription).
 async fn session_user(app: &TestApp, name: &str, tool: &str) -> User {
     let user = app.user(name).await;
-    let tool: Uuid = tool.parse().expect("uuid");
-    let parameters = app
+    let tool = app
         .store
-        .tool(tool)
+        .tool(tool.parse().expect("uuid"))
         .await
         .expect("read")
-        .expect("tool")
-        .parameters;
-    let dataset = app.dataset(&user).await;
-    let session = app
-        .store
-        .create_session(
-            &NewSession {
-                owner_id: user.id,
-                dataset_id: dataset,
-                config: SessionConfig::default(),
-            },
-            i64::MAX,
-            Utc::now(),
-        )
-        .await
-        .expect("session");
-    app.store
-        .insert_session_tool(
-            &NewSessionTool {
-                session_id: session.id,
-                tool_id: tool,
-                base_version: 1,
-                parameters,
-            },
-            None,
-            Utc::now(),
-            Utc::now(),
-        )
-        .await
-        .expect("inserted");
+        .expect("tool");
+    app.store_session_with_tool(&user, &tool).await;
     user
 }
 

@@ -12,15 +12,14 @@ use shared::domain::certificate::{
     CERTIFICATE_FORMAT, CertificateBody, CertifiedJudgment, CertifiedSearch, chain_breaks,
 };
 use shared::domain::{
-    Metrics, OptimizationRecord, OptimizationTrial, RecordStatus, SessionConfig, StudySpec, Tool,
+    Metrics, OptimizationRecord, OptimizationTrial, RecordStatus, StudySpec, Tool,
 };
 use shared::evaluation::EvalConfig;
 use shared::jobs::{Job, JobKind, JobStatus};
 use shared::optimization::Method;
 use shared::standards::{StandardsConfig, StandardsReport};
 use shared::store::{
-    JobClaim, JobEffect, JobOutcome, NewJob, NewSession, NewSessionTool, Promotion, StoreError,
-    ToolPatch,
+    JobClaim, JobEffect, JobOutcome, NewJob, NewSessionTool, Promotion, StoreError, ToolPatch,
 };
 use tests::{TestApp, store_test};
 use uuid::Uuid;
@@ -48,38 +47,11 @@ async fn fixture(app: &TestApp) -> Fixture {
         .await
         .expect("read")
         .expect("tool");
-    let dataset = app.dataset(&owner).await;
-    let session = app
-        .store
-        .create_session(
-            &NewSession {
-                owner_id: owner.id,
-                dataset_id: dataset,
-                config: SessionConfig::default(),
-            },
-            i64::MAX,
-            Utc::now(),
-        )
-        .await
-        .expect("session");
-    app.store
-        .insert_session_tool(
-            &NewSessionTool {
-                session_id: session.id,
-                tool_id: tool.id,
-                base_version: 1,
-                parameters: tool.parameters.clone(),
-            },
-            None,
-            Utc::now(),
-            Utc::now(),
-        )
-        .await
-        .expect("inserted");
+    let session = app.store_session_with_tool(&owner, &tool).await;
     Fixture {
         owner: owner.id,
         tool,
-        session: session.id,
+        session,
     }
 }
 

@@ -4,11 +4,11 @@
 
 use axum::extract::State;
 use axum::response::Response;
-use shared::domain::forecast::{Forecast, ForecastStatus};
+use shared::domain::forecast::{ForecastStatus, RevenueForecast, demand, revenue};
 use utoipa_axum::{router::OpenApiRouter, routes};
 use uuid::Uuid;
 
-use super::{ForecastQuery, compute, parse_horizon};
+use super::{ForecastQuery, from_inputs, parse_horizon};
 use crate::auth::{AccountCaller, AdminCaller};
 use crate::error::{ApiError, ApiResult};
 use crate::extract::{ApiPath, ApiQuery};
@@ -22,11 +22,22 @@ pub(super) fn router() -> OpenApiRouter<AppState> {
         .routes(routes!(tool_demand_plot))
 }
 
+/// The revenue part alone of the forecast (a chart of it fits no demand model).
+async fn revenue_of(
+    state: &AppState,
+    creator: Option<Uuid>,
+    horizon: u32,
+) -> ApiResult<RevenueForecast> {
+    from_inputs(state, creator, move |inputs, now| {
+        revenue::forecast_revenue(&inputs.subscriptions, now, horizon)
+    })
+    .await
+}
+
 /// Renewal charges booked in each backtested month, then the forecast months with their
 /// intervals (in the currency, not cents).
-fn revenue_chart(f: &Forecast, title: &str) -> String {
+fn revenue_chart(r: &RevenueForecast, title: &str) -> String {
     let units = |m: shared::domain::Money| m.cents() as f64 / 100.0;
-    let r = &f.revenue;
     let observed: Vec<charts::TimePoint> = r
         .accuracy
         .iter()
@@ -66,8 +77,8 @@ pub(crate) async fn creator_revenue_plot(
     ApiQuery(q): ApiQuery<ForecastQuery>,
 ) -> ApiResult<Response> {
     let horizon = parse_horizon(q.horizon.as_deref())?;
-    let f = compute(&state, Some(caller.id), horizon).await?;
-    image(chart, revenue_chart(&f, "Your renewal revenue")).await
+    let r = revenue_of(&state, Some(caller.id), horizon).await?;
+    image(chart, revenue_chart(&r, "Your renewal revenue")).await
 }
 
 /// The marketplace's renewal revenue, as [`creator_revenue_plot`] (operators).
@@ -84,8 +95,8 @@ pub(crate) async fn marketplace_revenue_plot(
     ApiQuery(q): ApiQuery<ForecastQuery>,
 ) -> ApiResult<Response> {
     let horizon = parse_horizon(q.horizon.as_deref())?;
-    let f = compute(&state, None, horizon).await?;
-    image(chart, revenue_chart(&f, "Marketplace renewal revenue")).await
+    let r = revenue_of(&state, None, horizon).await?;
+    image(chart, revenue_chart(&r, "Marketplace renewal revenue")).await
 }
 
 /// New subscriptions per week of one of the caller's tools: the last 52 weeks and the forecast
@@ -105,13 +116,12 @@ pub(crate) async fn tool_demand_plot(
     ApiQuery(q): ApiQuery<ForecastQuery>,
 ) -> ApiResult<Response> {
     let horizon = parse_horizon(q.horizon.as_deref())?;
-    let f = compute(&state, Some(caller.id), horizon).await?;
-    let tool = f
-        .demand
-        .tools
-        .iter()
-        .find(|t| t.tool_id == id)
-        .ok_or(ApiError::NotFound("tool"))?;
+    // Only this tool's model is fitted: the page shows one chart per tool.
+    let tool = from_inputs(&state, Some(caller.id), move |inputs, now| {
+        demand::forecast_demand_of(&inputs.tools, id, now, horizon)
+    })
+    .await?
+    .ok_or(ApiError::NotFound("tool"))?;
     let observed: Vec<charts::TimePoint> = tool
         .history
         .iter()

@@ -46,14 +46,7 @@ pub(super) async fn list(
     let tests = api::tool_ab_tests(&state, &caller.0, id, &page)
         .await?
         .ab_tests;
-    let datasets = crate::routes::datasets::list_datasets(
-        State(state),
-        caller,
-        ApiQuery(body(json!({"limit": 100}))?),
-    )
-    .await?
-    .0
-    .datasets;
+    let datasets = super::form_datasets(state, caller).await?;
     Ok(render(&AbTestsPage {
         chrome: Chrome::of(&user, "tools"),
         tool_id: tool.id,

@@ -117,6 +117,22 @@ fn body<T: serde::de::DeserializeOwned>(value: serde_json::Value) -> Result<T, P
 }
 
 /// A filter field as typed: `None` when left empty.
+/// The caller's datasets (the newest 100) for a form's dataset picker.
+async fn form_datasets(
+    state: AppState,
+    caller: AccountCaller,
+) -> Result<Vec<crate::routes::datasets::DatasetView>, PageError> {
+    let query = body(serde_json::json!({"limit": 100}))?;
+    Ok(crate::routes::datasets::list_datasets(
+        axum::extract::State(state),
+        caller,
+        crate::extract::ApiQuery(query),
+    )
+    .await?
+    .0
+    .datasets)
+}
+
 fn given(s: &str) -> Option<String> {
     let s = s.trim();
     (!s.is_empty()).then(|| s.to_owned())

@@ -38,14 +38,7 @@ pub(super) async fn list(State(state): State<AppState>, user: SignedIn) -> PageR
     .await?
     .0
     .sessions;
-    let datasets = crate::routes::datasets::list_datasets(
-        State(state),
-        caller,
-        ApiQuery(body(json!({"limit": 100}))?),
-    )
-    .await?
-    .0
-    .datasets;
+    let datasets = super::form_datasets(state, caller).await?;
     Ok(render(&ListPage {
         chrome: Chrome::of(&user, "sessions"),
         sessions,

@@ -146,14 +146,7 @@ pub(super) async fn show(
     let reviews = super::reviews::ReviewsBlock::of(&state, &caller, &tool).await?;
     let (runs, datasets) = if tool.creator_id == me {
         let runs = super::trainings::runs_of(&state, &user, id).await?;
-        let datasets = crate::routes::datasets::list_datasets(
-            State(state),
-            caller,
-            ApiQuery(body(json!({"limit": 100}))?),
-        )
-        .await?
-        .0
-        .datasets;
+        let datasets = super::form_datasets(state, caller).await?;
         (runs, datasets)
     } else {
         (Vec::new(), Vec::new())

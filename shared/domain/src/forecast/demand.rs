@@ -199,13 +199,8 @@ pub fn forecast_tool(tool: &ToolHistory, now: DateTime<Utc>, horizon: usize) -> 
     out
 }
 
-/// Every tool's forecast for `horizon_months` months (in whole weeks), most subscribed first.
-pub fn forecast_demand(
-    tools: &[ToolHistory],
-    now: DateTime<Utc>,
-    horizon_months: u32,
-) -> DemandForecast {
-    let horizon = horizon_weeks(now, horizon_months);
+/// The tools forecast, most subscribed first (ties by name, then id), at most [`MAX_TOOLS`].
+fn ranked(tools: &[ToolHistory]) -> impl Iterator<Item = &ToolHistory> {
     let mut ranked: Vec<&ToolHistory> = tools.iter().collect();
     ranked.sort_by(|a, b| {
         b.subscribed_at
@@ -214,14 +209,35 @@ pub fn forecast_demand(
             .then_with(|| a.tool_name.cmp(&b.tool_name))
             .then_with(|| a.tool_id.cmp(&b.tool_id))
     });
+    ranked.into_iter().take(MAX_TOOLS)
+}
+
+/// Every tool's forecast for `horizon_months` months (in whole weeks), most subscribed first.
+pub fn forecast_demand(
+    tools: &[ToolHistory],
+    now: DateTime<Utc>,
+    horizon_months: u32,
+) -> DemandForecast {
+    let horizon = horizon_weeks(now, horizon_months);
     DemandForecast {
         horizon_weeks: horizon,
-        tools: ranked
-            .into_iter()
-            .take(MAX_TOOLS)
+        tools: ranked(tools)
             .map(|t| forecast_tool(t, now, horizon))
             .collect(),
     }
+}
+
+/// The one tool's entry of [`forecast_demand`] (its model alone fitted), or `None` when the
+/// tool is not among those it forecasts.
+pub fn forecast_demand_of(
+    tools: &[ToolHistory],
+    tool_id: Uuid,
+    now: DateTime<Utc>,
+    horizon_months: u32,
+) -> Option<ToolDemand> {
+    ranked(tools)
+        .find(|t| t.tool_id == tool_id)
+        .map(|t| forecast_tool(t, now, horizon_weeks(now, horizon_months)))
 }
 
 #[cfg(test)]
@@ -290,5 +306,33 @@ mod tests {
         let a = d.accuracy.expect("backtested");
         assert_eq!(a.weeks, 12 - MIN_TRAIN_WEEKS);
         assert!(a.mape.is_some_and(|m| m < 1e-6) && a.mae < 1e-6);
+    }
+
+    #[test]
+    fn one_tools_demand_is_its_entry_of_the_whole_and_only_for_tools_it_forecasts() {
+        let now = t("2027-06-01T00:00:00Z");
+        // MAX_TOOLS + 1 tools: tool k has k + 1 subscriptions, one a week.
+        let tools: Vec<ToolHistory> = (0..=MAX_TOOLS)
+            .map(|k| ToolHistory {
+                tool_id: Uuid::from_u128(k as u128 + 1),
+                ..tool(
+                    "2027-01-05T00:00:00Z",
+                    (1..=k + 1)
+                        .map(|w| now - TimeDelta::weeks(w as i64) + TimeDelta::hours(1))
+                        .collect(),
+                )
+            })
+            .collect();
+        let whole = forecast_demand(&tools, now, 3);
+        for entry in &whole.tools {
+            assert_eq!(
+                forecast_demand_of(&tools, entry.tool_id, now, 3).as_ref(),
+                Some(entry)
+            );
+        }
+        // The least subscribed tool is past MAX_TOOLS: neither forecasts it.
+        let last = Uuid::from_u128(1);
+        assert!(whole.tools.iter().all(|d| d.tool_id != last));
+        assert_eq!(forecast_demand_of(&tools, last, now, 3), None);
     }
 }

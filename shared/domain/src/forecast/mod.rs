@@ -132,6 +132,7 @@ pub(crate) fn cents(x: f64) -> i64 {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::test_support::t;
 
     #[test]
     fn mape_skips_zero_actuals_and_is_a_percentage() {
@@ -143,11 +144,6 @@ mod tests {
 
     #[test]
     fn whole_months_follow_the_anchored_calendar() {
-        let t = |s: &str| {
-            DateTime::parse_from_rfc3339(s)
-                .expect("valid literal")
-                .with_timezone(&Utc)
-        };
         assert_eq!(
             whole_months(t("2027-01-31T00:00:00Z"), t("2027-02-28T00:00:00Z")),
             1
