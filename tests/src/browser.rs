@@ -169,6 +169,37 @@ impl Browser {
         self.find(css).await.click().await.expect("click");
     }
 
+    /// Clicks a link or a form's button that loads a new page, and waits until that page has
+    /// loaded: what is read next is never the page being left, even when both pages have the
+    /// element (a filter form's results, a form that posts back to its own page).
+    ///
+    /// # Panics
+    /// When no new page has loaded within the wait.
+    pub async fn click_and_load(&self, css: &str) {
+        let el = self.find(css).await;
+        self.eval("window.__leaving = true; return null;").await;
+        el.click().await.expect("click");
+        let started = Instant::now();
+        loop {
+            let loaded = self
+                .client
+                .execute(
+                    "return window.__leaving === undefined && document.readyState === 'complete';",
+                    Vec::new(),
+                )
+                .await;
+            if matches!(loaded, Ok(ref v) if *v == json!(true)) {
+                return;
+            }
+            assert!(
+                started.elapsed() < WAIT,
+                "clicking `{css}` loaded no new page within {WAIT:?} (page {})",
+                self.path().await
+            );
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+    }
+
     /// The visible text of an element.
     pub async fn text(&self, css: &str) -> String {
         self.find(css).await.text().await.expect("text")

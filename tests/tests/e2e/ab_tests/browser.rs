@@ -37,7 +37,7 @@ backend_test!(
         // Act: from the tool's page to its A/B tests; start one.
         web.sign_in(&creator.key).await;
         web.goto(&format!("/tools/{tool}")).await;
-        web.click("#ab-tests-link").await;
+        web.click_and_load("#ab-tests-link").await;
         web.wait_path(&format!("/tools/{tool}/ab-tests"), Duration::from_secs(10))
             .await;
         assert!(web.has("#no-ab-tests").await, "none yet");

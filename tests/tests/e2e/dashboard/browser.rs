@@ -81,7 +81,8 @@ backend_test!(
 
         // Subscribe at pro from the marketplace.
         web.goto("/tools?family=momentum").await;
-        web.click(&format!("#tools a[href='/tools/{tool}']")).await;
+        web.click_and_load(&format!("#tools a[href='/tools/{tool}']"))
+            .await;
         web.click("input[name=tier][value=pro]").await;
         web.screenshot("tool").await;
         web.click("form[aria-label=Subscribe] button").await;
@@ -110,7 +111,7 @@ backend_test!(
             .await;
         web.wait_text("#job-status", "succeeded", Duration::from_secs(10))
             .await;
-        web.click("#result-link").await;
+        web.click_and_load("#result-link").await;
 
         // The study, the equity curves and the gate.
         web.find("#equity-plot").await;
@@ -179,7 +180,7 @@ backend_test!(
             .await;
         web.wait_text("#job-status", "succeeded", Duration::from_secs(10))
             .await;
-        web.click("#result-link").await;
+        web.click_and_load("#result-link").await;
         web.find("#curves-plot").await;
         assert!(web.images_loaded().await, "the learning curve rendered");
         let splits = web.text("#splits").await;

@@ -68,7 +68,8 @@ backend_test!(
 
         // Filter to the failed jobs: the job, its error, a Retry button.
         web.select("#f-status", "failed").await;
-        web.click("form[aria-label='Filter jobs'] button").await;
+        web.click_and_load("form[aria-label='Filter jobs'] button")
+            .await;
         let row = web.text(&format!("#job-{id}")).await;
         assert!(row.contains("failed") && row.contains("3 / 3"), "{row}");
         assert!(
@@ -78,7 +79,7 @@ backend_test!(
         web.screenshot("operator").await;
 
         // Retry, and follow the job live to its end.
-        web.click(&format!("#job-{id} button.retry")).await;
+        web.click_and_load(&format!("#job-{id} button.retry")).await;
         assert_eq!(
             web.wait_path("/jobs/", Duration::from_secs(30)).await,
             format!("/jobs/{id}")
@@ -115,7 +116,7 @@ backend_test!(
 
         web.sign_in(&creator.key).await;
         web.goto("/").await;
-        web.click("a[href='/creator']").await;
+        web.click_and_load("a[href='/creator']").await;
 
         let total = stats["total_earnings"].as_f64().expect("a decimal");
         assert!(total > 0.0, "the subscription earned: {stats}");

@@ -47,7 +47,8 @@ backend_test!(
         web.screenshot("creator-forecast").await;
 
         // Twelve months.
-        web.click("#forecast-horizon a[href*='horizon=12']").await;
+        web.click_and_load("#forecast-horizon a[href*='horizon=12']")
+            .await;
         web.wait_path("/creator?horizon=12", Duration::from_secs(10))
             .await;
         let rows = web
@@ -64,7 +65,7 @@ backend_test!(
         // The operator: from the operator page to the marketplace's forecast.
         web.sign_in(ADMIN_KEY).await;
         web.goto("/operator").await;
-        web.click("#marketplace-forecast-link").await;
+        web.click_and_load("#marketplace-forecast-link").await;
         web.wait_path("/operator/forecast", Duration::from_secs(10))
             .await;
         let text = web.text("#forecast").await;
