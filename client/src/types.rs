@@ -477,6 +477,7 @@ pub(crate) struct Wrapped<T> {
         alias = "version",
         alias = "access",
         alias = "review",
+        alias = "report",
         alias = "ab_test"
     )]
     pub(crate) inner: T,

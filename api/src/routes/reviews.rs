@@ -1,11 +1,13 @@
 //! Reviews of tools: who may write one (an account that holds or held a subscription to the
 //! tool, or inserted it into a session, and is not its creator; one per account and tool), the
 //! public list of visible reviews, changes and deletion by the author. The creator's reply and
-//! the operator's hiding are in [`moderation`].
+//! the operator's hiding are in [`moderation`], accounts' reports to the operators in
+//! [`reports`].
 //!
 //! Text is stored and returned exactly as written; the dashboard escapes it where it renders it.
 
 pub mod moderation;
+pub mod reports;
 
 use axum::Json;
 use axum::extract::State;
@@ -13,7 +15,7 @@ use axum::http::StatusCode;
 use serde::{Deserialize, Serialize};
 use shared::domain::review::{self, ReviewError};
 use shared::domain::{Account, Review, Tool};
-use shared::store::{NewReview, ReviewPatch};
+use shared::store::{NewReview, ReviewFilter, ReviewPatch, ReviewVisibility};
 use utoipa::{IntoParams, ToSchema};
 use utoipa_axum::{router::OpenApiRouter, routes};
 use uuid::Uuid;
@@ -30,6 +32,7 @@ pub(crate) fn router() -> OpenApiRouter<AppState> {
         .routes(routes!(create_review, list_reviews))
         .routes(routes!(get_review, update_review, delete_review))
         .merge(moderation::router())
+        .merge(reports::router())
 }
 
 /// `{review}`.
@@ -190,7 +193,19 @@ pub(crate) async fn list_reviews(
     };
     let rows = state
         .store
-        .list_reviews(id, operator, before, i64::from(limit) + 1)
+        .list_reviews(
+            ReviewFilter {
+                tool: Some(id),
+                visibility: if operator {
+                    ReviewVisibility::Any
+                } else {
+                    ReviewVisibility::Visible
+                },
+                reported: false,
+            },
+            before,
+            i64::from(limit) + 1,
+        )
         .await?;
     let (rows, next_cursor) = paginate(rows, limit, |r| r.id);
     Ok(Json(ReviewPage {

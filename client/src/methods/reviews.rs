@@ -8,7 +8,7 @@ use uuid::Uuid;
 use super::seg;
 use crate::error::Error;
 use crate::transport::{Client, Safety};
-use crate::types::{Review, ReviewUpdate, Wrapped};
+use crate::types::{Review, ReviewReport, ReviewUpdate, Wrapped};
 
 impl Client {
     /// Reviews a tool the caller subscribed to or inserted into a session: `rating` stars
@@ -91,6 +91,28 @@ impl Client {
                 Http::POST,
                 &format!("/v1/reviews/{}/reply", seg(review_id)),
                 Some(&json!({ "reply": reply })),
+                Safety::Once,
+            )
+            .await?;
+        Ok(w.inner)
+    }
+
+    /// Reports a review to the operators, with why (1-500 characters on one line). Any account
+    /// that can read the review may, except its author; once while the report is open.
+    ///
+    /// # Errors
+    /// 403 for its author, 404 when there is no such review (or it is hidden), 409 while the
+    /// caller's report of it is open, 422 for an empty or too long reason.
+    pub async fn report_review(
+        &self,
+        review_id: Uuid,
+        reason: &str,
+    ) -> Result<ReviewReport, Error> {
+        let w: Wrapped<ReviewReport> = self
+            .call(
+                Http::POST,
+                &format!("/v1/reviews/{}/report", seg(review_id)),
+                Some(&json!({ "reason": reason })),
                 Safety::Once,
             )
             .await?;

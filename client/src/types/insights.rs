@@ -36,6 +36,19 @@ pub struct Review {
     pub extra: Map<String, Value>,
 }
 
+/// An account's open report of a review to the operators.
+#[derive(Clone, Debug, Serialize, Deserialize)]
+pub struct ReviewReport {
+    /// The review reported.
+    pub review_id: Uuid,
+    /// Who reported it (the caller).
+    pub reporter_id: Uuid,
+    /// Why, as given.
+    pub reason: String,
+    /// When.
+    pub created_at: DateTime<Utc>,
+}
+
 /// What `update_review` changes: the fields left `None` stay.
 #[derive(Clone, Debug, Default, Serialize)]
 pub struct ReviewUpdate {

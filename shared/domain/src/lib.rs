@@ -54,7 +54,7 @@ pub use dataset::{Dataset, DatasetSource};
 pub use ledger::{LedgerEntry, TransactionKind};
 pub use metrics::{Direction, Metric, Metrics};
 pub use money::{Money, MoneyError};
-pub use review::{Rating, Review};
+pub use review::{Rating, Review, ReviewReport};
 pub use session::{
     OptimizationRecord, RecordStatus, Session, SessionConfig, SessionStatus, SessionTool, StudySpec,
 };

@@ -37,7 +37,8 @@ pub const MAX_TITLE_CHARS: usize = 120;
 pub const MAX_BODY_CHARS: usize = 5_000;
 /// Longest reply of the creator, in characters.
 pub const MAX_REPLY_CHARS: usize = 2_000;
-/// Longest reason an operator gives for hiding a review, in characters.
+/// Longest reason an operator gives for hiding a review, or an account for reporting one, in
+/// characters.
 pub const MAX_REASON_CHARS: usize = 500;
 
 /// A review of a tool by an account that holds or held it.
@@ -74,6 +75,21 @@ impl Review {
     pub fn is_hidden(&self) -> bool {
         self.hidden_at.is_some()
     }
+}
+
+/// An account's report of a review to the operators (spam, abuse, off topic). It stays open
+/// until an operator hides the review or dismisses its reports; one open report per account and
+/// review.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ReviewReport {
+    /// The review reported.
+    pub review_id: Uuid,
+    /// Who reported it.
+    pub reporter_id: Uuid,
+    /// Why, as given.
+    pub reason: String,
+    /// When it was (last) reported.
+    pub created_at: DateTime<Utc>,
 }
 
 /// The visible reviews of a tool, added up.
@@ -161,6 +177,15 @@ pub fn check_reply(reply: &str) -> Result<(), ReviewError> {
 /// Which bound it breaks.
 pub fn check_reason(reason: &str) -> Result<(), ReviewError> {
     check_text(reason, false, MAX_REASON_CHARS, false)
+}
+
+/// Checks the reason an account gives for reporting a review: not blank, at most
+/// [`MAX_REASON_CHARS`], on one line.
+///
+/// # Errors
+/// Which bound it breaks.
+pub fn check_report(reason: &str) -> Result<(), ReviewError> {
+    check_text(reason, true, MAX_REASON_CHARS, false)
 }
 
 /// Text is stored as given (not trimmed, not escaped: escaping is the renderer's job), so the
@@ -276,6 +301,17 @@ mod tests {
         assert_eq!(check_reason(""), Ok(()));
         assert_eq!(
             check_reason(&"a".repeat(501)),
+            Err(ReviewError::TooLong(500))
+        );
+        assert_eq!(
+            check_report(" "),
+            Err(ReviewError::Empty),
+            "a report says why"
+        );
+        assert_eq!(check_report("spam\nspam"), Err(ReviewError::Control));
+        assert_eq!(check_report(&"a".repeat(500)), Ok(()));
+        assert_eq!(
+            check_report(&"a".repeat(501)),
             Err(ReviewError::TooLong(500))
         );
     }

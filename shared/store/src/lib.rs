@@ -48,7 +48,7 @@ pub use jobs::{
     QueueCounts, WorkerInfo,
 };
 pub use operations::*;
-pub use reviews::{NewReview, ReviewPatch, ReviewStore};
+pub use reviews::{NewReview, ReviewFilter, ReviewPatch, ReviewStore, ReviewVisibility};
 pub use sessions::{EndedSession, JobEffect, NewSession, NewSessionTool, Promotion, SessionStore};
 pub use stats::StatsStore;
 pub use tools::{NewTool, ToolFilter, ToolOrder, ToolPatch, ToolStore};

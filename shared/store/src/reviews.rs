@@ -7,7 +7,7 @@ use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 use uuid::Uuid;
 
-use domain::Review;
+use domain::{Review, ReviewReport};
 
 use crate::StoreResult;
 
@@ -31,12 +31,11 @@ pub trait ReviewStore: Send + Sync + std::fmt::Debug {
     /// The review `author` wrote of `tool`, hidden or not.
     async fn review_by(&self, tool: Uuid, author: Uuid) -> StoreResult<Option<Review>>;
 
-    /// Reviews of a tool, newest first, older than `before` (a cursor) if given; hidden ones
-    /// only with `include_hidden`.
+    /// The reviews `filter` selects (one tool's or every tool's, by visibility), newest first,
+    /// older than `before` (a cursor) if given.
     async fn list_reviews(
         &self,
-        tool: Uuid,
-        include_hidden: bool,
+        filter: ReviewFilter,
         before: Option<Uuid>,
         limit: i64,
     ) -> StoreResult<Vec<Review>>;
@@ -70,8 +69,31 @@ pub trait ReviewStore: Send + Sync + std::fmt::Debug {
         now: DateTime<Utc>,
     ) -> StoreResult<Review>;
 
+    /// Records `reporter`'s report of a review (validated by the caller), or reopens its
+    /// resolved one with the new reason.
+    ///
+    /// # Errors
+    /// [`crate::StoreError::Conflict`] while that account's report of it is open;
+    /// [`crate::StoreError::NotFound`] when the review does not exist.
+    async fn report_review(
+        &self,
+        review: Uuid,
+        reporter: Uuid,
+        reason: &str,
+        now: DateTime<Utc>,
+    ) -> StoreResult<ReviewReport>;
+
+    /// The open reports of each of `reviews`, oldest first.
+    async fn open_reports(&self, reviews: &[Uuid]) -> StoreResult<Vec<ReviewReport>>;
+
+    /// Resolves every open report of a review (an operator kept it); how many there were.
+    ///
+    /// # Errors
+    /// [`crate::StoreError::NotFound`] when the review does not exist.
+    async fn dismiss_reports(&self, review: Uuid, now: DateTime<Utc>) -> StoreResult<u64>;
+
     /// Hides a review (`Some(reason)`, which may be empty) or shows it again (`None`). Hiding a
-    /// hidden review keeps its first hiding.
+    /// hidden review keeps its first hiding. Hiding resolves the review's open reports.
     ///
     /// # Errors
     /// [`crate::StoreError::NotFound`] when it does not exist.
@@ -107,4 +129,28 @@ pub struct ReviewPatch {
     pub title: Option<String>,
     /// New body.
     pub body: Option<String>,
+}
+
+/// Which reviews a listing holds, by whether an operator hid them.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum ReviewVisibility {
+    /// Only those shown to everyone.
+    #[default]
+    Visible,
+    /// Only those an operator hid.
+    Hidden,
+    /// Both.
+    Any,
+}
+
+/// What a listing of reviews holds: one tool's or every tool's, by visibility, all or only the
+/// reported ones.
+#[derive(Clone, Copy, Debug, Default)]
+pub struct ReviewFilter {
+    /// One tool's reviews; `None` for every tool's.
+    pub tool: Option<Uuid>,
+    /// Hidden, visible or both.
+    pub visibility: ReviewVisibility,
+    /// Only reviews with an open report.
+    pub reported: bool,
 }

@@ -133,3 +133,4 @@ include!("sql/sessions.rs");
 include!("sql/ab_tests.rs");
 include!("sql/trainings.rs");
 include!("sql/reviews.rs");
+include!("sql/review_reports.rs");

@@ -8,7 +8,9 @@ mod access;
 mod browser;
 mod document;
 mod moderation;
+mod moderation_page;
 mod rating;
+mod reports;
 
 use serde_json::{Value, json};
 use tests::{Resp, TestApp, User};

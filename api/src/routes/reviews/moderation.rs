@@ -1,27 +1,122 @@
 //! Answering and moderating reviews: the tool creator's one reply per review, and the operator
-//! hiding a review (kept, marked hidden, out of the public list and of the rating) or showing
-//! it again.
+//! reading every tool's reviews (newest first, hidden, visible or both), hiding a review (kept,
+//! marked hidden, out of the public list and of the rating) or showing it again.
 
 use axum::Json;
 use axum::extract::State;
-use serde::Deserialize;
+use serde::{Deserialize, Serialize};
 use shared::domain::review;
-use utoipa::ToSchema;
+use shared::store::{ReviewFilter, ReviewVisibility};
+use utoipa::{IntoParams, ToSchema};
 use utoipa_axum::{router::OpenApiRouter, routes};
 use uuid::Uuid;
 
+use super::reports::ReportView;
 use super::{ReviewEnvelope, visible_review};
 use crate::auth::{AccountCaller, AdminCaller, Caller};
 use crate::error::{ApiError, ApiResult};
-use crate::extract::{ApiJson, ApiPath, OptionalJson};
+use crate::extract::{ApiJson, ApiPath, ApiQuery, OptionalJson};
+use crate::pagination::{decode_cursor, page_limit, paginate};
 use crate::state::AppState;
 use crate::views::ReviewView;
 
 pub(super) fn router() -> OpenApiRouter<AppState> {
     OpenApiRouter::new()
+        .routes(routes!(list_all_reviews))
         .routes(routes!(reply_to_review))
         .routes(routes!(hide_review))
         .routes(routes!(unhide_review))
+}
+
+/// Filters of `GET /v1/admin/reviews`.
+#[derive(Debug, Default, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
+#[serde(deny_unknown_fields)]
+pub struct AllReviewsQuery {
+    /// `hidden`, `visible` or `any` (default `any`).
+    pub visibility: Option<String>,
+    /// Only this tool's reviews.
+    pub tool_id: Option<Uuid>,
+    /// `true`: only reviews with an open report (the moderation queue).
+    pub reported: Option<bool>,
+    /// Page size (1..=100, default 20).
+    #[param(minimum = 1, maximum = 100)]
+    pub limit: Option<u32>,
+    /// From a previous page's `next_cursor`.
+    pub cursor: Option<String>,
+}
+
+/// A review as the operator moderates it: the review and its open reports.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct ModeratedReview {
+    /// The review.
+    #[serde(flatten)]
+    pub review: ReviewView,
+    /// Its open reports, oldest first.
+    pub reports: Vec<ReportView>,
+}
+
+/// A page of reviews across the marketplace.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct AllReviewsPage {
+    /// Reviews, newest first, hidden ones included as the filter asks.
+    pub reviews: Vec<ModeratedReview>,
+    /// Cursor of the next page, absent on the last.
+    pub next_cursor: Option<String>,
+}
+
+/// The visibility a query names: 422 naming `visibility` for anything else.
+pub(crate) fn visibility(raw: Option<&str>) -> ApiResult<ReviewVisibility> {
+    match raw.map(str::trim) {
+        None | Some("" | "any") => Ok(ReviewVisibility::Any),
+        Some("hidden") => Ok(ReviewVisibility::Hidden),
+        Some("visible") => Ok(ReviewVisibility::Visible),
+        Some(_) => Err(ApiError::invalid(
+            "visibility",
+            "must be hidden, visible or any",
+        )),
+    }
+}
+
+/// Every tool's reviews, newest first (operator only), to read and moderate: the hidden ones,
+/// the visible ones or both, of one tool or all, all or only those with open reports; each
+/// with its open reports.
+#[utoipa::path(get, path = "/v1/admin/reviews", tag = "admin", security(("admin" = [])),
+    params(AllReviewsQuery),
+    responses((status = 200, body = AllReviewsPage), (status = 422, body = crate::error::Problem)))]
+pub(crate) async fn list_all_reviews(
+    State(state): State<AppState>,
+    _admin: AdminCaller,
+    ApiQuery(q): ApiQuery<AllReviewsQuery>,
+) -> ApiResult<Json<AllReviewsPage>> {
+    let filter = ReviewFilter {
+        tool: q.tool_id,
+        visibility: visibility(q.visibility.as_deref())?,
+        reported: q.reported.unwrap_or(false),
+    };
+    let limit = page_limit(q.limit)?;
+    let before = decode_cursor(q.cursor.as_deref())?;
+    let rows = state
+        .store
+        .list_reviews(filter, before, i64::from(limit) + 1)
+        .await?;
+    let (rows, next_cursor) = paginate(rows, limit, |r| r.id);
+    let ids: Vec<Uuid> = rows.iter().map(|r| r.id).collect();
+    let mut reports = state.store.open_reports(&ids).await?;
+    let reviews = rows
+        .iter()
+        .map(|r| ModeratedReview {
+            review: ReviewView::from(r),
+            reports: reports
+                .extract_if(.., |p| p.review_id == r.id)
+                .map(|p| ReportView::from(&p))
+                .collect(),
+        })
+        .collect();
+    Ok(Json(AllReviewsPage {
+        reviews,
+        next_cursor,
+    }))
 }
 
 /// Body of `POST /v1/reviews/{id}/reply`.
@@ -124,7 +219,7 @@ pub(crate) async fn unhide_review(
     }))
 }
 
-fn not_found(e: shared::store::StoreError) -> ApiError {
+pub(super) fn not_found(e: shared::store::StoreError) -> ApiError {
     match e {
         shared::store::StoreError::NotFound => ApiError::NotFound("review"),
         e => e.into(),

@@ -9,6 +9,7 @@ mod datasets;
 mod forecasts;
 mod home;
 mod jobs;
+mod moderation;
 mod operators;
 mod optimizations;
 mod reviews;
@@ -38,6 +39,7 @@ pub(super) fn router() -> Router<AppState> {
         .route("/tools/{id}/reviews", post(reviews::create))
         .route("/reviews/{id}/delete", post(reviews::delete))
         .route("/reviews/{id}/reply", post(reviews::reply))
+        .route("/reviews/{id}/report", post(reviews::report))
         .route("/subscriptions", get(subscriptions::list))
         .route("/subscriptions/{id}", get(subscriptions::show))
         .route("/subscriptions/{id}/cancel", post(subscriptions::cancel))
@@ -74,6 +76,10 @@ pub(super) fn router() -> Router<AppState> {
         .route("/operator/forecast", get(forecasts::operator_forecast))
         .route("/operator/jobs/{id}/retry", post(operators::retry))
         .route("/operator/jobs/{id}/cancel", post(operators::cancel))
+        .route("/operator/reviews", get(moderation::show))
+        .route("/operator/reviews/{id}/hide", post(moderation::hide))
+        .route("/operator/reviews/{id}/unhide", post(moderation::unhide))
+        .route("/operator/reviews/{id}/dismiss", post(moderation::dismiss))
 }
 
 /// The signed-in account, for pages that act for one (the operator's key acts for nobody).
@@ -116,7 +122,6 @@ fn body<T: serde::de::DeserializeOwned>(value: serde_json::Value) -> Result<T, P
     crate::extract::from_value(value).map_err(PageError::from)
 }
 
-/// A filter field as typed: `None` when left empty.
 /// The caller's datasets (the newest 100) for a form's dataset picker.
 async fn form_datasets(
     state: AppState,
@@ -133,6 +138,7 @@ async fn form_datasets(
     .datasets)
 }
 
+/// A filter field as typed: `None` when left empty.
 fn given(s: &str) -> Option<String> {
     let s = s.trim();
     (!s.is_empty()).then(|| s.to_owned())

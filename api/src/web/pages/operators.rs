@@ -24,7 +24,7 @@ use crate::web::extract::{Form, Path, Query};
 use crate::web::{Chrome, PageError, PageResult, SignedIn, render};
 
 /// The operator's key, or a 404 page for an account (the operator's pages are not theirs).
-fn operator(user: &SignedIn) -> Result<AdminCaller, PageError> {
+pub(super) fn operator(user: &SignedIn) -> Result<AdminCaller, PageError> {
     match user.caller {
         Caller::Admin => Ok(AdminCaller),
         Caller::Account(_) => Err(ApiError::NotFound("page").into()),

@@ -1,6 +1,6 @@
 //! Reviews on a tool's page: its rating, the visible reviews with the creator's replies, and
 //! the forms: write one (an eligible account without a review yet), delete one's own, reply
-//! (the creator, once per review). Each form goes through the API's own handler, so the page
+//! (the creator, once per review), report another's to the operators. Each form goes through the API's own handler, so the page
 //! keeps every rule the API has; text is rendered escaped (askama's HTML escaping).
 
 use axum::extract::State;
@@ -9,11 +9,12 @@ use serde::Deserialize;
 use serde_json::json;
 use uuid::Uuid;
 
+use super::home::CsrfForm;
 use super::{acting, body, number};
 use crate::auth::{AccountCaller, Caller};
 use crate::error::ApiError;
 use crate::extract::{ApiJson, ApiPath, ApiQuery};
-use crate::routes::reviews::{self as api, moderation};
+use crate::routes::reviews::{self as api, moderation, reports};
 use crate::state::AppState;
 use crate::views::{RatingView, ReviewView, ToolView};
 use crate::web::extract::{Form, Path};
@@ -31,6 +32,17 @@ pub(super) struct ReviewsBlock {
     pub(super) may_review: bool,
     /// Whether the account created the tool (it may reply).
     pub(super) creator: bool,
+    /// The signed-in account (it may report the others' reviews).
+    pub(super) me: Uuid,
+    /// The listed reviews the account has an open report of.
+    pub(super) reported: Vec<Uuid>,
+}
+
+impl ReviewsBlock {
+    /// Whether the account's report of a listed review is open.
+    pub(super) fn has_reported(&self, review: &Uuid) -> bool {
+        self.reported.contains(review)
+    }
 }
 
 impl ReviewsBlock {
@@ -58,12 +70,24 @@ impl ReviewsBlock {
             Some(t) => api::check_reviewer(state, &caller.0, &t).await.is_ok(),
             None => false,
         };
+        let listed: Vec<Uuid> = page.reviews.iter().map(|r| r.id).collect();
+        let reported = state
+            .store
+            .open_reports(&listed)
+            .await
+            .map_err(ApiError::from)?
+            .into_iter()
+            .filter(|r| r.reporter_id == me)
+            .map(|r| r.review_id)
+            .collect();
         Ok(Self {
             rating: page.rating,
             reviews: page.reviews,
             may_review: eligible && mine.is_none(),
             mine: mine.as_ref().map(ReviewView::from),
             creator: tool.creator_id == me,
+            me,
+            reported,
         })
     }
 }
@@ -92,11 +116,6 @@ pub(super) async fn create(
     }))?;
     let _ = api::create_review(State(state), caller, ApiPath(id), ApiJson(request)).await?;
     Ok(Redirect::to(&format!("/tools/{id}#reviews-h")).into_response())
-}
-
-#[derive(Deserialize)]
-pub(super) struct CsrfForm {
-    csrf: String,
 }
 
 /// Deletes the signed-in account's own review.
@@ -141,4 +160,33 @@ pub(super) async fn reply(
         .0
         .review;
     Ok(Redirect::to(&format!("/tools/{}#reviews-h", answered.tool_id)).into_response())
+}
+
+#[derive(Deserialize)]
+pub(super) struct ReportForm {
+    csrf: String,
+    reason: String,
+}
+
+/// Reports a review to the operators, back to it on its tool's page.
+pub(super) async fn report(
+    State(state): State<AppState>,
+    user: SignedIn,
+    Path(id): Path<Uuid>,
+    Form(form): Form<ReportForm>,
+) -> PageResult {
+    let caller = acting(&user, &form.csrf)?;
+    let tool = state
+        .store
+        .review(id)
+        .await
+        .map_err(ApiError::from)?
+        .map(|r| r.tool_id);
+    let request = body(json!({"reason": form.reason}))?;
+    let _ = reports::report_review(State(state), caller, ApiPath(id), ApiJson(request)).await?;
+    Ok(match tool {
+        Some(tool) => Redirect::to(&format!("/tools/{tool}#review-{id}")),
+        None => Redirect::to("/tools"),
+    }
+    .into_response())
 }

@@ -50,7 +50,50 @@ pub(crate) enum AdminCmd {
     Queues,
     /// The workers and their last heartbeat.
     Workers,
+    /// Every tool's reviews, newest first, to moderate.
+    Reviews {
+        /// hidden, visible or any (the default).
+        #[arg(long)]
+        visibility: Option<String>,
+        /// One tool's.
+        #[arg(long)]
+        tool: Option<Uuid>,
+        /// Only those with open reports (the moderation queue).
+        #[arg(long)]
+        reported: bool,
+    },
+    /// Hides a review: kept, out of its tool's page and rating; its author reads the reason.
+    HideReview {
+        /// Review id.
+        id: Uuid,
+        /// Why (up to 500 characters).
+        #[arg(long, default_value = "")]
+        reason: String,
+    },
+    /// Shows a hidden review again.
+    UnhideReview {
+        /// Review id.
+        id: Uuid,
+    },
+    /// Dismisses a review's open reports; the review stays.
+    DismissReports {
+        /// Review id.
+        id: Uuid,
+    },
 }
+
+/// A review as the operator moderates it.
+const MODERATED: &[crate::output::Column] = &[
+    ("id", "/id"),
+    ("tool", "/tool_id"),
+    ("rating", "/rating"),
+    ("title", "/title"),
+    ("author", "/author_id"),
+    ("hidden", "/hidden"),
+    ("reason", "/hidden_reason"),
+    ("reports", "/reports"),
+    ("created", "/created_at"),
+];
 
 /// An operator route answers an account's key 404 (it does not show itself): say what is
 /// needed instead (exit code 4).
@@ -184,6 +227,55 @@ pub(crate) async fn admin(client: &Client, out: Out, cmd: &AdminCmd) -> Result<(
                     ("failed", "/failed"),
                 ],
             );
+        }
+        AdminCmd::Reviews {
+            visibility,
+            tool,
+            reported,
+        } => {
+            let mut query = vec!["limit=100".to_owned()];
+            if *reported {
+                query.push("reported=true".to_owned());
+            }
+            if let Some(v) = visibility {
+                query.push(format!("visibility={v}"));
+            }
+            if let Some(t) = tool {
+                query.push(format!("tool_id={t}"));
+            }
+            let v = operator_only(
+                client
+                    .get_json(&format!("/v1/admin/reviews?{}", query.join("&")))
+                    .await,
+            )?;
+            let reviews = v["reviews"].as_array().cloned().unwrap_or_default();
+            out.list(&reviews, MODERATED);
+        }
+        AdminCmd::HideReview { id, reason } => {
+            let body = serde_json::json!({ "reason": reason });
+            let v = operator_only(
+                client
+                    .post_json(&format!("/v1/reviews/{id}/hide"), Some(&body))
+                    .await,
+            )?;
+            out.one(&v["review"], MODERATED);
+        }
+        AdminCmd::UnhideReview { id } => {
+            let v = operator_only(
+                client
+                    .post_json(&format!("/v1/reviews/{id}/unhide"), None)
+                    .await,
+            )?;
+            out.one(&v["review"], MODERATED);
+        }
+        AdminCmd::DismissReports { id } => {
+            let v = operator_only(
+                client
+                    .post_json(&format!("/v1/reviews/{id}/dismiss-reports"), None)
+                    .await,
+            )?;
+            out.one(&v["review"], MODERATED);
+            out.note(format!("dismissed {} open report(s)", v["dismissed"]));
         }
         AdminCmd::Workers => {
             let v = operator_only(client.get_json("/v1/admin/workers").await)?;

@@ -1,4 +1,4 @@
-//! Reviews: renters review the tools they held, creators reply.
+//! Reviews: renters review the tools they held, creators reply, anyone reports abuse.
 
 use anyhow::Result;
 use clap::Subcommand;
@@ -47,6 +47,14 @@ pub(crate) enum ReviewCmd {
     Delete {
         /// Review id.
         id: Uuid,
+    },
+    /// Reports another account's review to the operators.
+    Report {
+        /// Review id.
+        id: Uuid,
+        /// Why (1-500 characters).
+        #[arg(long)]
+        reason: String,
     },
     /// Replies to a review of your tool (once).
     Reply {
@@ -119,6 +127,18 @@ pub(crate) async fn reviews(client: &Client, out: Out, cmd: &ReviewCmd) -> Resul
         }
         ReviewCmd::Reply { id, text } => {
             out.one(&client.reply_to_review(*id, text).await?, REVIEW);
+        }
+        ReviewCmd::Report { id, reason } => {
+            let report = client.report_review(*id, reason).await?;
+            out.one(
+                &report,
+                &[
+                    ("review", "/review_id"),
+                    ("reason", "/reason"),
+                    ("reported", "/created_at"),
+                ],
+            );
+            out.note("reported: an operator will look at it".to_owned());
         }
     }
     Ok(())

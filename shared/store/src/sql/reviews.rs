@@ -112,15 +112,21 @@ impl ReviewStore for This {
 
     async fn list_reviews(
         &self,
-        tool: Uuid,
-        include_hidden: bool,
+        filter: ReviewFilter,
         before: Option<Uuid>,
         limit: i64,
     ) -> StoreResult<Vec<Review>> {
-        let mut q = sqlx::QueryBuilder::<Db>::new(concat!(review_select!(), " WHERE tool_id = "));
-        q.push_bind(tool);
-        if !include_hidden {
-            q.push(" AND hidden_at IS NULL");
+        let mut q = sqlx::QueryBuilder::<Db>::new(concat!(review_select!(), " WHERE TRUE"));
+        if let Some(tool) = filter.tool {
+            q.push(" AND tool_id = ").push_bind(tool);
+        }
+        match filter.visibility {
+            ReviewVisibility::Visible => q.push(" AND hidden_at IS NULL"),
+            ReviewVisibility::Hidden => q.push(" AND hidden_at IS NOT NULL"),
+            ReviewVisibility::Any => &mut q,
+        };
+        if filter.reported {
+            q.push(HAS_OPEN_REPORT);
         }
         if let Some(before) = before {
             q.push(" AND id < ").push_bind(before);
@@ -202,6 +208,34 @@ impl ReviewStore for This {
         Ok(out)
     }
 
+    async fn report_review(
+        &self,
+        review: Uuid,
+        reporter: Uuid,
+        reason: &str,
+        now: DateTime<Utc>,
+    ) -> StoreResult<domain::ReviewReport> {
+        self.insert_report(review, reporter, reason, now).await
+    }
+
+    async fn open_reports(&self, reviews: &[Uuid]) -> StoreResult<Vec<domain::ReviewReport>> {
+        self.select_open_reports(reviews).await
+    }
+
+    async fn dismiss_reports(&self, review: Uuid, now: DateTime<Utc>) -> StoreResult<u64> {
+        let mut tx = self.begin().await?;
+        let exists: Option<(Uuid,)> = sqlx::query_as("SELECT id FROM reviews WHERE id = $1")
+            .bind(review)
+            .fetch_optional(&mut *tx)
+            .await?;
+        if exists.is_none() {
+            return Err(StoreError::NotFound);
+        }
+        let resolved = resolve_reports(&mut tx, review, now).await?;
+        tx.commit().await?;
+        Ok(resolved)
+    }
+
     async fn set_review_hidden(
         &self,
         id: Uuid,
@@ -212,6 +246,8 @@ impl ReviewStore for This {
         let tool = lock_tool_of_review(&mut tx, id).await?;
         match hide {
             Some(reason) => {
+                // Hiding answers every open report of it.
+                resolve_reports(&mut tx, id, now).await?;
                 sqlx::query(
                     "UPDATE reviews SET hidden_reason = CASE WHEN hidden_at IS NULL THEN $1 ELSE hidden_reason END, \
                      hidden_at = COALESCE(hidden_at, $2) WHERE id = $3",

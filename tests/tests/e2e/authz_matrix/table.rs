@@ -38,6 +38,8 @@ PATCH  /v1/reviews/{id}                                      id=review          
 POST   /v1/reviews/{id}/reply                                id=received         creator
 POST   /v1/reviews/{id}/hide                                 id=review           operator
 POST   /v1/reviews/{id}/unhide                               id=review           operator
+POST   /v1/reviews/{id}/report                               id=received         public
+POST   /v1/reviews/{id}/dismiss-reports                      id=review           operator
 GET    /v1/datasets/{id}                                     id=dataset          private
 GET    /v1/sessions/{id}                                     id=session          private
 POST   /v1/sessions/{id}/tools                               id=session          private
@@ -101,6 +103,7 @@ pub(super) fn body(op: &str, o: &Objects) -> Option<Value> {
         "PATCH /v1/reviews/{id}" => json!({"title": "changed by the authorization matrix"}),
         "POST /v1/reviews/{id}/reply" => json!({"reply": "thanks, from the matrix"}),
         "POST /v1/reviews/{id}/hide" => json!({"reason": "by the matrix"}),
+        "POST /v1/reviews/{id}/report" => json!({"reason": "reported by the matrix"}),
         _ => return None,
     })
 }

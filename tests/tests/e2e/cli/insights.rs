@@ -103,6 +103,124 @@ async fn reviews_ab_tests_and_forecasts_from_the_shell() {
     assert!(listed.stdout.contains("Solid"), "{listed:?}");
     assert!(listed.stderr.contains("over 1 review"), "{listed:?}");
 
+    // The creator reports it; the operator moderates from the shell: the queue, dismissed,
+    // hidden with a reason, gone from the tool's list, shown again.
+    let review = sh
+        .run(&["-p", "renter", "-o", "json", "reviews", "list", &tool])
+        .await
+        .json()[0]["id"]
+        .as_str()
+        .expect("review id")
+        .to_owned();
+    let not_operator = sh.run(&["-p", "renter", "admin", "reviews"]).await;
+    assert_eq!(not_operator.code, 4, "{not_operator:?}");
+    sh.run(&[
+        "-p",
+        "operator",
+        "login",
+        "--server",
+        &app.address,
+        "--api-key",
+        tests::ADMIN_KEY,
+    ])
+    .await
+    .ok();
+    let reported = run(creator(&[
+        "reviews",
+        "report",
+        &review,
+        "--reason",
+        "off topic",
+    ]))
+    .await;
+    assert_eq!(reported.code, 0, "{reported:?}");
+    assert!(
+        reported.stderr.contains("an operator will look"),
+        "{reported:?}"
+    );
+    let own = sh
+        .run(&[
+            "-p", "renter", "reviews", "report", &review, "--reason", "x",
+        ])
+        .await;
+    assert_eq!(
+        own.code, 4,
+        "one's own review is not reported (403): {own:?}"
+    );
+    let all = sh
+        .run(&[
+            "-p", "operator", "-o", "json", "admin", "reviews", "--tool", &tool,
+        ])
+        .await
+        .json();
+    assert_eq!(all[0]["id"], serde_json::json!(review), "{all}");
+    let queue = sh
+        .run(&[
+            "-p",
+            "operator",
+            "-o",
+            "json",
+            "admin",
+            "reviews",
+            "--reported",
+        ])
+        .await
+        .json();
+    assert_eq!(
+        queue[0]["reports"][0]["reason"],
+        serde_json::json!("off topic"),
+        "{queue}"
+    );
+    let dismissed = sh
+        .run(&["-p", "operator", "admin", "dismiss-reports", &review])
+        .await;
+    assert_eq!(dismissed.code, 0, "{dismissed:?}");
+    assert!(dismissed.stderr.contains("dismissed 1"), "{dismissed:?}");
+    let hidden = sh
+        .run(&[
+            "-p",
+            "operator",
+            "admin",
+            "hide-review",
+            &review,
+            "--reason",
+            "off topic",
+        ])
+        .await
+        .ok();
+    assert!(hidden.contains("off topic"), "{hidden}");
+    let public = sh
+        .run(&["-p", "renter", "-o", "json", "reviews", "list", &tool])
+        .await
+        .json();
+    assert_eq!(public, serde_json::json!([]), "hidden from the list");
+    let only_hidden = sh
+        .run(&[
+            "-p",
+            "operator",
+            "-o",
+            "json",
+            "admin",
+            "reviews",
+            "--visibility",
+            "hidden",
+        ])
+        .await
+        .json();
+    assert_eq!(
+        only_hidden.as_array().map(Vec::len),
+        Some(1),
+        "{only_hidden}"
+    );
+    sh.run(&["-p", "operator", "admin", "unhide-review", &review])
+        .await
+        .ok();
+    let back = sh
+        .run(&["-p", "renter", "-o", "json", "reviews", "list", &tool])
+        .await
+        .json();
+    assert_eq!(back.as_array().map(Vec::len), Some(1), "shown again");
+
     // The creator's A/B test, followed live: progress on stderr, the verdict on stdout.
     let test = run(creator(&[
         "ab-tests",

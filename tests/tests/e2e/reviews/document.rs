@@ -35,6 +35,17 @@ store_test!(the_document_describes_reviews_and_ratings, |app| {
         ),
         ("/v1/reviews/{id}/hide", "post", &["200", "404", "422"][..]),
         ("/v1/reviews/{id}/unhide", "post", &["200", "404"][..]),
+        ("/v1/admin/reviews", "get", &["200", "422"][..]),
+        (
+            "/v1/reviews/{id}/report",
+            "post",
+            &["201", "403", "404", "409", "422"][..],
+        ),
+        (
+            "/v1/reviews/{id}/dismiss-reports",
+            "post",
+            &["200", "404"][..],
+        ),
     ] {
         let op = &paths[path][method];
         assert!(op.is_object(), "{method} {path} is documented");
@@ -47,6 +58,12 @@ store_test!(the_document_describes_reviews_and_ratings, |app| {
     }
     let hide = &paths["/v1/reviews/{id}/hide"]["post"]["security"];
     assert_eq!(hide, &json!([{"admin": []}]), "hiding is the operator's");
+    let all = &paths["/v1/admin/reviews"]["get"]["security"];
+    assert_eq!(
+        all,
+        &json!([{"admin": []}]),
+        "every tool's list is the operator's"
+    );
     let schemas = &doc["components"]["schemas"];
     assert_eq!(
         schemas["ToolView"]["properties"]["rating"]["$ref"],

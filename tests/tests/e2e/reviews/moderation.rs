@@ -1,4 +1,5 @@
-//! The creator's one reply and the operator's hiding.
+//! The creator's one reply, the operator's hiding and the operator's list of every tool's
+//! reviews.
 
 use serde_json::json;
 use tests::{ADMIN_KEY, store_test};
@@ -174,3 +175,84 @@ store_test!(a_hidden_review_leaves_the_public_list_and_the_mean, |app| {
     .await
     .problem(404);
 });
+
+/// The ids of `GET /v1/admin/reviews{query}`'s page, and its next cursor.
+async fn admin_page(app: &tests::TestApp, query: &str) -> (Vec<String>, Option<String>) {
+    let page = app
+        .get(&format!("/v1/admin/reviews{query}"), ADMIN_KEY)
+        .await
+        .expect(200);
+    let ids = page["reviews"]
+        .as_array()
+        .expect("reviews")
+        .iter()
+        .map(|r| r["id"].as_str().expect("id").to_owned())
+        .collect();
+    (ids, page["next_cursor"].as_str().map(str::to_owned))
+}
+
+store_test!(
+    the_operator_reads_every_tools_reviews_by_visibility,
+    |app| {
+        // Arrange: two creators' tools, three reviews, one of them hidden.
+        let ada = app.user("ada").await;
+        let eve = app.user("eve").await;
+        let first = cheap_tool(&app, &ada, "First").await;
+        let second = cheap_tool(&app, &eve, "Second").await;
+        let bob = subscriber(&app, "bob", &[&first, &second]).await;
+        let cy = subscriber(&app, "cy", &[&first]).await;
+        let oldest = review(&app, &bob, &first, 4).await;
+        let middle = review(&app, &bob, &second, 2).await;
+        let newest = review(&app, &cy, &first, 1).await;
+        app.post(
+            &format!("/v1/reviews/{newest}/hide"),
+            ADMIN_KEY,
+            &json!({"reason": "spam"}),
+        )
+        .await
+        .expect(200);
+
+        // Act + Assert: every tool's, newest first, hidden or not by default.
+        let (all, next) = admin_page(&app, "").await;
+        assert_eq!(all, [newest.clone(), middle.clone(), oldest.clone()]);
+        assert_eq!(next, None);
+        let (hidden, _) = admin_page(&app, "?visibility=hidden").await;
+        assert_eq!(hidden, std::slice::from_ref(&newest));
+        let (visible, _) = admin_page(&app, "?visibility=visible").await;
+        assert_eq!(visible, [middle.clone(), oldest.clone()]);
+        let (of_first, _) = admin_page(&app, &format!("?tool_id={first}")).await;
+        assert_eq!(of_first, [newest.clone(), oldest.clone()]);
+        let (visible_of_first, _) =
+            admin_page(&app, &format!("?tool_id={first}&visibility=visible")).await;
+        assert_eq!(visible_of_first, std::slice::from_ref(&oldest));
+
+        // A page at a time.
+        let (page, cursor) = admin_page(&app, "?limit=2").await;
+        assert_eq!(page, [newest.clone(), middle.clone()]);
+        let cursor = cursor.expect("a second page");
+        let (rest, last) = admin_page(&app, &format!("?limit=2&cursor={cursor}")).await;
+        assert_eq!((rest, last), (vec![oldest.clone()], None));
+
+        // Bad filters are named; accounts do not see the operator's list.
+        let bad = app
+            .get("/v1/admin/reviews?visibility=secret", ADMIN_KEY)
+            .await
+            .problem(422);
+        assert_eq!(bad["errors"][0]["field"], json!("visibility"), "{bad}");
+        app.get("/v1/admin/reviews?limit=0", ADMIN_KEY)
+            .await
+            .problem(422);
+        for key in [&ada.key, &bob.key] {
+            app.get("/v1/admin/reviews", key).await.problem(404);
+        }
+        let hidden_one = app
+            .get("/v1/admin/reviews?visibility=hidden", ADMIN_KEY)
+            .await
+            .expect(200);
+        assert_eq!(
+            hidden_one["reviews"][0]["hidden_reason"],
+            json!("spam"),
+            "the operator reads why"
+        );
+    }
+);

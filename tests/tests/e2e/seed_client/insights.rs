@@ -1,5 +1,5 @@
 //! What came after the seed, through the client: reviews (`review_tool`, `list_reviews`,
-//! `update_review`, `reply_to_review`, `delete_review`), A/B tests of versions
+//! `update_review`, `report_review`, `reply_to_review`, `delete_review`), A/B tests of versions
 //! (`start_ab_test` followed as a job, `get_ab_test`, `list_ab_tests`, `compare_renters`) and
 //! forecasts (`creator_forecast`, `marketplace_forecast`).
 
@@ -70,6 +70,29 @@ store_test!(reviews_ab_tests_and_forecasts_answer_typed, |app| {
         .await
         .expect("edited");
     assert_eq!((edited.rating, edited.title.as_str()), (5, "Solid"));
+    let e = renter
+        .report_review(review.id, "spam")
+        .await
+        .expect_err("one's own review");
+    assert_eq!(e.status(), Some(403), "{e}");
+    let e = creator
+        .report_review(review.id, " ")
+        .await
+        .expect_err("no reason");
+    assert_eq!(e.status(), Some(422), "{e}");
+    let report = creator
+        .report_review(review.id, "off topic")
+        .await
+        .expect("reported");
+    assert_eq!(
+        (report.review_id, report.reason.as_str()),
+        (review.id, "off topic")
+    );
+    let e = creator
+        .report_review(review.id, "again")
+        .await
+        .expect_err("open already");
+    assert_eq!(e.status(), Some(409), "{e}");
     let e = renter
         .reply_to_review(review.id, "Thanks")
         .await
