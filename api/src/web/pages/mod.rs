@@ -188,7 +188,25 @@ pub(crate) fn pretty(v: &serde_json::Value) -> String {
     serde_json::to_string_pretty(v).unwrap_or_default()
 }
 
-/// The first block of an id (tables show it; the link carries the whole id).
+/// The last 8 hex digits of an id (tables show them; the link carries the whole id). Ids are
+/// UUID v7, whose first digits are their creation time: ids made within a minute share them,
+/// while the last digits are random.
 pub(crate) fn short(id: &uuid::Uuid) -> String {
-    id.to_string()[..8].to_owned()
+    let hex = id.simple().to_string();
+    hex[hex.len() - 8..].to_owned()
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn a_short_id_tells_ids_made_in_the_same_minute_apart() {
+        let (a, b) = (uuid::Uuid::now_v7(), uuid::Uuid::now_v7());
+        assert_eq!(a.to_string()[..8], b.to_string()[..8], "the same minute");
+        assert_ne!(super::short(&a), super::short(&b));
+        assert!(
+            a.to_string().ends_with(&super::short(&a)),
+            "a suffix of the id"
+        );
+        assert_eq!(super::short(&a).len(), 8);
+    }
 }
