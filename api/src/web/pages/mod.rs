@@ -144,6 +144,40 @@ fn given(s: &str) -> Option<String> {
     (!s.is_empty()).then(|| s.to_owned())
 }
 
+/// An id typed into a filter field: `None` when left empty, a 422 naming `field` when it is
+/// not a UUID.
+fn given_id(field: &'static str, s: &str, what: &str) -> Result<Option<uuid::Uuid>, ApiError> {
+    given(s)
+        .map(|v| v.parse::<uuid::Uuid>())
+        .transpose()
+        .map_err(|_| ApiError::invalid(field, format!("must be {what} (a UUID)")))
+}
+
+/// The link to a filtered list's next page: `path` with the cursor and the filters typed (the
+/// empty ones left out), then `anchor`.
+fn next_page_link(path: &str, cursor: &str, filters: &[(&str, &str)], anchor: &str) -> String {
+    let mut query = vec![format!("cursor={}", super::percent_encode(cursor))];
+    for (name, value) in filters {
+        if let Some(v) = given(value) {
+            query.push(format!("{name}={}", super::percent_encode(&v)));
+        }
+    }
+    format!("{path}?{}{anchor}", query.join("&"))
+}
+
+/// The tool a review is of, if it still exists (to send a form back to its page).
+async fn tool_of_review(
+    state: &AppState,
+    review: uuid::Uuid,
+) -> Result<Option<uuid::Uuid>, PageError> {
+    Ok(state
+        .store
+        .review(review)
+        .await
+        .map_err(ApiError::from)?
+        .map(|r| r.tool_id))
+}
+
 /// A whole number typed into a form, or the text itself (so the API names the field in its
 /// 422).
 fn number(s: &str) -> serde_json::Value {

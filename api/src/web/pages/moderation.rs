@@ -17,7 +17,6 @@ use uuid::Uuid;
 use super::home::CsrfForm;
 use super::operators::operator;
 use super::{body, given, tool_name};
-use crate::error::ApiError;
 use crate::extract::{ApiPath, ApiQuery, OptionalJson};
 use crate::routes::reviews::moderation::{
     AllReviewsQuery, ModeratedReview, hide_review, list_all_reviews, unhide_review,
@@ -60,13 +59,8 @@ impl ModerationPage {
     /// The link to the next page with the same filters.
     fn next_link(&self, cursor: &str) -> String {
         let f = &self.filters;
-        let mut query = vec![format!("cursor={}", crate::web::percent_encode(cursor))];
-        for (name, value) in [("visibility", &f.visibility), ("tool", &f.tool)] {
-            if let Some(v) = given(value) {
-                query.push(format!("{name}={}", crate::web::percent_encode(&v)));
-            }
-        }
-        format!("/operator/reviews?{}", query.join("&"))
+        let filters = [("visibility", &*f.visibility), ("tool", &f.tool)];
+        super::next_page_link("/operator/reviews", cursor, &filters, "")
     }
 }
 
@@ -77,12 +71,7 @@ pub(super) async fn show(
     Query(filters): Query<Filters>,
 ) -> PageResult {
     let admin = operator(&user)?;
-    let tool = match given(&filters.tool).map(|t| t.parse::<Uuid>()) {
-        Some(Err(_)) => Err(ApiError::invalid("tool", "must be a tool id (a UUID)")),
-        Some(Ok(id)) => Ok(Some(id)),
-        None => Ok(None),
-    };
-    let listed = match tool {
+    let listed = match super::given_id("tool", &filters.tool, "a tool id") {
         Ok(tool_id) => {
             // "reported" is the queue: reviews with open reports, hidden or not.
             let reported = filters.visibility.trim() == "reported";

@@ -72,17 +72,12 @@ impl OperatorPage {
     /// The link to the jobs' next page with the same filters.
     fn next_link(&self, cursor: &str) -> String {
         let f = &self.filters;
-        let mut query = vec![format!("cursor={}", crate::web::percent_encode(cursor))];
-        for (name, value) in [
-            ("status", &f.status),
+        let filters = [
+            ("status", &*f.status),
             ("kind", &f.kind),
             ("owner", &f.owner),
-        ] {
-            if let Some(v) = given(value) {
-                query.push(format!("{name}={}", crate::web::percent_encode(&v)));
-            }
-        }
-        format!("/operator?{}#jobs", query.join("&"))
+        ];
+        super::next_page_link("/operator", cursor, &filters, "#jobs")
     }
 }
 
@@ -110,12 +105,7 @@ pub(super) async fn show(
             worker,
         })
         .collect();
-    let owner = match given(&filters.owner).map(|o| o.parse::<Uuid>()) {
-        Some(Err(_)) => Err(ApiError::invalid("owner", "must be an account id (a UUID)")),
-        Some(Ok(id)) => Ok(Some(id)),
-        None => Ok(None),
-    };
-    let listed = match owner {
+    let listed = match super::given_id("owner", &filters.owner, "an account id") {
         Ok(owner) => {
             let query = FleetJobQuery {
                 status: given(&filters.status),

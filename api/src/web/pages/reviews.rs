@@ -126,12 +126,7 @@ pub(super) async fn delete(
     Form(form): Form<CsrfForm>,
 ) -> PageResult {
     let caller = acting(&user, &form.csrf)?;
-    let tool = state
-        .store
-        .review(id)
-        .await
-        .map_err(ApiError::from)?
-        .map(|r| r.tool_id);
+    let tool = super::tool_of_review(&state, id).await?;
     api::delete_review(State(state), caller, ApiPath(id)).await?;
     Ok(match tool {
         Some(tool) => Redirect::to(&format!("/tools/{tool}#reviews-h")),
@@ -176,12 +171,7 @@ pub(super) async fn report(
     Form(form): Form<ReportForm>,
 ) -> PageResult {
     let caller = acting(&user, &form.csrf)?;
-    let tool = state
-        .store
-        .review(id)
-        .await
-        .map_err(ApiError::from)?
-        .map(|r| r.tool_id);
+    let tool = super::tool_of_review(&state, id).await?;
     let request = body(json!({"reason": form.reason}))?;
     let _ = reports::report_review(State(state), caller, ApiPath(id), ApiJson(request)).await?;
     Ok(match tool {

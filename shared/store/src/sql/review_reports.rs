@@ -34,13 +34,7 @@ impl This {
         now: DateTime<Utc>,
     ) -> StoreResult<domain::ReviewReport> {
         let mut tx = self.begin().await?;
-        let exists: Option<(Uuid,)> = sqlx::query_as("SELECT id FROM reviews WHERE id = $1")
-            .bind(review)
-            .fetch_optional(&mut *tx)
-            .await?;
-        if exists.is_none() {
-            return Err(StoreError::NotFound);
-        }
+        require_review(&mut tx, review).await?;
         // An open report stays as it was: the condition makes a second one a no-op.
         let written = sqlx::query(
             "INSERT INTO review_reports (review_id, reporter_id, reason, created_at) \
@@ -101,4 +95,13 @@ async fn resolve_reports(tx: &mut Tx, review: Uuid, now: DateTime<Utc>) -> Store
     .execute(&mut **tx)
     .await?
     .rows_affected())
+}
+
+/// [`StoreError::NotFound`] unless the review exists.
+async fn require_review(tx: &mut Tx, review: Uuid) -> StoreResult<()> {
+    let found: Option<(Uuid,)> = sqlx::query_as("SELECT id FROM reviews WHERE id = $1")
+        .bind(review)
+        .fetch_optional(&mut **tx)
+        .await?;
+    found.map(|_| ()).ok_or(StoreError::NotFound)
 }

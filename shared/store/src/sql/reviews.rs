@@ -224,13 +224,7 @@ impl ReviewStore for This {
 
     async fn dismiss_reports(&self, review: Uuid, now: DateTime<Utc>) -> StoreResult<u64> {
         let mut tx = self.begin().await?;
-        let exists: Option<(Uuid,)> = sqlx::query_as("SELECT id FROM reviews WHERE id = $1")
-            .bind(review)
-            .fetch_optional(&mut *tx)
-            .await?;
-        if exists.is_none() {
-            return Err(StoreError::NotFound);
-        }
+        require_review(&mut tx, review).await?;
         let resolved = resolve_reports(&mut tx, review, now).await?;
         tx.commit().await?;
         Ok(resolved)
