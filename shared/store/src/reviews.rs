@@ -83,8 +83,12 @@ pub trait ReviewStore: Send + Sync + std::fmt::Debug {
         now: DateTime<Utc>,
     ) -> StoreResult<ReviewReport>;
 
-    /// The open reports of each of `reviews`, oldest first.
-    async fn open_reports(&self, reviews: &[Uuid]) -> StoreResult<Vec<ReviewReport>>;
+    /// The open reports of each of `reviews`, oldest first; only `reporter`'s if given.
+    async fn open_reports(
+        &self,
+        reviews: &[Uuid],
+        reporter: Option<Uuid>,
+    ) -> StoreResult<Vec<ReviewReport>>;
 
     /// Resolves every open report of a review (an operator kept it); how many there were.
     ///

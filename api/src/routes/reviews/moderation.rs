@@ -102,7 +102,7 @@ pub(crate) async fn list_all_reviews(
         .await?;
     let (rows, next_cursor) = paginate(rows, limit, |r| r.id);
     let ids: Vec<Uuid> = rows.iter().map(|r| r.id).collect();
-    let mut reports = state.store.open_reports(&ids).await?;
+    let mut reports = state.store.open_reports(&ids, None).await?;
     let reviews = rows
         .iter()
         .map(|r| ModeratedReview {

@@ -1,7 +1,8 @@
 //! Reviews on a tool's page: its rating, the visible reviews with the creator's replies, and
 //! the forms: write one (an eligible account without a review yet), delete one's own, reply
-//! (the creator, once per review), report another's to the operators. Each form goes through the API's own handler, so the page
-//! keeps every rule the API has; text is rendered escaped (askama's HTML escaping).
+//! (the creator, once per review), report another's to the operators. Each form goes through
+//! the API's own handler, so the page keeps every rule the API has; text is rendered escaped
+//! (askama's HTML escaping).
 
 use axum::extract::State;
 use axum::response::{IntoResponse, Redirect};
@@ -73,11 +74,10 @@ impl ReviewsBlock {
         let listed: Vec<Uuid> = page.reviews.iter().map(|r| r.id).collect();
         let reported = state
             .store
-            .open_reports(&listed)
+            .open_reports(&listed, Some(me))
             .await
             .map_err(ApiError::from)?
             .into_iter()
-            .filter(|r| r.reporter_id == me)
             .map(|r| r.review_id)
             .collect();
         Ok(Self {

@@ -63,10 +63,11 @@ impl This {
         })
     }
 
-    /// The open reports of `reviews`, oldest first.
+    /// The open reports of `reviews` (only `reporter`'s if given), oldest first.
     async fn select_open_reports(
         &self,
         reviews: &[Uuid],
+        reporter: Option<Uuid>,
     ) -> StoreResult<Vec<domain::ReviewReport>> {
         if reviews.is_empty() {
             return Ok(Vec::new());
@@ -79,7 +80,11 @@ impl This {
         for id in reviews {
             ids.push_bind(*id);
         }
-        q.push(") ORDER BY created_at, reporter_id");
+        q.push(")");
+        if let Some(reporter) = reporter {
+            q.push(" AND reporter_id = ").push_bind(reporter);
+        }
+        q.push(" ORDER BY created_at, reporter_id");
         let rows: Vec<ReportRow> = q.build_query_as().fetch_all(&self.pool).await?;
         Ok(rows.into_iter().map(Into::into).collect())
     }

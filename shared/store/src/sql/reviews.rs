@@ -218,8 +218,12 @@ impl ReviewStore for This {
         self.insert_report(review, reporter, reason, now).await
     }
 
-    async fn open_reports(&self, reviews: &[Uuid]) -> StoreResult<Vec<domain::ReviewReport>> {
-        self.select_open_reports(reviews).await
+    async fn open_reports(
+        &self,
+        reviews: &[Uuid],
+        reporter: Option<Uuid>,
+    ) -> StoreResult<Vec<domain::ReviewReport>> {
+        self.select_open_reports(reviews, reporter).await
     }
 
     async fn dismiss_reports(&self, review: Uuid, now: DateTime<Utc>) -> StoreResult<u64> {

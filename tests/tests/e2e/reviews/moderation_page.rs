@@ -155,6 +155,7 @@ backend_test!(
         web.click(&format!("{card} details.report summary")).await;
         web.fill(&format!("#report-{abusive}"), "insults other renters")
             .await;
+        web.screenshot("review-report-form").await;
         web.click_and_load(&format!(
             "{card} form[aria-label='Report this review'] button"
         ))
